@@ -1,0 +1,38 @@
+# The README's two commands: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Our `platform` package must come before the standard library's module of that name in every
+# process (gunicorn, celery): PYTHONPATH entries precede the standard library on sys.path.
+export PYTHONPATH := $(CURDIR)
+
+# Tests run against the real local servers unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/platform
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
+
+.PHONY: install run test migrate clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --group run --group test
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py demo
+	$(PY) manage.py runstack
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} \
+	ENDPOINTS_ALLOW_PRIVATE_IPS=true \
+	$(PY) -m pytest $(ARGS)
+
+clean:
+	rm -rf var/

@@ -1,0 +1,43 @@
+"""The ingest worker's job: turn inbox messages into records, properties and deliveries."""
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from buckets.services import records_store
+from devices.models import Message
+from devices.payloads import payload_records
+from devices.services import property_set
+
+
+def messages_process(*, batch_size=None):
+    """Processes pending inbox messages in batches until none is left; returns how many.
+
+    Each batch is claimed with SELECT ... FOR UPDATE SKIP LOCKED, so workers share the inbox
+    without waiting on each other, and committed as one transaction. Idempotent: records are
+    unique on (bucket, message, index), so a batch processed twice stores nothing twice."""
+    batch_size = batch_size or settings.INGEST_BATCH_SIZE
+    done = 0
+    while True:
+        with transaction.atomic():
+            batch = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
+                         .filter(processed_at__isnull=True).select_related("device").order_by("id")[:batch_size])
+            if not batch:
+                return done
+            messages_apply(batch)
+            Message.objects.filter(pk__in=[m.pk for m in batch]).update(processed_at=timezone.now())
+        done += len(batch)
+
+
+def messages_apply(batch):
+    """Applies the callback actions of each message: bucket records, the `set_property` property.
+    Endpoint and application deliveries are created here too once the delivery engine exists."""
+    by_bucket = {}
+    for message in batch:
+        device = message.device
+        if device.write_bucket_id:
+            rows = by_bucket.setdefault(device.write_bucket_id, [])
+            rows.extend((message.pk, index, ts, val) for index, ts, val in payload_records(message.payload, message.ts))
+        if device.set_property:
+            property_set(device_id=device.pk, name=device.set_property, value=message.payload)
+    for bucket_pk, rows in by_bucket.items():
+        records_store(bucket_pk=bucket_pk, rows=rows)

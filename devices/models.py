@@ -1,0 +1,105 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from buckets.models import Bucket
+from endpoints.models import Connection, Endpoint
+from platform.validators import id_validator
+
+
+class Device(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices")
+    device_id = models.CharField("device", max_length=64, validators=[id_validator])
+    name = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=10, default="HTTP")
+    enabled = models.BooleanField(default=True)
+    token_hash = models.CharField(max_length=64, editable=False)
+    # Callback settings (Thinger's "actions"); each one is optional.
+    write_bucket = models.ForeignKey(Bucket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    call_endpoint = models.ForeignKey(Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    set_property = models.CharField(max_length=64, blank=True, validators=[id_validator])
+    send_property = models.CharField(max_length=64, blank=True, validators=[id_validator])
+    timeout = models.PositiveIntegerField(default=10, help_text="minutes without a callback before disconnected")
+    applications = models.ManyToManyField(Connection, blank=True, related_name="devices")
+    # Connection state and stats, kept on the row so the callback updates them in one statement.
+    connected = models.BooleanField(default=False)
+    connected_ts = models.DateTimeField(null=True, blank=True, help_text="last change of `connected`")
+    last_seen = models.DateTimeField(null=True, blank=True)
+    disconnect_at = models.DateTimeField(null=True, blank=True, help_text="last_seen + timeout, for the sweep")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    rx_bytes = models.BigIntegerField(default=0)
+    tx_bytes = models.BigIntegerField(default=0)
+    rx_messages = models.BigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "device_id"], name="device_unique_per_owner")]
+        indexes = [models.Index(fields=["disconnect_at"], condition=Q(connected=True), name="device_timeout_due")]
+        ordering = ["device_id"]
+
+    def __str__(self):
+        return self.device_id
+
+
+class DeviceProperty(models.Model):
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="properties")
+    name = models.CharField("property", max_length=64, validators=[id_validator])
+    value = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "device properties"
+        constraints = [models.UniqueConstraint(fields=["device", "name"], name="property_unique_per_device")]
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.device_id}:{self.name}"
+
+
+class Message(models.Model):
+    """The inbox: one row per accepted callback, committed before the device gets its 200. The
+    ingest worker turns pending rows into records, properties and deliveries."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="messages")
+    payload = models.JSONField()
+    size = models.PositiveIntegerField(default=0)
+    ts = models.BigIntegerField(help_text="time of receipt, epoch ms")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["id"], condition=Q(processed_at__isnull=True), name="message_pending")]
+
+    def __str__(self):
+        return f"message {self.pk}"
+
+
+class Downlink(models.Model):
+    """A command for a device, handed over in the answer to its next callback, exactly once."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="downlinks")
+    payload = models.JSONField(null=True)
+    source = models.CharField(max_length=64, default="api", help_text="api, or the connection id")
+    created = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["device", "id"], condition=Q(delivered_at__isnull=True),
+                                name="downlink_queued")]
+
+    def __str__(self):
+        return f"downlink {self.pk}"
+
+
+class StatusChange(models.Model):
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="status_changes")
+    connected = models.BooleanField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]

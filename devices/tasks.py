@@ -1,0 +1,21 @@
+"""Thin tasks: no arguments, call a service. The database holds the work; these are wake-ups."""
+from celery import shared_task
+
+from devices.ingest import messages_process
+from devices.services import devices_sweep_timeouts
+
+
+@shared_task(name="devices.tasks.process_messages_task")
+def process_messages_task():
+    return messages_process()
+
+
+@shared_task(name="devices.tasks.redrive_messages_task")
+def redrive_messages_task():
+    """Processes whatever the inbox still holds, e.g. messages whose wake-up was lost."""
+    return messages_process()
+
+
+@shared_task(name="devices.tasks.sweep_timeouts_task")
+def sweep_timeouts_task():
+    return devices_sweep_timeouts()

@@ -1,0 +1,33 @@
+"""Error bodies for the JSON API, in Thinger's shape: {"error": {"code": N, "message": "..."}}."""
+from django.http import JsonResponse
+from rest_framework import exceptions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def error_response(status, message, **headers):
+    response = JsonResponse({"error": {"code": status, "message": message}}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _flatten(detail, prefix=""):
+    """DRF's nested error detail as one readable line: `field: what is wrong`."""
+    if isinstance(detail, dict):
+        return "; ".join(_flatten(v, f"{prefix}{k}." if k != "non_field_errors" else prefix)
+                         for k, v in detail.items())
+    if isinstance(detail, list):
+        return "; ".join(_flatten(v, prefix) for v in detail)
+    return f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    body = {"code": response.status_code, "message": _flatten(response.data.get("detail", response.data)
+                                                              if isinstance(response.data, dict) else response.data)}
+    if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, dict):
+        body["fields"] = response.data
+    response.data = {"error": body}
+    return response

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class PlatformConfig(AppConfig):
+    name = "platform"
+    label = "platform"
+    verbose_name = "Platform"
+
+    def ready(self):
+        # The web side needs the Celery app configured before any task is sent (see __init__.py
+        # for why it is not imported there).
+        from platform import celery  # noqa: F401

@@ -1,0 +1,46 @@
+"""API authentication and the ownership rule: every object is reached through its owner."""
+from django.contrib.auth import get_user_model
+from django.http import Http404
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from platform.models import AccessToken
+
+
+def bearer_token(request):
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class AccessTokenAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        token = bearer_token(request)
+        if token is None:
+            return None
+        row = AccessToken.find(token)
+        if row is None or not row.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid access token: create one under Access tokens.")
+        # One write per minute at most: last_used is for people, not for accounting.
+        now = timezone.now()
+        if row.last_used is None or (now - row.last_used).total_seconds() > 60:
+            AccessToken.objects.filter(pk=row.pk).update(last_used=now)
+        return row.user, row
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+def owner_or_404(request, username):
+    """The user named in the URL, if it is the one asking; anyone else gets a 404, never a 403,
+    so the API does not reveal which users exist."""
+    user = request.user
+    if not user or not user.is_authenticated or user.get_username() != username:
+        raise Http404("No such user.")
+    return user
+
+
+User = get_user_model()

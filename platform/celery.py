@@ -1,0 +1,43 @@
+"""The Celery app: `celery -A platform worker|beat` finds it here by name.
+
+Three queues so a slow destination never delays storage. The database is the system of record;
+messages on the broker are only wake-ups, so a lost one costs latency (the beat redrive catches
+up), never data.
+"""
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
+
+app = Celery("platform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=60,
+    task_time_limit=90,
+    broker_connection_retry_on_startup=True,
+    task_queues=[Queue("ingest"), Queue("deliveries"), Queue("maintenance")],
+    task_default_queue="maintenance",
+    task_routes={
+        "devices.tasks.process_messages_task": {"queue": "ingest"},
+        "endpoints.tasks.*": {"queue": "deliveries"},
+    },
+    beat_schedule={
+        "sweep-connection-timeouts": {"task": "devices.tasks.sweep_timeouts_task", "schedule": 30.0,
+                                      "options": {"queue": "maintenance", "expires": 30}},
+        "redrive-messages": {"task": "devices.tasks.redrive_messages_task", "schedule": 30.0,
+                             "options": {"queue": "maintenance", "expires": 30}},
+    },
+)
+# Publishing must not hang a request when the broker is down: the message is already committed
+# and the beat redrive will find it.
+app.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+app.autodiscover_tasks()

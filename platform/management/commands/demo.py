@@ -1,0 +1,31 @@
+"""Sets up the demo login and device for the README's run command and prints how to use them."""
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Creates the demo user (once) and demo device, then prints the URL, the login and a curl."
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        password_file = settings.VAR_DIR / "demo_password"
+        user = User.objects.filter(username="demo").first()
+        if user is None:
+            password = secrets.token_urlsafe(9)
+            user = User.objects.create_superuser("demo", "demo@example.com", password)
+            password_file.write_text(password)
+            password_file.chmod(0o600)
+        password = password_file.read_text().strip() if password_file.exists() else "(unchanged: set it with manage.py changepassword demo)"
+        self.stdout.write("")
+        self.stdout.write(f"  Open      {settings.SITE_URL}/")
+        self.stdout.write(f"  Sign in   demo / {password}")
+        self.stdout.write("  Post a message from the demo device (a new token is made on each start):")
+        exists = user.devices.filter(device_id="demo-device").exists()
+        call_command("create_device", "demo", "demo-device", bucket="demo-bucket", regenerate=exists,
+                     stdout=self.stdout)
+        self.stdout.write(f"  Then see it in {settings.SITE_URL}/admin/buckets/record/")
+        self.stdout.write("")

@@ -1,0 +1,61 @@
+"""Runs web (gunicorn), a Celery worker and Celery beat together in the foreground; Ctrl-C stops
+all three. This is the README's run command; production runs the same three roles separately."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+def stack_commands(bind, web_workers=2):
+    python = sys.executable
+    # `python -m` puts the project first on sys.path, so our `platform` package wins over the
+    # standard-library module of that name in every process.
+    return {
+        "web": [python, "-m", "gunicorn", "platform.wsgi", "--bind", bind, "--workers", str(web_workers),
+                "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+        "worker": [python, "-m", "celery", "-A", "platform", "worker", "-Q", "ingest,deliveries,maintenance",
+                   "--concurrency", "2", "--loglevel", "INFO"],
+        "beat": [python, "-m", "celery", "-A", "platform", "beat", "--loglevel", "INFO",
+                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+    }
+
+
+class Command(BaseCommand):
+    help = "Runs web, worker and beat in the foreground until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
+
+    def handle(self, *args, bind, **options):
+        processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR)
+                     for name, cmd in stack_commands(bind).items()}
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, proc in processes.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping the rest.")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for proc in processes.values():
+                if proc.poll() is None:
+                    proc.terminate()
+            deadline = time.monotonic() + 10
+            for proc in processes.values():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            self.stdout.write("Stopped web, worker and beat.")

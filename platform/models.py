@@ -1,0 +1,40 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from platform.tokens import token_hash, token_matches, token_new
+
+
+class AccessToken(models.Model):
+    """A user's API credential. The token reads `<key>.<secret>`: the key finds the row, the
+    secret is checked against its hash in constant time."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100, default="API")
+    key = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.name} ({self.key}…)"
+
+    @classmethod
+    def issue(cls, *, user, name="API"):
+        """Create a token; returns (row, plain token). The plain token is never stored."""
+        key = secrets.token_hex(6)
+        secret = token_new()
+        row = cls.objects.create(user=user, name=name, key=key, token_hash=token_hash(secret))
+        return row, f"{key}.{secret}"
+
+    @classmethod
+    def find(cls, token: str):
+        key, _, secret = token.partition(".")
+        row = cls.objects.select_related("user").filter(key=key).first()
+        if row is None or not token_matches(secret, row.token_hash):
+            return None
+        return row

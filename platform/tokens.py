@@ -1,0 +1,18 @@
+"""Secrets handed to devices and API clients: random, stored only as a SHA-256 hash, compared in
+constant time. SHA-256 (not a slow password hash) is right here because the tokens are 256-bit
+random values, not guessable passwords, and the callback checks one on every request."""
+import hashlib
+import hmac
+import secrets
+
+
+def token_new() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, hashed: str) -> bool:
+    return hmac.compare_digest(token_hash(token), hashed or "")

@@ -1,0 +1,54 @@
+"""Three people, as everywhere in these tests: alice owns things, bob is another user, charlie
+is the outsider who must get 404s."""
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from buckets.models import Bucket
+from devices.services import device_create
+from platform.models import AccessToken
+
+
+def _user(name):
+    return get_user_model().objects.create_user(name, f"{name}@example.com", f"{name}-password-1")
+
+
+@pytest.fixture
+def alice(db):
+    return _user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return _user("bob")
+
+
+@pytest.fixture
+def charlie(db):
+    return _user("charlie")
+
+
+@pytest.fixture
+def api():
+    """api(user) -> an APIClient that sends that user's access token."""
+
+    def client_for(user):
+        client = APIClient()
+        _, token = AccessToken.issue(user=user, name="test")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def bucket(alice):
+    return Bucket.objects.create(owner=alice, bucket_id="b1", name="Bucket one")
+
+
+@pytest.fixture
+def device(alice, bucket):
+    """alice's device d1 writing into b1; its plain callback token is on `.token`."""
+    created, token = device_create(owner=alice, device_id="d1", write_bucket=bucket)
+    created.token = token
+    return created
