@@ -35,6 +35,10 @@ app.conf.update(
                                       "options": {"queue": "maintenance", "expires": 30}},
         "redrive-messages": {"task": "devices.tasks.redrive_messages_task", "schedule": 30.0,
                              "options": {"queue": "maintenance", "expires": 30}},
+        "redrive-deliveries": {"task": "endpoints.tasks.redrive_deliveries_task", "schedule": 10.0,
+                               "options": {"queue": "deliveries", "expires": 10}},
+        "bucket-retention": {"task": "buckets.tasks.retention_task", "schedule": 3600.0,
+                             "options": {"queue": "maintenance", "expires": 3600}},
     },
 )
 # Publishing must not hang a request when the broker is down: the message is already committed

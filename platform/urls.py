@@ -10,5 +10,14 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # The public contract (API.md): device callback and REST API, per app.
     path("", include("devices.urls")),
+    path("", include("devices.cloud_urls")),
+    path("", include("buckets.urls")),
+    path("", include("endpoints.urls")),
+    # The web UI pages, per app.
+    path("", include("platform.web_urls")),
+    path("", include("devices.web_urls")),
+    path("", include("buckets.web_urls")),
+    path("", include("endpoints.web_urls")),
 ]
