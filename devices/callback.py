@@ -1,5 +1,13 @@
 """The device callback: the hot path. Authenticate, check, commit the message to the inbox,
-answer. Everything slow happens after commit in the ingest worker."""
+answer. Everything slow happens after commit in the ingest worker.
+
+`/v3/users/{user}/devices/{device}/callback` is both the data URL (alias of `.../callback/data`)
+and the callback-settings URL. Which one a request means is decided by its credential:
+- a user access token (`<key>.<secret>`, found by AccessToken.find) in `Authorization: Bearer`,
+  or no token at all from a logged-in browser session: the settings API (GET/PUT);
+- anything else (a device token in the header or in `?authorization=`, a wrong token, no
+  token): the device callback, which answers 401 when the token is not the device's.
+Device tokens never contain a '.', so the hot path costs no extra query."""
 
 import logging
 
@@ -10,17 +18,31 @@ from django.views.decorators.csrf import csrf_exempt
 
 from devices import services
 from devices.payloads import PayloadError, payload_parse
+from devices.ratelimit import callback_rate_exceeded
 from devices.selectors import device_for_callback
 from platform.api import error_response
 from platform.auth import bearer_token
+from platform.models import AccessToken
 
 logger = logging.getLogger(__name__)
-UNAUTHORIZED = "Unauthorized: send the device's callback token as 'Authorization: Bearer <token>'."
+UNAUTHORIZED = ("Unauthorized: send the device's callback token as 'Authorization: Bearer <token>' "
+                "or '?authorization=<token>'.")
 RETRY_AFTER = "5"
+JSON_TYPES = ("application/json",)
 
 
 def _client_ip(request):
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _unavailable(user, device):
+    logger.exception("callback for %s/%s: database error", user, device)
+    return error_response(503, "The database is unavailable: retry later.", Retry_After=RETRY_AFTER)
+
+
+def _is_json(content_type):
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media in JSON_TYPES or media.endswith("+json")
 
 
 @csrf_exempt
@@ -36,21 +58,25 @@ def callback(request, user, device):
             return error_response(401, UNAUTHORIZED)
         if not found.enabled:
             return error_response(403, "This device is disabled: enable it to send data.")
+        retry_after = callback_rate_exceeded(device_pk=found.pk)
+        if retry_after is not None:
+            return error_response(429, f"Too many callbacks: at most {settings.DEVICE_RATE_LIMIT} per minute "
+                                       f"per device; retry in {retry_after} s.", Retry_After=str(retry_after))
         if request.method == "GET":
             return _answer(services.callback_answer(device=found, consume=False))
-        if (request.content_type or "").split(";")[0].strip().lower() not in ("application/json",) \
-                and not (request.content_type or "").endswith("+json"):
-            return error_response(415, "Send the body as JSON with 'Content-Type: application/json'.")
+        if not _is_json(request.content_type):
+            return error_response(415, f"Unsupported content type {request.content_type or '(none)'!r}: send "
+                                       "the body as JSON with 'Content-Type: application/json'.")
         limit = settings.DEVICE_CALLBACK_MAX_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0
         if declared > limit:
-            return error_response(413, f"Body too large: at most {limit} bytes.")
+            return error_response(413, f"Body too large: at most {limit} bytes; split it into several callbacks.")
         body = request.read(limit + 1)
         if len(body) > limit:
-            return error_response(413, f"Body too large: at most {limit} bytes.")
+            return error_response(413, f"Body too large: at most {limit} bytes; split it into several callbacks.")
         try:
             payload = payload_parse(body)
         except PayloadError as exc:
@@ -60,8 +86,31 @@ def callback(request, user, device):
                                              ip_address=_client_ip(request))
         return _answer(answer)
     except DatabaseError:
-        logger.exception("callback for %s/%s: database error", user, device)
-        return error_response(503, "The database is unavailable: retry later.", Retry_After=RETRY_AFTER)
+        return _unavailable(user, device)
+
+
+def _presents_user_credentials(request):
+    token = bearer_token(request)
+    if token:
+        return "." in token and AccessToken.find(token) is not None
+    if request.GET.get("authorization"):
+        return False
+    return request.user.is_authenticated
+
+
+@csrf_exempt
+def callback_or_settings(request, user, device):
+    """`.../callback`: the settings API for a user, the data URL for a device (see the module
+    docstring for the rule)."""
+    from devices.api import CallbackSettingsView
+
+    try:
+        for_user = _presents_user_credentials(request)
+    except DatabaseError:
+        return _unavailable(user, device)
+    if for_user:
+        return CallbackSettingsView.as_view()(request, user=user, device=device)
+    return callback(request, user, device)
 
 
 def _answer(answer):

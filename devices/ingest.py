@@ -6,15 +6,17 @@ from django.utils import timezone
 from buckets.services import records_store
 from devices.models import Message
 from devices.payloads import payload_records
-from devices.services import property_set
+from devices.services import properties_store
 
 
 def messages_process(*, batch_size=None):
     """Processes pending inbox messages in batches until none is left; returns how many.
 
     Each batch is claimed with SELECT ... FOR UPDATE SKIP LOCKED, so workers share the inbox
-    without waiting on each other, and committed as one transaction. Idempotent: records are
-    unique on (bucket, message, index), so a batch processed twice stores nothing twice."""
+    without waiting on each other, and committed as one transaction: a worker dying mid-batch
+    leaves the batch pending for the next one. Idempotent: records are unique on (bucket,
+    message, index) and properties only move to newer messages, so a batch processed twice
+    stores nothing twice."""
     batch_size = batch_size or settings.INGEST_BATCH_SIZE
     done = 0
     while True:
@@ -29,15 +31,21 @@ def messages_process(*, batch_size=None):
 
 
 def messages_apply(batch):
-    """Applies the callback actions of each message: bucket records, the `set_property` property.
-    Endpoint and application deliveries are created here too once the delivery engine exists."""
+    """Applies the callback actions of each message of a batch (in id order): bucket records in one
+    INSERT per bucket, and one property write per (device, `set_property`) holding the batch's last
+    payload. Endpoint and application deliveries are created here too. Safe to run twice on the
+    same batch."""
     by_bucket = {}
+    latest_property = {}
     for message in batch:
         device = message.device
         if device.write_bucket_id:
             rows = by_bucket.setdefault(device.write_bucket_id, [])
             rows.extend((message.pk, index, ts, val) for index, ts, val in payload_records(message.payload, message.ts))
         if device.set_property:
-            property_set(device_id=device.pk, name=device.set_property, value=message.payload)
+            # The batch is in id order: a later message of the same device replaces the earlier one.
+            latest_property[(device.pk, device.set_property)] = (message.pk, message.payload)
     for bucket_pk, rows in by_bucket.items():
         records_store(bucket_pk=bucket_pk, rows=rows)
+    properties_store(rows=[(device_pk, name, message_pk, payload)
+                           for (device_pk, name), (message_pk, payload) in latest_property.items()])

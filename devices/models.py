@@ -47,6 +47,9 @@ class DeviceProperty(models.Model):
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="properties")
     name = models.CharField("property", max_length=64, validators=[id_validator])
     value = models.JSONField(null=True, blank=True)
+    # The message whose payload `set_property` stored here (null after a write through the API):
+    # two ingest workers finishing batches out of order must not let an older payload win.
+    message_id = models.BigIntegerField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 

@@ -1,5 +1,6 @@
 """What a device may send: one JSON object, or a non-empty array of objects."""
 import json
+import math
 import time
 
 
@@ -7,11 +8,56 @@ class PayloadError(ValueError):
     pass
 
 
+def _no_constants(name):
+    raise PayloadError(f"'{name}' is not JSON: send numbers only.")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError(f"Number {text} is out of range.")
+    return value
+
+
+MAX_DEPTH = 64
+
+
+def json_check(value, where="the value"):
+    """Refuses what PostgreSQL's jsonb cannot store although Python's json accepts it (NUL
+    characters, unpaired surrogates, infinite numbers), with a message, rather than failing
+    later in the database. The depth cap keeps every later json.dumps far from Python's
+    recursion limit."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise PayloadError(f"JSON nested more than {MAX_DEPTH} levels deep in {where}: flatten it.")
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item.keys())
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise PayloadError(f"Number out of range in {where}.")
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise PayloadError(f"NUL character (\\u0000) in a string in {where}: remove it.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise PayloadError(f"Unpaired UTF-16 surrogate in a string in {where}: send valid Unicode.") from None
+
+
 def payload_parse(body: bytes):
+    """The parsed body, or PayloadError saying what to fix."""
     if not body.strip():
         raise PayloadError("Empty body: send a JSON object or an array of objects.")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_constants, parse_float=_finite_float)
+    except PayloadError:
+        raise
+    except RecursionError:
+        raise PayloadError("JSON nested too deeply: flatten the payload.") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise PayloadError(f"Malformed JSON: {exc}.") from None
     items = payload if isinstance(payload, list) else [payload]
@@ -20,11 +66,17 @@ def payload_parse(body: bytes):
     for position, item in enumerate(items):
         where = f"element {position}" if isinstance(payload, list) else "the body"
         if not isinstance(item, dict):
-            raise PayloadError(f"Expected a JSON object in {where}, got {type(item).__name__}.")
+            raise PayloadError(f"Expected a JSON object in {where}, got {_json_type(item)}.")
         if "ts" in item and (isinstance(item["ts"], bool) or not isinstance(item["ts"], (int, float))
                              or not 0 <= item["ts"] < 1e14):
             raise PayloadError(f"Bad 'ts' in {where}: use epoch milliseconds as a number.")
+        json_check(item, where)
     return payload
+
+
+def _json_type(value):
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def payload_records(payload, received_ms):
@@ -41,3 +93,8 @@ def payload_records(payload, received_ms):
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+def ms(moment):
+    """A datetime as epoch milliseconds (None stays None): the wire format of API.md."""
+    return None if moment is None else int(moment.timestamp() * 1000)

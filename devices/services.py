@@ -4,7 +4,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,14 +22,43 @@ class CallbackAnswer:
     headers: dict = field(default_factory=dict)
 
 
-def device_create(*, owner, device_id, name="", description="", **settings):
-    """Creates a device; returns (device, callback token). The token is shown only now."""
+def device_create(*, owner, device_id, name="", description="", enabled=True, applications=(), **settings):
+    """Creates a device; returns (device, callback token). The token is shown only now (only its
+    hash is stored). Raises ValidationError for a bad or duplicate id. Atomic: a device that
+    exists has its applications."""
+    if Device.objects.filter(owner=owner, device_id=device_id).exists():
+        raise ValidationError({"device": f"{owner.get_username()} already has a device '{device_id}'."})
     token = token_new()
     device = Device(owner=owner, device_id=device_id, name=name or device_id, description=description,
-                    token_hash=token_hash(token), **settings)
-    device.full_clean()
-    device.save()
+                    enabled=enabled, token_hash=token_hash(token), **settings)
+    device.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            device.save()
+            if applications:
+                device.applications.set(applications)
+    except IntegrityError:  # a concurrent create of the same id won the race
+        raise ValidationError({"device": f"{owner.get_username()} already has a device '{device_id}'."}) from None
     return device, token
+
+
+def device_update(*, device, applications=None, **fields):
+    """Updates the given fields (name, description, enabled) and, if given, replaces the
+    device's applications. Atomic."""
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(device, name, value)
+        device.full_clean(validate_constraints=False)
+        device.save()
+        if applications is not None:
+            device.applications.set(applications)
+    return device
+
+
+def device_delete(*, device):
+    """Deletes the device with its properties, inbox, downlinks and history; records already in
+    buckets stay (they belong to the bucket)."""
+    device.delete()
 
 
 def device_token_regenerate(*, device):
@@ -37,6 +67,23 @@ def device_token_regenerate(*, device):
     Device.objects.filter(pk=device.pk).update(token_hash=token_hash(token), modified=timezone.now())
     device.token_hash = token_hash(token)
     return token
+
+
+def callback_settings_set(*, device, write_bucket=None, call_endpoint=None, set_property="", send_property="",
+                          timeout=10):
+    """Sets the callback actions and the connection timeout (minutes), all at once: what is not
+    given is off. The buckets and endpoints must be the owner's (the caller checks). A connected
+    device's disconnect deadline follows the new timeout."""
+    device.write_bucket = write_bucket
+    device.call_endpoint = call_endpoint
+    device.set_property = set_property or ""
+    device.send_property = send_property or ""
+    device.timeout = timeout
+    if device.last_seen:
+        device.disconnect_at = device.last_seen + timedelta(minutes=timeout)
+    device.full_clean(validate_constraints=False)
+    device.save()
+    return device
 
 
 def ingest_wake():
@@ -73,7 +120,8 @@ def message_accept(*, device, payload, size, ip_address=None):
 
 def callback_answer(*, device, consume):
     """The oldest queued downlink (consumed, exactly once, when `consume`), else the response
-    property's value, else {}."""
+    property's value, else {}. Exactly once: the downlink row is claimed with SKIP LOCKED and
+    marked with a conditional update, so two racing callbacks never get the same one."""
     queued = Downlink.objects.filter(device_id=device.pk, delivered_at__isnull=True).order_by("id")
     with transaction.atomic():
         downlink = (queued.select_for_update(skip_locked=True) if consume else queued).first()
@@ -92,9 +140,54 @@ def callback_answer(*, device, consume):
     return CallbackAnswer()
 
 
+def downlink_queue(*, device, payload, source="api"):
+    """Queues a downlink; the device's next callback answers with it (oldest first)."""
+    return Downlink.objects.create(device_id=device.pk, payload=payload, source=source)
+
+
 def property_set(*, device_id, name, value):
-    """Sets a device property, creating it if needed."""
-    DeviceProperty.objects.update_or_create(device_id=device_id, name=name, defaults={"value": value})
+    """Sets a device property, creating it if needed; returns (property, created)."""
+    return DeviceProperty.objects.update_or_create(device_id=device_id, name=name,
+                                                   defaults={"value": value, "message_id": None})
+
+
+def property_create(*, device, name, value):
+    """Creates a property; ValidationError if the device already has one of that name."""
+    prop = DeviceProperty(device=device, name=name, value=value)
+    prop.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            prop.save()
+    except IntegrityError:
+        raise ValidationError({"property": f"Device '{device.device_id}' already has a property '{name}': "
+                                           "PUT to .../properties/{name} to change it."}) from None
+    return prop
+
+
+def property_delete(*, prop):
+    prop.delete()
+
+
+def properties_store(*, rows):
+    """Stores `set_property` payloads: rows of (device pk, property name, message id, value), at
+    most one per property. One INSERT ... ON CONFLICT for all of them; a property only takes a
+    value from a newer message than the one it holds, so batches finishing out of order (several
+    ingest workers) and a batch processed twice leave the newest payload."""
+    if not rows:
+        return
+    table = DeviceProperty._meta.db_table
+    value_field = DeviceProperty._meta.get_field("value")
+    now = DeviceProperty._meta.get_field("modified").get_db_prep_value(timezone.now(), connection)
+    params = []
+    for device_pk, name, message_id, value in rows:
+        params += [device_pk, name, value_field.get_db_prep_save(value, connection), now, now, message_id]
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (device_id, name, value, created, modified, message_id) VALUES {placeholders} "
+            f"ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified, "
+            f"message_id = excluded.message_id "
+            f"WHERE {table}.message_id IS NULL OR {table}.message_id < excluded.message_id", params)
 
 
 def devices_sweep_timeouts(*, batch_size=1000):

@@ -1,0 +1,159 @@
+"""The devices part of the REST API (API.md section 2). Thin adapters: the owner (404 for anyone
+else), a serializer to validate, one service to write."""
+import re
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices import selectors, services
+from devices.serializers import (CallbackSettingsSerializer, DeviceWriteSerializer, DownlinkSerializer,
+                                 ID_MESSAGE, PropertyCreateSerializer, PropertyValueSerializer, callback_settings_json,
+                                 device_json, device_stats_json, downlink_json, property_json)
+from platform.auth import owner_or_404
+from platform.validators import ID_PATTERN
+
+DOWNLINKS_DEFAULT, DOWNLINKS_MAX = 100, 1000
+
+
+@contextmanager
+def model_errors_as_400():
+    """A model's ValidationError (duplicate id, bad field) becomes the API's 400."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+
+
+class DeviceAPIView(APIView):
+    def owner(self):
+        return owner_or_404(self.request, self.kwargs["user"])
+
+    def device(self):
+        return selectors.device_for_owner_or_404(self.owner(), self.kwargs["device"])
+
+
+class DeviceListView(DeviceAPIView):
+    def get(self, request, user):
+        return Response([device_json(d) for d in selectors.devices_for_owner(self.owner())])
+
+    def post(self, request, user):
+        owner = self.owner()
+        serializer = DeviceWriteSerializer(data=request.data, context={"owner": owner})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("type", None)
+        with model_errors_as_400():
+            device, token = services.device_create(owner=owner, device_id=data.pop("device"), **data)
+        # The callback token appears here and on regeneration only: it is stored hashed.
+        return Response({**device_json(device), "token": token}, status=status.HTTP_201_CREATED)
+
+
+class DeviceDetailView(DeviceAPIView):
+    def get(self, request, user, device):
+        return Response(device_json(self.device()))
+
+    def put(self, request, user, device):
+        # PUT and PATCH both change only the fields given, as Thinger's API does.
+        found = self.device()
+        serializer = DeviceWriteSerializer(data=request.data, partial=True,
+                                           context={"owner": found.owner, "device": found})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("device", None)
+        data.pop("type", None)
+        with model_errors_as_400():
+            services.device_update(device=found, **data)
+        return Response(device_json(selectors.device_for_owner_or_404(found.owner, found.device_id)))
+
+    patch = put
+
+    def delete(self, request, user, device):
+        services.device_delete(device=self.device())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceStatsView(DeviceAPIView):
+    def get(self, request, user, device):
+        return Response(device_stats_json(self.device()))
+
+
+class CallbackSettingsView(DeviceAPIView):
+    """GET/PUT .../callback with a user credential (devices.callback dispatches here)."""
+
+    def get(self, request, user, device):
+        return Response(callback_settings_json(self.device()))
+
+    def put(self, request, user, device):
+        found = self.device()
+        serializer = CallbackSettingsSerializer(data=request.data, context={"owner": found.owner})
+        serializer.is_valid(raise_exception=True)
+        with model_errors_as_400():
+            services.callback_settings_set(device=found, **serializer.settings())
+        return Response(callback_settings_json(found))
+
+
+class CallbackTokenView(DeviceAPIView):
+    def post(self, request, user, device):
+        return Response({"token": services.device_token_regenerate(device=self.device())})
+
+
+class PropertyListView(DeviceAPIView):
+    def get(self, request, user, device):
+        return Response([property_json(p) for p in self.device().properties.all()])
+
+    def post(self, request, user, device):
+        found = self.device()
+        serializer = PropertyCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with model_errors_as_400():
+            prop = services.property_create(device=found, name=serializer.validated_data["property"],
+                                            value=serializer.validated_data["value"])
+        return Response(property_json(prop), status=status.HTTP_201_CREATED)
+
+
+class PropertyDetailView(DeviceAPIView):
+    def get(self, request, user, device, property):
+        return Response(property_json(selectors.property_or_404(self.device(), property)))
+
+    def put(self, request, user, device, property):
+        """Sets the value, creating the property if needed (201 then)."""
+        found = self.device()
+        serializer = PropertyValueSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not re.fullmatch(ID_PATTERN, property):
+            raise serializers.ValidationError({"property": f"Bad property name: {ID_MESSAGE}"})
+        prop, created = services.property_set(device_id=found.pk, name=property,
+                                              value=serializer.validated_data["value"])
+        return Response(property_json(prop), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def patch(self, request, user, device, property):
+        """Changes the value of an existing property (404 if there is none)."""
+        prop = selectors.property_or_404(self.device(), property)
+        serializer = PropertyValueSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        prop, _ = services.property_set(device_id=prop.device_id, name=prop.name,
+                                        value=serializer.validated_data["value"])
+        return Response(property_json(prop))
+
+    def delete(self, request, user, device, property):
+        services.property_delete(prop=selectors.property_or_404(self.device(), property))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DownlinkListView(DeviceAPIView):
+    def get(self, request, user, device):
+        try:
+            items = min(max(int(request.query_params.get("items", DOWNLINKS_DEFAULT)), 1), DOWNLINKS_MAX)
+        except ValueError:
+            raise serializers.ValidationError({"items": f"Give a number from 1 to {DOWNLINKS_MAX}."}) from None
+        return Response([downlink_json(d) for d in selectors.downlinks_for_device(self.device(), items)])
+
+    def post(self, request, user, device):
+        found = self.device()
+        serializer = DownlinkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        downlink = services.downlink_queue(device=found, payload=serializer.validated_data["payload"])
+        return Response({"id": downlink.pk}, status=status.HTTP_201_CREATED)

@@ -1,0 +1,92 @@
+import json
+
+from django import forms
+
+from buckets.models import Bucket
+from devices.models import Device
+from endpoints.models import Connection, Endpoint
+from platform.validators import id_validator
+
+
+class JSONTextField(forms.CharField):
+    """JSON typed as text; the error says where the JSON is broken."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"})
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return value
+        return "" if value is None else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class DeviceCreateForm(forms.Form):
+    device_id = forms.CharField(label="Device id", max_length=64, validators=[id_validator],
+                                help_text="Appears in the callback URL: letters, digits, '_' or '-'.")
+    name = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    type = forms.ChoiceField(choices=[("HTTP", "HTTP device")], initial="HTTP",
+                             help_text="Devices that POST JSON to their callback URL.")
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_device_id(self):
+        device_id = self.cleaned_data["device_id"]
+        if Device.objects.filter(owner=self.owner, device_id=device_id).exists():
+            raise forms.ValidationError("You already have a device with this id.")
+        return device_id
+
+
+class DeviceSettingsForm(forms.ModelForm):
+    """The device's description and its callback settings (Thinger's actions)."""
+
+    class Meta:
+        model = Device
+        fields = ["name", "description", "enabled", "write_bucket", "call_endpoint", "set_property",
+                  "send_property", "timeout"]
+        labels = {"write_bucket": "Write to bucket", "call_endpoint": "Call endpoint",
+                  "set_property": "Set property", "send_property": "Response property",
+                  "timeout": "Timeout (minutes)"}
+        help_texts = {"set_property": "Stores the last payload in this property.",
+                      "send_property": "Its value is the answer to every callback (when no downlink is queued).",
+                      "timeout": "Minutes without a callback before the device shows as disconnected."}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        owner = self.instance.owner
+        self.fields["write_bucket"].queryset = Bucket.objects.filter(owner=owner)
+        self.fields["call_endpoint"].queryset = Endpoint.objects.filter(owner=owner)
+        self.fields["write_bucket"].empty_label = "(none)"
+        self.fields["call_endpoint"].empty_label = "(none)"
+        self.fields["timeout"].min_value = 1
+
+
+class PropertyForm(forms.Form):
+    name = forms.CharField(label="Property", max_length=64, validators=[id_validator])
+    value = JSONTextField(label="Value (JSON)", required=False)
+
+
+class DownlinkForm(forms.Form):
+    payload = JSONTextField(label="Payload (JSON)", help_text='Returned to the device in the answer to its next '
+                                                           'callback, e.g. {"led": "on"}.')
+
+
+class AttachApplicationForm(forms.Form):
+    connection = forms.ModelChoiceField(queryset=Connection.objects.none(), label="Application",
+                                        empty_label="Choose an application")
+
+    def __init__(self, *args, device, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].queryset = (Connection.objects.filter(owner=device.owner)
+                                              .exclude(pk__in=device.applications.values("pk")))

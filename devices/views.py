@@ -1,0 +1,192 @@
+"""The device pages. Views are adapters: find the device through its owner (404 for anyone
+else), validate with a form, call a service, render the page or the part htmx asked for."""
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from devices import services
+from devices.forms import AttachApplicationForm, DeviceCreateForm, DeviceSettingsForm, DownlinkForm, PropertyForm
+from devices.models import Device, DeviceProperty, Downlink
+from endpoints.models import Connection
+from platform.web import render_page, toast
+
+# A new or regenerated callback token waits here for the one page view that shows it.
+TOKEN_SESSION_KEY = "device_token_once"
+
+
+def device_for(request, device_id):
+    return get_object_or_404(Device, owner=request.user, device_id=device_id)
+
+
+@login_required
+def device_list(request):
+    devices = Device.objects.filter(owner=request.user)
+    return render_page(request, "devices/list.html", {"devices": devices}, partials=("device-rows",))
+
+
+@login_required
+def device_create(request):
+    form = DeviceCreateForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        device, token = services.device_create(owner=request.user, device_id=data["device_id"], name=data["name"],
+                                               description=data["description"])
+        request.session[TOKEN_SESSION_KEY] = {"device": device.pk, "token": token}
+        toast(request, f"Device {device.device_id} created. Copy its token now: it is shown only once.")
+        return redirect("device_detail", device_id=device.device_id)
+    return render_page(request, "devices/create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def callback_url(device):
+    return f"{settings.SITE_URL}/v3/users/{device.owner.username}/devices/{device.device_id}/callback/data"
+
+
+def detail_context(request, device, **overrides):
+    token = None
+    if not request.htmx:  # polls must not eat the token before the page shows it
+        once = request.session.pop(TOKEN_SESSION_KEY, None)
+        if once and once.get("device") == device.pk:
+            token = once["token"]
+    context = {
+        "device": device,
+        "token": token,
+        "callback_url": callback_url(device),
+        "snippet_token": token or "YOUR_DEVICE_TOKEN",
+        "example": json.dumps({"temperature": 21.5, "humidity": 40}),
+        "messages_list": device.messages.all()[:20],
+        "properties": device.properties.all(),
+        "downlinks": device.downlinks.all()[:20],
+        "downlinks_pending": device.downlinks.filter(delivered_at__isnull=True).count(),
+        "status_changes": device.status_changes.all()[:10],
+        "applications": device.applications.all(),
+        "settings_form": DeviceSettingsForm(instance=device),
+        "property_form": PropertyForm(),
+        "downlink_form": DownlinkForm(),
+        "attach_form": AttachApplicationForm(device=device),
+    }
+    context.update(overrides)
+    return context
+
+
+DETAIL_PARTS = ("messages", "stats", "properties", "downlinks", "applications", "settings")
+
+
+@login_required
+def device_detail(request, device_id):
+    device = device_for(request, device_id)
+    return render_page(request, "devices/detail.html", detail_context(request, device), partials=DETAIL_PARTS)
+
+
+def _detail(request, device, status=200, **overrides):
+    """Re-renders after a POST: the part htmx targets, or the whole page with the form's errors."""
+    return render_page(request, "devices/detail.html", detail_context(request, device, **overrides),
+                       partials=DETAIL_PARTS, status=status)
+
+
+@login_required
+@require_POST
+def device_settings(request, device_id):
+    device = device_for(request, device_id)
+    form = DeviceSettingsForm(request.POST, instance=device)
+    if not form.is_valid():
+        return _detail(request, device, status=400, settings_form=form)
+    # TODO(lead): use devices.services.device_update once it exists.
+    form.save()
+    toast(request, "Callback settings saved.")
+    if request.htmx:
+        return _detail(request, device)
+    return redirect("device_detail", device_id=device.device_id)
+
+
+@login_required
+@require_POST
+def device_token(request, device_id):
+    device = device_for(request, device_id)
+    token = services.device_token_regenerate(device=device)
+    request.session[TOKEN_SESSION_KEY] = {"device": device.pk, "token": token}
+    toast(request, "New callback token created; the old one no longer works. Copy it now.")
+    return redirect("device_detail", device_id=device.device_id)
+
+
+@login_required
+@require_POST
+def device_property(request, device_id):
+    device = device_for(request, device_id)
+    form = PropertyForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, device, status=400, property_form=form)
+    services.property_set(device_id=device.pk, name=form.cleaned_data["name"], value=form.cleaned_data["value"])
+    toast(request, f"Property {form.cleaned_data['name']} saved.")
+    if request.htmx:
+        return _detail(request, device)
+    return redirect("device_detail", device_id=device.device_id)
+
+
+@login_required
+@require_POST
+def device_property_delete(request, device_id, name):
+    device = device_for(request, device_id)
+    prop = get_object_or_404(DeviceProperty, device=device, name=name)
+    # TODO(lead): use devices.services.property_delete once it exists.
+    prop.delete()
+    toast(request, f"Property {name} deleted.")
+    if request.htmx:
+        return _detail(request, device)
+    return redirect("device_detail", device_id=device.device_id)
+
+
+@login_required
+@require_POST
+def device_downlink(request, device_id):
+    device = device_for(request, device_id)
+    form = DownlinkForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, device, status=400, downlink_form=form)
+    # TODO(lead): use devices.services.downlink_queue once it exists.
+    Downlink.objects.create(device=device, payload=form.cleaned_data["payload"], source="web")
+    toast(request, "Downlink queued: the device gets it in the answer to its next callback.")
+    if request.htmx:
+        return _detail(request, device)
+    return redirect("device_detail", device_id=device.device_id)
+
+
+@login_required
+@require_POST
+def device_application_add(request, device_id):
+    device = device_for(request, device_id)
+    form = AttachApplicationForm(request.POST, device=device)
+    if not form.is_valid():
+        return _detail(request, device, status=400, attach_form=form)
+    # TODO(lead): use devices.services.device_applications_set (or similar) once it exists.
+    device.applications.add(form.cleaned_data["connection"])
+    toast(request, f"Application {form.cleaned_data['connection'].name} added to {device.device_id}.")
+    if request.htmx:
+        return _detail(request, device)
+    return redirect("device_detail", device_id=device.device_id)
+
+
+@login_required
+@require_POST
+def device_application_remove(request, device_id, connection_id):
+    device = device_for(request, device_id)
+    connection = get_object_or_404(Connection, owner=request.user, pk=connection_id)
+    device.applications.remove(connection)
+    toast(request, f"Application {connection.name} removed from {device.device_id}.")
+    if request.htmx:
+        return _detail(request, device)
+    return redirect("device_detail", device_id=device.device_id)
+
+
+@login_required
+@require_POST
+def device_delete(request, device_id):
+    device = device_for(request, device_id)
+    with transaction.atomic():
+        # TODO(lead): use devices.services.device_delete once it exists.
+        device.delete()
+    toast(request, f"Device {device_id} deleted.")
+    return redirect("device_list")
