@@ -4,13 +4,14 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from devices import services
 from devices.forms import AttachApplicationForm, DeviceCreateForm, DeviceSettingsForm, DownlinkForm, PropertyForm
-from devices.models import Device, DeviceProperty, Downlink
+from devices.models import Device, DeviceProperty
 from endpoints.models import Connection
 from platform.web import render_page, toast
 
@@ -33,8 +34,12 @@ def device_create(request):
     form = DeviceCreateForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        device, token = services.device_create(owner=request.user, device_id=data["device_id"], name=data["name"],
-                                               description=data["description"])
+        try:
+            device, token = services.device_create(owner=request.user, device_id=data["device_id"],
+                                                   name=data["name"], description=data["description"])
+        except ValidationError as exc:  # a concurrent create of the same id won the race
+            form.add_error("device_id", " ".join(sum(exc.message_dict.values(), [])))
+            return render_page(request, "devices/create.html", {"form": form}, status=400)
         request.session[TOKEN_SESSION_KEY] = {"device": device.pk, "token": token}
         toast(request, f"Device {device.device_id} created. Copy its token now: it is shown only once.")
         return redirect("device_detail", device_id=device.device_id)
@@ -94,8 +99,13 @@ def device_settings(request, device_id):
     form = DeviceSettingsForm(request.POST, instance=device)
     if not form.is_valid():
         return _detail(request, device, status=400, settings_form=form)
-    # TODO(lead): use devices.services.device_update once it exists.
-    form.save()
+    data = form.cleaned_data
+    with transaction.atomic():
+        services.device_update(device=device, name=data["name"], description=data["description"],
+                               enabled=data["enabled"])
+        services.callback_settings_set(device=device, write_bucket=data["write_bucket"],
+                                       call_endpoint=data["call_endpoint"], set_property=data["set_property"],
+                                       send_property=data["send_property"], timeout=data["timeout"])
     toast(request, "Callback settings saved.")
     if request.htmx:
         return _detail(request, device)
@@ -131,8 +141,7 @@ def device_property(request, device_id):
 def device_property_delete(request, device_id, name):
     device = device_for(request, device_id)
     prop = get_object_or_404(DeviceProperty, device=device, name=name)
-    # TODO(lead): use devices.services.property_delete once it exists.
-    prop.delete()
+    services.property_delete(prop=prop)
     toast(request, f"Property {name} deleted.")
     if request.htmx:
         return _detail(request, device)
@@ -146,8 +155,7 @@ def device_downlink(request, device_id):
     form = DownlinkForm(request.POST)
     if not form.is_valid():
         return _detail(request, device, status=400, downlink_form=form)
-    # TODO(lead): use devices.services.downlink_queue once it exists.
-    Downlink.objects.create(device=device, payload=form.cleaned_data["payload"], source="web")
+    services.downlink_queue(device=device, payload=form.cleaned_data["payload"], source="web")
     toast(request, "Downlink queued: the device gets it in the answer to its next callback.")
     if request.htmx:
         return _detail(request, device)
@@ -161,8 +169,7 @@ def device_application_add(request, device_id):
     form = AttachApplicationForm(request.POST, device=device)
     if not form.is_valid():
         return _detail(request, device, status=400, attach_form=form)
-    # TODO(lead): use devices.services.device_applications_set (or similar) once it exists.
-    device.applications.add(form.cleaned_data["connection"])
+    services.device_update(device=device, applications=[*device.applications.all(), form.cleaned_data["connection"]])
     toast(request, f"Application {form.cleaned_data['connection'].name} added to {device.device_id}.")
     if request.htmx:
         return _detail(request, device)
@@ -174,7 +181,7 @@ def device_application_add(request, device_id):
 def device_application_remove(request, device_id, connection_id):
     device = device_for(request, device_id)
     connection = get_object_or_404(Connection, owner=request.user, pk=connection_id)
-    device.applications.remove(connection)
+    services.device_update(device=device, applications=device.applications.exclude(pk=connection.pk))
     toast(request, f"Application {connection.name} removed from {device.device_id}.")
     if request.htmx:
         return _detail(request, device)
@@ -185,8 +192,6 @@ def device_application_remove(request, device_id, connection_id):
 @require_POST
 def device_delete(request, device_id):
     device = device_for(request, device_id)
-    with transaction.atomic():
-        # TODO(lead): use devices.services.device_delete once it exists.
-        device.delete()
+    services.device_delete(device=device)
     toast(request, f"Device {device_id} deleted.")
     return redirect("device_list")
