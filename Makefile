@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/platform
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install run test migrate clean
+.PHONY: install run test migrate clean perf
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,3 +36,8 @@ test: install
 
 clean:
 	rm -rf var/
+
+# Benchmarks (print figures; see tests/perf/). Needs the local PostgreSQL and Redis.
+perf: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) tests/perf/bench_ingest.py

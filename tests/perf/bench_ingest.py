@@ -1,0 +1,326 @@
+#!/usr/bin/env python
+"""Ingest benchmark: the production stack on this machine, measured against its own limit.
+
+Run: `make perf` (or `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_ingest.py`). Needs the local
+PostgreSQL and Redis and Debian's `wrk` (make perf installs it). Uses its own database (PERF_DB,
+default perf_ingest, dropped and created) and Redis databases 14 and 15. Prints figures; asserts
+nothing. Knobs: PERF_SECONDS (saturation run, default 60), PERF_DEVICES (1000), WEB_WORKERS (2),
+WEB_THREADS (4), INGEST_CONCURRENCY (1), DELIVERY_CONCURRENCY (2).
+"""
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results"
+PG = os.environ.get("PERF_PG", "postgres://postgres@127.0.0.1:5432")
+DB = os.environ.get("PERF_DB", "perf_ingest")
+SECONDS = int(os.environ.get("PERF_SECONDS", "60"))
+DEVICES = int(os.environ.get("PERF_DEVICES", "1000"))
+WEB_WORKERS = os.environ.get("WEB_WORKERS", "2")
+WEB_THREADS = os.environ.get("WEB_THREADS", "4")
+WRK_CONNECTIONS = os.environ.get("WRK_CONNECTIONS", "64")
+USER = "perf"
+
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT),
+    "DJANGO_SETTINGS_MODULE": "platform.settings",
+    "DATABASE_URL": f"{PG}/{DB}",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+    "CACHE_URL": "redis://127.0.0.1:6379/15",
+    "DEBUG": "false",
+    "SECRET_KEY": "benchmark-only-secret-key-benchmark-only-secret-key",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "ENDPOINTS_ALLOW_PRIVATE_IPS": "true",
+    "DEVICE_RATE_LIMIT": "0",
+    "LOG_LEVEL": "WARNING",
+    "VAR_DIR": str(OUT / "var"),
+}
+os.environ.update({k: ENV[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL",
+                                       "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "ENDPOINTS_ALLOW_PRIVATE_IPS",
+                                       "DEVICE_RATE_LIMIT", "LOG_LEVEL", "VAR_DIR")})
+processes = {}
+
+
+def say(text=""):
+    print(text, flush=True)
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(name, cmd):
+    log = open(OUT / f"{name}.log", "wb")
+    processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT)
+    return processes[name]
+
+
+def stop(name):
+    proc = processes.pop(name)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_http(port, path="/healthz", timeout=30):
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing answered on port {port}")
+
+
+def gunicorn(name, app, port):
+    return spawn(name, [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", WEB_WORKERS,
+                        "--threads", WEB_THREADS, "--worker-class", "gthread", "--log-level", "warning",
+                        "--backlog", "2048"])
+
+
+def peak_memory_mb(pid):
+    """Peak resident memory (VmHWM) of a process and its children, in MB, summed."""
+    total = 0
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def wrk(port, seconds, lua=None, connections=WRK_CONNECTIONS):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if lua:
+        cmd += ["-s", str(lua)]
+    out = subprocess.run([*cmd, f"http://127.0.0.1:{port}/v3/users/{USER}/devices/d0/callback/data"],
+                         capture_output=True, text=True,
+                         env={**ENV, "PERF_TOKENS": str(OUT / "tokens.txt"), "PERF_USER": USER}).stdout
+    requests_total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"requests": requests_total, "ok": requests_total - int(bad.group(1) if bad else 0),
+            "rate": requests_total / seconds, "ok_rate": (requests_total - int(bad.group(1) if bad else 0)) / seconds,
+            "errors": errors.group(1) if errors else "none", "raw": out}
+
+
+def database_reset():
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=ENV, check=True)
+    import redis
+
+    for db in (14, 15):
+        redis.Redis(db=db).flushdb()
+
+
+def seed(receiver_port):
+    """1,000 devices, each with a bucket, a `last` property and its own application."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from buckets.models import Bucket
+    from devices.models import Device
+    from endpoints.models import Connection
+    from platform.tokens import token_hash
+
+    user = get_user_model().objects.create_user(USER, password=secrets.token_hex(8))
+    buckets = Bucket.objects.bulk_create([Bucket(owner=user, bucket_id=f"b{i}") for i in range(DEVICES)])
+    apps = Connection.objects.bulk_create([Connection(owner=user, name=f"app{i}",
+                                                      destination_url=f"http://127.0.0.1:{receiver_port}/uplink",
+                                                      headers={"X-Thing": "{DevEUI}"}) for i in range(DEVICES)])
+    tokens = [secrets.token_urlsafe(32) for _ in range(DEVICES)]
+    devices = Device.objects.bulk_create([
+        Device(owner=user, device_id=f"d{i}", name=f"Device {i}", token_hash=token_hash(tokens[i]),
+               write_bucket=buckets[i], set_property="last") for i in range(DEVICES)])
+    Device.applications.through.objects.bulk_create([
+        Device.applications.through(device_id=d.pk, connection_id=a.pk) for d, a in zip(devices, apps)])
+    (OUT / "tokens.txt").write_text("".join(f"d{i} {t}\n" for i, t in enumerate(tokens)))
+    return [(f"d{i}", t) for i, t in enumerate(tokens)]
+
+
+def counts():
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM devices_message WHERE processed_at IS NULL")
+        pending = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM devices_message")
+        messages = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM buckets_record")
+        records = cur.fetchone()[0]
+        cur.execute("SELECT count(*), count(*) FILTER (WHERE state = 'delivered') FROM endpoints_delivery")
+        deliveries, delivered = cur.fetchone()
+    return {"pending": pending, "messages": messages, "records": records, "deliveries": deliveries,
+            "delivered": delivered}
+
+
+def watch_records(arrivals, stop_event, min_seq):
+    """Polls new records every 20 ms and notes when each benchmark `seq` became queryable."""
+    import psycopg
+
+    last_id = 0
+    with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
+        last_id = conn.execute("SELECT coalesce(max(id), 0) FROM buckets_record").fetchone()[0]
+        while not stop_event.is_set():
+            rows = conn.execute("SELECT id, (val->>'seq')::bigint FROM buckets_record WHERE id > %s ORDER BY id",
+                                (last_id,)).fetchall()
+            now = time.time()
+            for row_id, seq in rows:
+                last_id = max(last_id, row_id)
+                if seq is not None and seq >= min_seq:
+                    arrivals.setdefault(seq, now)
+            time.sleep(0.02)
+
+
+def sweep_benchmark(n=100_000):
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from devices.services import devices_sweep_timeouts
+
+    user = get_user_model().objects.create_user("sweep", password=secrets.token_hex(8))
+    past = timezone.now() - timezone.timedelta(minutes=1)
+    with connection.cursor() as cur:
+        cur.execute("""INSERT INTO devices_device (owner_id, device_id, name, description, type, enabled, token_hash,
+                         set_property, send_property, timeout, connected, connected_ts, last_seen, disconnect_at,
+                         rx_bytes, tx_bytes, rx_messages, created, modified)
+                       SELECT %s, 's' || g, '', '', 'HTTP', true, '', '', '', 10, true, %s, %s, %s, 0, 0, 0, %s, %s
+                       FROM generate_series(1, %s) g""", [user.pk, past, past, past, past, past, n])
+        cur.execute("ANALYZE devices_device")
+    start = time.perf_counter()
+    flipped = devices_sweep_timeouts()
+    return flipped, time.perf_counter() - start
+
+
+def main():
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: `apt-get install wrk` (make perf does it)")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "var").mkdir(exist_ok=True)
+    say(f"== ingest benchmark: {os.cpu_count()} cores, gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads "
+        f"(gthread), {DEVICES} devices, {SECONDS}s saturation run")
+    database_reset()
+    receiver_port, web_port, limit_port = free_port(), free_port(), free_port()
+    spawn("receiver", [sys.executable, str(HERE / "receiver.py"), str(receiver_port)])
+    devices = seed(receiver_port)
+    from django.db import connection
+
+    connection.close()
+
+    # 1. The limit: a trivial Django view on the same gunicorn setup.
+    gunicorn("limit", "tests.perf.trivial_wsgi", limit_port)
+    wait_http(limit_port, "/v3/users/x/devices/y/callback/data")
+    limit = wrk(limit_port, 15, HERE / "wrk_callback.lua")
+    stop("limit")
+    say(f"limit (trivial Django view):          {limit['rate']:8.0f} req/s")
+
+    # 2. Saturation: the real stack.
+    gunicorn("web", "platform.wsgi", web_port)
+    celery = [sys.executable, "-m", "celery", "-A", "platform", "worker", "--loglevel", "WARNING", "--without-gossip",
+              "--without-mingle", "--without-heartbeat"]
+    spawn("ingest", [*celery, "-Q", "ingest,maintenance", "-n", "ingest@%h",
+                     "--concurrency", os.environ.get("INGEST_CONCURRENCY", "1")])
+    spawn("deliver", [*celery, "-Q", "deliveries", "-n", "deliver@%h",
+                      "--concurrency", os.environ.get("DELIVERY_CONCURRENCY", "2")])
+    wait_http(web_port)
+    time.sleep(3)
+    t0 = time.time()
+    sat = wrk(web_port, SECONDS, HERE / "wrk_callback.lua")
+    after = counts()
+    say(f"accepted callbacks at saturation:     {sat['ok_rate']:8.0f} /s  ({sat['ok_rate'] / limit['rate']:.1%} of the limit;"
+        f" {sat['requests'] - sat['ok']} not 200; socket errors: {sat['errors']})")
+    lat = re.search(r"50%\s+(\S+).*?99%\s+(\S+)", sat["raw"], re.S)
+    if lat:
+        say(f"  (wrk latency at saturation: p50 {lat.group(1)}, p99 {lat.group(2)})")
+    say(f"inbox backlog when intake stopped:    {after['pending']:8d} messages of {after['messages']}"
+        f" ({'storage kept up' if after['pending'] < sat['ok_rate'] * 2 else 'storage fell behind'})")
+    from django.db import connection as conn
+
+    drain_start = time.time()
+    while counts()["pending"] and time.time() - drain_start < 600:
+        time.sleep(0.5)
+    drained = time.time() - drain_start
+    final = counts()
+    say(f"storage: {final['records']} records for {final['messages']} messages; backlog drained in {drained:.1f}s"
+        f" -> {final['messages'] / (time.time() - t0):.0f} messages stored/s overall")
+    while final["delivered"] < final["deliveries"] and time.time() - drain_start < 900:
+        time.sleep(1)
+        final = counts()
+    elapsed = time.time() - t0
+    say(f"deliveries to the local receiver:     {final['delivered'] / elapsed:8.0f} /s"
+        f"  ({final['delivered']} of {final['deliveries']} in {elapsed:.0f}s)")
+
+    # 3. Latency and end-to-end lag at half the saturation rate.
+    rate = max(10, sat["ok_rate"] / 2)
+    arrivals, stop_event = {}, threading.Event()
+    watcher = threading.Thread(target=watch_records, args=(arrivals, stop_event, 10_000_000), daemon=True)
+    watcher.start()
+    from tests.perf.loadgen import percentile, run_fixed_rate
+
+    latencies, statuses, done_at = asyncio.run(run_fixed_rate("127.0.0.1", web_port, USER, devices, rate, 20))
+    deadline = time.time() + 30
+    while len(arrivals) < len(done_at) and time.time() < deadline:
+        time.sleep(0.1)
+    stop_event.set()
+    watcher.join()
+    lags = [(arrivals[s] - t) * 1000 for s, t in done_at.items() if s in arrivals]
+    say(f"callback latency at {rate:.0f}/s:           p50 {percentile(latencies, 50):.1f} ms, "
+        f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms  (statuses {statuses})")
+    say(f"end-to-end lag (200 -> queryable):    p50 {percentile(lags, 50):.0f} ms, p99 {percentile(lags, 99):.0f} ms"
+        f"  ({len(lags)} of {len(done_at)} seen)")
+
+    say("peak memory (VmHWM, process + children): " + ", ".join(
+        f"{name} {peak_memory_mb(proc.pid):.0f} MB" for name, proc in processes.items() if name != "receiver"))
+    for name in list(processes):
+        stop(name)
+
+    # 4. The connection-timeout sweep.
+    conn.close()
+    flipped, seconds = sweep_benchmark()
+    say(f"timeout sweep:                        {flipped} devices in {seconds:.2f}s")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for name in list(processes):
+            stop(name)
