@@ -24,6 +24,9 @@ class Endpoint(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     body = models.TextField(null=True, blank=True, help_text="template; empty = the message JSON")
     timeout = models.PositiveIntegerField(default=10, help_text="seconds")
+    # Held by the one worker sending this endpoint's deliveries, so they go out in order; it
+    # expires by itself if that worker dies.
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -61,6 +64,8 @@ class Connection(models.Model):
     blamed_until = models.DateTimeField(null=True, blank=True)
     # The downlink URL is the credential a cloud application uses to send downlinks.
     downlink_secret = models.CharField(max_length=64, unique=True, default=downlink_secret_new, editable=False)
+    # Held by the one worker sending this connection's deliveries (see Endpoint.lease_until).
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,200 @@
+"""Endpoints API (API.md section 2, Thinger's HTTP-request endpoints)."""
+import json
+import re
+import time
+
+from django.db import transaction
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from endpoints import delivery as engine
+from endpoints import selectors, services
+from endpoints.api.common import attempt_json, delivery_json, int_param, ms
+from endpoints.models import Delivery, Endpoint
+from endpoints.templating import TemplateError
+from endpoints.transport import TransportError
+from platform.api import error_response
+from platform.auth import owner_or_404
+from platform.validators import ID_PATTERN
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+
+
+def endpoint_json(endpoint):
+    return {
+        "endpoint": endpoint.endpoint_id,
+        "name": endpoint.name,
+        "description": endpoint.description,
+        "type": endpoint.type,
+        "enabled": endpoint.enabled,
+        "config": {"url": endpoint.url, "method": endpoint.method, "headers": endpoint.headers,
+                   "body": endpoint.body, "timeout": endpoint.timeout},
+        "created": ms(endpoint.created),
+        "modified": ms(endpoint.modified),
+    }
+
+
+class ConfigSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000)
+    method = serializers.ChoiceField([m for m, _ in Endpoint.METHODS], default="POST")
+    headers = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
+    body = serializers.JSONField(default=None, allow_null=True)
+    timeout = serializers.IntegerField(min_value=1, max_value=60, default=10)
+
+    def validate_url(self, value):
+        if not value.lower().startswith(("http://", "https://")):
+            raise ValidationError("The URL must start with http:// or https:// (templates may follow).")
+        return value
+
+    def validate_headers(self, value):
+        for name, header in value.items():
+            if not HEADER_NAME.match(name):
+                raise ValidationError(f"{name[:40]!r} is not a valid header name.")
+            if "\r" in header or "\n" in header:
+                raise ValidationError(f"Header {name!r} contains a line break.")
+        return value
+
+    def validate_body(self, value):
+        # A JSON body given as an object is kept as its text: the body is a template.
+        if value is None or isinstance(value, str):
+            return value or None
+        return json.dumps(value)
+
+
+class EndpointSerializer(serializers.Serializer):
+    endpoint = serializers.RegexField(ID_PATTERN, error_messages={"invalid": "Use 1 to 64 letters, digits, '_' or '-'."})
+    name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    description = serializers.CharField(allow_blank=True, default="")
+    type = serializers.CharField(default="http_request")
+    enabled = serializers.BooleanField(default=True)
+    config = ConfigSerializer()
+
+    def validate_type(self, value):
+        if value != "http_request":
+            raise ValidationError("Only 'http_request' endpoints are supported.")
+        return value
+
+
+def _settings(data):
+    """Serializer output as the service's keyword arguments."""
+    config = data.pop("config", None) or {}
+    data.pop("endpoint", None)
+    data.pop("type", None)
+    return {**data, **config}
+
+
+def _endpoint_or_404(request, user, endpoint_id):
+    owner = owner_or_404(request, user)
+    endpoint = selectors.endpoint_for_owner(owner, endpoint_id)
+    if endpoint is None:
+        raise NotFound("No such endpoint.")
+    return endpoint
+
+
+class EndpointList(APIView):
+    def get(self, request, user):
+        owner = owner_or_404(request, user)
+        return Response([endpoint_json(e) for e in selectors.endpoints_for_owner(owner)])
+
+    def post(self, request, user):
+        owner = owner_or_404(request, user)
+        serializer = EndpointSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint_id = serializer.validated_data["endpoint"]
+        if selectors.endpoint_for_owner(owner, endpoint_id) is not None:
+            raise ValidationError({"endpoint": f"You already have an endpoint {endpoint_id!r}."})
+        endpoint = services.endpoint_create(owner=owner, endpoint_id=endpoint_id,
+                                            **_settings(dict(serializer.validated_data)))
+        return Response(endpoint_json(endpoint), status=status.HTTP_201_CREATED)
+
+
+class EndpointDetail(APIView):
+    def get(self, request, user, endpoint):
+        return Response(endpoint_json(_endpoint_or_404(request, user, endpoint)))
+
+    def put(self, request, user, endpoint):
+        return self._update(request, user, endpoint, partial=False)
+
+    def patch(self, request, user, endpoint):
+        return self._update(request, user, endpoint, partial=True)
+
+    def _update(self, request, user, endpoint_id, *, partial):
+        endpoint = _endpoint_or_404(request, user, endpoint_id)
+        data = request.data if isinstance(request.data, dict) else {}
+        # The id is in the URL; a body may repeat it but cannot change it.
+        if "endpoint" in data and data["endpoint"] != endpoint.endpoint_id:
+            raise ValidationError({"endpoint": "An endpoint's id cannot change."})
+        if partial and isinstance(data.get("config"), dict):
+            current = endpoint_json(endpoint)["config"]
+            data = {**data, "config": {**current, **data["config"]}}
+        serializer = EndpointSerializer(data={**data, "endpoint": endpoint.endpoint_id}, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        changes = _settings(dict(serializer.validated_data))
+        services.endpoint_update(endpoint=endpoint, **changes)
+        return Response(endpoint_json(endpoint))
+
+    def delete(self, request, user, endpoint):
+        services.endpoint_delete(endpoint=_endpoint_or_404(request, user, endpoint))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EndpointCall(APIView):
+    """Sends the request body as the message, now, and answers what the endpoint answered."""
+
+    def post(self, request, user, endpoint):
+        endpoint = _endpoint_or_404(request, user, endpoint)
+        payload = request.data if request.body else {}
+        try:
+            answer = engine.endpoint_call(endpoint=endpoint, payload=payload, now_ms=int(time.time() * 1000))
+        except TemplateError as exc:
+            return error_response(400, str(exc))
+        except TransportError as exc:
+            if exc.permanent:
+                return error_response(400, f"The endpoint cannot be called: {exc}")
+            return error_response(502, f"The endpoint did not answer: {exc}")
+        return Response({"status": answer.status, "body": answer.body, "ms": answer.ms})
+
+
+class EndpointCalls(APIView):
+    """The attempt log, newest first: ?items=N (default 100, max 1000)."""
+
+    def get(self, request, user, endpoint):
+        endpoint = _endpoint_or_404(request, user, endpoint)
+        try:
+            items = int_param(request.query_params, "items", 100, maximum=1000)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        return Response([attempt_json(a) for a in selectors.attempts_for_target(endpoint=endpoint)[:items]])
+
+
+class EndpointDeliveries(APIView):
+    """Deliveries, newest first: ?state=pending|delivered|failed &items=N."""
+
+    def get(self, request, user, endpoint):
+        endpoint = _endpoint_or_404(request, user, endpoint)
+        state = request.query_params.get("state") or None
+        if state not in (None, *[s for s, _ in Delivery.STATES]):
+            raise ValidationError("state must be pending, delivered or failed.")
+        try:
+            items = int_param(request.query_params, "items", 100, maximum=1000)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        rows = selectors.deliveries_for_target(endpoint=endpoint, state=state)[:items]
+        return Response([delivery_json(d) for d in rows])
+
+
+class EndpointDeliveryRetry(APIView):
+    """Puts a failed delivery back in the queue: 202, or 400 if it is not failed."""
+
+    def post(self, request, user, endpoint, delivery):
+        endpoint = _endpoint_or_404(request, user, endpoint)
+        row = selectors.deliveries_for_target(endpoint=endpoint).filter(pk=delivery).first()
+        if row is None:
+            raise NotFound("No such delivery.")
+        with transaction.atomic():
+            if not engine.delivery_retry(delivery=row):
+                raise ValidationError(f"Only a failed delivery can be retried; this one is {row.state}.")
+        row.refresh_from_db()
+        return Response(delivery_json(row), status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,199 @@
+"""Connections API (API.md section 3, ThingPark X IoT Flow's HTTP connector shape).
+
+Errors here are ThingPark's, not Thinger's: {"code": "com-4000", "message": "..."} with the
+HTTP status in the code (com-4001 for 401, com-4004 for 404, ...)."""
+import math
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from endpoints import delivery as engine
+from endpoints import selectors, services
+from endpoints.api.common import delivery_json, int_param
+from endpoints.api.thinger import HEADER_NAME
+from endpoints.models import Delivery
+
+CONNECTOR = "actility-http-iot"
+MAX_BLAME_PERIOD = 7 * 24 * 3600
+_url_valid = URLValidator(schemes=["http", "https"])
+
+
+class BadRequest(exceptions.APIException):
+    status_code = 400
+
+
+def thingpark_error(status_code, message):
+    return Response({"code": f"com-40{status_code - 400:02d}" if 400 <= status_code < 500 else f"com-{status_code}",
+                     "message": message}, status=status_code)
+
+
+def _message(detail):
+    if isinstance(detail, dict):
+        return "; ".join(f"{k}: {_message(v)}" for k, v in detail.items())
+    if isinstance(detail, list):
+        return "; ".join(_message(v) for v in detail)
+    return str(detail)
+
+
+def thingpark_exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    message = _message(data.get("detail", data) if isinstance(data, dict) else data)
+    reshaped = thingpark_error(response.status_code, message)
+    for name, value in response.items():
+        if name.lower() in ("www-authenticate", "allow", "retry-after"):
+            reshaped[name] = value
+    return reshaped
+
+
+class ThingParkView(APIView):
+    def get_exception_handler(self):
+        return thingpark_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated("Authentication required: send 'Authorization: Bearer <access token>'.")
+
+
+def connection_json(connection):
+    return {
+        "id": str(connection.pk),
+        "connectorId": connection.connector_id,
+        "name": connection.name,
+        "active": connection.active,
+        "configuration": {
+            "destinationURL": connection.destination_url,
+            "headers": connection.headers,
+            "blamePeriod": connection.blame_period,
+            "description": connection.description,
+            "sendRawDecodedFormat": connection.send_raw_decoded_format,
+        },
+        "state": connection.state,
+        "startupTime": connection.startup_time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "downlinkUrl": engine.connection_downlink_url(connection),
+    }
+
+
+def _typed(value, kind, name):
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        label = {str: "a string", bool: "true or false", int: "a whole number", dict: "an object"}[kind]
+        raise BadRequest(f"{name} must be {label}.")
+    return value
+
+
+def connection_parse(data):
+    """The request JSON as the service's keyword arguments, or BadRequest saying what to fix."""
+    if not isinstance(data, dict):
+        raise BadRequest("Send a JSON object: {\"connectorId\", \"name\", \"active\", \"configuration\"}.")
+    connector = _typed(data.get("connectorId", CONNECTOR), str, "connectorId")
+    if connector != CONNECTOR:
+        raise BadRequest(f"connectorId {connector[:40]!r} is not supported: use {CONNECTOR!r}.")
+    name = _typed(data.get("name"), str, "name") if data.get("name") is not None else ""
+    if not name.strip() or len(name) > 200:
+        raise BadRequest("name is required (at most 200 characters).")
+    active = _typed(data.get("active", True), bool, "active")
+    config = _typed(data.get("configuration"), dict, "configuration") if "configuration" in data else None
+    if config is None:
+        raise BadRequest("configuration is required, with at least destinationURL.")
+    url = config.get("destinationURL")
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise BadRequest("configuration.destinationURL must start with http:// or https://.")
+    try:
+        _url_valid(url)
+    except DjangoValidationError:
+        raise BadRequest(f"configuration.destinationURL {url[:100]!r} is not a valid URL.") from None
+    if len(url) > 2000:
+        raise BadRequest("configuration.destinationURL is longer than 2000 characters.")
+    headers = _typed(config.get("headers") or {}, dict, "configuration.headers")
+    for header, value in headers.items():
+        if not HEADER_NAME.match(header):
+            raise BadRequest(f"configuration.headers: {header[:40]!r} is not a valid header name.")
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise BadRequest(f"configuration.headers: {header!r} must be a string without line breaks.")
+    blame = config.get("blamePeriod", 30)
+    blame = 30 if blame is None else _typed(blame, int, "configuration.blamePeriod")
+    if not 0 <= blame <= MAX_BLAME_PERIOD:
+        raise BadRequest(f"configuration.blamePeriod must be between 0 and {MAX_BLAME_PERIOD} seconds.")
+    description = _typed(config.get("description") or "", str, "configuration.description")
+    raw = _typed(config.get("sendRawDecodedFormat", False), bool, "configuration.sendRawDecodedFormat")
+    return dict(connector_id=connector, name=name.strip(), active=active, destination_url=url, headers=headers,
+                blame_period=blame, description=description, send_raw_decoded_format=raw)
+
+
+def _connection_or_404(request, connection_id):
+    connection = selectors.connection_for_owner(request.user, connection_id)
+    if connection is None:
+        raise exceptions.NotFound("No such connection.")
+    return connection
+
+
+def _page(request, rows, render):
+    try:
+        page = int_param(request.query_params, "page", 1)
+        per_page = int_param(request.query_params, "perPage", 20, maximum=100)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    total = rows.count()
+    response = Response([render(r) for r in rows[(page - 1) * per_page: page * per_page]])
+    response["X-Total"] = str(total)
+    response["X-Total-Pages"] = str(math.ceil(total / per_page))
+    response["X-Page"] = str(page)
+    response["X-Per-Page"] = str(per_page)
+    return response
+
+
+class ConnectionList(ThingParkView):
+    def get(self, request):
+        return _page(request, selectors.connections_for_owner(request.user), connection_json)
+
+    def post(self, request):
+        connection = services.connection_create(owner=request.user, **connection_parse(request.data))
+        return Response(connection_json(connection), status=status.HTTP_201_CREATED)
+
+
+class ConnectionDetail(ThingParkView):
+    def get(self, request, connection):
+        return Response(connection_json(_connection_or_404(request, connection)))
+
+    def put(self, request, connection):
+        found = _connection_or_404(request, connection)
+        services.connection_replace(connection=found, **connection_parse(request.data))
+        return Response(connection_json(found))
+
+    def delete(self, request, connection):
+        services.connection_delete(connection=_connection_or_404(request, connection))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConnectionDeliveries(ThingParkView):
+    """The connection's deliveries, newest first: ?state=pending|delivered|failed, page/perPage."""
+
+    def get(self, request, connection):
+        found = _connection_or_404(request, connection)
+        state = request.query_params.get("state") or None
+        if state not in (None, *[s for s, _ in Delivery.STATES]):
+            raise BadRequest("state must be pending, delivered or failed.")
+        return _page(request, selectors.deliveries_for_target(connection=found, state=state), delivery_json)
+
+
+class ConnectionDeliveryRetry(ThingParkView):
+    """Puts a failed delivery back in the queue: 202, or 400 if it is not failed."""
+
+    def post(self, request, connection, delivery):
+        found = _connection_or_404(request, connection)
+        row = selectors.deliveries_for_target(connection=found).filter(pk=delivery).first()
+        if row is None:
+            raise exceptions.NotFound("No such delivery.")
+        with transaction.atomic():
+            if not engine.delivery_retry(delivery=row):
+                raise BadRequest(f"Only a failed delivery can be retried; this one is {row.state}.")
+        row.refresh_from_db()
+        return Response(delivery_json(row), status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,44 @@
+"""Reads on endpoints, connections and the delivery log; always through the owner."""
+import uuid
+
+from endpoints.models import Attempt, Connection, Delivery, Endpoint
+
+
+def endpoints_for_owner(owner):
+    return Endpoint.objects.filter(owner=owner).order_by("endpoint_id")
+
+
+def endpoint_for_owner(owner, endpoint_id):
+    return Endpoint.objects.filter(owner=owner, endpoint_id=endpoint_id).first()
+
+
+def connections_for_owner(owner):
+    return Connection.objects.filter(owner=owner).order_by("-created", "pk")
+
+
+def connection_for_owner(owner, connection_id):
+    """The owner's connection with that id, or None (also for a malformed id)."""
+    try:
+        pk = uuid.UUID(str(connection_id))
+    except ValueError:
+        return None
+    return Connection.objects.filter(owner=owner, pk=pk).first()
+
+
+def connection_for_downlink_secret(secret):
+    """The connection whose downlink URL carries this secret, or None. The URL is the credential."""
+    if not secret or len(secret) > 64:
+        return None
+    return Connection.objects.filter(downlink_secret=secret).select_related("owner").first()
+
+
+def attempts_for_target(*, endpoint=None, connection=None):
+    """The target's attempt log, newest first, each with its delivery."""
+    target = {"delivery__endpoint": endpoint} if endpoint is not None else {"delivery__connection": connection}
+    return Attempt.objects.filter(**target).select_related("delivery").order_by("-id")
+
+
+def deliveries_for_target(*, endpoint=None, connection=None, state=None):
+    target = {"endpoint": endpoint} if endpoint is not None else {"connection": connection}
+    rows = Delivery.objects.filter(**target).order_by("-id")
+    return rows.filter(state=state) if state else rows

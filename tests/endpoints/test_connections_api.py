@@ -1,0 +1,116 @@
+import uuid
+
+from endpoints.models import Connection, Delivery
+
+BASE = "/iot-flow/v1/connections"
+
+
+def _body(url="https://receiver.example/uplink", **config):
+    return {"connectorId": "actility-http-iot", "name": "Test HTTP Connection", "active": True,
+            "configuration": {"destinationURL": url, "headers": {"X-Thing": "{DevEUI}"}, **config}}
+
+
+def test_create_answers_thingpark_shape(alice, api):
+    response = api(alice).post(BASE, _body(description="d"), format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    connection = Connection.objects.get()
+    assert body["id"] == str(connection.pk)
+    assert body["state"] == "OPENED" and body["active"] is True and body["connectorId"] == "actility-http-iot"
+    assert body["configuration"] == {"destinationURL": "https://receiver.example/uplink",
+                                     "headers": {"X-Thing": "{DevEUI}"}, "blamePeriod": 30, "description": "d",
+                                     "sendRawDecodedFormat": False}
+    assert body["startupTime"].startswith(str(connection.startup_time.year)) and "T" in body["startupTime"]
+    assert body["downlinkUrl"] == f"https://iot.example.com/iot-flow/downlinkMessages/{connection.downlink_secret}"
+
+
+def test_put_replaces_the_whole_configuration(alice, api):
+    client = api(alice)
+    created = client.post(BASE, _body(blamePeriod=60, sendRawDecodedFormat=True), format="json").json()
+    response = client.put(f"{BASE}/{created['id']}", {"name": "Renamed", "active": False,
+                                                      "configuration": {"destinationURL": "http://other.example/"}},
+                          format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["name"] == "Renamed" and body["state"] == "DEACTIVATED"
+    assert body["configuration"] == {"destinationURL": "http://other.example/", "headers": {}, "blamePeriod": 30,
+                                     "description": "", "sendRawDecodedFormat": False}
+    reactivated = client.put(f"{BASE}/{created['id']}", _body(), format="json").json()
+    assert reactivated["state"] == "OPENED"
+
+
+def test_inactive_on_create_is_deactivated(alice, api):
+    body = {**_body(), "active": False}
+    assert api(alice).post(BASE, body, format="json").json()["state"] == "DEACTIVATED"
+
+
+def test_bad_input_is_com_4000(alice, api):
+    client = api(alice)
+    cases = [_body(url="ftp://x.example"), _body(url="receiver.example"), _body(url="http://"),
+             _body(blamePeriod="30"), _body(blamePeriod=-1), _body(headers={"X": 1}), {"name": "x"},
+             {**_body(), "connectorId": "mqtt"}, {**_body(), "name": ""}, ["x"]]
+    for body in cases:
+        response = client.post(BASE, body, format="json")
+        assert response.status_code == 400, (body, response.content)
+        assert response.json()["code"] == "com-4000" and response.json()["message"], body
+    broken = client.post(BASE, "{not json", content_type="application/json")
+    assert broken.status_code == 400 and broken.json()["code"] == "com-4000"
+
+
+def test_unauthenticated_is_com_4001(client, alice):
+    response = client.get(BASE)
+    assert response.status_code == 401 and response.json()["code"] == "com-4001"
+    wrong = client.get(BASE, HTTP_AUTHORIZATION="Bearer nope")
+    assert wrong.status_code == 401 and wrong.json()["code"] == "com-4001"
+
+
+def test_session_works_too(client, alice):
+    client.force_login(alice)
+    assert client.get(BASE).status_code == 200
+
+
+def test_other_users_get_com_4004(alice, charlie, api):
+    created = api(alice).post(BASE, _body(), format="json").json()
+    client = api(charlie)
+    for method in ("get", "put", "delete"):
+        response = getattr(client, method)(f"{BASE}/{created['id']}", _body(), format="json")
+        assert response.status_code == 404 and response.json() == {"code": "com-4004",
+                                                                  "message": "No such connection."}
+    assert client.get(f"{BASE}/{created['id']}/deliveries").status_code == 404
+    assert client.get(BASE).json() == []
+    assert api(alice).get(f"{BASE}/{uuid.uuid4()}").status_code == 404
+    assert api(alice).get(f"{BASE}/not-a-uuid").json()["code"] == "com-4004"
+
+
+def test_pagination_headers(alice, api):
+    client = api(alice)
+    for n in range(5):
+        client.post(BASE, {**_body(), "name": f"c{n}"}, format="json")
+    response = client.get(f"{BASE}?page=2&perPage=2")
+    assert response.status_code == 200
+    assert (response["X-Total"], response["X-Total-Pages"], response["X-Page"], response["X-Per-Page"]) == \
+        ("5", "3", "2", "2")
+    assert len(response.json()) == 2
+    defaults = client.get(BASE)
+    assert (defaults["X-Page"], defaults["X-Per-Page"], len(defaults.json())) == ("1", "20", 5)
+    assert client.get(f"{BASE}?perPage=1000")["X-Per-Page"] == "100"
+    bad = client.get(f"{BASE}?page=0")
+    assert bad.status_code == 400 and bad.json()["code"] == "com-4000"
+
+
+def test_delete(alice, api):
+    client = api(alice)
+    created = client.post(BASE, _body(), format="json").json()
+    assert client.delete(f"{BASE}/{created['id']}").status_code == 204
+    assert client.get(f"{BASE}/{created['id']}").status_code == 404
+
+
+def test_retry_failed_delivery(alice, api, connection):
+    delivery = Delivery.objects.create(owner=alice, connection=connection, message_id=1, payload={}, ts=1,
+                                       state=Delivery.FAILED)
+    client = api(alice)
+    listed = client.get(f"{BASE}/{connection.pk}/deliveries?state=failed")
+    assert [d["id"] for d in listed.json()] == [delivery.pk] and listed["X-Total"] == "1"
+    assert client.post(f"{BASE}/{connection.pk}/deliveries/{delivery.pk}/retry").status_code == 202
+    again = client.post(f"{BASE}/{connection.pk}/deliveries/{delivery.pk}/retry")
+    assert again.status_code == 400 and again.json()["code"] == "com-4000"
