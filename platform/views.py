@@ -1,8 +1,19 @@
+from django.conf import settings
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.db.models import Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from devices.models import Device, Message
+from devices.payloads import now_ms
+from endpoints.models import Connection, Delivery
+from platform.forms import AccessTokenForm, SignUpForm
+from platform.models import AccessToken
+from platform.web import render_page, toast
 
 
 @never_cache
@@ -35,4 +46,57 @@ def _check_broker():
 
 @login_required
 def home(request):
-    return render(request, "platform/home.html", {})
+    """The dashboard: what needs attention first."""
+    user = request.user
+    devices = Device.objects.filter(owner=user)
+    context = {
+        "devices_total": devices.count(),
+        "devices_connected": devices.filter(connected=True).count(),
+        "messages_last_hour": Message.objects.filter(device__owner=user, ts__gte=now_ms() - 3600_000).count(),
+        # Failing = given up, or still retrying after at least one failed attempt.
+        "failing_deliveries": Delivery.objects.filter(owner=user).filter(
+            Q(state=Delivery.FAILED) | Q(state=Delivery.PENDING, attempts__gt=0)).count(),
+        "applications_not_opened": Connection.objects.filter(owner=user).exclude(state=Connection.OPENED),
+        "recent_devices": devices.order_by("-last_seen", "device_id")[:5],
+    }
+    return render_page(request, "platform/home.html", context, partials=("dashboard",))
+
+
+def signup(request):
+    if not settings.REGISTRATION_OPEN:
+        raise Http404("Registration is closed.")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        toast(request, f"Welcome, {user.username}! Start by creating a device.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+TOKEN_SESSION_KEY = "access_token_once"
+
+
+@login_required
+def token_list(request):
+    form = AccessTokenForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            # AccessToken.issue is the model's own service: it hashes and returns the plain token once.
+            row, plain = AccessToken.issue(user=request.user, name=form.cleaned_data["name"])
+            request.session[TOKEN_SESSION_KEY] = {"id": row.pk, "token": plain}
+            toast(request, f"Access token {row.name} created. Copy it now: it is shown only once.")
+            return redirect("token_list")
+    new_token = request.session.pop(TOKEN_SESSION_KEY, None)
+    context = {"tokens": AccessToken.objects.filter(user=request.user), "form": form, "new_token": new_token,
+               "site_url": settings.SITE_URL}
+    return render_page(request, "platform/tokens.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk):
+    token = get_object_or_404(AccessToken, user=request.user, pk=pk)
+    token.delete()
+    toast(request, f"Access token {token.name} revoked: it no longer works.")
+    return redirect("token_list")

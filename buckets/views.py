@@ -1,0 +1,121 @@
+"""The bucket pages: list, create, edit, and the data page (chart, table, export, clear)."""
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from buckets import services
+from buckets.forms import BucketForm, RangeForm
+from buckets.selectors import AGG_STEPS, bucket_get, buckets_list, records_aggregate, records_query
+from buckets.selectors.query import records_in_range
+from buckets.services import now_ms
+from platform.web import render_page, toast
+
+CHART_POINTS = 300  # enough to read a trend on a phone or a laptop; the SVG stays small
+RAW_LIMIT = 1000
+
+
+@login_required
+def bucket_list(request):
+    return render_page(request, "buckets/list.html", {"buckets": buckets_list(owner=request.user)})
+
+
+@login_required
+def bucket_create(request):
+    form = BucketForm(request.POST or None, initial={"enabled": True})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            bucket = services.bucket_create(owner=request.user, bucket_id=data["bucket_id"], name=data["name"],
+                                            description=data["description"], enabled=data["enabled"],
+                                            retention=form.retention())
+        except services.BucketExists as exc:
+            form.add_error("bucket_id", str(exc))
+        else:
+            toast(request, f"Bucket {bucket.bucket_id} created.")
+            return redirect("bucket_detail", bucket_id=bucket.bucket_id)
+    return render_page(request, "buckets/form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def bucket_edit(request, bucket_id):
+    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    form = BucketForm(request.POST or None, editing=True, initial=BucketForm.initial_for(bucket))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.bucket_update(bucket=bucket, name=data["name"], description=data["description"],
+                               enabled=data["enabled"], retention=form.retention())
+        toast(request, f"Bucket {bucket.bucket_id} saved.")
+        return redirect("bucket_detail", bucket_id=bucket.bucket_id)
+    return render_page(request, "buckets/form.html", {"form": form, "bucket": bucket},
+                       status=400 if form.errors else 200)
+
+
+def choose_agg(span_ms):
+    """The smallest interval that keeps the chart under CHART_POINTS points; None = raw records."""
+    if span_ms <= 3_600_000:
+        return None
+    for name, step in sorted(AGG_STEPS.items(), key=lambda item: item[1]):
+        if span_ms / step <= CHART_POINTS:
+            return name
+    return "1w"
+
+
+def data_range(form):
+    """(min_ts, max_ts, label) of the range asked for; the last 24 hours by default."""
+    data = form.cleaned_data if form.is_valid() else {}
+    now = now_ms()
+    if data.get("range") == "custom" and (data.get("start") or data.get("end")):
+        lo = int(data["start"].timestamp() * 1000) if data.get("start") else now - RangeForm.PRESETS["24h"]
+        hi = int(data["end"].timestamp() * 1000) if data.get("end") else now
+        return lo, hi, "custom"
+    preset = data.get("range") if data.get("range") in RangeForm.PRESETS else "24h"
+    return now - RangeForm.PRESETS[preset], now, preset
+
+
+@login_required
+def bucket_detail(request, bucket_id):
+    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    form = RangeForm(request.GET or None)
+    min_ts, max_ts, preset = data_range(form)
+    agg_type = (form.cleaned_data.get("agg_type") if form.is_valid() else None) or "mean"
+    agg = choose_agg(max_ts - min_ts)
+    if agg:
+        points = records_aggregate(bucket=bucket, agg=agg, agg_type=agg_type, items=CHART_POINTS + 10,
+                                   min_ts=min_ts, max_ts=max_ts, sort="asc")
+    else:
+        points = records_query(bucket=bucket, items=RAW_LIMIT, min_ts=min_ts, max_ts=max_ts, sort="desc")[::-1]
+    rows = records_in_range(bucket=bucket, min_ts=min_ts, max_ts=max_ts).order_by("-ts", "-id")
+    page = Paginator(rows.only("ts", "val"), 25).get_page(request.GET.get("page"))
+    query = {"min_ts": min_ts, "max_ts": max_ts}
+    api_base = f"/v1/users/{request.user.username}/buckets/{bucket.bucket_id}"
+    keep = {k: v for k, v in request.GET.items() if k != "page"}
+    context = {
+        "bucket": bucket, "form": form, "preset": preset, "agg": agg, "agg_type": agg_type,
+        "chart_points": [(p["ts"], p["val"]) for p in points], "min_ts": min_ts, "max_ts": max_ts,
+        "page": page, "page_query": urlencode(keep), "presets": [*RangeForm.PRESETS, "custom"],
+        "exports": [(fmt.upper(), f"{api_base}/export?{urlencode({'format': fmt, **query})}")
+                    for fmt in ("csv", "json", "ndjson")],
+        "api_data_url": f"{settings.SITE_URL}{api_base}/data",
+    }
+    return render_page(request, "buckets/detail.html", context, partials=("data",))
+
+
+@login_required
+@require_POST
+def bucket_clear(request, bucket_id):
+    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    deleted = services.records_clear(bucket=bucket)
+    toast(request, f"Cleared {deleted} record{'s' if deleted != 1 else ''} from {bucket.bucket_id}.")
+    return redirect("bucket_detail", bucket_id=bucket.bucket_id)
+
+
+@login_required
+@require_POST
+def bucket_delete(request, bucket_id):
+    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    services.bucket_delete(bucket=bucket)
+    toast(request, f"Bucket {bucket_id} deleted.")
+    return redirect("bucket_list")

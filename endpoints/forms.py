@@ -1,0 +1,138 @@
+import json
+
+from django import forms
+from django.template.loader import render_to_string
+
+from endpoints.models import Endpoint
+from platform.validators import id_validator
+
+
+class HeaderRowsWidget(forms.Widget):
+    """Key/value rows posted as `<name>_key` / `<name>_value` lists; "Add header" adds a row."""
+
+    def value_from_datadict(self, data, files, name):
+        if hasattr(data, "getlist"):
+            return list(zip(data.getlist(f"{name}_key"), data.getlist(f"{name}_value")))
+        return data.get(name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
+
+    def render(self, name, value, attrs=None, renderer=None):
+        rows = list(value.items()) if isinstance(value, dict) else list(value or [])
+        rows = [row for row in rows if row[0] or row[1]] or [("", "")]
+        return render_to_string("_headers.html", {"name": name, "rows": rows})
+
+
+class HeadersField(forms.Field):
+    """Headers as key/value rows, cleaned to a dict. A value without a name is an error; empty
+    rows are ignored."""
+
+    widget = HeaderRowsWidget
+
+    def to_python(self, value):
+        if isinstance(value, dict):
+            return value
+        headers = {}
+        for key, val in value or []:
+            key, val = key.strip(), val.strip()
+            if not key and not val:
+                continue
+            if not key:
+                raise forms.ValidationError(f"The header with value {val!r} needs a name.")
+            if any(c in key for c in ": \r\n") or any(c in val for c in "\r\n"):
+                raise forms.ValidationError(f"Header {key!r}: no spaces, colons or line breaks in the name, "
+                                            "no line breaks in the value.")
+            headers[key] = val
+        return headers
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError("Add at least one header.")
+
+
+class EndpointForm(forms.Form):
+    endpoint_id = forms.CharField(label="Endpoint id", max_length=64, validators=[id_validator],
+                                  help_text="Used in the API and in device settings.")
+    name = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    enabled = forms.BooleanField(required=False, initial=True)
+    url = forms.CharField(label="URL", widget=forms.TextInput(attrs={"placeholder": "https://example.com/hook/{{device}}"}),
+                          help_text="May use {{device}}, {{payload.a.b}}, {{user}}, {{ts}}.")
+    method = forms.ChoiceField(choices=Endpoint.METHODS, initial="POST")
+    headers = HeadersField(required=False)
+    body = forms.CharField(label="Body template", required=False,
+                           widget=forms.Textarea(attrs={"rows": 4, "class": "mono", "spellcheck": "false"}),
+                           help_text="Empty sends the message JSON. {{payload}} inserts the whole message.")
+    timeout = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=60, initial=10)
+
+    def __init__(self, *args, owner, editing=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner, self.editing = owner, editing
+        if editing is not None:
+            del self.fields["endpoint_id"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        if not url.startswith(("http://", "https://")):
+            raise forms.ValidationError("Start the URL with http:// or https://.")
+        return url
+
+    def clean_endpoint_id(self):
+        endpoint_id = self.cleaned_data["endpoint_id"]
+        if Endpoint.objects.filter(owner=self.owner, endpoint_id=endpoint_id).exists():
+            raise forms.ValidationError("You already have an endpoint with this id.")
+        return endpoint_id
+
+    def config(self):
+        data = dict(self.cleaned_data)
+        data.pop("endpoint_id", None)
+        data["body"] = data["body"] or None
+        return data
+
+    @classmethod
+    def initial_for(cls, endpoint):
+        return {name: getattr(endpoint, name) for name in
+                ("name", "description", "enabled", "url", "method", "headers", "body", "timeout")}
+
+
+class SendTestForm(forms.Form):
+    payload = forms.CharField(label="Test message (JSON)", initial=json.dumps({"temperature": 21.5}),
+                              widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}))
+
+    def clean_payload(self):
+        try:
+            return json.loads(self.cleaned_data["payload"])
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+
+
+class ApplicationForm(forms.Form):
+    """The ThingPark HTTP connection form: the fields a person sees, in ThingPark's words."""
+
+    name = forms.CharField(label="Application Name", max_length=200)
+    destination_url = forms.CharField(label="Destination URL", max_length=2000,
+                                      widget=forms.URLInput(attrs={"placeholder": "https://example.com/uplink"}),
+                                      help_text="Every message of the attached devices is POSTed here.")
+    headers = HeadersField(required=False, help_text="Placeholders: {DevEUI}, {DeviceName}, {Time}, "
+                                                     "{CustomerID}, {payload.a.b}.")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    EDITABLE = ("name", "destination_url", "headers", "description")
+
+    def __init__(self, *args, only=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if only:  # the per-field edit on the details page validates just that field
+            for name in list(self.fields):
+                if name != only:
+                    del self.fields[name]
+
+    def clean_destination_url(self):
+        url = self.cleaned_data["destination_url"].strip()
+        if not url.startswith(("http://", "https://")):
+            raise forms.ValidationError("The destination URL must start with http:// or https://.")
+        try:
+            forms.URLField().clean(url)
+        except forms.ValidationError:
+            raise forms.ValidationError("Enter a valid URL, e.g. https://example.com/uplink.") from None
+        return url

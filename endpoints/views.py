@@ -1,0 +1,236 @@
+"""Endpoint and application (connection) pages. Adapters only: owner look-up (404 for anyone
+else), a form, one service call, the page or the part htmx asked for."""
+import time
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from endpoints import selectors, services
+from endpoints.delivery import connection_downlink_url, endpoint_call
+from endpoints.forms import ApplicationForm, EndpointForm, SendTestForm
+from endpoints.models import Connection
+from endpoints.templating import TemplateError
+from endpoints.transport import TransportError
+from platform.web import render_page, toast, toasts_oob
+
+LOG_SIZE = 20
+
+
+def endpoint_for(request, endpoint_id):
+    endpoint = selectors.endpoint_for_owner(request.user, endpoint_id)
+    if endpoint is None:
+        raise Http404("No such endpoint.")
+    return endpoint
+
+
+def connection_for(request, pk):
+    connection = selectors.connection_for_owner(request.user, pk)
+    if connection is None:
+        raise Http404("No such application.")
+    return connection
+
+
+def _errors_to_form(form, exc):
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+# --- Endpoints ---------------------------------------------------------------------------------
+
+@login_required
+def endpoint_list(request):
+    return render_page(request, "endpoints/list.html", {"endpoints": selectors.endpoints_for_owner(request.user)})
+
+
+@login_required
+def endpoint_create(request):
+    form = EndpointForm(request.POST or None, owner=request.user, initial={"enabled": True})
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = services.endpoint_create(owner=request.user, endpoint_id=form.cleaned_data["endpoint_id"],
+                                                **form.config())
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            toast(request, f"Endpoint {endpoint.endpoint_id} created. Try it with Send test.")
+            return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
+    return render_page(request, "endpoints/form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def endpoint_edit(request, endpoint_id):
+    endpoint = endpoint_for(request, endpoint_id)
+    form = EndpointForm(request.POST or None, owner=request.user, editing=endpoint,
+                        initial=EndpointForm.initial_for(endpoint))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.endpoint_update(endpoint=endpoint, **form.config())
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            toast(request, f"Endpoint {endpoint.endpoint_id} saved.")
+            return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
+    return render_page(request, "endpoints/form.html", {"form": form, "endpoint": endpoint},
+                       status=400 if form.errors else 200)
+
+
+def _endpoint_context(endpoint, **extra):
+    return {"endpoint": endpoint, "test_form": SendTestForm(), "answer": None,
+            "calls": selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE], **extra}
+
+
+@login_required
+def endpoint_detail(request, endpoint_id):
+    endpoint = endpoint_for(request, endpoint_id)
+    return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint), partials=("calls",))
+
+
+@login_required
+@require_POST
+def endpoint_test(request, endpoint_id):
+    """Sends one request now and shows what came back."""
+    endpoint = endpoint_for(request, endpoint_id)
+    form = SendTestForm(request.POST)
+    answer = None
+    if form.is_valid():
+        try:
+            response = endpoint_call(endpoint=endpoint, payload=form.cleaned_data["payload"],
+                                     now_ms=int(time.time() * 1000))
+            answer = {"ok": response.ok, "status": response.status, "ms": response.ms, "body": response.body}
+        except (TransportError, TemplateError) as exc:
+            answer = {"ok": False, "error": str(exc)}
+    context = _endpoint_context(endpoint, test_form=form, answer=answer)
+    if request.htmx:
+        return render(request, "endpoints/detail.html#test", context)
+    return render_page(request, "endpoints/detail.html", context, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_POST
+def endpoint_delete(request, endpoint_id):
+    endpoint = endpoint_for(request, endpoint_id)
+    services.endpoint_delete(endpoint=endpoint)
+    toast(request, f"Endpoint {endpoint_id} deleted.")
+    return redirect("endpoint_list")
+
+
+# --- Applications (ThingPark HTTP connections) -------------------------------------------------
+
+@login_required
+def application_list(request):
+    return render_page(request, "applications/list.html",
+                       {"applications": selectors.connections_for_owner(request.user)})
+
+
+@login_required
+def application_create(request):
+    """Step one of ThingPark's flow: choose the type (HTTP is the one this platform speaks)."""
+    return render(request, "applications/choose_type.html")
+
+
+@login_required
+def application_create_http(request):
+    form = ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = services.connection_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            toast(request, f"Application {connection.name} created.")
+            return redirect("application_detail", pk=connection.pk)
+    return render(request, "applications/create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _config(connection, **changes):
+    """The whole configuration (ThingPark's PUT replaces it), with the changes applied."""
+    config = {name: getattr(connection, name) for name in services.CONNECTION_FIELDS}
+    return {**config, **changes}
+
+
+def _application_context(connection, **extra):
+    return {"connection": connection, "downlink_url": connection_downlink_url(connection),
+            "devices": connection.devices.order_by("device_id"),
+            "attempts": selectors.attempts_for_target(connection=connection)[:LOG_SIZE],
+            "pending": selectors.deliveries_for_target(connection=connection, state="pending").count(),
+            "state_help": STATE_HELP.get(connection.state, ""),
+            "fields": [(name, ApplicationForm.base_fields[name].label or name.capitalize())
+                       for name in ApplicationForm.EDITABLE],
+            **extra}
+
+
+@login_required
+def application_detail(request, pk):
+    connection = connection_for(request, pk)
+    editing = request.GET.get("edit")
+    if editing not in ApplicationForm.EDITABLE:
+        editing = None
+    context = _application_context(connection, editing=editing,
+                                   form=ApplicationForm(only=editing, initial=_config(connection)) if editing else None)
+    if request.htmx and request.htmx.target and request.htmx.target.startswith("setting-"):
+        field = request.htmx.target.removeprefix("setting-")
+        if field not in ApplicationForm.EDITABLE:
+            raise Http404("No such setting.")
+        return _setting(request, context, field)
+    return render_page(request, "applications/detail.html", context, partials=("activity",))
+
+
+def _setting(request, context, field, toast_html=""):
+    label = dict(context["fields"])[field]
+    response = render(request, "applications/detail.html#setting", {**context, "name": field, "label": label})
+    response.content += toast_html.encode()
+    return response
+
+
+@login_required
+@require_POST
+def application_field(request, pk, field):
+    """Saves one setting from the details page (after the confirmation window)."""
+    connection = connection_for(request, pk)
+    if field not in ApplicationForm.EDITABLE:
+        raise Http404("No such setting.")
+    form = ApplicationForm(request.POST, only=field)
+    if form.is_valid():
+        try:
+            services.connection_replace(connection=connection, **_config(connection, **form.cleaned_data))
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+    if form.errors:
+        context = _application_context(connection, editing=field, form=form)
+        if request.htmx:
+            return _setting(request, context, field)
+        return render(request, "applications/detail.html", context, status=400)
+    toast(request, f"Application {connection.name} updated.")
+    if request.htmx:
+        return _setting(request, _application_context(connection, editing=None, form=None), field,
+                        toasts_oob(request))
+    return redirect("application_detail", pk=connection.pk)
+
+
+@login_required
+@require_POST
+def application_active(request, pk):
+    connection = connection_for(request, pk)
+    active = not connection.active
+    services.connection_replace(connection=connection, **_config(connection, active=active))
+    toast(request, f"Application {connection.name} {'activated' if active else 'deactivated'}.")
+    return redirect("application_detail", pk=connection.pk)
+
+
+@login_required
+@require_POST
+def application_delete(request, pk):
+    connection = connection_for(request, pk)
+    services.connection_delete(connection=connection)
+    toast(request, f"Application {connection.name} deleted.")
+    return redirect("application_list")
+
+
+STATE_HELP = {
+    Connection.OPENED: "Messages are being delivered.",
+    Connection.UNREACHABLE: "The last delivery failed; retrying after the blame period.",
+    Connection.DEACTIVATED: "Deactivated: messages are not forwarded.",
+}

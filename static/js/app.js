@@ -1,0 +1,70 @@
+// The project's own behaviour, nothing third-party: a confirmation window, copy buttons,
+// toasts that fade, and key/value header rows. Everything works without it except the niceties.
+(function () {
+  "use strict";
+
+  function ask(question, proceed) {
+    const dialog = document.getElementById("confirm-dialog");
+    if (!dialog || !dialog.showModal) { if (window.confirm(question)) proceed(); return; }
+    document.getElementById("confirm-text").textContent = question;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue === "ok") proceed();
+    });
+    dialog.showModal();
+  }
+
+  // htmx requests with hx-confirm open our window instead of the browser's.
+  document.addEventListener("htmx:confirm", function (event) {
+    if (!event.detail.question) return;
+    event.preventDefault();
+    ask(event.detail.question, function () { event.detail.issueRequest(true); });
+  });
+
+  // Plain forms marked data-confirm (deletes, token regeneration, clear data).
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!form.dataset || !form.dataset.confirm || form.dataset.confirmed) return;
+    event.preventDefault();
+    ask(form.dataset.confirm, function () { form.dataset.confirmed = "1"; form.requestSubmit(event.submitter); });
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    const copy = event.target.closest("[data-copy]");
+    if (copy) {
+      const source = document.getElementById(copy.dataset.copy);
+      const text = source ? (source.value || source.textContent) : "";
+      const done = function () { copy.textContent = "Copied"; setTimeout(function () { copy.textContent = "Copy"; }, 1500); };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done);
+      } else {  // plain http on a LAN: the clipboard API is unavailable, select for a manual copy
+        const range = document.createRange(); range.selectNodeContents(source);
+        const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+        try { document.execCommand("copy"); done(); } catch (e) { /* selected: the user copies */ }
+      }
+      return;
+    }
+    const add = event.target.closest("[data-add-row]");
+    if (add) {
+      const rows = document.getElementById(add.dataset.addRow);
+      const template = rows.querySelector("template");
+      rows.insertBefore(template.content.cloneNode(true), template);
+      return;
+    }
+    const remove = event.target.closest("[data-remove-row]");
+    if (remove) remove.closest(".kv-row").remove();
+  });
+
+  // Toasts leave after a while; new ones arrive by htmx out-of-band swaps.
+  function fade(root) {
+    (root || document).querySelectorAll(".toast:not([data-fading])").forEach(function (toast) {
+      toast.dataset.fading = "1";
+      setTimeout(function () { toast.classList.add("gone"); }, 5000);
+      setTimeout(function () { toast.remove(); }, 5600);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { fade(); });
+  document.addEventListener("htmx:oobAfterSwap", function () { fade(); });
+  document.addEventListener("htmx:afterSettle", function () { fade(); });
+})();

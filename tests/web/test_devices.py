@@ -1,0 +1,134 @@
+import json
+
+import pytest
+
+from devices.models import Device, DeviceProperty, Downlink, Message
+from tests.web.conftest import hx
+
+pytestmark = pytest.mark.django_db
+
+
+def test_device_list_empty_state_says_what_to_do(web):
+    response = web.get("/devices/")
+    assert response.status_code == 200
+    assert "No devices yet" in response.text and "New device" in response.text
+
+
+def test_device_list_shows_status_and_polls_its_rows(web, device):
+    response = web.get("/devices/")
+    assert "d1" in response.text and "disconnected" in response.text
+    assert 'hx-trigger="every 5s"' in response.text
+    partial = web.get("/devices/", **hx("device-rows"))
+    assert partial.status_code == 200
+    assert "<html" not in partial.text and 'id="device-rows"' in partial.text
+
+
+def test_create_device_shows_the_token_once_with_snippets(web, alice, settings):
+    settings.SITE_URL = "https://iot.example.com"
+    response = web.post("/devices/new/", {"device_id": "esp32", "name": "Kitchen", "type": "HTTP"}, follow=True)
+    assert response.status_code == 200
+    device = Device.objects.get(owner=alice, device_id="esp32")
+    token = response.context["token"]
+    assert token and token in response.text
+    url = "https://iot.example.com/v3/users/alice/devices/esp32/callback/data"
+    assert f"curl -X POST '{url}'" in response.text
+    assert "import requests" in response.text and "HTTPClient http;" in response.text
+    assert "WiFiClientSecure" in response.text  # https URL: the sketch uses TLS
+    assert "created" in response.text  # the toast
+    again = web.get(f"/devices/{device.device_id}/")
+    assert token not in again.text and "YOUR_DEVICE_TOKEN" in again.text
+
+
+def test_create_device_errors_show_next_to_the_field(web, device):
+    response = web.post("/devices/new/", {"device_id": "d1", "type": "HTTP"})
+    assert response.status_code == 400
+    assert "already have a device" in response.text
+    response = web.post("/devices/new/", {"device_id": "bad id!", "type": "HTTP"})
+    assert "has-error" in response.text
+
+
+def test_messages_partial_for_live_updates(web, device):
+    Message.objects.create(device=device, payload={"temperature": 23}, ts=1_700_000_000_000)
+    page = web.get("/devices/d1/")
+    assert 'id="messages"' in page.text and 'hx-trigger="every 3s"' in page.text
+    partial = web.get("/devices/d1/", **hx("messages"))
+    assert partial.status_code == 200
+    assert "<html" not in partial.text and "temperature" in partial.text
+
+
+def test_regenerate_token_shows_the_new_one(web, device):
+    response = web.post("/devices/d1/token/", follow=True)
+    assert response.context["token"] and response.context["token"] != device.token
+    assert 'data-confirm="Create a new token' in web.get("/devices/d1/").text
+
+
+def test_settings_save_and_validate(web, device, bucket):
+    data = {"name": "One", "description": "", "enabled": "on", "write_bucket": bucket.pk, "call_endpoint": "",
+            "set_property": "last", "send_property": "", "timeout": 5}
+    assert web.post("/devices/d1/settings/", data).status_code == 302
+    device.refresh_from_db()
+    assert (device.name, device.set_property, device.timeout) == ("One", "last", 5)
+    bad = web.post("/devices/d1/settings/", {**data, "set_property": "bad name"})
+    assert bad.status_code == 400 and "has-error" in bad.text
+
+
+def test_settings_offer_only_the_owners_buckets(web, device, charlie):
+    from buckets.models import Bucket
+
+    theirs = Bucket.objects.create(owner=charlie, bucket_id="cb")
+    response = web.post("/devices/d1/settings/", {"name": "x", "write_bucket": theirs.pk, "timeout": 10})
+    assert response.status_code == 400
+
+
+def test_property_json_errors_inline_and_htmx_partial(web, device):
+    bad = web.post("/devices/d1/properties/", {"name": "cfg", "value": "{oops"}, **hx("properties"))
+    assert bad.status_code == 200 and "Not valid JSON" in bad.text and "<html" not in bad.text
+    ok = web.post("/devices/d1/properties/", {"name": "cfg", "value": '{"rate": 5}'}, **hx("properties"))
+    assert DeviceProperty.objects.get(device=device, name="cfg").value == {"rate": 5}
+    assert 'hx-swap-oob="true"' in ok.text and "Property cfg saved" in ok.text
+    web.post("/devices/d1/properties/cfg/delete/", **hx("properties"))
+    assert not DeviceProperty.objects.filter(device=device).exists()
+
+
+def test_downlink_queued(web, device):
+    web.post("/devices/d1/downlinks/", {"payload": json.dumps({"led": "on"})}, **hx("downlinks"))
+    assert Downlink.objects.get(device=device).payload == {"led": "on"}
+    assert "1 pending" in web.get("/devices/d1/").text
+
+
+def test_add_and_remove_an_application(web, device, application):
+    page = web.get("/devices/d1/")
+    assert "Add an application" in page.text
+    response = web.post("/devices/d1/applications/", {"connection": application.pk}, **hx("applications"))
+    assert response.status_code == 200 and "added to d1" in response.text
+    assert list(device.applications.all()) == [application]
+    web.post(f"/devices/d1/applications/{application.pk}/remove/", **hx("applications"))
+    assert not device.applications.exists()
+
+
+def test_cannot_attach_someone_elses_application(web, device, charlie):
+    from endpoints.models import Connection
+
+    theirs = Connection.objects.create(owner=charlie, name="x", destination_url="https://example.com")
+    assert web.post("/devices/d1/applications/", {"connection": theirs.pk}).status_code == 400
+    assert not device.applications.exists()
+
+
+def test_delete_device(web, device):
+    assert 'data-confirm="Delete device d1' in web.get("/devices/d1/").text
+    web.post("/devices/d1/delete/")
+    assert not Device.objects.filter(pk=device.pk).exists()
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/devices/d1/"), ("post", "/devices/d1/settings/"), ("post", "/devices/d1/token/"),
+    ("post", "/devices/d1/properties/"), ("post", "/devices/d1/downlinks/"), ("post", "/devices/d1/applications/"),
+    ("post", "/devices/d1/delete/"), ("post", "/devices/d1/properties/p/delete/"),
+])
+def test_charlie_gets_404(outsider, device, method, path):
+    assert getattr(outsider, method)(path).status_code == 404
+
+
+def test_pages_need_sign_in(client, device):
+    response = client.get("/devices/d1/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
