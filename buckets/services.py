@@ -1,7 +1,23 @@
 """Writes on buckets."""
+import time
+
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from buckets.models import Bucket, Record
+
+SOURCES = ("api", "device")
+# Calendar months and years vary; retention uses these fixed lengths (documented in the API).
+UNIT_MS = {"minutes": 60_000, "hours": 3_600_000, "days": 86_400_000, "weeks": 7 * 86_400_000,
+           "months": 30 * 86_400_000, "years": 365 * 86_400_000}
+
+
+class BucketExists(ValueError):
+    pass
+
+
+def now_ms():
+    return int(time.time() * 1000)
 
 
 def records_store(*, bucket_pk, rows):
@@ -16,3 +32,100 @@ def records_store(*, bucket_pk, rows):
         ignore_conflicts=True, batch_size=1000,
     )
     return len(rows)
+
+
+def _apply_retention(bucket, retention):
+    if retention is None:
+        bucket.retention_period, bucket.retention_unit = None, ""
+    else:
+        bucket.retention_period, bucket.retention_unit = retention["period"], retention["unit"]
+
+
+def bucket_create(*, owner, bucket_id, name="", description="", enabled=True, source="api", retention=None):
+    """Creates the owner's bucket. Raises BucketExists if the owner already has that id (checked
+    by the database's unique constraint, so two concurrent creates cannot both succeed)."""
+    bucket = Bucket(owner=owner, bucket_id=bucket_id, name=name, description=description, enabled=enabled,
+                    source=source)
+    _apply_retention(bucket, retention)
+    try:
+        with transaction.atomic():
+            bucket.save()
+    except IntegrityError:
+        raise BucketExists(f"A bucket with id {bucket_id!r} already exists: choose another id.") from None
+    return bucket
+
+
+def bucket_update(*, bucket, **changes):
+    """Sets the given fields (name, description, enabled, source, retention) and saves only them."""
+    fields = ["modified"]
+    for name in ("name", "description", "enabled", "source"):
+        if name in changes:
+            setattr(bucket, name, changes[name])
+            fields.append(name)
+    if "retention" in changes:
+        _apply_retention(bucket, changes["retention"])
+        fields += ["retention_period", "retention_unit"]
+    bucket.save(update_fields=fields)
+    return bucket
+
+
+def bucket_delete(*, bucket):
+    """Deletes the bucket and all its records atomically. The records go in one DELETE statement
+    in the database; none is loaded into Python, whatever their number."""
+    with transaction.atomic():
+        Record.objects.filter(bucket_id=bucket.pk)._raw_delete(Record.objects.db)
+        bucket.delete()
+
+
+def records_write(*, bucket, records):
+    """Stores (index, ts, val) records written through the API (no device message, so nothing
+    deduplicates them). Returns (stored, skipped): a disabled bucket skips and counts them."""
+    stored = records_store(bucket_pk=bucket.pk, rows=[(None, i, ts, val) for i, ts, val in records])
+    return stored, len(records) - stored
+
+
+def records_clear(*, bucket, min_ts=None, max_ts=None):
+    """Deletes the bucket's records with min_ts <= ts <= max_ts (all without bounds), in one
+    statement without loading them. Returns how many were deleted."""
+    qs = Record.objects.filter(bucket_id=bucket.pk)
+    if min_ts is not None:
+        qs = qs.filter(ts__gte=min_ts)
+    if max_ts is not None:
+        qs = qs.filter(ts__lte=max_ts)
+    return qs._raw_delete(qs.db)
+
+
+def records_expire(*, bucket_pk, before_ts, batch_size=5000, max_batches=None):
+    """Deletes the bucket's records with ts < before_ts in batches of `batch_size`, each its own
+    short transaction, so no lock is held long and ingest goes on meanwhile. Stops after
+    `max_batches` (None: until done). Returns how many were deleted. Safe to run concurrently:
+    a batch whose rows another run deleted simply deletes fewer."""
+    deleted = batches = 0
+    while max_batches is None or batches < max_batches:
+        ids = Record.objects.filter(bucket_id=bucket_pk, ts__lt=before_ts).order_by("ts").values("id")[:batch_size]
+        count = Record.objects.filter(id__in=ids)._raw_delete(Record.objects.db)
+        deleted += count
+        batches += 1
+        if count < batch_size:
+            break
+    return deleted
+
+
+def buckets_apply_retention(*, now=None, batch_size=5000, deadline_s=50.0):
+    """For every bucket with a retention period, deletes its records older than now - period
+    (months = 30 days, years = 365 days) in bounded batches. Stops starting new batches after
+    `deadline_s` seconds (the next run carries on). Returns {bucket pk: deleted}."""
+    now = now_ms() if now is None else now
+    started = time.monotonic()
+    report = {}
+    for pk, period, unit in Bucket.objects.filter(retention_period__isnull=False).exclude(retention_unit="") \
+            .values_list("pk", "retention_period", "retention_unit"):
+        before = now - period * UNIT_MS[unit]
+        deleted = 0
+        while time.monotonic() - started < deadline_s:
+            count = records_expire(bucket_pk=pk, before_ts=before, batch_size=batch_size, max_batches=1)
+            deleted += count
+            if count < batch_size:
+                break
+        report[pk] = deleted
+    return report

@@ -1,0 +1,118 @@
+"""The buckets REST API (API.md section 2): adapters from HTTP to selectors and services."""
+from django.core.exceptions import RequestDataTooBig
+from django.http import StreamingHttpResponse
+from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from buckets import selectors, services
+from buckets.payloads import PayloadError, payload_parse, payload_records
+from buckets.selectors.export import CONTENT_TYPES
+from buckets.serializers import (BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer,
+                                 bucket_changes)
+from platform.api import error_response
+from platform.auth import owner_or_404
+
+
+def _bucket(request, user, bucket):
+    return selectors.bucket_get(owner=owner_or_404(request, user), bucket_id=bucket)
+
+
+def _valid(serializer_class, data, **kwargs):
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class BucketListApi(APIView):
+    def get(self, request, user):
+        owner = owner_or_404(request, user)
+        return Response(BucketSerializer(selectors.buckets_list(owner=owner), many=True).data)
+
+    def post(self, request, user):
+        owner = owner_or_404(request, user)
+        data = _valid(BucketSerializer, request.data)
+        try:
+            bucket = services.bucket_create(owner=owner, bucket_id=data["bucket"], **bucket_changes(data))
+        except services.BucketExists as exc:
+            return error_response(400, str(exc))
+        return Response(BucketSerializer(bucket).data, status=status.HTTP_201_CREATED)
+
+
+class BucketApi(APIView):
+    def get(self, request, user, bucket):
+        return Response(BucketSerializer(_bucket(request, user, bucket)).data)
+
+    def _update(self, request, user, bucket, partial):
+        found = _bucket(request, user, bucket)
+        data = request.data.dict() if hasattr(request.data, "dict") else request.data
+        data = dict(data) if isinstance(data, dict) else data
+        if isinstance(data, dict):
+            # The id is in the URL; a body may repeat it, but not change it.
+            if data.get("bucket", found.bucket_id) != found.bucket_id:
+                return error_response(400, "bucket: the id cannot be changed; create a new bucket instead.")
+            data["bucket"] = found.bucket_id
+        changes = bucket_changes(_valid(BucketSerializer, data, partial=partial))
+        return Response(BucketSerializer(services.bucket_update(bucket=found, **changes)).data)
+
+    def put(self, request, user, bucket):
+        return self._update(request, user, bucket, partial=False)
+
+    def patch(self, request, user, bucket):
+        return self._update(request, user, bucket, partial=True)
+
+    def delete(self, request, user, bucket):
+        services.bucket_delete(bucket=_bucket(request, user, bucket))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BucketDataApi(APIView):
+    def get(self, request, user, bucket):
+        found = _bucket(request, user, bucket)
+        query = dict(_valid(DataQuerySerializer, request.query_params))
+        if "agg" in query:
+            query.setdefault("agg_type", "mean")
+            return Response(selectors.records_aggregate(bucket=found, **query))
+        return Response(selectors.records_query(bucket=found, **query))
+
+    def post(self, request, user, bucket):
+        found = _bucket(request, user, bucket)
+        content_type = request.content_type.split(";")[0].strip().lower()
+        if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+            return error_response(415, "Send the data as JSON (Content-Type: application/json).")
+        try:
+            payload = payload_parse(request.body)
+        except RequestDataTooBig:
+            return error_response(413, "Body too large: send the records in smaller arrays.")
+        except PayloadError as exc:
+            return error_response(400, str(exc))
+        stored, skipped = services.records_write(bucket=found, records=payload_records(payload, services.now_ms()))
+        return Response({"stored": stored, "skipped": skipped})
+
+    def delete(self, request, user, bucket):
+        found = _bucket(request, user, bucket)
+        deleted = services.records_clear(bucket=found, **_valid(RangeSerializer, request.query_params))
+        return Response({"deleted": deleted})
+
+
+class _IgnoreFormatParameter(DefaultContentNegotiation):
+    """`?format=` names the export format here, not a DRF renderer; errors are always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class BucketExportApi(APIView):
+    content_negotiation_class = _IgnoreFormatParameter
+
+    def get(self, request, user, bucket):
+        found = _bucket(request, user, bucket)
+        query = _valid(ExportSerializer, request.query_params)
+        fmt = query["format"]
+        chunks = selectors.export_stream(bucket=found, fmt=fmt, timestamp_format=query["timestamp_format"],
+                                         min_ts=query.get("min_ts"), max_ts=query.get("max_ts"))
+        response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{found.bucket_id}.{fmt}"'
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,9 @@
+"""Reads on buckets: look-ups through the owner, record queries, aggregation, export."""
+from buckets.selectors.aggregate import AGG_STEPS, AGG_TYPES, records_aggregate
+from buckets.selectors.export import EXPORT_FORMATS, TIMESTAMP_FORMATS, export_columns, export_stream
+from buckets.selectors.query import bucket_get, buckets_list, records_query
+
+__all__ = [
+    "AGG_STEPS", "AGG_TYPES", "EXPORT_FORMATS", "TIMESTAMP_FORMATS",
+    "bucket_get", "buckets_list", "records_query", "records_aggregate", "export_columns", "export_stream",
+]
