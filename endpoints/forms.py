@@ -132,7 +132,7 @@ class ApplicationForm(forms.Form):
         if not url.startswith(("http://", "https://")):
             raise forms.ValidationError("The destination URL must start with http:// or https://.")
         try:
-            forms.URLField().clean(url)
+            forms.URLField(assume_scheme="https").clean(url)
         except forms.ValidationError:
             raise forms.ValidationError("Enter a valid URL, e.g. https://example.com/uplink.") from None
         return url

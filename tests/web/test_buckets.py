@@ -1,0 +1,69 @@
+import pytest
+
+from buckets.models import Bucket, Record
+from buckets.services import now_ms
+from tests.web.conftest import hx
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bucket_list_empty_state(web):
+    assert "No buckets yet" in web.get("/buckets/").text
+
+
+def test_create_edit_bucket(web, alice):
+    response = web.post("/buckets/new/", {"bucket_id": "temps", "name": "Temps", "enabled": "on",
+                                          "retention_period": 7, "retention_unit": "days"})
+    assert response.status_code == 302
+    bucket = Bucket.objects.get(owner=alice, bucket_id="temps")
+    assert (bucket.retention_period, bucket.retention_unit) == (7, "days")
+    web.post("/buckets/temps/edit/", {"name": "Renamed", "retention_period": "", "retention_unit": "days"})
+    bucket.refresh_from_db()
+    assert (bucket.name, bucket.enabled, bucket.retention_period) == ("Renamed", False, None)
+
+
+def test_duplicate_bucket_id_is_a_field_error(web, bucket):
+    response = web.post("/buckets/new/", {"bucket_id": "b1", "enabled": "on"})
+    assert response.status_code == 400 and "has-error" in response.text
+
+
+def test_bucket_page_chart_table_and_exports(web, bucket):
+    now = now_ms()
+    Record.objects.bulk_create([Record(bucket=bucket, index=i, ts=now - i * 60_000, val={"t": 20 + i, "s": "x"})
+                                for i in range(30)])
+    response = web.get("/buckets/b1/?range=1h")
+    assert response.status_code == 200
+    assert "<svg" in response.text and "<polyline" in response.text and "<title>t = 20" in response.text
+    assert "page 1 of 2" in response.text
+    assert "/v1/users/alice/buckets/b1/export?format=csv" in response.text
+    day = web.get("/buckets/b1/?range=24h&agg_type=max")
+    assert day.context["agg"] == "5m"
+    assert "one point per 5m (max)" in day.text
+    partial = web.get("/buckets/b1/?range=7d&page=2", **hx("data"))
+    assert "<html" not in partial.text and 'id="data"' in partial.text
+
+
+def test_custom_range(web, bucket):
+    response = web.get("/buckets/b1/?range=custom&start=2024-01-01T00:00&end=2024-01-02T00:00")
+    assert response.context["preset"] == "custom"
+    assert "No records in this range" in response.text
+    bad = web.get("/buckets/b1/?range=custom&start=2024-01-02T00:00&end=2024-01-01T00:00")
+    assert bad.status_code == 200  # invalid range: falls back to the default range
+
+
+def test_clear_and_delete(web, bucket):
+    Record.objects.create(bucket=bucket, ts=now_ms(), val={"a": 1})
+    page = web.get("/buckets/b1/")
+    assert 'data-confirm="Delete all the data in b1' in page.text
+    web.post("/buckets/b1/clear/")
+    assert not Record.objects.filter(bucket=bucket).exists()
+    web.post("/buckets/b1/delete/")
+    assert not Bucket.objects.filter(pk=bucket.pk).exists()
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/buckets/b1/"), ("get", "/buckets/b1/edit/"), ("post", "/buckets/b1/edit/"),
+    ("post", "/buckets/b1/clear/"), ("post", "/buckets/b1/delete/"),
+])
+def test_charlie_gets_404(outsider, bucket, method, path):
+    assert getattr(outsider, method)(path).status_code == 404

@@ -1,0 +1,131 @@
+from unittest import mock
+
+import pytest
+
+from endpoints.models import Connection, Endpoint
+from endpoints.transport import HttpAnswer, TransportError
+from tests.web.conftest import hx
+
+pytestmark = pytest.mark.django_db
+
+
+def test_endpoint_list_empty_state(web):
+    assert "No endpoints yet" in web.get("/endpoints/").text
+
+
+def test_create_endpoint_with_header_rows(web, alice):
+    response = web.post("/endpoints/new/", {
+        "endpoint_id": "hook", "url": "https://example.com/{{device}}", "method": "POST", "timeout": 10,
+        "enabled": "on", "headers_key": ["X-Key", "", ""], "headers_value": ["abc", "", ""], "body": ""})
+    assert response.status_code == 302, response.content
+    endpoint = Endpoint.objects.get(owner=alice, endpoint_id="hook")
+    assert endpoint.headers == {"X-Key": "abc"} and endpoint.body is None
+
+
+def test_endpoint_form_errors_next_to_fields(web):
+    response = web.post("/endpoints/new/", {"endpoint_id": "hook", "url": "ftp://x", "method": "POST",
+                                            "timeout": 10, "headers_key": [""], "headers_value": ["v"]})
+    assert response.status_code == 400
+    assert "Start the URL with http" in response.text and "needs a name" in response.text
+
+
+def test_edit_endpoint(web, endpoint):
+    page = web.get("/endpoints/e1/edit/")
+    assert 'value="X-A"' in page.text
+    web.post("/endpoints/e1/edit/", {"url": "https://example.com/x", "method": "PUT", "timeout": 5,
+                                     "headers_key": ["X-B"], "headers_value": ["2"]})
+    endpoint.refresh_from_db()
+    assert (endpoint.method, endpoint.headers, endpoint.enabled) == ("PUT", {"X-B": "2"}, False)
+
+
+def test_send_test_shows_the_answer(web, endpoint):
+    with mock.patch("endpoints.delivery.http_send", return_value=HttpAnswer(status=201, body='{"ok":1}', ms=12)):
+        response = web.post("/endpoints/e1/test/", {"payload": '{"t": 1}'}, **hx("test"))
+    assert "<html" not in response.text and "HTTP 201" in response.text and "{&quot;ok&quot;:1}" in response.text
+    with mock.patch("endpoints.delivery.http_send", side_effect=TransportError("connection refused")):
+        response = web.post("/endpoints/e1/test/", {"payload": '{"t": 1}'}, **hx("test"))
+    assert "connection refused" in response.text
+    log = web.get("/endpoints/e1/", **hx("calls"))
+    assert "HTTP 201" in log.text and "no answer" in log.text
+
+
+def test_delete_endpoint(web, endpoint):
+    web.post("/endpoints/e1/delete/")
+    assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
+
+
+def test_application_flow_create(web, alice):
+    assert "No applications yet" in web.get("/applications/").text
+    assert 'href="/applications/new/http/"' in web.get("/applications/new/").text
+    form = web.get("/applications/new/http/")
+    assert "Application Name" in form.text and "Destination URL" in form.text and 'class="req"' in form.text
+    response = web.post("/applications/new/http/", {
+        "name": "Cloud", "destination_url": "https://example.com/in", "headers_key": ["X-Thing"],
+        "headers_value": ["{DevEUI}"], "description": "d"}, follow=True)
+    connection = Connection.objects.get(owner=alice)
+    assert response.redirect_chain[-1][0] == f"/applications/{connection.pk}/"
+    assert "Application Cloud created." in response.text
+    assert connection.headers == {"X-Thing": "{DevEUI}"} and connection.state == "OPENED"
+    assert "/iot-flow/downlinkMessages/" in response.text
+
+
+def test_application_required_fields(web):
+    response = web.post("/applications/new/http/", {"name": "", "destination_url": "ftp://x"})
+    assert response.status_code == 400
+    assert "This field is required" in response.text and "must start with http" in response.text
+
+
+def test_application_per_field_edit(web, application):
+    edit = web.get(f"/applications/{application.pk}/?edit=destination_url", **hx("setting-destination_url"))
+    assert "<html" not in edit.text and 'aria-label="Confirm Destination URL"' in edit.text
+    assert "hx-confirm=" in edit.text
+    saved = web.post(f"/applications/{application.pk}/settings/destination_url/",
+                     {"destination_url": "https://new.example.com/in"}, **hx("setting-destination_url"))
+    application.refresh_from_db()
+    assert application.destination_url == "https://new.example.com/in"
+    assert application.headers == {"X-Thing": "{DevEUI}"}  # the rest of the configuration is kept
+    assert "Application My app updated." in saved.text and 'hx-swap-oob="true"' in saved.text
+    bad = web.post(f"/applications/{application.pk}/settings/destination_url/", {"destination_url": "nope"},
+                   **hx("setting-destination_url"))
+    assert bad.status_code == 200 and "must start with http" in bad.text
+    web.post(f"/applications/{application.pk}/settings/headers/", {"headers_key": ["A"], "headers_value": ["b"]})
+    application.refresh_from_db()
+    assert application.headers == {"A": "b"}
+
+
+def test_application_full_page_edit_without_js(web, application):
+    page = web.get(f"/applications/{application.pk}/?edit=name")
+    assert 'name="name"' in page.text
+    response = web.post(f"/applications/{application.pk}/settings/name/", {"name": "Renamed"})
+    assert response.status_code == 302
+
+
+def test_application_health_devices_and_deliveries(web, application, device):
+    device.applications.add(application)
+    Connection.objects.filter(pk=application.pk).update(state="UNREACHABLE")
+    page = web.get(f"/applications/{application.pk}/")
+    assert 'class="dot UNREACHABLE"' in page.text and "d1" in page.text
+    assert "activity" in web.get(f"/applications/{application.pk}/", **hx("activity")).text
+
+
+def test_deactivate_and_delete_application(web, application):
+    web.post(f"/applications/{application.pk}/active/")
+    application.refresh_from_db()
+    assert application.state == "DEACTIVATED"
+    web.post(f"/applications/{application.pk}/delete/")
+    assert not Connection.objects.filter(pk=application.pk).exists()
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/endpoints/e1/"), ("get", "/endpoints/e1/edit/"), ("post", "/endpoints/e1/test/"),
+    ("post", "/endpoints/e1/delete/"),
+])
+def test_charlie_gets_404_on_endpoints(outsider, endpoint, method, path):
+    assert getattr(outsider, method)(path).status_code == 404
+
+
+@pytest.mark.parametrize("method,suffix", [
+    ("get", ""), ("get", "?edit=name"), ("post", "settings/name/"), ("post", "active/"), ("post", "delete/"),
+])
+def test_charlie_gets_404_on_applications(outsider, application, method, suffix):
+    assert getattr(outsider, method)(f"/applications/{application.pk}/{suffix}").status_code == 404

@@ -1,0 +1,65 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from devices.models import Message
+from devices.payloads import now_ms
+from endpoints.models import Connection, Delivery
+from platform.models import AccessToken
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_counts(web, alice, device, application):
+    Message.objects.create(device=device, payload={}, ts=now_ms())
+    Connection.objects.filter(pk=application.pk).update(state="UNREACHABLE")
+    Delivery.objects.create(owner=alice, connection=application, ts=1, state="failed")
+    response = web.get("/")
+    assert response.context["devices_total"] == 1 and response.context["messages_last_hour"] == 1
+    assert response.context["failing_deliveries"] == 1 and len(response.context["applications_not_opened"]) == 1
+    assert "dashboard" in web.get("/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="dashboard").text
+
+
+def test_home_empty_state(web):
+    assert "Create your first device" in web.get("/").text
+
+
+def test_access_tokens_create_once_and_revoke(web, alice):
+    assert "No access tokens yet" in web.get("/tokens/").text
+    response = web.post("/tokens/", {"name": "script"}, follow=True)
+    plain = response.context["new_token"]["token"]
+    assert plain in response.text
+    assert plain not in web.get("/tokens/").text
+    row = AccessToken.objects.get(user=alice)
+    assert AccessToken.find(plain) == row
+    web.post(f"/tokens/{row.pk}/revoke/")
+    assert not AccessToken.objects.filter(pk=row.pk).exists()
+
+
+def test_charlie_cannot_revoke_alices_token(outsider, alice):
+    row, _ = AccessToken.issue(user=alice, name="x")
+    assert outsider.post(f"/tokens/{row.pk}/revoke/").status_code == 404
+
+
+def test_signup_only_when_open(client, settings):
+    settings.REGISTRATION_OPEN = False
+    assert client.get("/signup/").status_code == 404
+    assert "Sign up" not in client.get("/login/").text
+    settings.REGISTRATION_OPEN = True
+    assert "Sign up" in client.get("/login/").text
+    response = client.post("/signup/", {"username": "dora", "password1": "a-long-pass-99", "password2": "a-long-pass-99"})
+    assert response.status_code == 302
+    assert get_user_model().objects.filter(username="dora").exists()
+    assert client.get("/").status_code == 200
+
+
+def test_signup_errors(client, settings):
+    settings.REGISTRATION_OPEN = True
+    response = client.post("/signup/", {"username": "dora", "password1": "a", "password2": "b"})
+    assert response.status_code == 400 and "errorlist" in response.text
+
+
+def test_nav_on_every_page(web):
+    text = web.get("/").text
+    for label in ("Devices", "Buckets", "Endpoints", "Applications", "Access tokens"):
+        assert label in text
+    assert "cdn" not in text.lower() and "htmx" in text
