@@ -4,9 +4,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from buckets.services import records_store
-from devices.models import Message
+from devices.models import Device, Message
 from devices.payloads import payload_records
 from devices.services import properties_store
+from endpoints.delivery import DeliveryItem, deliveries_create
 
 
 def messages_process(*, batch_size=None):
@@ -49,3 +50,12 @@ def messages_apply(batch):
         records_store(bucket_pk=bucket_pk, rows=rows)
     properties_store(rows=[(device_pk, name, message_pk, payload)
                            for (device_pk, name), (message_pk, payload) in latest_property.items()])
+    # One Delivery per message and target; endpoints knows no devices, so it gets plain values.
+    attached = {}
+    for device_pk, connection_pk in Device.applications.through.objects.filter(
+            device_id__in={m.device_id for m in batch}).values_list("device_id", "connection_id"):
+        attached.setdefault(device_pk, []).append(connection_pk)
+    deliveries_create(items=[DeliveryItem(
+        owner_id=m.device.owner_id, endpoint_pk=m.device.call_endpoint_id, connection_pks=attached.get(m.device_id, ()),
+        message_id=m.pk, device_id=m.device.device_id, device_name=m.device.name, payload=m.payload, ts=m.ts)
+        for m in batch])

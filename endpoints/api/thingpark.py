@@ -28,8 +28,9 @@ class BadRequest(exceptions.APIException):
 
 
 def thingpark_error(status_code, message):
-    return Response({"code": f"com-40{status_code - 400:02d}" if 400 <= status_code < 500 else f"com-{status_code}",
-                     "message": message}, status=status_code)
+    # ThingPark's codes: com-4000 for 400, com-4001 for 401, com-4004 for 404, com-5003 for 503.
+    return Response({"code": f"com-{status_code // 100 * 1000 + status_code % 100}", "message": message},
+                    status=status_code)
 
 
 def _message(detail):

@@ -1,0 +1,75 @@
+"""Downlinks from a cloud application (API.md section 3, ThingPark's DevEUI_downlink).
+
+The URL is the credential: its secret names one connection. The device must belong to the
+connection's owner and be attached to it; anything else is the same 404, so the URL reveals
+nothing about other devices. Errors are ThingPark's {"code": "com-40xx", "message": "..."}."""
+import json
+import re
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from devices.models import Device
+from devices.services import downlink_queue
+from endpoints.selectors import connection_for_downlink_secret
+
+HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
+
+
+def _error(status, message):
+    return JsonResponse({"code": f"com-{status // 100 * 1000 + status % 100}", "message": message}, status=status)
+
+
+def _parse(body):
+    """(device id, payload) from a DevEUI_downlink body, or raises ValueError saying what to fix."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("The body is not valid JSON.") from None
+    downlink = data.get("DevEUI_downlink") if isinstance(data, dict) else None
+    if not isinstance(downlink, dict):
+        raise ValueError('Send {"DevEUI_downlink": {"DevEUI": "<device id>", "payload": <json>}}.')
+    device_id = downlink.get("DevEUI")
+    if not isinstance(device_id, str) or not device_id:
+        raise ValueError("DevEUI_downlink.DevEUI must be the device id.")
+    if "payload" in downlink:
+        return device_id, downlink["payload"]
+    payload_hex = downlink.get("payload_hex")
+    if isinstance(payload_hex, str) and HEX.match(payload_hex):
+        # An HTTP device gets JSON: the hex string is its downlink, as sent.
+        return device_id, payload_hex
+    raise ValueError("DevEUI_downlink needs payload (any JSON) or payload_hex (an even number of hex digits).")
+
+
+@csrf_exempt
+def downlink_messages(request, secret):
+    if request.method != "POST":
+        response = _error(405, "Use POST with a DevEUI_downlink body.")
+        response["Allow"] = "POST"
+        return response
+    limit = settings.DEVICE_CALLBACK_MAX_BYTES
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _error(413, f"Body too large: at most {limit} bytes.")
+    try:
+        connection = connection_for_downlink_secret(secret)
+        if connection is None:
+            return _error(404, "No such downlink URL.")
+        try:
+            device_id, payload = _parse(body)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        if not connection.active:
+            return _error(403, "This connection is deactivated: activate it to send downlinks.")
+        device = Device.objects.filter(owner_id=connection.owner_id, device_id=device_id,
+                                       applications=connection).first()
+        if device is None:
+            return _error(404, f"No device {device_id[:64]!r} is attached to this connection.")
+        downlink = downlink_queue(device=device, payload=payload, source=str(connection.pk))
+    except DatabaseError:
+        response = _error(503, "The database is unavailable: retry later.")
+        response["Retry-After"] = "5"
+        return response
+    return JsonResponse({"id": downlink.pk, "status": "queued"}, status=202)
