@@ -70,7 +70,7 @@ class Stack:
     def _web_up(self):
         try:
             return requests.get(f"{self.url}/healthz", timeout=1).status_code in (200, 503)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a worker still booting on a busy machine
             return False
 
     def log(self, name):
