@@ -4,7 +4,7 @@ import re
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -82,6 +82,11 @@ class DeviceStatsView(DeviceAPIView):
 
 class CallbackSettingsView(DeviceAPIView):
     """GET/PUT .../callback with a user credential (devices.callback dispatches here)."""
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise exceptions.MethodNotAllowed(
+            request.method, f"Method {request.method} not allowed with a user credential: GET or PUT the callback "
+                            "settings here; a device POSTs its data with its callback token.")
 
     def get(self, request, user, device):
         return Response(callback_settings_json(self.device()))

@@ -109,6 +109,7 @@ def test_get_with_user_token_is_the_settings(api, alice, device):
 def test_post_with_user_token_is_405_not_data(api, alice, device):
     response = api(alice).post(URL, {"a": 1}, format="json")
     assert response.status_code == 405
+    assert "callback token" in response.json()["error"]["message"]
     assert not Message.objects.exists()
 
 
