@@ -3,6 +3,7 @@
 The engine's own writes (deliveries, attempts, leases, connection state) live in delivery.py; the
 configuration writes here save only configuration columns, so an edit never overwrites a state
 or lease a worker is changing at the same moment."""
+from django.db import transaction
 from django.utils import timezone
 
 from endpoints.models import Connection, Endpoint
@@ -67,7 +68,8 @@ def connection_replace(*, connection, **config):
     if "state" in fields and connection.active:
         from endpoints.delivery import deliveries_wake
 
-        deliveries_wake()
+        # Deliveries that waited while it was deactivated go out now, not at the next redrive.
+        transaction.on_commit(deliveries_wake)
     return connection
 
 

@@ -64,7 +64,8 @@ class ConfigSerializer(serializers.Serializer):
 
 
 class EndpointSerializer(serializers.Serializer):
-    endpoint = serializers.RegexField(ID_PATTERN, error_messages={"invalid": "Use 1 to 64 letters, digits, '_' or '-'."})
+    endpoint = serializers.RegexField(ID_PATTERN,
+                                      error_messages={"invalid": "Use 1 to 64 letters, digits, '_' or '-'."})
     name = serializers.CharField(max_length=200, allow_blank=True, default="")
     description = serializers.CharField(allow_blank=True, default="")
     type = serializers.CharField(default="http_request")

@@ -21,6 +21,8 @@ from endpoints.models import Delivery
 CONNECTOR = "actility-http-iot"
 MAX_BLAME_PERIOD = 7 * 24 * 3600
 _url_valid = URLValidator(schemes=["http", "https"])
+UNAUTHENTICATED = ("Authentication required: send 'Authorization: Bearer <access token>' "
+                   "(create one under Access tokens).")
 
 
 class BadRequest(exceptions.APIException):
@@ -58,10 +60,10 @@ class ThingParkView(APIView):
     def get_exception_handler(self):
         return thingpark_exception_handler
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def permission_denied(self, request, message=None, code=None):
         if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated("Authentication required: send 'Authorization: Bearer <access token>'.")
+            raise exceptions.NotAuthenticated(UNAUTHENTICATED)
+        super().permission_denied(request, message=message, code=code)
 
 
 def connection_json(connection):

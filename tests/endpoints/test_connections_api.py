@@ -60,6 +60,7 @@ def test_bad_input_is_com_4000(alice, api):
 def test_unauthenticated_is_com_4001(client, alice):
     response = client.get(BASE)
     assert response.status_code == 401 and response.json()["code"] == "com-4001"
+    assert "Bearer" in response.json()["message"]
     wrong = client.get(BASE, HTTP_AUTHORIZATION="Bearer nope")
     assert wrong.status_code == 401 and wrong.json()["code"] == "com-4001"
 
