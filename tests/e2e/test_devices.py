@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from django.conf import settings
 
 from buckets.models import Bucket, Record
 from devices.models import Message
@@ -92,8 +93,7 @@ def test_a_message_accepted_while_the_broker_is_down_is_stored_by_the_redrive(st
                              headers={"Authorization": f"Bearer {device.token}"})
     assert response.status_code == 200, response.text
     assert Message.objects.filter(processed_at__isnull=True).count() == 1
-    stack.env["CELERY_BROKER_URL"] = live_broker = __import__("django.conf").conf.settings.CELERY_BROKER_URL
-    assert live_broker.startswith("redis://")
+    stack.env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL  # the worker (and this test) reach the broker
     stack.start_worker()
     redrive_messages_task.delay()  # what beat sends every 30 s
     record = wait_until(lambda: Record.objects.filter(bucket=device.write_bucket).first(), timeout=30,
