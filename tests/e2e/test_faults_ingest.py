@@ -1,0 +1,213 @@
+"""Fault tests on the ingest path (API.md: "A 200 means the message is committed... no record is
+stored twice"; 503 with Retry-After when the database is down, never a 500).
+
+Real gunicorn, Celery worker and beat on a PRIVATE PostgreSQL cluster and PRIVATE Redis servers
+(tests/e2e/faults.py), so the faults injected here never touch the shared servers. Every test runs
+a load generator that counts each answer, injects one fault, then compares the messages answered
+200 with the records in the bucket and prints the counts (accepted, stored, duplicated, lost)."""
+import itertools
+import signal
+import statistics
+import time
+
+import pytest
+
+from tests.e2e.faults import (PrivatePostgres, PrivateRedis, Load, kill_tree, manage, pending_messages, reconcile,
+                              seed, stack_env, stored_counts)
+from tests.e2e.faults import FaultStack as Stack
+from tests.stack import wait_until
+
+pytestmark = pytest.mark.e2e
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """One private cluster for the module, with a migrated template database: each test copies it."""
+    server = PrivatePostgres()
+    server.start()
+    server.query("CREATE DATABASE template_faults")
+    env = stack_env(server, PrivateRedis(), "template_faults")
+    manage(env, "migrate", "--noinput")
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def redis():
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def env_for(pg, redis, tmp_path):
+    """env_for(**settings) -> (environment, database name) on a fresh copy of the template."""
+    def make(**extra):
+        name = f"faults_{next(_names)}"
+        pg.query(f"CREATE DATABASE {name} TEMPLATE template_faults")
+        return stack_env(pg, redis, name, VAR_DIR=str(tmp_path / "var"), **extra), name
+
+    return make
+
+
+@pytest.fixture
+def stacks():
+    started = []
+
+    def make(env, tmp_path):
+        stack = Stack(env=env, tmp_path=tmp_path, inherit=False)
+        started.append(stack)
+        return stack
+
+    yield make
+    for stack in started:
+        stack.stop()
+
+
+def _latency(answers):
+    took = [a[3] for a in answers] or [0.0]
+    return f"n={len(answers)} median={statistics.median(took) * 1000:.0f}ms max={max(took) * 1000:.0f}ms"
+
+
+def test_redis_down_20s_loses_nothing_and_callbacks_stay_fast(pg, redis, env_for, stacks, tmp_path):
+    env, db = env_for()
+    tokens = seed(env)
+    stack = stacks(env, tmp_path).start_web().start_worker().start_beat()
+    load = Load(stack.url, tokens, threads=4, rate=5).start()
+    time.sleep(5)
+
+    redis.stop()
+    down_at = time.monotonic()
+    time.sleep(20)
+    redis.start()  # same port, empty: every queued wake-up is gone
+    up_at = time.monotonic()
+    time.sleep(8)
+    load.stop()
+
+    during = load.between(down_at + 0.5, up_at)
+    statuses = {s for _, _, s, _ in during}
+    print(f"\nstatuses={dict(load.statuses)} while Redis was down: {_latency(during)}, statuses {statuses}")
+    assert load.bad == [], load.bad[:10]
+    assert during and statuses == {200}, "callbacks must keep being accepted while Redis is down"
+    # The wake-up publish and the rate-limit counter must fail fast, not wait for the broker.
+    assert max(a[3] for a in during) < 3.0, _latency(during)
+    counts = reconcile(pg, db, load.accepted, "Redis down 20 s")
+    assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
+
+
+def test_redis_hung_does_not_hang_callbacks(pg, redis, env_for, stacks, tmp_path):
+    """A Redis that accepts connections but never answers (SIGSTOP): the worst case for a client
+    without socket timeouts."""
+    env, db = env_for()
+    tokens = seed(env)
+    stack = stacks(env, tmp_path).start_web().start_worker().start_beat()
+    load = Load(stack.url, tokens, threads=4, rate=5, timeout=20).start()
+    time.sleep(3)
+    redis.proc.send_signal(signal.SIGSTOP)
+    stopped_at = time.monotonic()
+    time.sleep(10)
+    redis.proc.send_signal(signal.SIGCONT)
+    resumed_at = time.monotonic()
+    time.sleep(5)
+    load.stop()
+
+    during = load.between(stopped_at + 0.5, resumed_at + 5)
+    print(f"\nstatuses={dict(load.statuses)} while Redis hung: {_latency(during)}")
+    assert load.bad == [], load.bad[:10]
+    assert during and {s for _, _, s, _ in during} == {200}
+    assert max(a[3] for a in during) < 5.0, _latency(during)
+    counts = reconcile(pg, db, load.accepted, "Redis hung 10 s")
+    assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
+
+
+def test_worker_killed_mid_batch_loses_and_duplicates_nothing(pg, redis, env_for, stacks, tmp_path):
+    env, db = env_for(INGEST_BATCH_SIZE="100")
+    tokens = seed(env)
+    # A committed backlog, as if the workers had been away: 4000 inbox messages.
+    backlog = set(range(1_000_000, 1_004_000))
+    device_pk = pg.query("SELECT id FROM devices_device WHERE device_id='d0'", dbname=db)[0][0]
+    pg.query("INSERT INTO devices_message (device_id, payload, size, ts) "
+             "SELECT %s, jsonb_build_object('seq', s, 'device', 'd0'), 20, 1700000000000 + s "
+             "FROM generate_series(1000000, 1003999) s", (device_pk,), dbname=db)
+    stack = stacks(env, tmp_path).start_web()
+    load = Load(stack.url, tokens, threads=2, rate=5).start()
+    stack.start_worker("worker1")
+
+    def in_a_batch():
+        stored = len(stored_counts(pg, db))
+        busy = pg.query("SELECT count(*) FROM pg_stat_activity WHERE datname=%s AND xact_start IS NOT NULL "
+                        "AND pid <> pg_backend_pid()", (db,), dbname=db)[0][0]
+        return 0 < stored < len(backlog) and busy > 0 and stored
+
+    stored_at_kill = wait_until(in_a_batch, timeout=60, interval=0.02, what="the worker in the middle of the backlog")
+    killed = kill_tree(stack.processes.pop("worker1"))
+    print(f"\nSIGKILLed worker processes {killed} with {stored_at_kill}/{len(backlog)} backlog records stored")
+    time.sleep(2)
+    stack.start_worker("worker2")
+    time.sleep(5)
+    load.stop()
+
+    print(f"statuses={dict(load.statuses)}")
+    assert load.bad == [], load.bad[:10]
+    counts = reconcile(pg, db, load.accepted | backlog, "worker SIGKILL mid-batch")
+    assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
+    assert pending_messages(pg, db) == 0
+
+
+def test_postgres_down_answers_503_then_resumes(pg, redis, env_for, stacks, tmp_path):
+    env, db = env_for()
+    tokens = seed(env)
+    stack = stacks(env, tmp_path).start_web().start_worker().start_beat()
+    load = Load(stack.url, tokens, threads=4, rate=5).start()
+    time.sleep(4)
+
+    pg.stop("immediate")
+    down_at = time.monotonic()
+    time.sleep(15)
+    pg.start()
+    up_at = time.monotonic()
+    time.sleep(8)
+    load.stop()
+
+    during = load.between(down_at + 1, up_at)
+    after = load.between(up_at + 3, time.monotonic())
+    during_statuses = {s for _, _, s, _ in during}
+    after_statuses = {s for _, _, s, _ in after}
+    print(f"\nstatuses={dict(load.statuses)}; while down: {_latency(during)} {during_statuses}; "
+          f"after: {after_statuses}")
+    assert load.bad == [], load.bad[:10]  # no 500, no 503 without Retry-After, no dropped connection
+    assert during and during_statuses == {503}
+    assert after and after_statuses == {200}, "intake must resume by itself"
+    counts = reconcile(pg, db, load.accepted, "PostgreSQL down 15 s")
+    assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
+
+
+def test_beat_stopped_and_restarted_catches_up(pg, redis, env_for, stacks, tmp_path):
+    """Messages whose wake-up was lost and a device past its timeout wait for beat; when beat comes
+    back the redrive and the timeout sweep catch up."""
+    env, db = env_for()
+    tokens = seed(env)
+    stack = stacks(env, tmp_path).start_web().start_beat()
+    time.sleep(3)
+    stack.stop("beat")
+
+    load = Load(stack.url, tokens, threads=2, rate=5).start()  # no worker yet: wake-ups queue up in Redis
+    time.sleep(4)
+    load.stop()
+    redis.flushall()  # ...and are lost
+    pg.query("UPDATE devices_device SET disconnect_at = now() - interval '1 minute' WHERE device_id='d0'", dbname=db)
+    stack.start_worker()
+    time.sleep(8)
+    waiting = pending_messages(pg, db)
+    print(f"\nstatuses={dict(load.statuses)}; pending with a worker but no beat: {waiting}")
+    assert waiting == len(load.accepted) > 0, "the lost wake-ups leave the messages pending until the redrive"
+
+    stack.start_beat()
+    wait_until(lambda: pending_messages(pg, db) == 0, timeout=75, interval=1, what="the redrive")
+    wait_until(lambda: pg.query("SELECT NOT connected FROM devices_device WHERE device_id='d0'", dbname=db)[0][0],
+               timeout=45, interval=1, what="the timeout sweep")
+    assert load.bad == [], load.bad[:10]
+    counts = reconcile(pg, db, load.accepted, "beat stopped and restarted")
+    assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
