@@ -1,7 +1,13 @@
 """Error bodies for the JSON API, in Thinger's shape: {"error": {"code": N, "message": "..."}}."""
+import logging
+
+from django.db import DatabaseError
 from django.http import JsonResponse
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 def error_response(status, message, **headers):
@@ -22,6 +28,11 @@ def _flatten(detail, prefix=""):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DatabaseError):
+        # The database being down is not the client's fault and not a bug: say when to retry.
+        logger.error("API request failed on the database: %s", exc.__class__.__name__)
+        return Response({"error": {"code": 503, "message": "The database is unavailable: retry later."}},
+                        status=503, headers={"Retry-After": "5"})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
