@@ -64,3 +64,23 @@ def test_uplink_to_application_and_downlink_back(stack, alice, device, receiver)
     status = requests.get(f"{stack.url}/iot-flow/v1/connections/{connection['id']}",
                           headers={"Authorization": f"Bearer {access}"}, timeout=10).json()
     assert status["state"] == "OPENED"
+
+
+def test_failed_uplink_is_retried_by_the_redrive_in_order(stack, alice, device, receiver):
+    """The receiver answers 500 once: the connection is blamed, then the beat redrive sends the
+    first message again and the second after it, with the same X-Message-Id on the retry."""
+    from endpoints.models import Connection
+
+    stack.start_web().start_worker().start_beat()
+    connection = Connection.objects.create(owner=alice, name="flaky", destination_url=f"{receiver.url}/uplink",
+                                           blame_period=1)
+    device.applications.add(connection)
+    receiver.answers = [500]
+    auth = {"Authorization": f"Bearer {device.token}"}
+    for n in (1, 2):
+        assert requests.post(f"{stack.url}/v3/users/alice/devices/d1/callback/data", json={"n": n}, headers=auth,
+                             timeout=10).status_code == 200
+    got = receiver.wait_for(3, timeout=90)
+    assert [r.json()["DevEUI_uplink"]["payload"]["n"] for r in got] == [1, 1, 2]
+    assert got[0].headers["X-Message-Id"] == got[1].headers["X-Message-Id"] != got[2].headers["X-Message-Id"]
+    wait_until(lambda: Connection.objects.get(pk=connection.pk).state == "OPENED", timeout=30, what="OPENED again")
