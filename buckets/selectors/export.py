@@ -16,7 +16,7 @@ import datetime
 import io
 import json
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
@@ -60,7 +60,12 @@ def export_columns(*, bucket, min_ts=None, max_ts=None):
 def _rows(bucket, min_ts, max_ts):
     """(ts, val as JSON text) in ascending order from a server-side cursor."""
     qs = records_in_range(bucket=bucket, min_ts=min_ts, max_ts=max_ts).order_by("ts", "id")
-    return qs.annotate(raw=Cast("val", output_field=TextField())).values_list("ts", "raw").iterator(chunk_size=5000)
+    rows = qs.annotate(raw=Cast("val", output_field=TextField())).values_list("ts", "raw")
+    # Inside a transaction the cursor streams as the client reads. In autocommit Django declares
+    # it WITH HOLD, and PostgreSQL then runs the whole query and stores its result before the
+    # first row. The transaction ends when the stream does (or is closed by a client leaving).
+    with transaction.atomic():
+        yield from rows.iterator(chunk_size=5000)
 
 
 def _chunked(pieces):

@@ -53,9 +53,12 @@ def expected(stored, agg, agg_type, sort="desc", items=100, lo=None, hi=None):
             for t in starts if by_interval[t]]
 
 
-@pytest.fixture(params=["database", "python"])
+@pytest.fixture(params=["database", "database-by-rows", "python"])
 def aggregate(request, monkeypatch):
-    """records_aggregate through the database's own path, or forced through the Python path."""
+    """records_aggregate through the database's own path (on PostgreSQL: one column per key, or
+    the jsonb_each form used past many keys), or forced through the Python path."""
+    if request.param == "database-by-rows":
+        monkeypatch.setattr(aggregate_module, "_MAX_COLUMNS", 0)
     if request.param == "python":
         monkeypatch.setattr(aggregate_module, "in_database", lambda: False)
     return records_aggregate
