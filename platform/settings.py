@@ -153,6 +153,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR.mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(BROKER_DIR), "data_folder_out": str(BROKER_DIR),
                                        "polling_interval": 0.2}
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Without socket timeouts a Redis that hangs (accepts, never answers) hangs every publish,
+    # and so every callback, for as long as it hangs; with them a publish fails within seconds
+    # and the beat redrive picks the committed message up (tests/e2e/test_faults_ingest.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The device callback.
