@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
+PAUSE_SECONDS = 5.0
+_paused_until = 0.0
 
 
 def callback_rate_exceeded(*, device_pk):
@@ -16,12 +18,18 @@ def callback_rate_exceeded(*, device_pk):
     limit = settings.DEVICE_RATE_LIMIT
     if not limit:
         return None
+    global _paused_until
+    if time.monotonic() < _paused_until:
+        return None
     now = time.time()
     key = f"devices:rate:{device_pk}:{int(now // 60)}"
     try:
         cache.add(key, 0, timeout=120)
         count = cache.incr(key)
     except Exception:
+        # Stop asking a cache that is down or hung for a few seconds: one callback pays the
+        # timeout, not every one.
+        _paused_until = time.monotonic() + PAUSE_SECONDS
         logger.warning("rate limit counter unavailable; letting the callback through", exc_info=True)
         return None
     if count > limit:

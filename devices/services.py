@@ -1,6 +1,7 @@
 """Writes on devices. Services take keyword arguments and never see a request."""
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -86,14 +87,23 @@ def callback_settings_set(*, device, write_bucket=None, call_endpoint=None, set_
     return device
 
 
+WAKE_PAUSE_SECONDS = 5.0
+_wake_paused_until = 0.0
+
+
 def ingest_wake():
     """Wakes the ingest worker. A failure here is harmless: the message is committed and the
-    beat redrive finds it."""
+    beat redrive finds it. After a failure this process stops trying for WAKE_PAUSE_SECONDS, so
+    a broker that is down or hung costs one callback a timeout, not every callback."""
+    global _wake_paused_until
     from devices.tasks import process_messages_task
 
+    if time.monotonic() < _wake_paused_until:
+        return
     try:
         process_messages_task.delay()
     except Exception:  # the broker being down must never fail a committed callback
+        _wake_paused_until = time.monotonic() + WAKE_PAUSE_SECONDS
         logger.warning("could not wake the ingest worker; the redrive will pick the message up", exc_info=True)
 
 
