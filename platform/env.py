@@ -46,3 +46,11 @@ def env_list(name, default=()):
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_int_list(name, default=()):
+    """A comma-separated list of whole numbers, e.g. a retry schedule in seconds."""
+    try:
+        return [int(item) for item in env_list(name, default)]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={os.environ.get(name)!r}: use comma-separated whole numbers.") from None

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from platform.env import env_bool, env_int, env_list, env_str
+from platform.env import env_bool, env_int, env_int_list, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -151,8 +151,9 @@ BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR.mkdir(exist_ok=True)
+    (BROKER_DIR / "control").mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(BROKER_DIR), "data_folder_out": str(BROKER_DIR),
-                                       "polling_interval": 0.2}
+                                       "control_folder": str(BROKER_DIR / "control"), "polling_interval": 0.2}
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Without socket timeouts a Redis that hangs (accepts, never answers) hangs every publish,
     # and so every callback, for as long as it hangs; with them a publish fails within seconds
@@ -167,6 +168,9 @@ INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 500, minimum=1)
 
 # Outbound HTTP.
 ENDPOINTS_ALLOW_PRIVATE_IPS = env_bool("ENDPOINTS_ALLOW_PRIVATE_IPS", False)
+# Seconds to wait before each retry of a failed delivery; empty = the default schedule in
+# endpoints/delivery.py (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about a day).
+ENDPOINTS_RETRY_SCHEDULE = env_int_list("ENDPOINTS_RETRY_SCHEDULE") or None
 
 LOGGING = {
     "version": 1,
