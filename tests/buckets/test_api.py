@@ -86,8 +86,8 @@ def test_delete_removes_bucket_and_records(alice, api, bucket):
 def test_charlie_gets_404_on_alices_bucket(charlie, api, bucket, method, path):
     client = api(charlie)
     for url in (f"{BASE}/b1{path}", f"/v1/users/charlie/buckets/b1{path}"):
-        response = getattr(client, method)(url, {"bucket": "b1", "a": 1} if method in ("put", "patch", "post") else None,
-                                           format="json")
+        body = {"bucket": "b1", "a": 1} if method in ("put", "patch", "post") else None
+        response = getattr(client, method)(url, body, format="json")
         assert response.status_code == 404, (method, url)
     assert Bucket.objects.filter(pk=bucket.pk, name="Bucket one").exists()
 

@@ -144,7 +144,8 @@ def main():
         loop_ms, count_ms = baseline()
         print(f"Buckets benchmark: {args.records:,} records in one bucket, PostgreSQL "
               f"{connection.cursor().connection.info.server_version}, Python {sys.version.split()[0]}")
-        print(f"baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; SELECT count(*) over the table {count_ms:.0f} ms")
+        print(f"baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; "
+              f"SELECT count(*) over the table {count_ms:.0f} ms")
         print(f"load (COPY): {load_s:.1f} s, {args.records / load_s:,.0f} records/s")
         client = _client(token)
         url = "/v1/users/bench/buckets/big/data"
