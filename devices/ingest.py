@@ -6,7 +6,7 @@ from django.utils import timezone
 from buckets.services import records_store
 from devices.models import Device, Message
 from devices.payloads import payload_records
-from devices.services import properties_store
+from devices.services import ingest_wake_clear, properties_store
 from endpoints.delivery import DeliveryItem, deliveries_create
 
 
@@ -21,6 +21,7 @@ def messages_process(*, batch_size=None):
     batch_size = batch_size or settings.INGEST_BATCH_SIZE
     done = 0
     while True:
+        ingest_wake_clear()  # before the claim: a message committed from now on publishes a new wake-up
         with transaction.atomic():
             batch = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
                          .filter(processed_at__isnull=True).select_related("device").order_by("id")[:batch_size])

@@ -5,6 +5,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -89,22 +91,56 @@ def callback_settings_set(*, device, write_bucket=None, call_endpoint=None, set_
 
 WAKE_PAUSE_SECONDS = 5.0
 _wake_paused_until = 0.0
+# At most one wake-up in flight: a callback publishes only if it sets this flag; the ingest worker
+# clears it before each claim (ingest_wake_clear), so a message committed while the flag is set is
+# seen by that claim. The TTL only bounds the damage of a flag nobody clears.
+WAKE_FLAG = "devices:ingest:wake"
+WAKE_FLAG_SECONDS = 10
+_flag_paused_until = 0.0
+
+
+def _wake_flag_shared():
+    """The flag needs a cache every web and worker process shares (Redis); a per-process cache
+    (locmem) would never see the worker clear it, so there every callback publishes."""
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
 
 
 def ingest_wake():
-    """Wakes the ingest worker. A failure here is harmless: the message is committed and the
-    beat redrive finds it. After a failure this process stops trying for WAKE_PAUSE_SECONDS, so
-    a broker that is down or hung costs one callback a timeout, not every callback."""
-    global _wake_paused_until
+    """Wakes the ingest worker unless a wake-up is already in flight. A failure here is harmless:
+    the message is committed and the beat redrive finds it. After a failure this process stops
+    trying for WAKE_PAUSE_SECONDS, so a broker that is down or hung costs one callback a timeout,
+    not every callback; a cache that fails is skipped the same way (every callback publishes)."""
+    global _wake_paused_until, _flag_paused_until
     from devices.tasks import process_messages_task
 
-    if time.monotonic() < _wake_paused_until:
+    now = time.monotonic()
+    if now < _wake_paused_until:
         return
+    flagged = False
+    if now >= _flag_paused_until and _wake_flag_shared():
+        try:
+            if not cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
+                return  # in flight: its worker clears the flag before claiming, then sees this message
+            flagged = True
+        except Exception:
+            _flag_paused_until = now + WAKE_PAUSE_SECONDS
+            logger.warning("wake-up flag unavailable; publishing every wake-up", exc_info=True)
     try:
         process_messages_task.delay()
     except Exception:  # the broker being down must never fail a committed callback
         _wake_paused_until = time.monotonic() + WAKE_PAUSE_SECONDS
+        if flagged:
+            ingest_wake_clear()
         logger.warning("could not wake the ingest worker; the redrive will pick the message up", exc_info=True)
+
+
+def ingest_wake_clear():
+    """Called by the ingest worker before each claim: the next committed message publishes a new
+    wake-up. Anything committed before this call is visible to the claim that follows it."""
+    try:
+        cache.delete(WAKE_FLAG)
+    except Exception:  # the flag then expires by itself after WAKE_FLAG_SECONDS
+        logger.warning("could not clear the wake-up flag", exc_info=True)
 
 
 def message_accept(*, device, payload, size, ip_address=None):
