@@ -52,3 +52,17 @@ def device(alice, bucket):
     created, token = device_create(owner=alice, device_id="d1", write_bucket=bucket)
     created.token = token
     return created
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """End-to-end tests start server and worker processes; a connection one of them leaves
+    behind would stop the test database from being dropped at the end of the run."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
