@@ -146,7 +146,12 @@ def ingest_wake_clear():
 def message_accept(*, device, payload, size, ip_address=None):
     """Commits one device message to the inbox, updates the device's counters and connection
     state, and picks the answer (a downlink is consumed). Call inside a transaction: a 200 to the
-    device must mean all of this is committed. The ingest worker is woken after commit."""
+    device must mean all of this is committed. The ingest worker is woken after commit.
+    On PostgreSQL this is two statements (_message_accept_pg); elsewhere the ORM below."""
+    if connection.vendor == "postgresql":
+        answer = _message_accept_pg(device=device, payload=payload, size=size, ip_address=ip_address)
+        transaction.on_commit(ingest_wake)
+        return answer
     now = timezone.now()
     Message.objects.create(device_id=device.pk, payload=payload, size=size, ts=now_ms(), ip_address=ip_address)
     answer = callback_answer(device=device, consume=True)
@@ -162,6 +167,69 @@ def message_accept(*, device, payload, size, ip_address=None):
             Device.objects.filter(pk=device.pk).update(**updates)
     transaction.on_commit(ingest_wake)
     return answer
+
+
+# The answer in one statement: claim the oldest queued downlink (SKIP LOCKED, then marked
+# delivered in the same statement, so two racing callbacks never get the same one) and, for the
+# fallback, read the response property (as [value]: NULL means no such property).
+_ANSWER_SQL = """
+WITH dl AS (
+    UPDATE devices_downlink SET delivered_at = %(now)s
+    WHERE delivered_at IS NULL AND id = (
+        SELECT id FROM devices_downlink WHERE device_id = %(device)s AND delivered_at IS NULL
+        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING id, payload)
+SELECT dl.id, dl.payload, {prop} FROM (VALUES (1)) one LEFT JOIN dl ON true"""
+_ANSWER_PROP = "(SELECT jsonb_build_array(value) FROM devices_deviceproperty WHERE device_id = %(device)s AND name = %(prop)s)"
+_ANSWER_SQLS = {True: _ANSWER_SQL.format(prop=_ANSWER_PROP), False: _ANSWER_SQL.format(prop="NULL")}
+# The inbox row, the counters and the connection flip in one statement. `old` locks the device row
+# and reads `connected` as it is once locked, so of several racing callbacks exactly one sees it
+# false and records the flip.
+_ACCEPT_SQL = """
+WITH msg AS (
+    INSERT INTO devices_message (device_id, payload, size, ts, ip_address)
+    VALUES (%(device)s, %(payload)s, %(size)s, %(ts)s, %(ip)s) RETURNING id
+), old AS (
+    SELECT id, connected FROM devices_device WHERE id = %(device)s FOR UPDATE
+), dev AS (
+    UPDATE devices_device d SET last_seen = %(now)s, disconnect_at = %(disconnect_at)s, ip_address = %(ip)s,
+        rx_bytes = d.rx_bytes + %(size)s, tx_bytes = d.tx_bytes + %(tx)s, rx_messages = d.rx_messages + 1,
+        connected = true, connected_ts = CASE WHEN old.connected THEN d.connected_ts ELSE %(now)s END
+    FROM old WHERE d.id = old.id
+    RETURNING old.connected AS was_connected
+), flip AS (
+    INSERT INTO devices_statuschange (device_id, connected, at)
+    SELECT %(device)s, true, %(now)s FROM dev WHERE NOT dev.was_connected
+)
+SELECT (SELECT id FROM msg)"""
+
+
+def _json_value(value):
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _message_accept_pg(*, device, payload, size, ip_address):
+    now = timezone.now()
+    params = {"now": now, "device": device.pk, "prop": device.send_property}
+    with connection.cursor() as cursor:
+        cursor.execute(_ANSWER_SQLS[bool(device.send_property)], params)
+        downlink_pk, downlink_payload, prop_value = cursor.fetchone()
+        if downlink_pk is not None:
+            body = _json_value(downlink_payload)
+            pending = Downlink.objects.filter(device_id=device.pk, delivered_at__isnull=True).count()
+            answer = CallbackAnswer(body, {"X-Downlink-Id": str(downlink_pk), "X-Downlinks-Pending": str(pending)})
+        elif prop_value is not None:  # [value]: a property may hold null
+            answer = CallbackAnswer(_json_value(prop_value)[0])
+        else:
+            answer = CallbackAnswer()
+        params.update(payload=_PAYLOAD_FIELD.get_db_prep_save(payload, connection), size=size, ts=now_ms(),
+                      ip=ip_address, disconnect_at=now + timedelta(minutes=device.timeout),
+                      tx=len(json.dumps(answer.body, separators=(",", ":"))))
+        cursor.execute(_ACCEPT_SQL, params)
+    return answer
+
+
+_PAYLOAD_FIELD = Message._meta.get_field("payload")
 
 
 def callback_answer(*, device, consume):

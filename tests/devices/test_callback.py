@@ -156,6 +156,13 @@ def test_send_property_is_the_answer(client, device):
     assert post(client, device, {"a": 1}).json() == {"interval": 60}
 
 
+def test_a_null_send_property_is_the_answer(client, device):
+    Device.objects.filter(pk=device.pk).update(send_property="config")
+    property_set(device_id=device.pk, name="config", value=None)
+    response = post(client, device, {"a": 1})
+    assert response.status_code == 200 and response.content == b"null"
+
+
 def test_oldest_downlink_is_the_answer_and_delivered_once(client, device):
     first = downlink_queue(device=device, payload={"led": "on"})
     second = downlink_queue(device=device, payload={"led": "off"})
