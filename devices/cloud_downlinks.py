@@ -3,7 +3,6 @@
 The URL is the credential: its secret names one connection. The device must belong to the
 connection's owner and be attached to it; anything else is the same 404, so the URL reveals
 nothing about other devices. Errors are ThingPark's {"code": "com-40xx", "message": "..."}."""
-import json
 import re
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from devices.models import Device
 from devices.services import downlink_queue
 from endpoints.selectors import connection_for_downlink_secret
+from platform.payloads import PayloadError, json_parse
 
 HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
 
@@ -25,8 +25,10 @@ def _error(status, message):
 def _parse(body):
     """(device id, payload) from a DevEUI_downlink body, or raises ValueError saying what to fix."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        data = json_parse(body)
+    except PayloadError as exc:
+        raise ValueError(str(exc)) from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError("The body is not valid JSON.") from None
     downlink = data.get("DevEUI_downlink") if isinstance(data, dict) else None
     if not isinstance(downlink, dict):
