@@ -1,7 +1,7 @@
 """Error bodies for the JSON API, in Thinger's shape: {"error": {"code": N, "message": "..."}}."""
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -28,6 +28,12 @@ def _flatten(detail, prefix=""):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DataError):
+        # The database refused a value the client sent (a NUL character, a number out of range):
+        # the client's to fix, not an outage (found by tests/security/test_abuse.py).
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "a value cannot be stored"
+        return Response({"error": {"code": 400, "message": f"A value cannot be stored: {reason}. Remove NUL "
+                                                           "characters and keep numbers finite."}}, status=400)
     if isinstance(exc, DatabaseError):
         # The database being down is not the client's fault and not a bug: say when to retry.
         logger.error("API request failed on the database: %s", exc.__class__.__name__)
