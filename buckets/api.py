@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from buckets import selectors, services
-from buckets.payloads import PayloadError, payload_parse, payload_records
+from platform.payloads import PayloadError, payload_parse, payload_records
 from buckets.selectors.export import CONTENT_TYPES
 from buckets.serializers import (BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer,
                                  bucket_changes)

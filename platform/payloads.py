@@ -1,0 +1,116 @@
+"""The JSON bodies of the contract: a device callback and a bucket write take one JSON object or
+a non-empty array of objects, with an optional numeric `ts` in epoch milliseconds. One set of
+rules for both, since a device's message ends up in a bucket too. Values are refused here, with
+a message saying what to fix, when PostgreSQL's jsonb could not store them or could not
+aggregate them as double precision, instead of failing later in the database."""
+import json
+import math
+import time
+
+MAX_DEPTH = 64
+# Buckets aggregate numbers as double precision; a larger number would fail there, not here.
+MAX_NUMBER = 1e300
+
+
+class PayloadError(ValueError):
+    pass
+
+
+def _no_constants(name):
+    raise PayloadError(f"'{name}' is not JSON: send numbers only.")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+        raise PayloadError(f"Number out of range: {text[:40]}.")
+    return value
+
+
+def _bounded_int(text):
+    if len(text) > 300:
+        raise PayloadError(f"Number out of range: {text[:40]}...")
+    return int(text)
+
+
+def json_check(value, where="the value"):
+    """Refuses what jsonb cannot store although Python's json accepts it (NUL characters,
+    unpaired surrogates, infinite numbers). The depth cap keeps every later json.dumps far from
+    Python's recursion limit."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise PayloadError(f"JSON nested more than {MAX_DEPTH} levels deep in {where}: flatten it.")
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item.keys())
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise PayloadError(f"Number out of range in {where}.")
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise PayloadError(f"NUL character (\\u0000) in a string in {where}: remove it.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise PayloadError(f"Unpaired UTF-16 surrogate in a string in {where}: send valid Unicode.") from None
+
+
+def json_parse(body, where="the body"):
+    """Any JSON value, parsed strictly (see json_check), or PayloadError saying what to fix."""
+    try:
+        value = json.loads(body, parse_constant=_no_constants, parse_float=_finite_float, parse_int=_bounded_int)
+    except PayloadError:
+        raise
+    except RecursionError:
+        raise PayloadError("JSON nested too deeply: flatten the payload.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError(f"Malformed JSON: {exc}.") from None
+    json_check(value, where)
+    return value
+
+
+def payload_parse(body: bytes):
+    """The parsed body (an object or a non-empty array of objects), or PayloadError."""
+    if not body.strip():
+        raise PayloadError("Empty body: send a JSON object or an array of objects.")
+    payload = json_parse(body)
+    items = payload if isinstance(payload, list) else [payload]
+    if isinstance(payload, list) and not payload:
+        raise PayloadError("Empty array: send at least one object.")
+    for position, item in enumerate(items):
+        where = f"element {position}" if isinstance(payload, list) else "the body"
+        if not isinstance(item, dict):
+            raise PayloadError(f"Expected a JSON object in {where}, got {_json_type(item)}.")
+        if "ts" in item and (isinstance(item["ts"], bool) or not isinstance(item["ts"], (int, float))
+                             or not 0 <= item["ts"] < 1e14):
+            raise PayloadError(f"Bad 'ts' in {where}: use epoch milliseconds as a number (0 to 1e14).")
+    return payload
+
+
+def _json_type(value):
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def payload_records(payload, received_ms):
+    """The (index, ts, val) records of a body: one per object; `ts` sets the time and is not
+    kept in the value."""
+    items = payload if isinstance(payload, list) else [payload]
+    records = []
+    for index, item in enumerate(items):
+        val = dict(item)
+        ts = val.pop("ts", None)
+        records.append((index, int(ts) if ts is not None else received_ms, val))
+    return records
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def ms(moment):
+    """A datetime as epoch milliseconds (None stays None): the wire format of API.md."""
+    return None if moment is None else int(moment.timestamp() * 1000)
