@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally: the docs page works offline
     "django_htmx",
     "template_partials",
     "platform.apps.PlatformConfig",
@@ -142,7 +144,19 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
     "EXCEPTION_HANDLER": "platform.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+}
+
+# The OpenAPI schema of the REST API, served at /api/schema/ with a docs page at /api/docs/.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HTTP devices API",
+    "DESCRIPTION": "Devices, buckets, endpoints and applications; the contract is API.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery. The embedded default is kombu's filesystem transport: a real broker, no server.
