@@ -106,3 +106,9 @@ class StatusChange(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+# The callback's cached token lookup is invalidated by signals on Device and the user model.
+from devices import cache as _callback_cache  # noqa: E402
+
+_callback_cache.connect()

@@ -1,21 +1,27 @@
 """Reads on devices. Every device is reached through its owner."""
 from django.http import Http404
 
+from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty
 from platform.tokens import token_matches
 
 
 def device_for_callback(username, device_id, token):
     """The device if the token is its callback token; None for an unknown user, unknown device,
-    missing or wrong token alike, so the answer reveals nothing."""
+    missing or wrong token alike, so the answer reveals nothing. Cached (devices/cache.py)."""
     if not token:
         return None
-    device = (Device.objects.filter(owner__username=username, device_id=device_id)
-              .only("id", "owner_id", "device_id", "name", "enabled", "token_hash", "send_property",
-                    "timeout", "connected").first())
-    if device is None or not token_matches(token, device.token_hash):
+    values, versions = callback_cache.device_get(username, device_id)
+    if values is None:
+        values = (Device.objects.filter(owner__username=username, device_id=device_id)
+                  .values(*callback_cache.FIELDS).first())
+        if values is None:
+            return None
+        callback_cache.device_put(username, device_id, values, versions)
+    if not token_matches(token, values["token_hash"]):
         return None
-    return device
+    # Only the callback's fields are loaded; any other is read from the database when touched.
+    return Device.from_db("default", callback_cache.FIELDS, [values[name] for name in callback_cache.FIELDS])
 
 
 def device_for_owner(owner, device_id):

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
 from devices.payloads import now_ms
 from platform.tokens import token_hash, token_new
@@ -69,6 +70,7 @@ def device_token_regenerate(*, device):
     token = token_new()
     Device.objects.filter(pk=device.pk).update(token_hash=token_hash(token), modified=timezone.now())
     device.token_hash = token_hash(token)
+    callback_cache.invalidate(device.owner.get_username(), device.device_id)
     return token
 
 

@@ -1,0 +1,124 @@
+"""The callback's token -> device lookup, cached in the shared cache (Redis) so the hot path
+costs no query for it; invalidated on every write that changes what the callback reads.
+
+Keys, per URL (username, device id): a value (the device's callback fields, with the versions it
+was read under) and two version stamps, one for the device and one for its owner. A read fetches
+all three in one round trip and uses the value only if its versions are the current ones. A write
+(create, save, delete, token regeneration, owner rename or delete) stamps a new version and
+deletes the value, at once and again after its transaction commits, so:
+- the old token stops working as soon as the write is done (the value is gone, its version stale);
+- a read that fetched the old row before the commit and stores it afterwards stores it under the
+  old version, which no read will accept.
+Version stamps never expire (only values do), so an eviction policy that spares keys without a
+TTL (Redis' default noeviction, or volatile-*) never brings a stale value back. The cache being
+down costs the lookup its query, never correctness: reads fall back to the database and a
+process stops asking a failing cache for a few seconds."""
+import logging
+import secrets
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+FIELDS = ("id", "owner_id", "device_id", "name", "enabled", "token_hash", "send_property", "timeout")
+VALUE_SECONDS = 300
+PAUSE_SECONDS = 5.0
+_paused_until = 0.0
+
+
+def _keys(username, device_id):
+    return f"devices:cb:{username}:{device_id}", f"devices:cbv:{username}:{device_id}", f"devices:cbu:{username}"
+
+
+def enabled():
+    """Only with a cache all processes share: with a per-process cache (locmem) a write in one
+    process could not invalidate another's copy."""
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower() and time.monotonic() >= _paused_until
+
+
+def _failed(what):
+    global _paused_until
+    _paused_until = time.monotonic() + PAUSE_SECONDS
+    logger.warning("callback cache: %s failed; using the database", what, exc_info=True)
+
+
+def device_get(username, device_id):
+    """(values or None, versions): values is a dict of FIELDS if cached under the current versions;
+    versions is what to store a database read under (None: do not store)."""
+    if not enabled():
+        return None, None
+    value_key, device_key, user_key = _keys(username, device_id)
+    try:
+        found = cache.get_many([value_key, device_key, user_key])
+    except Exception:
+        _failed("read")
+        return None, None
+    versions = [found.get(device_key), found.get(user_key)]
+    value = found.get(value_key)
+    if value is not None and value.get("v") == versions:
+        return value, versions
+    return None, versions
+
+
+def device_put(username, device_id, values, versions):
+    if versions is None:
+        return
+    try:
+        cache.set(_keys(username, device_id)[0], {**values, "v": versions}, timeout=VALUE_SECONDS)
+    except Exception:
+        _failed("write")
+
+
+def _stamp(username, device_id=None):
+    value_key, device_key, user_key = _keys(username, device_id)
+    try:
+        if device_id is None:
+            cache.set(user_key, secrets.token_hex(8), timeout=None)
+        else:
+            cache.set_many({device_key: secrets.token_hex(8)}, timeout=None)
+            cache.delete(value_key)
+    except Exception:
+        # The value may then outlive this write for up to VALUE_SECONDS: say so loudly.
+        logger.error("callback cache: could not invalidate %s/%s", username, device_id or "*", exc_info=True)
+
+
+def invalidate(username, device_id=None):
+    """A write changed the device (or, without device_id, every device of the user): now, and
+    again when the surrounding transaction commits."""
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        return
+    _stamp(username, device_id)
+    transaction.on_commit(lambda: _stamp(username, device_id))
+
+
+def _device_changed(sender, instance, **kwargs):
+    from django.contrib.auth import get_user_model
+
+    username = (get_user_model().objects.filter(pk=instance.owner_id).values_list("username", flat=True).first()
+                if "owner" not in instance._state.fields_cache else instance.owner.get_username())
+    if username is not None:
+        invalidate(username, instance.device_id)
+
+
+def _user_renaming(sender, instance, update_fields=None, **kwargs):
+    if instance.pk is None or (update_fields is not None and "username" not in update_fields):
+        return
+    old = sender.objects.filter(pk=instance.pk).values_list("username", flat=True).first()
+    if old is not None and old != instance.get_username():
+        invalidate(old)
+
+
+def _user_deleted(sender, instance, **kwargs):
+    invalidate(instance.get_username())
+
+
+def connect():
+    """Called from devices/models.py, so every process that can write a device listens."""
+    from django.db.models.signals import post_delete, post_save, pre_save
+
+    post_save.connect(_device_changed, sender="devices.Device", dispatch_uid="devices.cache.saved")
+    post_delete.connect(_device_changed, sender="devices.Device", dispatch_uid="devices.cache.deleted")
+    pre_save.connect(_user_renaming, sender=settings.AUTH_USER_MODEL, dispatch_uid="devices.cache.user_renaming")
+    post_delete.connect(_user_deleted, sender=settings.AUTH_USER_MODEL, dispatch_uid="devices.cache.user_deleted")

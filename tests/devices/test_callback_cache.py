@@ -1,0 +1,71 @@
+"""The callback's cached token lookup (devices/cache.py): every write that changes what the
+callback reads takes effect on the very next callback."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from devices import cache as callback_cache
+from devices.models import Device
+from devices.selectors import device_for_callback
+from devices.services import (callback_settings_set, device_delete, device_token_regenerate, device_update,
+                              property_set)
+from tests.devices.conftest import post
+
+pytestmark = pytest.mark.skipif(not callback_cache.enabled(), reason="the lookup is cached only in a shared cache")
+
+
+def test_the_second_callback_costs_no_lookup_query(client, device):
+    assert post(client, device, {"a": 1}).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert device_for_callback("alice", "d1", device.token).pk == device.pk
+    assert len(queries) == 0
+
+
+def test_a_regenerated_token_stops_working_at_once(client, device):
+    assert post(client, device, {"a": 1}).status_code == 200
+    new = device_token_regenerate(device=device)
+    assert post(client, device, {"a": 2}).status_code == 401
+    assert post(client, device, {"a": 3}, token=new).status_code == 200
+
+
+def test_disabling_takes_effect_at_once(client, device):
+    assert post(client, device, {"a": 1}).status_code == 200
+    device_update(device=device, enabled=False)
+    assert post(client, device, {"a": 2}).status_code == 403
+
+
+def test_a_deleted_device_stops_at_once(client, device):
+    assert post(client, device, {"a": 1}).status_code == 200
+    token = device.token
+    device_delete(device=device)
+    assert post(client, device, {"a": 2}, token=token).status_code == 401
+
+
+def test_a_settings_change_takes_effect_at_once(client, device):
+    property_set(device_id=device.pk, name="config", value={"interval": 60})
+    assert post(client, device, {"a": 1}).json() == {}
+    callback_settings_set(device=Device.objects.get(pk=device.pk), send_property="config")
+    assert post(client, device, {"a": 2}).json() == {"interval": 60}
+
+
+def test_a_renamed_owner_loses_the_old_url(client, device, alice):
+    def post_as(username):
+        return client.post(f"/v3/users/{username}/devices/d1/callback/data", {"a": 1}, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {device.token}").status_code
+
+    assert post_as("alice") == 200
+    alice.username = "alicia"
+    alice.save()
+    assert post_as("alice") == 401
+    assert post_as("alicia") == 200
+
+
+def test_a_read_from_before_a_write_is_never_served_after_it(client, device):
+    """A callback read the old row, the token was regenerated (and invalidated) meanwhile, then the
+    callback stored what it read: stored under the old version, no later read accepts it."""
+    cached, versions = callback_cache.device_get("alice", "d1")
+    assert cached is None
+    old_row = Device.objects.filter(pk=device.pk).values(*callback_cache.FIELDS).first()
+    device_token_regenerate(device=device)
+    callback_cache.device_put("alice", "d1", old_row, versions)  # the slow reader stores late
+    assert post(client, device, {"a": 1}).status_code == 401
