@@ -306,11 +306,15 @@ def properties_store(*, rows):
             f"WHERE {table}.message_id IS NULL OR {table}.message_id < excluded.message_id", params)
 
 
-def devices_sweep_timeouts(*, batch_size=1000):
+def devices_sweep_timeouts(*, batch_size=None):
     """Marks disconnected every connected device whose timeout has passed, recording each flip.
     Rows are claimed with SKIP LOCKED and flipped with a conditional update, so several sweepers
-    may run at once and no flip is recorded twice. Returns how many devices were flipped."""
+    may run at once and no flip is recorded twice. Returns how many devices were flipped.
+    On PostgreSQL each chunk is one statement (claim, flip, record); elsewhere the ORM."""
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _sweep_pg(now, batch_size or 20_000)
+    batch_size = batch_size or 1000
     flipped = 0
     while True:
         with transaction.atomic():
@@ -322,3 +326,32 @@ def devices_sweep_timeouts(*, batch_size=1000):
             Device.objects.filter(pk__in=ids, connected=True).update(connected=False, connected_ts=now)
             StatusChange.objects.bulk_create([StatusChange(device_id=pk, connected=False) for pk in ids])
             flipped += len(ids)
+
+
+# One chunk of the sweep, atomic on its own: due rows are locked (SKIP LOCKED: a callback holding
+# one wins, and moves its deadline), flipped if still connected, and each flip recorded.
+_SWEEP_SQL = """
+WITH due AS (
+    SELECT id FROM devices_device WHERE connected AND disconnect_at <= %(now)s
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), flipped AS (
+    UPDATE devices_device d SET connected = false, connected_ts = %(now)s
+    FROM due WHERE d.id = due.id AND d.connected
+    RETURNING d.id
+), recorded AS (
+    INSERT INTO devices_statuschange (device_id, connected, at)
+    SELECT id, false, %(now)s FROM flipped
+    RETURNING 1
+)
+SELECT count(*) FROM recorded"""
+
+
+def _sweep_pg(now, limit):
+    flipped = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_SWEEP_SQL, {"now": now, "limit": limit})
+            count = cursor.fetchone()[0]
+        flipped += count
+        if count < limit:
+            return flipped
