@@ -2,7 +2,8 @@
 """Per-callback cost, in process: the lever-by-lever yardstick when the machine is too busy for
 throughput figures to mean much. Runs N callbacks through the production WSGI handler (all
 middleware) against PostgreSQL and Redis, and prints CPU ms per callback of this process and of
-its PostgreSQL backend, and queries per callback. PROFILE=1 prints the cProfile top 25.
+its PostgreSQL backend, and queries per callback; then the ingest worker's CPU per message
+(records, property, deliveries) over the inbox it left. PROFILE=1 prints the cProfile top 25.
 
 Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/profile_callback.py [N]`. Uses its own database
 (PERF_PROFILE_DB, default perf_profile, dropped and created) and Redis databases 14 and 15.
@@ -45,13 +46,19 @@ def seed():
 
     from buckets.models import Bucket
     from devices.models import Device
+    from endpoints.models import Connection
     from platform.tokens import token_hash
 
     user = get_user_model().objects.create_user("perf", password=secrets.token_hex(8))
     buckets = Bucket.objects.bulk_create([Bucket(owner=user, bucket_id=f"b{i}") for i in range(DEVICES)])
     tokens = [secrets.token_urlsafe(32) for _ in range(DEVICES)]
-    Device.objects.bulk_create([Device(owner=user, device_id=f"d{i}", name=f"d{i}", token_hash=token_hash(tokens[i]),
-                                       write_bucket=buckets[i], set_property="last") for i in range(DEVICES)])
+    devices = Device.objects.bulk_create([
+        Device(owner=user, device_id=f"d{i}", name=f"d{i}", token_hash=token_hash(tokens[i]), write_bucket=buckets[i],
+               set_property="last") for i in range(DEVICES)])
+    apps = Connection.objects.bulk_create([Connection(owner=user, name=f"app{i}", destination_url="http://127.0.0.1:9/",
+                                                      headers={"X-Thing": "{DevEUI}"}) for i in range(DEVICES)])
+    Device.applications.through.objects.bulk_create([
+        Device.applications.through(device_id=d.pk, connection_id=a.pk) for d, a in zip(devices, apps)])
     return tokens
 
 
@@ -112,8 +119,16 @@ def main():
     else:
         run(n, 1000)
     cpu, pg, wall = time.process_time() - cpu0, backend_cpu(pid) - pg0, time.perf_counter() - wall0
+    ingest_cpu = ""
+    if not os.environ.get("PROFILE"):
+        from devices.ingest import messages_process
+
+        cpu0, pg0 = time.process_time(), backend_cpu(pid)
+        stored = messages_process()
+        ingest_cpu = (f"; ingest: python {(time.process_time() - cpu0) / stored * 1000:.2f} ms, postgres "
+                      f"{(backend_cpu(pid) - pg0) / stored * 1000:.2f} ms CPU per message ({stored} messages)")
     print(f"{n} callbacks: python {cpu / n * 1000:.2f} ms CPU, postgres backend {pg / n * 1000:.2f} ms CPU, "
-          f"wall {wall / n * 1000:.2f} ms per callback; {queries / 100:.1f} queries per callback; statuses {statuses}")
+          f"wall {wall / n * 1000:.2f} ms per callback; {queries / 100:.1f} queries per callback; statuses {statuses}{ingest_cpu}")
 
 
 if __name__ == "__main__":
