@@ -222,9 +222,10 @@ class Load:
             thread.join(timeout=self.timeout + 5)
 
     def between(self, start, end):
-        """The answers received between two monotonic times."""
+        """The requests sent after `start` and answered before `end` (monotonic times): those
+        that lived entirely inside a fault."""
         with self.lock:
-            return [a for a in self.answered if start <= a[0] <= end]
+            return [a for a in self.answered if a[0] - a[3] >= start and a[0] <= end]
 
 
 def stored_counts(pg, dbname):

@@ -86,7 +86,7 @@ def test_redis_down_20s_loses_nothing_and_callbacks_stay_fast(pg, redis, env_for
     time.sleep(8)
     load.stop()
 
-    during = load.between(down_at + 0.5, up_at)
+    during = load.between(down_at, up_at)
     statuses = {s for _, _, s, _ in during}
     print(f"\nstatuses={dict(load.statuses)} while Redis was down: {_latency(during)}, statuses {statuses}")
     assert load.bad == [], load.bad[:10]
@@ -113,7 +113,7 @@ def test_redis_hung_does_not_hang_callbacks(pg, redis, env_for, stacks, tmp_path
     time.sleep(5)
     load.stop()
 
-    during = load.between(stopped_at + 0.5, resumed_at + 5)
+    during = load.between(stopped_at, resumed_at + 5)
     print(f"\nstatuses={dict(load.statuses)} while Redis hung: {_latency(during)}")
     assert load.bad == [], load.bad[:10]
     assert during and {s for _, _, s, _ in during} == {200}
@@ -176,8 +176,8 @@ def test_postgres_down_answers_503_then_resumes(pg, redis, env_for, stacks, tmp_
     time.sleep(8)
     load.stop()
 
-    during = load.between(down_at + 1, up_at)
-    after = load.between(up_at + 3, time.monotonic())
+    during = load.between(down_at, up_at)
+    after = load.between(up_at + 3, time.monotonic())  # reconnecting takes a moment
     during_statuses = {s for _, _, s, _ in during}
     after_statuses = {s for _, _, s, _ in after}
     print(f"\nstatuses={dict(load.statuses)}; while down: {_latency(during)} {during_statuses}; "

@@ -33,7 +33,8 @@ def assert_refused(response, status, *words):
     (b'{"a": -Infinity}', ["not json"]),
     (b'{"a": 1e400}', ["out of range"]),
     (b'{"a": -1e400}', ["out of range"]),
-    (b'{"a": 1' + b"0" * 5000 + b"}", ["malformed json"]),  # past Python's int-parsing limit
+    (b'{"a": 1' + b"0" * 5000 + b"}", ["out of range"]),  # past Python's int-parsing limit
+    (b'{"a": 1.7976931348623157e308}', ["out of range"]),  # finite, but buckets aggregate as double precision
     (b'{"a": "\\u0000"}', ["nul"]),
     (b'{"a": "\\ud800"}', ["surrogate"]),
     (b"[" * 100_00 + b"]" * 100_00, ["nested"]),
@@ -81,7 +82,7 @@ def test_duplicate_keys_keep_the_last_value(client, device):
 
 
 def test_big_but_finite_numbers_are_stored_exactly(client, device):
-    body = b'{"big": 123456789012345678901234567890, "small": -1e-300, "max": 1.7976931348623157e308}'
+    body = b'{"big": 123456789012345678901234567890, "small": -1e-300, "large": 1e300}'
     assert post(client, device, body).status_code == 200
     assert Message.objects.get().payload["big"] == 123456789012345678901234567890
 
