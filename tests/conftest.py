@@ -54,10 +54,10 @@ def device(alice, bucket):
     return created
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_stray_connections(django_db_setup, django_db_blocker):
-    """End-to-end tests start server and worker processes; a connection one of them leaves
-    behind would stop the test database from being dropped at the end of the run."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus: end-to-end tests start server and worker processes,
+    and a connection one of them leaves behind would stop the database from being dropped."""
     yield
     from django.db import connection
 
