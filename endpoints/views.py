@@ -2,16 +2,18 @@
 else), a form, one service call, the page or the part htmx asked for."""
 import time
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from endpoints import selectors, services
-from endpoints.delivery import connection_downlink_url, endpoint_call
+from endpoints.delivery import connection_downlink_url, delivery_retry, endpoint_call
 from endpoints.forms import ApplicationForm, EndpointForm, SendTestForm
-from endpoints.models import Connection
+from endpoints.models import Connection, Delivery
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
 from platform.web import render_page, toast, toasts_oob
@@ -31,6 +33,31 @@ def connection_for(request, pk):
     if connection is None:
         raise Http404("No such application.")
     return connection
+
+
+def _log(attempts):
+    """The attempt log with a Retry button on the newest attempt of each failed delivery (one
+    button per delivery, not one per attempt)."""
+    rows, seen = list(attempts), set()
+    for attempt in rows:
+        attempt.retryable = attempt.delivery.state == Delivery.FAILED and attempt.delivery_id not in seen
+        seen.add(attempt.delivery_id)
+    return rows
+
+
+def _retry(request, deliveries, pk):
+    """Requeues one failed delivery of a target the user owns (404 for any other id); toasts the
+    outcome. A delivery that is no longer failed (retried twice, from another tab) is a warning,
+    not an error: the page then shows its current state."""
+    delivery = deliveries.filter(pk=pk).first()
+    if delivery is None:
+        raise Http404("No such delivery.")
+    with transaction.atomic():
+        requeued = delivery_retry(delivery=delivery)
+    if requeued:
+        toast(request, "Delivery queued again; it is sent shortly.")
+    else:
+        toast(request, f"Only a failed delivery can be retried; this one is {delivery.state}.", messages.WARNING)
 
 
 def _errors_to_form(form, exc):
@@ -79,7 +106,7 @@ def endpoint_edit(request, endpoint_id):
 
 def _endpoint_context(endpoint, **extra):
     return {"endpoint": endpoint, "test_form": SendTestForm(), "answer": None,
-            "calls": selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE], **extra}
+            "calls": _log(selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE]), **extra}
 
 
 @login_required
@@ -106,6 +133,17 @@ def endpoint_test(request, endpoint_id):
     if request.htmx:
         return render(request, "endpoints/detail.html#test", context)
     return render_page(request, "endpoints/detail.html", context, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_POST
+def endpoint_delivery_retry(request, endpoint_id, delivery):
+    """Retry from the call log: htmx gets the refreshed log and the toast; without JS, a redirect."""
+    endpoint = endpoint_for(request, endpoint_id)
+    _retry(request, selectors.deliveries_for_target(endpoint=endpoint), delivery)
+    if request.htmx:
+        return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint), partials=("calls",))
+    return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
 
 
 @login_required
@@ -154,7 +192,7 @@ def _config(connection, **changes):
 def _application_context(connection, **extra):
     return {"connection": connection, "downlink_url": connection_downlink_url(connection),
             "devices": connection.devices.order_by("device_id"),
-            "attempts": selectors.attempts_for_target(connection=connection)[:LOG_SIZE],
+            "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE]),
             "pending": selectors.deliveries_for_target(connection=connection, state="pending").count(),
             "state_help": STATE_HELP.get(connection.state, ""),
             "fields": [(name, ApplicationForm.base_fields[name].label or name.capitalize())
@@ -217,6 +255,18 @@ def application_active(request, pk):
     active = not connection.active
     services.connection_replace(connection=connection, **_config(connection, active=active))
     toast(request, f"Application {connection.name} {'activated' if active else 'deactivated'}.")
+    return redirect("application_detail", pk=connection.pk)
+
+
+@login_required
+@require_POST
+def application_delivery_retry(request, pk, delivery):
+    """Retry from "Latest deliveries": htmx gets the refreshed activity part and the toast."""
+    connection = connection_for(request, pk)
+    _retry(request, selectors.deliveries_for_target(connection=connection), delivery)
+    if request.htmx:
+        return render_page(request, "applications/detail.html", _application_context(connection),
+                           partials=("activity",))
     return redirect("application_detail", pk=connection.pk)
 
 

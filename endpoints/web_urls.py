@@ -8,6 +8,8 @@ urlpatterns = [
     path("endpoints/<str:endpoint_id>/", views.endpoint_detail, name="endpoint_detail"),
     path("endpoints/<str:endpoint_id>/edit/", views.endpoint_edit, name="endpoint_edit"),
     path("endpoints/<str:endpoint_id>/test/", views.endpoint_test, name="endpoint_test"),
+    path("endpoints/<str:endpoint_id>/deliveries/<int:delivery>/retry/", views.endpoint_delivery_retry,
+         name="endpoint_delivery_retry"),
     path("endpoints/<str:endpoint_id>/delete/", views.endpoint_delete, name="endpoint_delete"),
     path("applications/", views.application_list, name="application_list"),
     path("applications/new/", views.application_create, name="application_create"),
@@ -15,5 +17,7 @@ urlpatterns = [
     path("applications/<uuid:pk>/", views.application_detail, name="application_detail"),
     path("applications/<uuid:pk>/settings/<str:field>/", views.application_field, name="application_field"),
     path("applications/<uuid:pk>/active/", views.application_active, name="application_active"),
+    path("applications/<uuid:pk>/deliveries/<int:delivery>/retry/", views.application_delivery_retry,
+         name="application_delivery_retry"),
     path("applications/<uuid:pk>/delete/", views.application_delete, name="application_delete"),
 ]

@@ -129,3 +129,81 @@ def test_charlie_gets_404_on_endpoints(outsider, endpoint, method, path):
 ])
 def test_charlie_gets_404_on_applications(outsider, application, method, suffix):
     assert getattr(outsider, method)(f"/applications/{application.pk}/{suffix}").status_code == 404
+
+
+# --- Retry a failed delivery -------------------------------------------------------------------
+
+def _failed(owner, **target):
+    from endpoints.models import Attempt, Delivery
+
+    delivery = Delivery.objects.create(owner=owner, message_id=7, device_id="d1", payload={"t": 1}, ts=1,
+                                       state=Delivery.FAILED, attempts=8, next_attempt_at=None, **target)
+    for _ in range(2):
+        Attempt.objects.create(delivery=delivery, url="http://127.0.0.1:9/", status_code=500, error="HTTP 500")
+    return delivery
+
+
+def test_retry_failed_endpoint_delivery_with_htmx(web, endpoint):
+    delivery = _failed(endpoint.owner, endpoint=endpoint)
+    url = f"/endpoints/e1/deliveries/{delivery.pk}/retry/"
+    page = web.get("/endpoints/e1/")
+    # One button per failed delivery, even with several attempts logged.
+    assert page.text.count(f'hx-post="{url}"') == 1 and 'hx-target="#calls"' in page.text
+    response = web.post(url, **hx("calls"))
+    assert response.status_code == 200
+    assert "<html" not in response.text and 'id="calls"' in response.text
+    assert 'hx-swap-oob="true"' in response.text and "Delivery queued again" in response.text
+    assert url not in response.text  # no longer failed, so no button
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("pending", 0) and delivery.next_attempt_at is not None
+
+
+def test_retry_without_js_redirects_and_a_second_retry_only_warns(web, endpoint):
+    delivery = _failed(endpoint.owner, endpoint=endpoint)
+    url = f"/endpoints/e1/deliveries/{delivery.pk}/retry/"
+    response = web.post(url)
+    assert response.status_code == 302 and response["Location"] == "/endpoints/e1/"
+    page = web.post(url, follow=True)
+    assert page.status_code == 200 and "this one is pending" in page.text
+    delivery.refresh_from_db()
+    assert delivery.state == "pending"
+
+
+def test_retry_failed_application_delivery_with_htmx(web, application):
+    delivery = _failed(application.owner, connection=application)
+    url = f"/applications/{application.pk}/deliveries/{delivery.pk}/retry/"
+    page = web.get(f"/applications/{application.pk}/")
+    assert page.text.count(f'hx-post="{url}"') == 1 and 'hx-target="#activity"' in page.text
+    response = web.post(url, **hx("activity"))
+    assert response.status_code == 200 and "<html" not in response.text and 'id="activity"' in response.text
+    assert "Delivery queued again" in response.text
+    delivery.refresh_from_db()
+    assert delivery.state == "pending"
+    assert web.post(url).status_code == 302
+
+
+def test_retry_needs_post(web, endpoint):
+    delivery = _failed(endpoint.owner, endpoint=endpoint)
+    assert web.get(f"/endpoints/e1/deliveries/{delivery.pk}/retry/").status_code == 405
+
+
+def test_retry_of_another_targets_delivery_is_404(web, alice, endpoint, application):
+    other = Endpoint.objects.create(owner=alice, endpoint_id="e2", url="http://127.0.0.1:9/")
+    delivery = _failed(alice, endpoint=other)
+    app_delivery = _failed(alice, connection=application)
+    assert web.post(f"/endpoints/e1/deliveries/{delivery.pk}/retry/").status_code == 404
+    assert web.post(f"/endpoints/e1/deliveries/{app_delivery.pk}/retry/").status_code == 404
+    assert web.post(f"/applications/{application.pk}/deliveries/{delivery.pk}/retry/").status_code == 404
+    delivery.refresh_from_db()
+    assert delivery.state == "failed"
+
+
+def test_charlie_gets_404_on_retry(outsider, endpoint, application):
+    endpoint_delivery = _failed(endpoint.owner, endpoint=endpoint)
+    app_delivery = _failed(application.owner, connection=application)
+    assert outsider.post(f"/endpoints/e1/deliveries/{endpoint_delivery.pk}/retry/", **hx("calls")).status_code == 404
+    assert outsider.post(f"/applications/{application.pk}/deliveries/{app_delivery.pk}/retry/",
+                         **hx("activity")).status_code == 404
+    endpoint_delivery.refresh_from_db()
+    app_delivery.refresh_from_db()
+    assert endpoint_delivery.state == app_delivery.state == "failed"
