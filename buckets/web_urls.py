@@ -4,7 +4,7 @@ from buckets import views
 
 urlpatterns = [
     path("buckets/", views.bucket_list, name="bucket_list"),
-    path("buckets/new/", views.bucket_create, name="bucket_create"),
+    path("buckets/+new/", views.bucket_create, name="bucket_create"),
     path("buckets/<str:bucket_id>/", views.bucket_detail, name="bucket_detail"),
     path("buckets/<str:bucket_id>/edit/", views.bucket_edit, name="bucket_edit"),
     path("buckets/<str:bucket_id>/clear/", views.bucket_clear, name="bucket_clear"),

@@ -4,7 +4,7 @@ from devices import views
 
 urlpatterns = [
     path("devices/", views.device_list, name="device_list"),
-    path("devices/new/", views.device_create, name="device_create"),
+    path("devices/+new/", views.device_create, name="device_create"),
     path("devices/<str:device_id>/", views.device_detail, name="device_detail"),
     path("devices/<str:device_id>/settings/", views.device_settings, name="device_settings"),
     path("devices/<str:device_id>/token/", views.device_token, name="device_token"),

@@ -4,7 +4,7 @@ from endpoints import views
 
 urlpatterns = [
     path("endpoints/", views.endpoint_list, name="endpoint_list"),
-    path("endpoints/new/", views.endpoint_create, name="endpoint_create"),
+    path("endpoints/+new/", views.endpoint_create, name="endpoint_create"),
     path("endpoints/<str:endpoint_id>/", views.endpoint_detail, name="endpoint_detail"),
     path("endpoints/<str:endpoint_id>/edit/", views.endpoint_edit, name="endpoint_edit"),
     path("endpoints/<str:endpoint_id>/test/", views.endpoint_test, name="endpoint_test"),

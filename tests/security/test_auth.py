@@ -157,11 +157,11 @@ def test_session_unsafe_api_requests_need_csrf(everything, alice):
 def _web_posts(device, connection):
     c = connection.pk
     return ["/signup/", "/tokens/", "/tokens/1/revoke/", "/logout/",
-            "/devices/new/", "/devices/d1/settings/", "/devices/d1/token/", "/devices/d1/properties/",
+            "/devices/+new/", "/devices/d1/settings/", "/devices/d1/token/", "/devices/d1/properties/",
             "/devices/d1/properties/p/delete/", "/devices/d1/downlinks/", "/devices/d1/applications/",
             f"/devices/d1/applications/{c}/remove/", "/devices/d1/delete/",
-            "/buckets/new/", "/buckets/b1/edit/", "/buckets/b1/clear/", "/buckets/b1/delete/",
-            "/endpoints/new/", "/endpoints/e1/edit/", "/endpoints/e1/test/", "/endpoints/e1/delete/",
+            "/buckets/+new/", "/buckets/b1/edit/", "/buckets/b1/clear/", "/buckets/b1/delete/",
+            "/endpoints/+new/", "/endpoints/e1/edit/", "/endpoints/e1/test/", "/endpoints/e1/delete/",
             "/applications/new/http/", f"/applications/{c}/settings/name/", f"/applications/{c}/active/",
             f"/applications/{c}/delete/"]
 

@@ -12,7 +12,7 @@ def test_bucket_list_empty_state(web):
 
 
 def test_create_edit_bucket(web, alice):
-    response = web.post("/buckets/new/", {"bucket_id": "temps", "name": "Temps", "enabled": "on",
+    response = web.post("/buckets/+new/", {"bucket_id": "temps", "name": "Temps", "enabled": "on",
                                           "retention_period": 7, "retention_unit": "days"})
     assert response.status_code == 302
     bucket = Bucket.objects.get(owner=alice, bucket_id="temps")
@@ -23,7 +23,7 @@ def test_create_edit_bucket(web, alice):
 
 
 def test_duplicate_bucket_id_is_a_field_error(web, bucket):
-    response = web.post("/buckets/new/", {"bucket_id": "b1", "enabled": "on"})
+    response = web.post("/buckets/+new/", {"bucket_id": "b1", "enabled": "on"})
     assert response.status_code == 400 and "has-error" in response.text
 
 
@@ -67,3 +67,14 @@ def test_clear_and_delete(web, bucket):
 ])
 def test_charlie_gets_404(outsider, bucket, method, path):
     assert getattr(outsider, method)(path).status_code == 404
+
+
+def test_bucket_with_id_new_has_a_working_page(web, alice):
+    # "new" is a valid id (API.md); the create page lives at /buckets/+new/, a path no id can take.
+    assert web.get("/buckets/+new/").status_code == 200
+    response = web.post("/buckets/+new/", {"bucket_id": "new", "name": "Named new", "enabled": "on"})
+    assert response.status_code == 302 and response["Location"] == "/buckets/new/"
+    page = web.get("/buckets/new/")
+    assert page.status_code == 200 and "Named new" in page.text
+    web.post("/buckets/new/edit/", {"name": "Renamed", "enabled": "on", "retention_unit": "days"})
+    assert Bucket.objects.get(owner=alice, bucket_id="new").name == "Renamed"

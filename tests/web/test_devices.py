@@ -25,7 +25,7 @@ def test_device_list_shows_status_and_polls_its_rows(web, device):
 
 def test_create_device_shows_the_token_once_with_snippets(web, alice, settings):
     settings.SITE_URL = "https://iot.example.com"
-    response = web.post("/devices/new/", {"device_id": "esp32", "name": "Kitchen", "type": "HTTP"}, follow=True)
+    response = web.post("/devices/+new/", {"device_id": "esp32", "name": "Kitchen", "type": "HTTP"}, follow=True)
     assert response.status_code == 200
     device = Device.objects.get(owner=alice, device_id="esp32")
     token = response.context["token"]
@@ -40,10 +40,10 @@ def test_create_device_shows_the_token_once_with_snippets(web, alice, settings):
 
 
 def test_create_device_errors_show_next_to_the_field(web, device):
-    response = web.post("/devices/new/", {"device_id": "d1", "type": "HTTP"})
+    response = web.post("/devices/+new/", {"device_id": "d1", "type": "HTTP"})
     assert response.status_code == 400
     assert "already have a device" in response.text
-    response = web.post("/devices/new/", {"device_id": "bad id!", "type": "HTTP"})
+    response = web.post("/devices/+new/", {"device_id": "bad id!", "type": "HTTP"})
     assert "has-error" in response.text
 
 
@@ -132,3 +132,16 @@ def test_charlie_gets_404(outsider, device, method, path):
 def test_pages_need_sign_in(client, device):
     response = client.get("/devices/d1/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_device_with_id_new_has_a_working_page(web, alice, client):
+    # "new" is a valid id (API.md); the create page lives at /devices/+new/, a path no id can take.
+    assert "Create device" in web.get("/devices/+new/").text
+    response = web.post("/devices/+new/", {"device_id": "new", "name": "Named new", "type": "HTTP"})
+    assert response.status_code == 302 and response["Location"] == "/devices/new/"
+    page = web.get("/devices/new/")
+    assert page.status_code == 200 and "Named new" in page.text
+    assert "/v3/users/alice/devices/new/callback/data" in page.text
+    assert 'href="/devices/new/"' in web.get("/devices/").text
+    web.post("/devices/new/delete/")
+    assert not Device.objects.filter(owner=alice, device_id="new").exists()

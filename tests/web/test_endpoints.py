@@ -14,7 +14,7 @@ def test_endpoint_list_empty_state(web):
 
 
 def test_create_endpoint_with_header_rows(web, alice):
-    response = web.post("/endpoints/new/", {
+    response = web.post("/endpoints/+new/", {
         "endpoint_id": "hook", "url": "https://example.com/{{device}}", "method": "POST", "timeout": 10,
         "enabled": "on", "headers_key": ["X-Key", "", ""], "headers_value": ["abc", "", ""], "body": ""})
     assert response.status_code == 302, response.content
@@ -23,7 +23,7 @@ def test_create_endpoint_with_header_rows(web, alice):
 
 
 def test_endpoint_form_errors_next_to_fields(web):
-    response = web.post("/endpoints/new/", {"endpoint_id": "hook", "url": "ftp://x", "method": "POST",
+    response = web.post("/endpoints/+new/", {"endpoint_id": "hook", "url": "ftp://x", "method": "POST",
                                             "timeout": 10, "headers_key": [""], "headers_value": ["v"]})
     assert response.status_code == 400
     assert "Start the URL with http" in response.text and "needs a name" in response.text
@@ -207,3 +207,19 @@ def test_charlie_gets_404_on_retry(outsider, endpoint, application):
     endpoint_delivery.refresh_from_db()
     app_delivery.refresh_from_db()
     assert endpoint_delivery.state == app_delivery.state == "failed"
+
+
+def test_endpoint_with_id_new_has_a_working_page(web, alice):
+    # "new" is a valid id (API.md); the create page lives at /endpoints/+new/, a path no id can take.
+    assert web.get("/endpoints/+new/").status_code == 200
+    response = web.post("/endpoints/+new/", {"endpoint_id": "new", "name": "Named new", "url": "https://example.com/",
+                                             "method": "POST", "timeout": 10, "enabled": "on"})
+    assert response.status_code == 302 and response["Location"] == "/endpoints/new/"
+    page = web.get("/endpoints/new/")
+    assert page.status_code == 200 and "Named new" in page.text and "https://example.com/" in page.text
+    assert web.get("/endpoints/new/edit/").status_code == 200
+
+
+def test_charlie_gets_404_on_alices_object_named_new(outsider, alice):
+    Endpoint.objects.create(owner=alice, endpoint_id="new", url="https://example.com/")
+    assert outsider.get("/endpoints/new/").status_code == 404
