@@ -5,6 +5,11 @@ followed, the response read up to a cap, and private, loopback, link-local and r
 refused on the resolved address (unless `ENDPOINTS_ALLOW_PRIVATE_IPS`), so a user cannot point an
 endpoint at the platform's own network. Failures are one typed error, `TransportError`, whose
 `permanent` flag says whether retrying can help.
+
+No DNS-rebinding window: when the guard is on, the connection goes to the very address that was
+checked (`_PinnedAdapter`), never to a second lookup of the name, which a hostile DNS server
+could answer with a private address. The request still carries the name in its Host header, and
+for https the name is sent as SNI and the certificate is verified against it.
 """
 import ipaddress
 import socket
@@ -14,15 +19,41 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 USER_AGENT = "http-devices/1.0 (+endpoints)"
 # How much of an answer is read at all, and how much of it a log row keeps.
 READ_LIMIT = 64 * 1024
 LOG_LIMIT = 2000
 
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Dials `request.pinned_ip` (set by http_send to an address the guard accepted) instead of
+    resolving the URL's host again. The connection pool is keyed by that address, the TLS server
+    name and the hostname checked on the certificate, so a pooled keep-alive connection is only
+    reused for the same checked address and name."""
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        pinned = getattr(request, "pinned_ip", None)
+        if pinned is None:
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        try:
+            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        except ValueError as exc:
+            raise requests.exceptions.InvalidURL(exc, request=request) from None
+        if host_params["scheme"] == "https":
+            pool_kwargs = {**pool_kwargs, "server_hostname": host_params["host"],
+                           "assert_hostname": host_params["host"]}
+        return self.poolmanager.connection_from_host(**{**host_params, "host": pinned}, pool_kwargs=pool_kwargs)
+
+
 _session = requests.Session()
 # Proxies from the environment would bypass the address guard.
 _session.trust_env = False
+_session.mount("http://", _PinnedAdapter())
+_session.mount("https://", _PinnedAdapter())
 
 
 class TransportError(Exception):
@@ -62,7 +93,8 @@ def _address_refused(ip):
 
 def address_check(url):
     """Refuses a URL whose host resolves to any non-public address. Every resolved address is
-    checked, so a name with one public and one private record is refused too."""
+    checked, so a name with one public and one private record is refused too. Returns the checked
+    addresses in resolver order (the ones to connect to), or None when the guard is off."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise TransportError(f"Only http:// and https:// URLs can be called, not {url[:100]!r}.", permanent=True)
@@ -74,32 +106,57 @@ def address_check(url):
     except ValueError:
         raise TransportError(f"The URL {url[:100]!r} has an invalid port.", permanent=True) from None
     if settings.ENDPOINTS_ALLOW_PRIVATE_IPS:
-        return
+        return None
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise TransportError(f"Cannot resolve {host}: {exc}") from None
+    checked = []
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         if _address_refused(ip):
             raise TransportError(f"{host} resolves to {ip}, a private or reserved address; only public "
                                  "addresses can be called.", permanent=True)
+        if str(ip) not in checked:
+            checked.append(str(ip))
+    return checked
+
+
+def _not_connected(exc):
+    """True when no connection was made at all (refused, unreachable, connect timeout): nothing
+    was sent, so the next checked address may be tried, as a resolver-driven connect would."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def http_send(*, method, url, headers=None, body=None, timeout=10):
     """Sends one request and returns its answer (any status). Raises TransportError when there is
     no answer. Never follows redirects: a 3xx is returned as the answer."""
-    address_check(url)
+    addresses = address_check(url)
     headers = {"User-Agent": USER_AGENT, **(headers or {})}
     data = body.encode() if isinstance(body, str) else body
     started = time.monotonic()
     try:
-        with _session.request(method, url, headers=headers, data=data, allow_redirects=False, stream=True,
-                              timeout=(min(5, timeout), timeout)) as response:
-            raw = response.raw.read(READ_LIMIT, decode_content=True) or b""
-            ms = int((time.monotonic() - started) * 1000)
-            text = raw.decode(response.encoding or "utf-8", errors="replace")
-            return HttpAnswer(status=response.status_code, body=text, ms=ms, headers=dict(response.headers))
+        prepared = _session.prepare_request(requests.Request(method, url, headers=headers, data=data))
+        if addresses:
+            # The Host header names the site, not the address dialled (urllib3 would use the pool's).
+            prepared.headers["Host"] = urlsplit(prepared.url).netloc.rpartition("@")[2]
+        for index, address in enumerate(addresses or [None]):
+            prepared.pinned_ip = address
+            try:
+                response = _session.send(prepared, allow_redirects=False, stream=True,
+                                         timeout=(min(5, timeout), timeout))
+            except requests.RequestException as exc:
+                if addresses and index + 1 < len(addresses) and _not_connected(exc):
+                    continue
+                raise
+            with response:
+                raw = response.raw.read(READ_LIMIT, decode_content=True) or b""
+                ms = int((time.monotonic() - started) * 1000)
+                text = raw.decode(response.encoding or "utf-8", errors="replace")
+                return HttpAnswer(status=response.status_code, body=text, ms=ms, headers=dict(response.headers))
     except requests.Timeout:
         raise TransportError(f"No answer within {timeout} s.") from None
     except requests.exceptions.InvalidURL as exc:
