@@ -11,6 +11,9 @@ its row (a conditional UPDATE, no transaction held open during HTTP); a dead wor
 
 Retries are rows: a failed attempt sets `next_attempt_at` from `retry_schedule()` with jitter. A
 failing connection is also blamed: state UNREACHABLE and paused for its `blamePeriod`.
+
+The log does not grow forever: `deliveries_prune` deletes settled deliveries and their attempts
+after ENDPOINTS_LOG_RETENTION_DAYS (a beat task, endpoints.tasks.delivery_log_retention_task).
 """
 import json
 import logging
@@ -21,7 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from endpoints import templating
@@ -326,3 +329,31 @@ def endpoint_call(*, endpoint, payload, now_ms):
         Delivery.objects.filter(pk=delivery.pk).update(
             attempts=1, last_status=status, last_error=error, state=Delivery.DELIVERED if ok else Delivery.FAILED,
             delivered_at=timezone.now() if ok else None)
+
+
+def deliveries_prune(*, older_than_days, now=None, batch_size=1000, deadline_s=50.0):
+    """Deletes delivered and failed deliveries, with their attempts, whose last activity (creation
+    and every attempt) is older than `older_than_days`; pending ones are never touched. Works in
+    batches of `batch_size`, each its own short transaction, and starts no new batch after
+    `deadline_s` seconds: the next run carries on. Idempotent; safe with several workers (rows are
+    claimed with SKIP LOCKED, and a delivery retried meanwhile is pending, so no longer matched).
+    Returns how many deliveries were deleted."""
+    if older_than_days <= 0:  # 0 = keep the log forever
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    recent_attempt = Attempt.objects.filter(delivery=OuterRef("pk"), at__gte=cutoff)
+    settled = (Delivery.objects.filter(state__in=(Delivery.DELIVERED, Delivery.FAILED), created__lt=cutoff)
+               .exclude(Exists(recent_attempt)))
+    started, deleted = time.monotonic(), 0
+    while True:
+        with transaction.atomic():
+            pks = list(settled.select_for_update(skip_locked=True).order_by("id")
+                       .values_list("pk", flat=True)[:batch_size])
+            if pks:
+                # Attempts first, in one statement, so the delivery delete has nothing to collect.
+                Attempt.objects.filter(delivery_id__in=pks).delete()
+                Delivery.objects.filter(pk__in=pks).delete()
+        deleted += len(pks)
+        if len(pks) < batch_size or time.monotonic() - started >= deadline_s:
+            break
+    return deleted

@@ -4,7 +4,9 @@ import logging
 
 from celery import shared_task
 
-from endpoints.delivery import deliveries_due_targets, target_deliver
+from django.conf import settings
+
+from endpoints.delivery import deliveries_due_targets, deliveries_prune, target_deliver
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +35,10 @@ def redrive_deliveries_task():
 def deliver_target_task(kind, pk):
     """Sends one target's due deliveries in order; a no-op if another worker holds the target."""
     return target_deliver(kind=kind, pk=pk)
+
+
+@shared_task(name="endpoints.tasks.delivery_log_retention_task", soft_time_limit=300, time_limit=360)
+def delivery_log_retention_task():
+    """Beat, hourly (maintenance queue): deletes settled deliveries and their attempts older than
+    ENDPOINTS_LOG_RETENTION_DAYS in bounded batches; if cut short, the next run continues."""
+    return deliveries_prune(older_than_days=settings.ENDPOINTS_LOG_RETENTION_DAYS, deadline_s=240.0)

@@ -39,6 +39,8 @@ app.conf.update(
                                "options": {"queue": "deliveries", "expires": 10}},
         "bucket-retention": {"task": "buckets.tasks.retention_task", "schedule": 3600.0,
                              "options": {"queue": "maintenance", "expires": 3600}},
+        "delivery-log-retention": {"task": "endpoints.tasks.delivery_log_retention_task", "schedule": 3600.0,
+                                   "options": {"queue": "maintenance", "expires": 3600}},
     },
 )
 # Publishing must not hang a request when the broker is down: the message is already committed

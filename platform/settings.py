@@ -188,6 +188,8 @@ ENDPOINTS_ALLOW_PRIVATE_IPS = env_bool("ENDPOINTS_ALLOW_PRIVATE_IPS", False)
 # Seconds to wait before each retry of a failed delivery; empty = the default schedule in
 # endpoints/delivery.py (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about a day).
 ENDPOINTS_RETRY_SCHEDULE = env_int_list("ENDPOINTS_RETRY_SCHEDULE") or None
+# Days delivered and failed deliveries stay in the log (0 = forever); pending ones are always kept.
+ENDPOINTS_LOG_RETENTION_DAYS = env_int("ENDPOINTS_LOG_RETENTION_DAYS", 30, minimum=0)
 
 LOGGING = {
     "version": 1,
