@@ -104,7 +104,7 @@ _flag_paused_until = 0.0
 def _wake_flag_shared():
     """The flag needs a cache every web and worker process shares (Redis); a per-process cache
     (locmem) would never see the worker clear it, so there every callback publishes."""
-    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    return settings.INGEST_WAKE_DEBOUNCE and "redis" in settings.CACHES["default"]["BACKEND"].lower()
 
 
 def ingest_wake():

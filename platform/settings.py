@@ -180,8 +180,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The device callback.
 DEVICE_CALLBACK_MAX_BYTES = env_int("DEVICE_CALLBACK_MAX_BYTES", 65536, minimum=1)
+# Seconds a request body may take to arrive before the answer is 408 (platform/deadline.py).
+REQUEST_BODY_TIMEOUT = env_int("REQUEST_BODY_TIMEOUT", 10, minimum=1)
 DEVICE_RATE_LIMIT = env_int("DEVICE_RATE_LIMIT", 600, minimum=0)  # callbacks per device per minute, 0 = off
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 500, minimum=1)
+# At most one ingest wake-up in flight (needs the Redis cache; devices/services.py ingest_wake).
+INGEST_WAKE_DEBOUNCE = env_bool("INGEST_WAKE_DEBOUNCE", True)
 
 # Outbound HTTP.
 ENDPOINTS_ALLOW_PRIVATE_IPS = env_bool("ENDPOINTS_ALLOW_PRIVATE_IPS", False)

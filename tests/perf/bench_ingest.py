@@ -5,7 +5,8 @@ Run: `make perf` (or `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_ingest.p
 PostgreSQL and Redis and Debian's `wrk` (make perf installs it). Uses its own database (PERF_DB,
 default perf_ingest, dropped and created) and Redis databases 14 and 15. Prints figures; asserts
 nothing. Knobs: PERF_SECONDS (saturation run, default 60), PERF_DEVICES (1000), WEB_WORKERS (2),
-WEB_THREADS (4), INGEST_CONCURRENCY (1), DELIVERY_CONCURRENCY (2).
+WEB_THREADS (4), INGEST_CONCURRENCY (1), DELIVERY_CONCURRENCY (2), WRK_CONNECTIONS (64),
+DEVICE_RATE_LIMIT (600, the default), PERF_QUICK=1 (limit and saturation only, to compare levers).
 """
 import asyncio
 import os
@@ -29,6 +30,7 @@ DEVICES = int(os.environ.get("PERF_DEVICES", "1000"))
 WEB_WORKERS = os.environ.get("WEB_WORKERS", "2")
 WEB_THREADS = os.environ.get("WEB_THREADS", "4")
 WRK_CONNECTIONS = os.environ.get("WRK_CONNECTIONS", "64")
+QUICK = os.environ.get("PERF_QUICK") == "1"  # saturation and CPU split only: for comparing levers
 USER = "perf"
 
 ENV = {
@@ -42,7 +44,7 @@ ENV = {
     "SECRET_KEY": "benchmark-only-secret-key-benchmark-only-secret-key",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "ENDPOINTS_ALLOW_PRIVATE_IPS": "true",
-    "DEVICE_RATE_LIMIT": "0",
+    "DEVICE_RATE_LIMIT": os.environ.get("DEVICE_RATE_LIMIT", "600"),  # the production default: counted, never hit
     "LOG_LEVEL": "WARNING",
     "VAR_DIR": str(OUT / "var"),
 }
@@ -120,6 +122,31 @@ def peak_memory_mb(pid):
     return total / 1024
 
 
+def cpu_seconds():
+    """CPU seconds (user + system) used so far by each benchmark process with its children, and by
+    every postgres and redis-server process on the machine, by name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                raw = (entry / "stat").read_text()
+            except OSError:
+                continue
+            comm = raw[raw.index("(") + 1:raw.rindex(")")]
+            fields = raw.rsplit(")", 1)[1].split()
+            stats[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    totals = {}
+    for name, proc in processes.items():
+        family = {proc.pid}
+        for _ in range(3):  # children and grandchildren
+            family |= {pid for pid, (_, ppid, _) in stats.items() if ppid in family}
+        totals[name] = sum(stats[pid][2] for pid in family if pid in stats)
+    totals["postgres"] = sum(cpu for comm, _, cpu in stats.values() if comm.startswith("postgres"))
+    totals["redis"] = sum(cpu for comm, _, cpu in stats.values() if comm.startswith("redis"))
+    return totals
+
+
 def wrk(port, seconds, lua=None, connections=WRK_CONNECTIONS):
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if lua:
@@ -133,6 +160,11 @@ def wrk(port, seconds, lua=None, connections=WRK_CONNECTIONS):
     return {"requests": requests_total, "ok": requests_total - int(bad.group(1) if bad else 0),
             "rate": requests_total / seconds, "ok_rate": (requests_total - int(bad.group(1) if bad else 0)) / seconds,
             "errors": errors.group(1) if errors else "none", "raw": out}
+
+
+def _p99(result):
+    found = re.search(r"Latency Distribution.*?99%\s+(\S+)", result["raw"], re.S)
+    return found.group(1) if found else "?"
 
 
 def database_reset():
@@ -230,13 +262,37 @@ def sweep_benchmark(n=100_000):
     return flipped, time.perf_counter() - start
 
 
+def load():
+    return "load average " + ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine_baseline():
+    """The same yardstick as bench_buckets.py: how fast this machine is right now, so runs on a
+    busy or different machine can be compared."""
+    import psycopg
+
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    loop_ms = (time.perf_counter() - start) * 1000
+    with psycopg.connect(f"{PG}/postgres") as conn:
+        start = time.perf_counter()
+        conn.execute("SELECT count(*) FROM generate_series(1, 1000000)").fetchone()
+        count_ms = (time.perf_counter() - start) * 1000
+    return loop_ms, count_ms
+
+
 def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: `apt-get install wrk` (make perf does it)")
     OUT.mkdir(exist_ok=True)
     (OUT / "var").mkdir(exist_ok=True)
     say(f"== ingest benchmark: {os.cpu_count()} cores, gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads "
-        f"(gthread), {DEVICES} devices, {SECONDS}s saturation run")
+        f"(gthread), {DEVICES} devices, {SECONDS}s saturation run; {load()} before")
+    loop_ms, count_ms = machine_baseline()
+    say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
+        f"rows {count_ms:.0f} ms")
     database_reset()
     receiver_port, web_port, limit_port = free_port(), free_port(), free_port()
     spawn("receiver", [sys.executable, str(HERE / "receiver.py"), str(receiver_port)])
@@ -248,9 +304,10 @@ def main():
     # 1. The limit: a trivial Django view on the same gunicorn setup.
     gunicorn("limit", "tests.perf.trivial_wsgi", limit_port)
     wait_http(limit_port, "/v3/users/x/devices/y/callback/data")
-    limit = wrk(limit_port, 15, HERE / "wrk_callback.lua")
+    limit = wrk(limit_port, 5 if QUICK else 15, HERE / "wrk_callback.lua")
     stop("limit")
-    say(f"limit (trivial Django view):          {limit['rate']:8.0f} req/s")
+    say(f"limit (machine baseline: a trivial Django view, same gunicorn setup and middleware, same wrk script): "
+        f"{limit['rate']:.0f} req/s (p99 {_p99(limit)})")
 
     # 2. Saturation: the real stack.
     gunicorn("web", "platform.wsgi", web_port)
@@ -263,17 +320,25 @@ def main():
     wait_http(web_port)
     time.sleep(3)
     t0 = time.time()
+    cpu_before = cpu_seconds()
     sat = wrk(web_port, SECONDS, HERE / "wrk_callback.lua")
+    cpu_after = cpu_seconds()
     after = counts()
     say(f"accepted callbacks at saturation:     {sat['ok_rate']:8.0f} /s  ({sat['ok_rate'] / limit['rate']:.1%} of the limit;"
         f" {sat['requests'] - sat['ok']} not 200; socket errors: {sat['errors']})")
-    lat = re.search(r"50%\s+(\S+).*?99%\s+(\S+)", sat["raw"], re.S)
+    lat = re.search(r"Latency Distribution.*?50%\s+(\S+).*?99%\s+(\S+)", sat["raw"], re.S)
     if lat:
         say(f"  (wrk latency at saturation: p50 {lat.group(1)}, p99 {lat.group(2)})")
+    used = {name: cpu_after.get(name, 0) - cpu_before.get(name, 0) for name in cpu_after if name != "receiver"}
+    say(f"  CPU per accepted callback during saturation: " + ", ".join(
+        f"{name} {seconds / max(sat['ok'], 1) * 1000:.2f} ms" for name, seconds in used.items())
+        + f"; {sum(used.values()) / SECONDS:.2f} of {os.cpu_count()} cores busy without wrk")
     say(f"inbox backlog when intake stopped:    {after['pending']:8d} messages of {after['messages']}"
         f" ({'storage kept up' if after['pending'] < sat['ok_rate'] * 2 else 'storage fell behind'})")
     from django.db import connection as conn
 
+    if QUICK:
+        return
     drain_start = time.time()
     while counts()["pending"] and time.time() - drain_start < 600:
         time.sleep(0.5)
@@ -316,6 +381,7 @@ def main():
     conn.close()
     flipped, seconds = sweep_benchmark()
     say(f"timeout sweep:                        {flipped} devices in {seconds:.2f}s")
+    say(f"machine after the run: {load()} (2-core figures are only comparable at low load)")
 
 
 if __name__ == "__main__":
