@@ -32,16 +32,24 @@ def _keys(username, device_id):
     return f"devices:cb:{username}:{device_id}", f"devices:cbv:{username}:{device_id}", f"devices:cbu:{username}"
 
 
+def available():
+    """False for PAUSE_SECONDS after any cache operation of the callback path failed (this
+    lookup, the rate-limit counter, the wake-up flag): a cache that is down or hung then costs
+    one callback per process a socket timeout, not every callback one timeout per use."""
+    return time.monotonic() >= _paused_until
+
+
+def failed(what):
+    global _paused_until
+    _paused_until = time.monotonic() + PAUSE_SECONDS
+    logger.warning("cache unavailable (%s); the callback path skips it for %.0f s", what, PAUSE_SECONDS,
+                   exc_info=True)
+
+
 def enabled():
     """Only with a cache all processes share: with a per-process cache (locmem) a write in one
     process could not invalidate another's copy."""
-    return "redis" in settings.CACHES["default"]["BACKEND"].lower() and time.monotonic() >= _paused_until
-
-
-def _failed(what):
-    global _paused_until
-    _paused_until = time.monotonic() + PAUSE_SECONDS
-    logger.warning("callback cache: %s failed; using the database", what, exc_info=True)
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower() and available()
 
 
 def device_get(username, device_id):
@@ -53,7 +61,7 @@ def device_get(username, device_id):
     try:
         found = cache.get_many([value_key, device_key, user_key])
     except Exception:
-        _failed("read")
+        failed("device lookup")
         return None, None
     versions = [found.get(device_key), found.get(user_key)]
     value = found.get(value_key)
@@ -68,7 +76,7 @@ def device_put(username, device_id, values, versions):
     try:
         cache.set(_keys(username, device_id)[0], {**values, "v": versions}, timeout=VALUE_SECONDS)
     except Exception:
-        _failed("write")
+        failed("device lookup store")
 
 
 def _stamp(username, device_id=None):

@@ -1,14 +1,11 @@
 """The per-device callback rate limit: a fixed one-minute window counted in Django's cache
 (Redis in production, so every web process shares the count)."""
-import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 
-logger = logging.getLogger(__name__)
-PAUSE_SECONDS = 5.0
-_paused_until = 0.0
+from devices import cache as callback_cache
 
 
 def callback_rate_exceeded(*, device_pk):
@@ -18,18 +15,16 @@ def callback_rate_exceeded(*, device_pk):
     limit = settings.DEVICE_RATE_LIMIT
     if not limit:
         return None
-    global _paused_until
-    if time.monotonic() < _paused_until:
+    if not callback_cache.available():
         return None
     now = time.time()
     key = f"devices:rate:{device_pk}:{int(now // 60)}"
     try:
         count = _count(key)
     except Exception:
-        # Stop asking a cache that is down or hung for a few seconds: one callback pays the
-        # timeout, not every one.
-        _paused_until = time.monotonic() + PAUSE_SECONDS
-        logger.warning("rate limit counter unavailable; letting the callback through", exc_info=True)
+        # Stop asking a cache that is down or hung for a few seconds (the whole callback path
+        # does): one callback pays the timeout, not every one.
+        callback_cache.failed("rate limit counter; letting callbacks through")
         return None
     if count > limit:
         return max(1, 60 - int(now % 60))

@@ -98,7 +98,6 @@ _wake_paused_until = 0.0
 # seen by that claim. The TTL only bounds the damage of a flag nobody clears.
 WAKE_FLAG = "devices:ingest:wake"
 WAKE_FLAG_SECONDS = 10
-_flag_paused_until = 0.0
 
 
 def _wake_flag_shared():
@@ -112,26 +111,25 @@ def ingest_wake():
     the message is committed and the beat redrive finds it. After a failure this process stops
     trying for WAKE_PAUSE_SECONDS, so a broker that is down or hung costs one callback a timeout,
     not every callback; a cache that fails is skipped the same way (every callback publishes)."""
-    global _wake_paused_until, _flag_paused_until
+    global _wake_paused_until
     from devices.tasks import process_messages_task
 
     now = time.monotonic()
     if now < _wake_paused_until:
         return
     flagged = False
-    if now >= _flag_paused_until and _wake_flag_shared():
+    if callback_cache.available() and _wake_flag_shared():
         try:
             if not cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
                 return  # in flight: its worker clears the flag before claiming, then sees this message
             flagged = True
         except Exception:
-            _flag_paused_until = now + WAKE_PAUSE_SECONDS
-            logger.warning("wake-up flag unavailable; publishing every wake-up", exc_info=True)
+            callback_cache.failed("wake-up flag; publishing every wake-up")
     try:
         process_messages_task.delay()
     except Exception:  # the broker being down must never fail a committed callback
         _wake_paused_until = time.monotonic() + WAKE_PAUSE_SECONDS
-        if flagged:
+        if flagged and callback_cache.available():
             ingest_wake_clear()
         logger.warning("could not wake the ingest worker; the redrive will pick the message up", exc_info=True)
 

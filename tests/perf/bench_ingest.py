@@ -330,7 +330,7 @@ def main():
     if lat:
         say(f"  (wrk latency at saturation: p50 {lat.group(1)}, p99 {lat.group(2)})")
     used = {name: cpu_after.get(name, 0) - cpu_before.get(name, 0) for name in cpu_after if name != "receiver"}
-    say(f"  CPU per accepted callback during saturation: " + ", ".join(
+    say("  CPU per accepted callback during saturation: " + ", ".join(
         f"{name} {seconds / max(sat['ok'], 1) * 1000:.2f} ms" for name, seconds in used.items())
         + f"; {sum(used.values()) / SECONDS:.2f} of {os.cpu_count()} cores busy without wrk")
     say(f"inbox backlog when intake stopped:    {after['pending']:8d} messages of {after['messages']}"
