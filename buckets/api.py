@@ -1,11 +1,13 @@
 """The buckets REST API (API.md section 2): adapters from HTTP to selectors and services."""
 from django.core.exceptions import RequestDataTooBig
 from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from buckets import openapi as doc
 from buckets import selectors, services
 from platform.payloads import PayloadError, payload_parse, payload_records
 from buckets.selectors.export import CONTENT_TYPES
@@ -13,6 +15,7 @@ from buckets.serializers import (BucketSerializer, DataQuerySerializer, ExportSe
                                  bucket_changes)
 from platform.api import error_response
 from platform.auth import owner_or_404
+from platform.schema import api_errors
 
 
 def _bucket(request, user, bucket):
@@ -26,10 +29,12 @@ def _valid(serializer_class, data, **kwargs):
 
 
 class BucketListApi(APIView):
+    @extend_schema(operation_id="v1_users_buckets_list", responses={200: BucketSerializer(many=True), **api_errors()})
     def get(self, request, user):
         owner = owner_or_404(request, user)
         return Response(BucketSerializer(selectors.buckets_list(owner=owner), many=True).data)
 
+    @extend_schema(request=BucketSerializer, responses={201: BucketSerializer, **api_errors(400)})
     def post(self, request, user):
         owner = owner_or_404(request, user)
         data = _valid(BucketSerializer, request.data)
@@ -41,6 +46,7 @@ class BucketListApi(APIView):
 
 
 class BucketApi(APIView):
+    @extend_schema(responses={200: BucketSerializer, **api_errors()})
     def get(self, request, user, bucket):
         return Response(BucketSerializer(_bucket(request, user, bucket)).data)
 
@@ -56,18 +62,22 @@ class BucketApi(APIView):
         changes = bucket_changes(_valid(BucketSerializer, data, partial=partial))
         return Response(BucketSerializer(services.bucket_update(bucket=found, **changes)).data)
 
+    @extend_schema(request=BucketSerializer, responses={200: BucketSerializer, **api_errors(400)})
     def put(self, request, user, bucket):
         return self._update(request, user, bucket, partial=False)
 
+    @extend_schema(request=BucketSerializer, responses={200: BucketSerializer, **api_errors(400)})
     def patch(self, request, user, bucket):
         return self._update(request, user, bucket, partial=True)
 
+    @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, bucket):
         services.bucket_delete(bucket=_bucket(request, user, bucket))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BucketDataApi(APIView):
+    @extend_schema(parameters=[DataQuerySerializer], responses={200: doc.RecordSchema(many=True), **api_errors(400)})
     def get(self, request, user, bucket):
         found = _bucket(request, user, bucket)
         query = dict(_valid(DataQuerySerializer, request.query_params))
@@ -76,6 +86,7 @@ class BucketDataApi(APIView):
             return Response(selectors.records_aggregate(bucket=found, **query))
         return Response(selectors.records_query(bucket=found, **query))
 
+    @extend_schema(request=doc.RECORDS_BODY, responses={200: doc.RecordsStoredSchema, **api_errors(400, 413, 415)})
     def post(self, request, user, bucket):
         found = _bucket(request, user, bucket)
         content_type = request.content_type.split(";")[0].strip().lower()
@@ -90,6 +101,7 @@ class BucketDataApi(APIView):
         stored, skipped = services.records_write(bucket=found, records=payload_records(payload, services.now_ms()))
         return Response({"stored": stored, "skipped": skipped})
 
+    @extend_schema(parameters=[RangeSerializer], responses={200: doc.RecordsDeletedSchema, **api_errors(400)})
     def delete(self, request, user, bucket):
         found = _bucket(request, user, bucket)
         deleted = services.records_clear(bucket=found, **_valid(RangeSerializer, request.query_params))
@@ -106,6 +118,8 @@ class _IgnoreFormatParameter(DefaultContentNegotiation):
 class BucketExportApi(APIView):
     content_negotiation_class = _IgnoreFormatParameter
 
+    @extend_schema(parameters=[ExportSerializer],
+                   responses={**{(200, ct): schema for ct, schema in doc.EXPORT_BODY.items()}, **api_errors(400)})
     def get(self, request, user, bucket):
         found = _bucket(request, user, bucket)
         query = _valid(ExportSerializer, request.query_params)

@@ -4,15 +4,18 @@ import re
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from devices import openapi as doc
 from devices import selectors, services
 from devices.serializers import (CallbackSettingsSerializer, DeviceWriteSerializer, DownlinkSerializer,
                                  ID_MESSAGE, PropertyCreateSerializer, PropertyValueSerializer, callback_settings_json,
                                  device_json, device_stats_json, downlink_json, property_json)
 from platform.auth import owner_or_404
+from platform.schema import api_errors
 from platform.validators import ID_PATTERN
 
 DOWNLINKS_DEFAULT, DOWNLINKS_MAX = 100, 1000
@@ -36,9 +39,13 @@ class DeviceAPIView(APIView):
 
 
 class DeviceListView(DeviceAPIView):
+    @extend_schema(operation_id="v1_users_devices_list",
+                   responses={200: doc.DeviceSchema(many=True), **api_errors()})
     def get(self, request, user):
         return Response([device_json(d) for d in selectors.devices_for_owner(self.owner())])
 
+    @extend_schema(request=DeviceWriteSerializer,
+                   responses={201: doc.DeviceCreatedSchema, **api_errors(400)})
     def post(self, request, user):
         owner = self.owner()
         serializer = DeviceWriteSerializer(data=request.data, context={"owner": owner})
@@ -52,9 +59,13 @@ class DeviceListView(DeviceAPIView):
 
 
 class DeviceDetailView(DeviceAPIView):
+    @extend_schema(responses={200: doc.DeviceSchema, **api_errors()})
     def get(self, request, user, device):
         return Response(device_json(self.device()))
 
+    # The request is documented as partial for PUT too: both change only the fields given.
+    @extend_schema(request=DeviceWriteSerializer(partial=True),
+                   responses={200: doc.DeviceSchema, **api_errors(400)})
     def put(self, request, user, device):
         # PUT and PATCH both change only the fields given, as Thinger's API does.
         found = self.device()
@@ -70,12 +81,14 @@ class DeviceDetailView(DeviceAPIView):
 
     patch = put
 
+    @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, device):
         services.device_delete(device=self.device())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DeviceStatsView(DeviceAPIView):
+    @extend_schema(responses={200: doc.DeviceStatsSchema, **api_errors()})
     def get(self, request, user, device):
         return Response(device_stats_json(self.device()))
 
@@ -88,9 +101,11 @@ class CallbackSettingsView(DeviceAPIView):
             request.method, f"Method {request.method} not allowed with a user credential: GET or PUT the callback "
                             "settings here; a device POSTs its data with its callback token.")
 
+    @extend_schema(responses={200: doc.CallbackSettingsSchema, **api_errors()})
     def get(self, request, user, device):
         return Response(callback_settings_json(self.device()))
 
+    @extend_schema(request=doc.CallbackSettingsSchema, responses={200: doc.CallbackSettingsSchema, **api_errors(400)})
     def put(self, request, user, device):
         found = self.device()
         serializer = CallbackSettingsSerializer(data=request.data, context={"owner": found.owner})
@@ -101,14 +116,19 @@ class CallbackSettingsView(DeviceAPIView):
 
 
 class CallbackTokenView(DeviceAPIView):
+    @extend_schema(request=None, responses={200: doc.TokenSchema, **api_errors()})
     def post(self, request, user, device):
         return Response({"token": services.device_token_regenerate(device=self.device())})
 
 
 class PropertyListView(DeviceAPIView):
+    @extend_schema(operation_id="v3_users_devices_properties_list",
+                   responses={200: doc.PropertySchema(many=True), **api_errors()})
     def get(self, request, user, device):
         return Response([property_json(p) for p in self.device().properties.all()])
 
+    @extend_schema(request=PropertyCreateSerializer,
+                   responses={201: doc.PropertySchema, **api_errors(400)})
     def post(self, request, user, device):
         found = self.device()
         serializer = PropertyCreateSerializer(data=request.data)
@@ -120,9 +140,12 @@ class PropertyListView(DeviceAPIView):
 
 
 class PropertyDetailView(DeviceAPIView):
+    @extend_schema(responses={200: doc.PropertySchema, **api_errors()})
     def get(self, request, user, device, property):
         return Response(property_json(selectors.property_or_404(self.device(), property)))
 
+    @extend_schema(request=PropertyValueSerializer,
+                   responses={200: doc.PropertySchema, 201: doc.PropertySchema, **api_errors(400)})
     def put(self, request, user, device, property):
         """Sets the value, creating the property if needed (201 then)."""
         found = self.device()
@@ -134,6 +157,7 @@ class PropertyDetailView(DeviceAPIView):
                                               value=serializer.validated_data["value"])
         return Response(property_json(prop), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+    @extend_schema(request=PropertyValueSerializer, responses={200: doc.PropertySchema, **api_errors(400)})
     def patch(self, request, user, device, property):
         """Changes the value of an existing property (404 if there is none)."""
         prop = selectors.property_or_404(self.device(), property)
@@ -143,12 +167,16 @@ class PropertyDetailView(DeviceAPIView):
                                         value=serializer.validated_data["value"])
         return Response(property_json(prop))
 
+    @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, device, property):
         services.property_delete(prop=selectors.property_or_404(self.device(), property))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DownlinkListView(DeviceAPIView):
+    @extend_schema(parameters=[OpenApiParameter("items", int, description=f"default {DOWNLINKS_DEFAULT}, "
+                                                                         f"max {DOWNLINKS_MAX}")],
+                   responses={200: doc.DownlinkSchema(many=True), **api_errors(400)})
     def get(self, request, user, device):
         try:
             items = min(max(int(request.query_params.get("items", DOWNLINKS_DEFAULT)), 1), DOWNLINKS_MAX)
@@ -156,6 +184,7 @@ class DownlinkListView(DeviceAPIView):
             raise serializers.ValidationError({"items": f"Give a number from 1 to {DOWNLINKS_MAX}."}) from None
         return Response([downlink_json(d) for d in selectors.downlinks_for_device(self.device(), items)])
 
+    @extend_schema(request=DownlinkSerializer, responses={201: doc.DownlinkQueuedSchema, **api_errors(400)})
     def post(self, request, user, device):
         found = self.device()
         serializer = DownlinkSerializer(data=request.data)

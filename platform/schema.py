@@ -1,6 +1,9 @@
-"""OpenAPI pieces drf-spectacular cannot guess: the access-token scheme. Imported by urls.py so
-the extension is registered before the schema is generated."""
+"""OpenAPI pieces drf-spectacular cannot guess: the access-token scheme (imported by urls.py so
+the extension is registered before the schema is generated) and the error bodies every API
+operation declares."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 
 class AccessTokenScheme(OpenApiAuthenticationExtension):
@@ -10,3 +13,30 @@ class AccessTokenScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer",
                 "description": "A user access token `<key>.<secret>` (web UI: Access tokens)."}
+
+
+# --- Error bodies, shared by the API views' @extend_schema declarations -----------------------
+
+
+class ErrorDetailSchema(serializers.Serializer):
+    code = serializers.IntegerField(help_text="the HTTP status")
+    message = serializers.CharField(help_text="what is wrong and what to fix")
+    fields = serializers.DictField(required=False, help_text="per-field messages, on a 400 from validation")
+
+
+class ApiErrorSchema(serializers.Serializer):
+    """Thinger's error shape: {"error": {"code": N, "message": "..."}}."""
+
+    error = ErrorDetailSchema()
+
+
+ERROR_TEXT = {400: "Invalid input; the message says what to fix.", 401: "No or invalid access token.",
+              404: "Not found, or another user's.", 413: "Body too large.", 415: "Body is not JSON.",
+              502: "The endpoint did not answer."}
+
+
+def api_errors(*codes, schema=ApiErrorSchema):
+    """{status: OpenApiResponse} for the error answers an operation can give (401 and 404 always:
+    every route is a user's and answers 404 for anyone else)."""
+    return {code: OpenApiResponse(schema, description=ERROR_TEXT[code]) for code in sorted({401, 404, *codes})}
+

@@ -160,6 +160,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Three different "state" fields (delivery, connection, downlink) would collide as one enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStateEnum": "endpoints.models.Delivery.STATES",
+        "ConnectionStateEnum": "endpoints.models.Connection.STATES",
+        "DownlinkStateEnum": ["queued", "delivered"],
+    },
 }
 
 # Celery. The embedded default is kombu's filesystem transport: a real broker, no server.

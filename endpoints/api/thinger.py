@@ -4,6 +4,7 @@ import re
 import time
 
 from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -11,12 +12,14 @@ from rest_framework.views import APIView
 
 from endpoints import delivery as engine
 from endpoints import selectors, services
+from endpoints.api import openapi as doc
 from endpoints.api.common import attempt_json, delivery_json, int_param, ms
 from endpoints.models import Delivery, Endpoint
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
 from platform.api import error_response
 from platform.auth import owner_or_404
+from platform.schema import api_errors
 from platform.validators import ID_PATTERN
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
@@ -36,6 +39,8 @@ def endpoint_json(endpoint):
     }
 
 
+# Named for the schema: buckets has a ConfigSerializer too, and both would be the component "Config".
+@extend_schema_serializer(component_name="EndpointConfig")
 class ConfigSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000)
     method = serializers.ChoiceField([m for m, _ in Endpoint.METHODS], default="POST")
@@ -78,6 +83,13 @@ class EndpointSerializer(serializers.Serializer):
         return value
 
 
+class EndpointSchema(EndpointSerializer):
+    """An endpoint as the API answers it (endpoint_json): the request fields plus times."""
+
+    created = serializers.IntegerField(help_text="epoch ms")
+    modified = serializers.IntegerField(help_text="epoch ms")
+
+
 def _settings(data):
     """Serializer output as the service's keyword arguments."""
     config = data.pop("config", None) or {}
@@ -95,10 +107,12 @@ def _endpoint_or_404(request, user, endpoint_id):
 
 
 class EndpointList(APIView):
+    @extend_schema(operation_id="v1_users_endpoints_list", responses={200: EndpointSchema(many=True), **api_errors()})
     def get(self, request, user):
         owner = owner_or_404(request, user)
         return Response([endpoint_json(e) for e in selectors.endpoints_for_owner(owner)])
 
+    @extend_schema(request=EndpointSerializer, responses={201: EndpointSchema, **api_errors(400)})
     def post(self, request, user):
         owner = owner_or_404(request, user)
         serializer = EndpointSerializer(data=request.data)
@@ -112,12 +126,15 @@ class EndpointList(APIView):
 
 
 class EndpointDetail(APIView):
+    @extend_schema(responses={200: EndpointSchema, **api_errors()})
     def get(self, request, user, endpoint):
         return Response(endpoint_json(_endpoint_or_404(request, user, endpoint)))
 
+    @extend_schema(request=EndpointSerializer, responses={200: EndpointSchema, **api_errors(400)})
     def put(self, request, user, endpoint):
         return self._update(request, user, endpoint, partial=False)
 
+    @extend_schema(request=EndpointSerializer, responses={200: EndpointSchema, **api_errors(400)})
     def patch(self, request, user, endpoint):
         return self._update(request, user, endpoint, partial=True)
 
@@ -136,6 +153,7 @@ class EndpointDetail(APIView):
         services.endpoint_update(endpoint=endpoint, **changes)
         return Response(endpoint_json(endpoint))
 
+    @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, endpoint):
         services.endpoint_delete(endpoint=_endpoint_or_404(request, user, endpoint))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -144,6 +162,8 @@ class EndpointDetail(APIView):
 class EndpointCall(APIView):
     """Sends the request body as the message, now, and answers what the endpoint answered."""
 
+    @extend_schema(request={"application/json": doc.ANY_JSON},
+                   responses={200: doc.CallAnswerSchema, **api_errors(400, 502)})
     def post(self, request, user, endpoint):
         endpoint = _endpoint_or_404(request, user, endpoint)
         payload = request.data if request.body else {}
@@ -161,6 +181,8 @@ class EndpointCall(APIView):
 class EndpointCalls(APIView):
     """The attempt log, newest first: ?items=N (default 100, max 1000)."""
 
+    @extend_schema(parameters=[OpenApiParameter("items", int, description="default 100, max 1000")],
+                   responses={200: doc.AttemptSchema(many=True), **api_errors(400)})
     def get(self, request, user, endpoint):
         endpoint = _endpoint_or_404(request, user, endpoint)
         try:
@@ -173,6 +195,9 @@ class EndpointCalls(APIView):
 class EndpointDeliveries(APIView):
     """Deliveries, newest first: ?state=pending|delivered|failed &items=N."""
 
+    @extend_schema(parameters=[doc.STATE_PARAMETER,
+                               OpenApiParameter("items", int, description="default 100, max 1000")],
+                   responses={200: doc.DeliverySchema(many=True), **api_errors(400)})
     def get(self, request, user, endpoint):
         endpoint = _endpoint_or_404(request, user, endpoint)
         state = request.query_params.get("state") or None
@@ -189,6 +214,7 @@ class EndpointDeliveries(APIView):
 class EndpointDeliveryRetry(APIView):
     """Puts a failed delivery back in the queue: 202, or 400 if it is not failed."""
 
+    @extend_schema(request=None, responses={202: doc.DeliverySchema, **api_errors(400)})
     def post(self, request, user, endpoint, delivery):
         endpoint = _endpoint_or_404(request, user, endpoint)
         row = selectors.deliveries_for_target(endpoint=endpoint).filter(pk=delivery).first()

@@ -7,6 +7,7 @@ import math
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from endpoints import delivery as engine
 from endpoints import selectors, services
+from endpoints.api import openapi as doc
 from endpoints.api.common import delivery_json, int_param
 from endpoints.api.thinger import HEADER_NAME
 from endpoints.models import Delivery
@@ -154,23 +156,31 @@ def _page(request, rows, render):
 
 
 class ConnectionList(ThingParkView):
+    @extend_schema(operation_id="iot_flow_v1_connections_list", parameters=doc.PAGE_PARAMETERS,
+                   responses={200: doc.ConnectionSchema(many=True), **doc.thingpark_errors(400)})
     def get(self, request):
         return _page(request, selectors.connections_for_owner(request.user), connection_json)
 
+    @extend_schema(request=doc.ConnectionRequestSchema,
+                   responses={201: doc.ConnectionSchema, **doc.thingpark_errors(400)})
     def post(self, request):
         connection = services.connection_create(owner=request.user, **connection_parse(request.data))
         return Response(connection_json(connection), status=status.HTTP_201_CREATED)
 
 
 class ConnectionDetail(ThingParkView):
+    @extend_schema(responses={200: doc.ConnectionSchema, **doc.thingpark_errors()})
     def get(self, request, connection):
         return Response(connection_json(_connection_or_404(request, connection)))
 
+    @extend_schema(request=doc.ConnectionRequestSchema,
+                   responses={200: doc.ConnectionSchema, **doc.thingpark_errors(400)})
     def put(self, request, connection):
         found = _connection_or_404(request, connection)
         services.connection_replace(connection=found, **connection_parse(request.data))
         return Response(connection_json(found))
 
+    @extend_schema(responses={204: None, **doc.thingpark_errors()})
     def delete(self, request, connection):
         services.connection_delete(connection=_connection_or_404(request, connection))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -179,6 +189,8 @@ class ConnectionDetail(ThingParkView):
 class ConnectionDeliveries(ThingParkView):
     """The connection's deliveries, newest first: ?state=pending|delivered|failed, page/perPage."""
 
+    @extend_schema(parameters=[doc.STATE_PARAMETER, *doc.PAGE_PARAMETERS],
+                   responses={200: doc.DeliverySchema(many=True), **doc.thingpark_errors(400)})
     def get(self, request, connection):
         found = _connection_or_404(request, connection)
         state = request.query_params.get("state") or None
@@ -190,6 +202,7 @@ class ConnectionDeliveries(ThingParkView):
 class ConnectionDeliveryRetry(ThingParkView):
     """Puts a failed delivery back in the queue: 202, or 400 if it is not failed."""
 
+    @extend_schema(request=None, responses={202: doc.DeliverySchema, **doc.thingpark_errors(400)})
     def post(self, request, connection, delivery):
         found = _connection_or_404(request, connection)
         row = selectors.deliveries_for_target(connection=found).filter(pk=delivery).first()
