@@ -89,6 +89,9 @@ def main():
     from django.test.utils import CaptureQueriesContext
 
     tokens = seed()
+    if os.environ.get("PROFILE_SETUP_SQL"):  # e.g. try a schema change before measuring
+        with connection.cursor() as cursor:
+            cursor.execute(os.environ["PROFILE_SETUP_SQL"])
     app = get_wsgi_application()
     statuses = {}
 
