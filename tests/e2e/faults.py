@@ -20,7 +20,8 @@ import requests
 
 from tests.stack import ROOT, Stack, free_port, wait_until
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# The newest PostgreSQL installed from Debian's packages (15 on bookworm).
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/usr/lib/postgresql/15/bin"))
 
 
 def _as_postgres(cmd):
