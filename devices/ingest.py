@@ -1,6 +1,6 @@
 """The ingest worker's job: turn inbox messages into records, properties and deliveries."""
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from buckets.services import records_store
@@ -9,13 +9,18 @@ from devices.payloads import payload_records
 from devices.services import ingest_wake_clear, properties_store
 from endpoints.delivery import DeliveryItem, deliveries_create
 
+# pg_advisory_xact_lock key held by the one ingest batch in progress.
+INGEST_LOCK = 0x1D6E57
+
 
 def messages_process(*, batch_size=None):
     """Processes pending inbox messages in batches until none is left; returns how many.
 
-    Each batch is claimed with SELECT ... FOR UPDATE SKIP LOCKED, so workers share the inbox
-    without waiting on each other, and committed as one transaction: a worker dying mid-batch
-    leaves the batch pending for the next one. Idempotent: records are unique on (bucket,
+    Batches run one at a time across workers (a transaction-level advisory lock taken before the
+    claim), so they commit in message id order: two concurrent batches could commit newer
+    messages first and their deliveries would reach a connection out of order
+    (tests/e2e/test_faults_delivery.py). Each batch is committed as one transaction: a worker
+    dying mid-batch leaves the batch pending for the next one. Idempotent: records are unique on (bucket,
     message, index) and properties only move to newer messages, so a batch processed twice
     stores nothing twice."""
     batch_size = batch_size or settings.INGEST_BATCH_SIZE
@@ -23,6 +28,8 @@ def messages_process(*, batch_size=None):
     while True:
         ingest_wake_clear()  # before the claim: a message committed from now on publishes a new wake-up
         with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
             batch = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
                          .filter(processed_at__isnull=True).select_related("device").order_by("id")[:batch_size])
             if not batch:
