@@ -28,8 +28,9 @@ def messages_process(*, batch_size=None):
     while True:
         ingest_wake_clear()  # before the claim: a message committed from now on publishes a new wake-up
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
+            if connection.vendor == "postgresql":  # SQLite (embedded mode) has one writer anyway
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
             batch = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
                          .filter(processed_at__isnull=True).select_related("device").order_by("id")[:batch_size])
             if not batch:
