@@ -151,28 +151,36 @@ def target_deliver(*, kind, pk, limit=100, budget_seconds=60):
     if target is None:
         return 0
     lease_seconds = (target.timeout if kind == "endpoint" else CONNECTION_TIMEOUT) + LEASE_MARGIN
-    lease = _lease_take(model, pk, lease_seconds)
-    if lease is None:
-        return 0
     sent, more = 0, False
     started = time.monotonic()
-    try:
-        while True:
-            target = model.objects.select_related("owner").get(pk=pk)
-            delivery = _head_due(kind, target)
-            if delivery is None:
-                break
-            if sent >= limit or time.monotonic() - started > budget_seconds:
-                more = True
-                break
-            ok = delivery_attempt(delivery=delivery, target=target)
-            sent += 1
-            lease = timezone.now() + timedelta(seconds=lease_seconds)
-            model.objects.filter(pk=pk).update(lease_until=lease)
-            if not ok:
-                break
-    finally:
-        model.objects.filter(pk=pk, lease_until=lease).update(lease_until=None)
+    while True:
+        lease = _lease_take(model, pk, lease_seconds)
+        if lease is None:
+            break
+        idle = False
+        try:
+            while True:
+                target = model.objects.select_related("owner").get(pk=pk)
+                delivery = _head_due(kind, target)
+                if delivery is None:
+                    idle = True
+                    break
+                if sent >= limit or time.monotonic() - started > budget_seconds:
+                    more = True
+                    break
+                ok = delivery_attempt(delivery=delivery, target=target)
+                sent += 1
+                lease = timezone.now() + timedelta(seconds=lease_seconds)
+                model.objects.filter(pk=pk).update(lease_until=lease)
+                if not ok:
+                    break
+        finally:
+            model.objects.filter(pk=pk, lease_until=lease).update(lease_until=None)
+        # A wake-up that came while we held the lease found the target taken and did nothing; a
+        # delivery committed in that moment would wait for the redrive. Look once more, now free.
+        target = model.objects.filter(pk=pk).first()
+        if not idle or target is None or _head_due(kind, target) is None:
+            break
     if more:
         from endpoints.tasks import deliver_target_task
 

@@ -256,3 +256,28 @@ def test_a_dead_target_does_not_slow_another(alice, device):
         dead.stop()
         alive.stop()
     assert Delivery.objects.get(connection=slow).state == "delivered"
+
+
+def test_delivery_committed_as_the_sender_goes_idle_is_sent_in_the_same_run(device, connection, receiver,
+                                                                             monkeypatch):
+    """The dispatcher skips a target whose lease is held, so a delivery committed between the
+    sender's last look and its letting go of the lease would wait for the beat redrive: the
+    sender looks once more after letting go."""
+    import endpoints.delivery as delivery_module
+
+    device.applications.add(connection)
+    _message(device, {"seq": 1})
+    real_head_due = delivery_module._head_due
+    late = []
+
+    def head_due_then_a_message_arrives(kind, target):
+        head = real_head_due(kind, target)
+        if head is None and not late:
+            late.append(_message(device, {"seq": 2}))  # committed while the lease is still held
+        return head
+
+    monkeypatch.setattr(delivery_module, "_head_due", head_due_then_a_message_arrives)
+    assert _deliver(connection) == 2
+    assert [r.json()["DevEUI_uplink"]["payload"]["seq"] for r in receiver.requests] == [1, 2]
+    connection.refresh_from_db()
+    assert connection.lease_until is None
