@@ -17,7 +17,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from devices import services
-from devices.payloads import PayloadError, payload_parse
+from platform.payloads import PayloadError, payload_parse
 from devices.ratelimit import callback_rate_exceeded
 from devices.selectors import device_for_callback
 from platform.api import error_response

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from buckets.services import records_store
 from devices.models import Device, Message
-from devices.payloads import payload_records
+from platform.payloads import payload_records
 from devices.services import ingest_wake_clear, properties_store
 from endpoints.delivery import DeliveryItem, deliveries_create
 

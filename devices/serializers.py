@@ -5,7 +5,7 @@ import uuid
 from rest_framework import serializers
 
 from buckets.models import Bucket
-from devices.payloads import PayloadError, json_check, ms
+from platform.payloads import PayloadError, json_check, ms
 from endpoints.models import Connection, Endpoint
 from platform.validators import ID_PATTERN
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
-from devices.payloads import now_ms
+from platform.payloads import now_ms
 from platform.tokens import token_hash, token_new
 
 logger = logging.getLogger(__name__)

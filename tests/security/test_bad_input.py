@@ -141,7 +141,7 @@ def test_bulk_json_reaches_the_bucket_as_sent(device, objects):
     """The ingest worker's job on what the callback accepted: one record per object, values as sent
     (minus `ts`), whatever the keys and values."""
     from devices.ingest import messages_process
-    from devices.payloads import PayloadError, payload_parse
+    from platform.payloads import PayloadError, payload_parse
 
     body = json.dumps(objects).encode()
     try:

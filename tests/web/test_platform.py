@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from devices.models import Message
-from devices.payloads import now_ms
+from platform.payloads import now_ms
 from endpoints.models import Connection, Delivery
 from platform.models import AccessToken
 
