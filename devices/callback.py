@@ -16,7 +16,7 @@ from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from devices import services
+from devices import accept
 from platform.payloads import PayloadError, payload_parse
 from devices.ratelimit import callback_rate_exceeded
 from devices.selectors import device_for_callback
@@ -63,7 +63,7 @@ def callback(request, user, device):
             return error_response(429, f"Too many callbacks: at most {settings.DEVICE_RATE_LIMIT} per minute "
                                        f"per device; retry in {retry_after} s.", Retry_After=str(retry_after))
         if request.method == "GET":
-            return _answer(services.callback_answer(device=found, consume=False))
+            return _answer(accept.callback_answer(device=found, consume=False))
         if not _is_json(request.content_type):
             return error_response(415, f"Unsupported content type {request.content_type or '(none)'!r}: send "
                                        "the body as JSON with 'Content-Type: application/json'.")
@@ -82,7 +82,7 @@ def callback(request, user, device):
         except PayloadError as exc:
             return error_response(400, str(exc))
         # Atomic and committed when it returns (a 200 means committed).
-        answer = services.message_accept(device=found, payload=payload, size=len(body),
+        answer = accept.message_accept(device=found, payload=payload, size=len(body),
                                          ip_address=_client_ip(request))
         return _answer(answer)
     except DatabaseError:

@@ -4,10 +4,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from buckets.services import records_store
+from devices.accept import ingest_wake_clear
 from devices.models import Device, Message
-from platform.payloads import payload_records
-from devices.services import ingest_wake_clear, properties_store
+from devices.services import properties_store
 from endpoints.delivery import DeliveryItem, deliveries_create
+from platform.payloads import payload_records
 
 # pg_advisory_xact_lock key held by the one ingest batch in progress.
 INGEST_LOCK = 0x1D6E57

@@ -190,7 +190,7 @@ DEVICE_CALLBACK_MAX_BYTES = env_int("DEVICE_CALLBACK_MAX_BYTES", 65536, minimum=
 REQUEST_BODY_TIMEOUT = env_int("REQUEST_BODY_TIMEOUT", 10, minimum=1)
 DEVICE_RATE_LIMIT = env_int("DEVICE_RATE_LIMIT", 600, minimum=0)  # callbacks per device per minute, 0 = off
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 500, minimum=1)
-# At most one ingest wake-up in flight (needs the Redis cache; devices/services.py ingest_wake).
+# At most one ingest wake-up in flight (needs the Redis cache; devices/accept.py ingest_wake).
 INGEST_WAKE_DEBOUNCE = env_bool("INGEST_WAKE_DEBOUNCE", True)
 
 # Outbound HTTP.

@@ -1,5 +1,5 @@
 """The callback outside a test transaction, as in production: on PostgreSQL the common case is one
-autocommit statement (devices/services.py _ACCEPT_FAST_SQL); a queued downlink or a response
+autocommit statement (devices/accept.py _ACCEPT_FAST_SQL); a queued downlink or a response
 property takes the transactional path. Same results either way."""
 import pytest
 from django.db import connection

@@ -118,7 +118,7 @@ def test_redis_hung_does_not_hang_callbacks(pg, redis, env_for, stacks, tmp_path
     assert load.bad == [], load.bad[:10]
     assert during and {s for _, _, s, _ in during} == {200}
     # Only the callbacks in flight when it hung wait for the socket timeouts; the others skip the
-    # broker and the rate-limit counter for a few seconds (devices/services.py ingest_wake).
+    # broker and the rate-limit counter for a few seconds (devices/accept.py ingest_wake).
     assert max(a[3] for a in during) < 5.0, _latency(during)
     assert statistics.median(a[3] for a in during) < 0.5, _latency(during)
     counts = reconcile(pg, db, load.accepted, "Redis hung 10 s")
