@@ -91,6 +91,14 @@ def _detail(request, device, status=200, **overrides):
     return render_page(request, "devices/detail.html", detail_context(request, device, **overrides),
                        partials=DETAIL_PARTS, status=status)
 
+def _saved(request, device, message):
+    """After a change: a toast, then the device page (htmx swaps it in place) or a redirect to it."""
+    toast(request, message)
+    if request.htmx:
+        return _detail(request, device)
+    return redirect("device_detail", device_id=device.device_id)
+
+
 
 @login_required
 @require_POST
@@ -106,10 +114,7 @@ def device_settings(request, device_id):
         services.callback_settings_set(device=device, write_bucket=data["write_bucket"],
                                        call_endpoint=data["call_endpoint"], set_property=data["set_property"],
                                        send_property=data["send_property"], timeout=data["timeout"])
-    toast(request, "Callback settings saved.")
-    if request.htmx:
-        return _detail(request, device)
-    return redirect("device_detail", device_id=device.device_id)
+    return _saved(request, device, "Callback settings saved.")
 
 
 @login_required
@@ -130,10 +135,7 @@ def device_property(request, device_id):
     if not form.is_valid():
         return _detail(request, device, status=400, property_form=form)
     services.property_set(device_id=device.pk, name=form.cleaned_data["name"], value=form.cleaned_data["value"])
-    toast(request, f"Property {form.cleaned_data['name']} saved.")
-    if request.htmx:
-        return _detail(request, device)
-    return redirect("device_detail", device_id=device.device_id)
+    return _saved(request, device, f"Property {form.cleaned_data['name']} saved.")
 
 
 @login_required
@@ -142,10 +144,7 @@ def device_property_delete(request, device_id, name):
     device = device_for(request, device_id)
     prop = get_object_or_404(DeviceProperty, device=device, name=name)
     services.property_delete(prop=prop)
-    toast(request, f"Property {name} deleted.")
-    if request.htmx:
-        return _detail(request, device)
-    return redirect("device_detail", device_id=device.device_id)
+    return _saved(request, device, f"Property {name} deleted.")
 
 
 @login_required
@@ -156,10 +155,7 @@ def device_downlink(request, device_id):
     if not form.is_valid():
         return _detail(request, device, status=400, downlink_form=form)
     services.downlink_queue(device=device, payload=form.cleaned_data["payload"], source="web")
-    toast(request, "Downlink queued: the device gets it in the answer to its next callback.")
-    if request.htmx:
-        return _detail(request, device)
-    return redirect("device_detail", device_id=device.device_id)
+    return _saved(request, device, "Downlink queued: the device gets it in the answer to its next callback.")
 
 
 @login_required
@@ -170,10 +166,7 @@ def device_application_add(request, device_id):
     if not form.is_valid():
         return _detail(request, device, status=400, attach_form=form)
     services.device_update(device=device, applications=[*device.applications.all(), form.cleaned_data["connection"]])
-    toast(request, f"Application {form.cleaned_data['connection'].name} added to {device.device_id}.")
-    if request.htmx:
-        return _detail(request, device)
-    return redirect("device_detail", device_id=device.device_id)
+    return _saved(request, device, f"Application {form.cleaned_data['connection'].name} added to {device.device_id}.")
 
 
 @login_required
@@ -182,10 +175,7 @@ def device_application_remove(request, device_id, connection_id):
     device = device_for(request, device_id)
     connection = get_object_or_404(Connection, owner=request.user, pk=connection_id)
     services.device_update(device=device, applications=device.applications.exclude(pk=connection.pk))
-    toast(request, f"Application {connection.name} removed from {device.device_id}.")
-    if request.htmx:
-        return _detail(request, device)
-    return redirect("device_detail", device_id=device.device_id)
+    return _saved(request, device, f"Application {connection.name} removed from {device.device_id}.")
 
 
 @login_required
