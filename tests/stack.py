@@ -53,8 +53,10 @@ class Stack:
         wait_until(self._web_up, timeout=30, what="gunicorn to answer")
         return self
 
-    def start_worker(self, name="worker", queues="ingest,deliveries,maintenance", extra=()):
-        self._spawn(name, [sys.executable, "-m", "celery", "-A", "platform", "worker", "-Q", queues,
+    def start_worker(self, name="worker", queues="ingest,deliveries,maintenance", extra=(), supervised=False):
+        """supervised=True runs it as production does: restarted if it exits (platform/supervise.py)."""
+        wrapper = [sys.executable, "-m", "platform.supervise", name, "--"] if supervised else []
+        self._spawn(name, [*wrapper, sys.executable, "-m", "celery", "-A", "platform", "worker", "-Q", queues,
                            "--concurrency", "2", "--loglevel", "INFO", "-n", f"{name}-{self.port}@%h", *extra])
         return self
 

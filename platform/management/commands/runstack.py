@@ -12,14 +12,20 @@ from django.core.management.base import BaseCommand
 
 def stack_commands(bind, web_workers=2):
     python = sys.executable
+
+    def supervised(name):
+        # A worker or beat that dies on its own is restarted (platform/supervise.py says why);
+        # gunicorn's master already restarts its own workers.
+        return [python, "-m", "platform.supervise", name, "--"]
+
     # `python -m` puts the project first on sys.path, so our `platform` package wins over the
     # standard-library module of that name in every process.
     return {
         "web": [python, "-m", "gunicorn", "platform.wsgi", "--bind", bind, "--workers", str(web_workers),
                 "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
-        "worker": [python, "-m", "celery", "-A", "platform", "worker", "-Q", "ingest,deliveries,maintenance",
-                   "--concurrency", "2", "--loglevel", "INFO"],
-        "beat": [python, "-m", "celery", "-A", "platform", "beat", "--loglevel", "INFO",
+        "worker": [*supervised("worker"), python, "-m", "celery", "-A", "platform", "worker",
+                   "-Q", "ingest,deliveries,maintenance", "--concurrency", "2", "--loglevel", "INFO"],
+        "beat": [*supervised("beat"), python, "-m", "celery", "-A", "platform", "beat", "--loglevel", "INFO",
                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
     }
 
