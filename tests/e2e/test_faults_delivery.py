@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.e2e.faults import PrivatePostgres, PrivateRedis, Load, manage, seed, stack_env
+from tests.e2e.faults import Load, PrivatePostgres, manage, seed, stack_env
 from tests.e2e.faults import FaultStack as Stack
 from tests.stack import free_port, wait_until
 
@@ -169,14 +169,6 @@ def pg():
     server.start()
     yield server
     server.destroy()
-
-
-@pytest.fixture
-def redis():
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_destination_down_two_minutes_delivers_everything_in_order(pg, redis, tmp_path):

@@ -34,14 +34,6 @@ def pg():
 
 
 @pytest.fixture
-def redis():
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def env_for(pg, redis, tmp_path):
     """env_for(**settings) -> (environment, database name) on a fresh copy of the template."""
     def make(**extra):
