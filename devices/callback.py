@@ -17,12 +17,12 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from devices import accept
-from platform.payloads import PayloadError, payload_parse
 from devices.ratelimit import callback_rate_exceeded
 from devices.selectors import device_for_callback
 from platform.api import error_response
 from platform.auth import bearer_token
 from platform.models import AccessToken
+from platform.payloads import PayloadError, payload_parse
 
 logger = logging.getLogger(__name__)
 UNAUTHORIZED = ("Unauthorized: send the device's callback token as 'Authorization: Bearer <token>' "
@@ -38,6 +38,10 @@ def _client_ip(request):
 def _unavailable(user, device):
     logger.exception("callback for %s/%s: database error", user, device)
     return error_response(503, "The database is unavailable: retry later.", Retry_After=RETRY_AFTER)
+
+
+def _too_large(limit):
+    return error_response(413, f"Body too large: at most {limit} bytes; split it into several callbacks.")
 
 
 def _is_json(content_type):
@@ -73,10 +77,10 @@ def callback(request, user, device):
         except ValueError:
             declared = 0
         if declared > limit:
-            return error_response(413, f"Body too large: at most {limit} bytes; split it into several callbacks.")
+            return _too_large(limit)
         body = request.read(limit + 1)
         if len(body) > limit:
-            return error_response(413, f"Body too large: at most {limit} bytes; split it into several callbacks.")
+            return _too_large(limit)
         try:
             payload = payload_parse(body)
         except PayloadError as exc:

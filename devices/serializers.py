@@ -5,8 +5,8 @@ import uuid
 from rest_framework import serializers
 
 from buckets.models import Bucket
-from platform.payloads import PayloadError, json_check, ms
 from endpoints.models import Connection, Endpoint
+from platform.payloads import PayloadError, json_check, ms
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."

@@ -9,10 +9,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from devices.models import Device, Message
-from platform.payloads import now_ms
 from endpoints.models import Connection, Delivery
 from platform.forms import AccessTokenForm, SignUpForm
 from platform.models import AccessToken
+from platform.payloads import now_ms
 from platform.web import render_page, toast
 
 
