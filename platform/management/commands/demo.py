@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 
 class Command(BaseCommand):
@@ -27,5 +28,6 @@ class Command(BaseCommand):
         exists = user.devices.filter(device_id="demo-device").exists()
         call_command("create_device", "demo", "demo-device", bucket="demo-bucket", regenerate=exists,
                      stdout=self.stdout)
-        self.stdout.write(f"  Then see it in {settings.SITE_URL}/admin/buckets/record/")
+        self.stdout.write(f"  Then see it on {settings.SITE_URL}{reverse('bucket_detail', args=['demo-bucket'])}"
+                          f" (or in the admin: {settings.SITE_URL}/admin/buckets/record/)")
         self.stdout.write("")
