@@ -1,6 +1,9 @@
 """The ingest worker's job: turn inbox messages into records, properties and deliveries."""
+import random
+
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from buckets.services import records_store
@@ -10,35 +13,53 @@ from devices.services import properties_store
 from endpoints.delivery import DeliveryItem, deliveries_create
 from platform.payloads import payload_records
 
-# pg_advisory_xact_lock key held by the one ingest batch in progress.
+# pg_try_advisory_xact_lock(INGEST_LOCK, partition) is held by the batch of that partition in progress.
 INGEST_LOCK = 0x1D6E57
 
 
 def messages_process(*, batch_size=None):
     """Processes pending inbox messages in batches until none is left; returns how many.
 
-    Batches run one at a time across workers (a transaction-level advisory lock taken before the
-    claim), so they commit in message id order: two concurrent batches could commit newer
-    messages first and their deliveries would reach a connection out of order
-    (tests/e2e/test_faults_delivery.py). Each batch is committed as one transaction: a worker
-    dying mid-batch leaves the batch pending for the next one. Idempotent: records are unique on (bucket,
-    message, index) and properties only move to newer messages, so a batch processed twice
-    stores nothing twice."""
+    Messages are hashed by device into INGEST_PARTITIONS partitions. Batches of one partition run
+    one at a time across workers (a transaction-level advisory lock, tried, never waited for), so
+    each device's messages commit in id order and so do their deliveries, which a lane sends in
+    id order (tests/e2e/test_faults_delivery.py); batches of different partitions run in
+    parallel, on as many worker processes and hosts as there are. Each batch is one transaction:
+    a worker dying mid-batch leaves the batch pending for the next one. Idempotent: records are
+    unique on (bucket, message, index) and properties only move to newer messages, so a batch
+    processed twice stores nothing twice."""
     batch_size = batch_size or settings.INGEST_BATCH_SIZE
+    count = settings.INGEST_PARTITIONS
     done = 0
     while True:
         ingest_wake_clear()  # before the claim: a message committed from now on publishes a new wake-up
-        with transaction.atomic():
-            if connection.vendor == "postgresql":  # SQLite (embedded mode) has one writer anyway
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK])
-            batch = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
-                         .filter(processed_at__isnull=True).select_related("device").order_by("id")[:batch_size])
-            if not batch:
-                return done
+        pending = set(Message.objects.filter(processed_at__isnull=True).annotate(partition=F("device_id") % count)
+                      .values_list("partition", flat=True).distinct()[:count])
+        if not pending:
+            return done
+        progress = 0
+        for partition in random.sample(sorted(pending), len(pending)):
+            progress += _batch_process(partition, count, batch_size)
+        if not progress:  # every pending partition is being processed by another worker
+            return done
+        done += progress
+
+
+def _batch_process(partition, count, batch_size):
+    """One batch of one partition, if no other worker holds that partition; returns its size."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # SQLite (embedded mode) has one writer anyway
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [INGEST_LOCK, partition])
+                if not cursor.fetchone()[0]:
+                    return 0
+        batch = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(processed_at__isnull=True).annotate(partition=F("device_id") % count)
+                     .filter(partition=partition).select_related("device").order_by("id")[:batch_size])
+        if batch:
             messages_apply(batch)
             Message.objects.filter(pk__in=[m.pk for m in batch]).update(processed_at=timezone.now())
-        done += len(batch)
+        return len(batch)
 
 
 def messages_apply(batch):

@@ -24,9 +24,8 @@ class Endpoint(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     body = models.TextField(null=True, blank=True, help_text="template; empty = the message JSON")
     timeout = models.PositiveIntegerField(default=10, help_text="seconds")
-    # Held by the one worker sending this endpoint's deliveries, so they go out in order; it
-    # expires by itself if that worker dies.
-    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    max_in_flight = models.PositiveIntegerField(
+        null=True, blank=True, help_text="requests in flight at once (different devices); empty = the default")
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -60,12 +59,14 @@ class Connection(models.Model):
     send_raw_decoded_format = models.BooleanField(default=False)
     state = models.CharField(max_length=12, choices=STATES, default=OPENED)
     startup_time = models.DateTimeField(auto_now_add=True)
-    # Deliveries to this connection wait until then after a failure (ThingPark's blame period).
+    # Deliveries to this connection wait until then after a failure (ThingPark's blame period);
+    # `blame_count` failures in a row lengthen the pause (endpoints/targets/connection.py).
     blamed_until = models.DateTimeField(null=True, blank=True)
+    blame_count = models.PositiveIntegerField(default=0, editable=False)
+    max_in_flight = models.PositiveIntegerField(
+        null=True, blank=True, help_text="requests in flight at once (different devices); empty = the default")
     # The downlink URL is the credential a cloud application uses to send downlinks.
     downlink_secret = models.CharField(max_length=64, unique=True, default=downlink_secret_new, editable=False)
-    # Held by the one worker sending this connection's deliveries (see Endpoint.lease_until).
-    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -99,11 +100,21 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # A lane is one device's messages to one target (a hash of both): they are sent one at a time,
+    # in id order; lanes are sent concurrently. `lane % DELIVERY_PARTITIONS` is the partition whose
+    # holder (one sender, endpoints/partitions.py) sends it.
+    lane = models.BigIntegerField(default=0)
+    # Set while a sender holds the delivery in its queue or in flight.
+    leased_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        verbose_name_plural = "deliveries"
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="delivery_due"),
+            # The sender's claim walks pending deliveries in id order and checks each lane's head.
+            models.Index(fields=["id"], condition=Q(state="pending"), name="delivery_pending"),
+            models.Index(fields=["lane", "id"], condition=Q(state="pending"), name="delivery_lane"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(endpoint__isnull=True) ^ Q(connection__isnull=True),
@@ -129,3 +140,20 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class DeliverySender(models.Model):
+    """A running sender (endpoints/sender.py), seen within the last seconds: how many there are
+    decides each one's share of the partitions."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    seen = models.DateTimeField()
+
+
+class DeliveryPartition(models.Model):
+    """One slice of the lanes, held by one sender at a time under a lease it renews; a sender that
+    dies lets its lease run out and another takes the partition over."""
+
+    number = models.PositiveIntegerField(primary_key=True)
+    holder = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)

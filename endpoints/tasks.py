@@ -1,40 +1,38 @@
 """Thin tasks on the `deliveries` queue (platform/celery.py routes endpoints.tasks.* there). The
-database holds the work; these are wake-ups, so a lost one costs latency, never a delivery."""
+database holds the work; the wake-ups are only that, so a lost one costs latency, never a delivery."""
 import logging
 
 from celery import shared_task
-
 from django.conf import settings
+from django.utils import timezone
 
-from endpoints.delivery import deliveries_due_targets, deliveries_prune, target_deliver
+from endpoints.delivery import deliveries_prune
+from endpoints.sender import Sender, claimable, senders_start
 
 logger = logging.getLogger(__name__)
 
 
-def _dispatch():
-    """One task per due target, so a slow or dead target occupies one worker slot, not the queue."""
-    targets = deliveries_due_targets()
-    for kind, pk in targets:
-        deliver_target_task.delay(kind, pk)
-    return len(targets)
-
-
 @shared_task(name="endpoints.tasks.dispatch_deliveries_task")
 def dispatch_deliveries_task():
-    """Sent after an ingest batch commits: queues a send task for every target with due work."""
-    return _dispatch()
+    """Sent after an ingest batch commits: queues a sender unless one is running (it finds the new
+    deliveries by itself)."""
+    return senders_start()
 
 
 @shared_task(name="endpoints.tasks.redrive_deliveries_task")
 def redrive_deliveries_task():
     """Beat, every 10 s: retries whose time has come, blame periods that ended, lost wake-ups."""
-    return _dispatch()
+    if claimable(timezone.now()).exists():
+        return senders_start()
+    return False
 
 
-@shared_task(name="endpoints.tasks.deliver_target_task", soft_time_limit=300, time_limit=330)
-def deliver_target_task(kind, pk):
-    """Sends one target's due deliveries in order; a no-op if another worker holds the target."""
-    return target_deliver(kind=kind, pk=pk)
+@shared_task(name="endpoints.tasks.send_deliveries_task", soft_time_limit=settings.DELIVERY_SENDER_SECONDS + 120,
+             time_limit=settings.DELIVERY_SENDER_SECONDS + 150)
+def send_deliveries_task():
+    """Sends due deliveries of this sender's share of the partitions until its time is up or
+    there is nothing to send (endpoints/sender.py)."""
+    return Sender().run()
 
 
 @shared_task(name="endpoints.tasks.delivery_log_retention_task", soft_time_limit=300, time_limit=360)

@@ -6,17 +6,24 @@ refused on the resolved address (unless `ENDPOINTS_ALLOW_PRIVATE_IPS`), so a use
 endpoint at the platform's own network. Failures are one typed error, `TransportError`, whose
 `permanent` flag says whether retrying can help.
 
+Two clients, one set of rules: `http_send` (requests, blocking) for a person's "Send test" and
+the `/call` API, and `AsyncTransport` (aiohttp) for the delivery engine, which keeps many requests
+in flight from one thread with a keep-alive pool per destination.
+
 No DNS-rebinding window: when the guard is on, the connection goes to the very address that was
 checked (`_PinnedAdapter`), never to a second lookup of the name, which a hostile DNS server
 could answer with a private address. The request still carries the name in its Host header, and
 for https the name is sent as SNI and the certificate is verified against it.
 """
+import asyncio
 import ipaddress
+import re
 import socket
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import aiohttp
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
@@ -168,6 +175,91 @@ def http_send(*, method, url, headers=None, body=None, timeout=10):
         raise TransportError(f"Connection failed: {_reason(exc)}") from None
     except requests.RequestException as exc:
         raise TransportError(f"Request failed: {_reason(exc)}") from None
+
+
+# RFC 9110 token characters for a header name.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def headers_check(headers):
+    """Refuses headers that no HTTP client can send (a name that is not a token, a value with a
+    control character or outside Latin-1) with a TransportError that says which and why; it is
+    permanent, since the same configuration and message make the same header again."""
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise TransportError(f"Header name {name[:100]!r} is not a valid HTTP header name.", permanent=True)
+        if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+            raise TransportError(f"Header {name!r} would contain a control character; it was not sent.",
+                                 permanent=True)
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise TransportError(f"Header {name!r} has characters outside Latin-1 ({value[:60]!r}); HTTP headers "
+                                 "cannot carry them (percent-encode the value).", permanent=True) from None
+    return headers
+
+
+class _GuardResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp asks this for the addresses to dial: the ones `address_check` accepted for the URL
+    just before the request (so no second lookup a hostile DNS server could answer differently)."""
+
+    def __init__(self):
+        self.checked = {}
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        addresses = self.checked.get((host, port))
+        if addresses is None:  # guard off: resolve as usual
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = [info[4][0] for info in infos]
+        return [{"hostname": host, "host": address, "port": port, "family": socket.AF_INET6 if ":" in address
+                 else socket.AF_INET, "proto": 0, "flags": socket.AI_NUMERICHOST} for address in addresses]
+
+    async def close(self):
+        pass
+
+
+class AsyncTransport:
+    """The delivery engine's client: `await send(...)` has http_send's rules (guard on the resolved
+    address, pinned; no redirects; timeouts; the answer read up to READ_LIMIT) and returns an
+    HttpAnswer or raises TransportError. Create and use it inside one event loop."""
+
+    def __init__(self, *, limit=256):
+        self.resolver = _GuardResolver()
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit, resolver=self.resolver,
+                                           use_dns_cache=False, enable_cleanup_closed=True),
+            headers={"User-Agent": USER_AGENT}, trust_env=False, auto_decompress=True)
+
+    async def send(self, *, method, url, headers=None, body=None, timeout=10):
+        parts = urlsplit(url)
+        loop = asyncio.get_running_loop()
+        addresses = await loop.run_in_executor(None, address_check, url)
+        if addresses is not None:
+            self.resolver.checked[(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))] = addresses
+        data = body.encode() if isinstance(body, str) else body
+        started = time.monotonic()
+        try:
+            async with self.session.request(
+                    method, url, headers=headers_check(dict(headers or {})), data=data, allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(5, timeout))) as response:
+                raw = await response.content.read(READ_LIMIT)
+                ms = int((time.monotonic() - started) * 1000)
+                return HttpAnswer(status=response.status, body=raw.decode(response.charset or "utf-8", "replace"),
+                                  ms=ms, headers=dict(response.headers))
+        except asyncio.TimeoutError:
+            raise TransportError(f"No answer within {timeout} s.") from None
+        except aiohttp.InvalidURL as exc:
+            raise TransportError(f"Invalid URL: {exc}", permanent=True) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportError(f"Connection failed: {truncate(str(exc.os_error or exc), 300)}") from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"Request failed: {truncate(str(exc) or type(exc).__name__, 300)}") from None
+        except (ValueError, LookupError, UnicodeError) as exc:  # aiohttp refusing what we gave it
+            raise TransportError(f"The request cannot be sent as configured: {truncate(str(exc), 300)}",
+                                 permanent=True) from None
+
+    async def close(self):
+        await self.session.close()
 
 
 def _reason(exc):

@@ -6,7 +6,7 @@ up), never data.
 """
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
@@ -29,6 +29,7 @@ app.conf.update(
     task_routes={
         "devices.tasks.process_messages_task": {"queue": "ingest"},
         "endpoints.tasks.*": {"queue": "deliveries"},
+        "endpoints.tasks.delivery_log_retention_task": {"queue": "maintenance"},
     },
     beat_schedule={
         "sweep-connection-timeouts": {"task": "devices.tasks.sweep_timeouts_task", "schedule": 30.0,
@@ -48,4 +49,18 @@ app.conf.update(
 # No retry: a second attempt doubled the wait when Redis hangs (tests/e2e/test_faults_ingest.py), and
 # the redrive already covers a lost wake-up.
 app.conf.task_publish_retry_policy = {"max_retries": 0}
+# Database connections are reused across tasks, as the web side reuses them (CONN_MAX_AGE): Celery's
+# Django fixup would otherwise close them around every task, one new PostgreSQL backend per task.
+# Django's own rule closes a connection that broke or outlived CONN_MAX_AGE before and after each.
+app.conf["CELERY_DB_REUSE_MAX"] = 10**9
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _database_connections_checked(**kwargs):
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 app.autodiscover_tasks()

@@ -200,6 +200,19 @@ ENDPOINTS_ALLOW_PRIVATE_IPS = env_bool("ENDPOINTS_ALLOW_PRIVATE_IPS", False)
 ENDPOINTS_RETRY_SCHEDULE = env_int_list("ENDPOINTS_RETRY_SCHEDULE") or None
 # Days delivered and failed deliveries stay in the log (0 = forever); pending ones are always kept.
 ENDPOINTS_LOG_RETENTION_DAYS = env_int("ENDPOINTS_LOG_RETENTION_DAYS", 30, minimum=0)
+# The delivery engine (endpoints/sender.py). Lanes (one device to one target) are hashed into
+# DELIVERY_PARTITIONS partitions, shared out among the running senders; change it only with every
+# worker stopped. DELIVERY_MAX_IN_FLIGHT is the default per target (an endpoint or application can
+# set its own); DELIVERY_MAX_SENDERS caps the senders a busy one starts (one per worker process
+# that serves the deliveries queue is enough); a sender hands over after DELIVERY_SENDER_SECONDS.
+DELIVERY_PARTITIONS = env_int("DELIVERY_PARTITIONS", 16, minimum=1)
+DELIVERY_MAX_IN_FLIGHT = env_int("DELIVERY_MAX_IN_FLIGHT", 16, minimum=1)
+DELIVERY_MAX_SENDERS = env_int("DELIVERY_MAX_SENDERS", 4, minimum=1)
+DELIVERY_SENDER_SECONDS = env_int("DELIVERY_SENDER_SECONDS", 60, minimum=1)
+# Ingest: inbox messages are hashed by device into this many partitions; batches of one
+# partition run one at a time (so each device's messages are stored and forwarded in order),
+# different partitions in parallel on as many worker processes as there are.
+INGEST_PARTITIONS = env_int("INGEST_PARTITIONS", 16, minimum=1)
 
 LOGGING = {
     "version": 1,

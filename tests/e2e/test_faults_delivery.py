@@ -213,7 +213,7 @@ def test_destination_down_two_minutes_delivers_everything_in_order(pg, redis, tm
             "LEFT JOIN endpoints_delivery d ON d.message_id = m.id AND d.connection_id = "
             "(SELECT id FROM endpoints_connection WHERE name = 'healthy') "
             "WHERE (m.payload->>'seq')::int = ANY(%s) GROUP BY 1, 2, 3", (late,), dbname=db)
-        leases = pg.query("SELECT name, lease_until, blamed_until, now() FROM endpoints_connection", dbname=db)
+        leases = pg.query("SELECT name, blame_count, blamed_until, now() FROM endpoints_connection", dbname=db)
         state = pg.query("SELECT name, state FROM endpoints_connection ORDER BY name", dbname=db)
         dead.set("ok")
         recovered_at = time.monotonic()
@@ -249,7 +249,7 @@ def test_destination_down_two_minutes_delivers_everything_in_order(pg, redis, tm
     print(f"deliveries by state: {dict(pending)}")
     if late:
         print(f"late at the healthy destination: {len(late)} seqs {late[:10]}...; (delivery state, attempts, "
-              f"ingested, count): {late_rows}; connections (name, lease, blamed, now): {leases}")
+              f"ingested, count): {late_rows}; connections (name, blame count, blamed, now): {leases}")
 
     assert load.bad == [], load.bad[:10]
     assert accepted_in_outage and not late, "the healthy destination must not wait for the dead one"

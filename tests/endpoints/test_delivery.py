@@ -1,5 +1,6 @@
 """The delivery engine against a real local HTTP server. Time passing is simulated by moving
-`next_attempt_at` / `blamed_until` into the past, never by sleeping."""
+`next_attempt_at` / `blamed_until` into the past, never by sleeping. `_deliver` runs a sender
+until nothing is sendable and returns the attempts it made."""
 import threading
 from datetime import timedelta
 
@@ -8,8 +9,10 @@ from django.utils import timezone
 
 from devices.ingest import messages_apply
 from devices.models import Message
-from endpoints.delivery import deliveries_due_targets, delivery_retry, retry_delay, target_deliver
-from endpoints.models import Attempt, Connection, Delivery, Endpoint
+from endpoints.delivery import delivery_retry
+from endpoints.models import Attempt, Connection, Delivery, DeliveryPartition, Endpoint
+from endpoints.sender import Sender, claimable
+from endpoints.targets.endpoint import retry_delay
 from tests.endpoints.receiver import receiver_start
 
 
@@ -25,14 +28,12 @@ def _time_passes():
     Connection.objects.exclude(blamed_until=None).update(blamed_until=past)
 
 
-def _deliver(target):
-    kind = "endpoint" if isinstance(target, Endpoint) else "connection"
-    return target_deliver(kind=kind, pk=target.pk)
+def _deliver(target=None):
+    return Sender(budget=30, idle_exit=0.2).run()
 
 
-@pytest.fixture
-def zero_backoff(settings):
-    settings.ENDPOINTS_RETRY_SCHEDULE = [0, 0, 0]
+def _sendable():
+    return claimable(timezone.now()).exists()
 
 
 def test_ingest_creates_one_delivery_per_target_idempotently(alice, bob, device, endpoint, connection):
@@ -75,7 +76,7 @@ def test_connection_gets_devEUI_uplink_with_templated_headers(alice, device, con
     attempt = Attempt.objects.get()
     assert attempt.status_code == 200 and attempt.url.endswith("/uplink") and '"ok": true' in attempt.response_body
     connection.refresh_from_db()
-    assert connection.state == "OPENED" and connection.lease_until is None
+    assert connection.state == "OPENED" and delivery.leased_until is None
 
 
 def test_raw_format_sends_the_device_json(device, connection, receiver):
@@ -111,7 +112,7 @@ def test_no_body_template_sends_the_message_json(device, endpoint, receiver):
     assert receiver.requests[0].headers["Content-Type"] == "application/json"
 
 
-def test_retries_after_500_and_timeout_then_delivered(device, endpoint, receiver, zero_backoff):
+def test_retries_after_500_and_timeout_then_delivered(device, endpoint, receiver):
     Endpoint.objects.filter(pk=endpoint.pk).update(timeout=1)
     receiver.answers = [500, ("sleep", 3, 200), 200]
     device.call_endpoint = endpoint
@@ -120,9 +121,11 @@ def test_retries_after_500_and_timeout_then_delivered(device, endpoint, receiver
     assert _deliver(endpoint) == 1
     delivery = Delivery.objects.get()
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 1, 500)
+    _time_passes()
     assert _deliver(endpoint) == 1
     delivery.refresh_from_db()
     assert delivery.state == "pending" and "No answer" in delivery.last_error
+    _time_passes()
     assert _deliver(endpoint) == 1
     delivery.refresh_from_db()
     assert delivery.state == "delivered" and delivery.attempts == 3
@@ -137,11 +140,11 @@ def test_backoff_waits_before_the_next_attempt(device, endpoint, receiver):
     _message(device, {"t": 1})
     _deliver(endpoint)
     assert _deliver(endpoint) == 0
-    assert deliveries_due_targets() == []
+    assert not _sendable()
     delivery = Delivery.objects.get()
     assert delivery.next_attempt_at > timezone.now()
     _time_passes()
-    assert deliveries_due_targets() == [("endpoint", endpoint.pk)]
+    assert _sendable()
     assert _deliver(endpoint) == 1 and Delivery.objects.get().state == "delivered"
 
 
@@ -156,8 +159,7 @@ def test_gives_up_after_the_schedule_then_can_be_retried(device, endpoint, recei
     device.call_endpoint = endpoint
     device.save()
     _message(device, {"t": 1})
-    _deliver(endpoint)
-    _deliver(endpoint)
+    assert _deliver(endpoint) == 2  # a schedule of [0]: the retry is due at once
     delivery = Delivery.objects.get()
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("failed", 2, 503)
     assert _deliver(endpoint) == 0
@@ -189,7 +191,7 @@ def test_blame_period_pauses_and_resumes_in_order(device, connection, receiver):
     assert connection.state == "UNREACHABLE"
     assert connection.blamed_until > timezone.now() + timedelta(seconds=25)
     assert _deliver(connection) == 0
-    assert deliveries_due_targets() == []
+    assert not _sendable()
     assert len(receiver.requests) == 1
     _time_passes()
     assert _deliver(connection) == 3
@@ -219,34 +221,39 @@ def test_private_address_guard_fails_the_delivery_for_good(device, endpoint, rec
     assert receiver.requests == []
 
 
-def test_a_held_target_is_not_sent_twice(device, connection, receiver):
+def test_a_partition_held_by_another_sender_is_not_sent_twice(device, connection, receiver):
     device.applications.add(connection)
     _message(device, {"t": 1})
-    Connection.objects.filter(pk=connection.pk).update(lease_until=timezone.now() + timedelta(minutes=1))
-    assert _deliver(connection) == 0 and receiver.requests == []
-    assert deliveries_due_targets() == []
-    Connection.objects.filter(pk=connection.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    _deliver()  # creates the partition rows
+    _message(device, {"t": 2})
+    DeliveryPartition.objects.update(holder="another-sender", lease_until=timezone.now() + timedelta(minutes=1))
+    assert _deliver(connection) == 0 and len(receiver.requests) == 1
+    DeliveryPartition.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     assert _deliver(connection) == 1
+    assert DeliveryPartition.objects.exclude(holder="").count() == 0  # a sender gives them back when it stops
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dead_target_does_not_slow_another(alice, device):
     """The dead target's request is held open until the end; the other target is delivered
-    meanwhile, by another worker, and the dispatcher does not offer the held target again."""
+    meanwhile by the same sender, which keeps both requests in flight."""
     dead, alive = receiver_start(), receiver_start()
     release = threading.Event()
     dead.answers = [("block", release)]
+    sent = []
     try:
         slow = Connection.objects.create(owner=alice, name="dead", destination_url=dead.url)
         fast = Connection.objects.create(owner=alice, name="alive", destination_url=alive.url)
         device.applications.add(slow, fast)
         _message(device, {"t": 1})
-        assert sorted(deliveries_due_targets()) == sorted([("connection", str(slow.pk)), ("connection", str(fast.pk))])
-        worker = threading.Thread(target=target_deliver, kwargs={"kind": "connection", "pk": slow.pk})
+        worker = threading.Thread(target=lambda: sent.append(_deliver()))
         worker.start()
         dead.wait_for(1)
-        assert deliveries_due_targets() == [("connection", str(fast.pk))]
-        assert target_deliver(kind="connection", pk=fast.pk) == 1
+        alive.wait_for(1)
+        for _ in range(100):
+            if Delivery.objects.get(connection=fast).state == "delivered":
+                break
+            release.wait(0.05)
         assert not release.is_set() and worker.is_alive()
         assert Delivery.objects.get(connection=fast).state == "delivered"
         assert Delivery.objects.get(connection=slow).state == "pending"
@@ -255,29 +262,24 @@ def test_a_dead_target_does_not_slow_another(alice, device):
         worker.join(30)
         dead.stop()
         alive.stop()
-    assert Delivery.objects.get(connection=slow).state == "delivered"
+    assert Delivery.objects.get(connection=slow).state == "delivered" and sent == [2]
 
 
-def test_delivery_committed_as_the_sender_goes_idle_is_sent_in_the_same_run(device, connection, receiver,
-                                                                             monkeypatch):
-    """The dispatcher skips a target whose lease is held, so a delivery committed between the
-    sender's last look and its letting go of the lease would wait for the beat redrive: the
-    sender looks once more after letting go."""
-    import endpoints.delivery as delivery_module
-
+def test_delivery_committed_while_the_sender_runs_is_sent_in_the_same_run(device, connection, receiver,
+                                                                         monkeypatch):
+    """A sender looks for new deliveries while it runs (and once more as it stops), so one
+    committed after its first look does not wait for the beat redrive."""
     device.applications.add(connection)
     _message(device, {"seq": 1})
-    real_head_due = delivery_module._head_due
+    real_claim = Sender._claim
     late = []
 
-    def head_due_then_a_message_arrives(kind, target):
-        head = real_head_due(kind, target)
-        if head is None and not late:
-            late.append(_message(device, {"seq": 2}))  # committed while the lease is still held
-        return head
+    def claim_then_a_message_arrives(self, limit):
+        claimed = real_claim(self, limit)
+        if claimed == 0 and not late:
+            late.append(_message(device, {"seq": 2}))
+        return claimed
 
-    monkeypatch.setattr(delivery_module, "_head_due", head_due_then_a_message_arrives)
+    monkeypatch.setattr(Sender, "_claim", claim_then_a_message_arrives)
     assert _deliver(connection) == 2
     assert [r.json()["DevEUI_uplink"]["payload"]["seq"] for r in receiver.requests] == [1, 2]
-    connection.refresh_from_db()
-    assert connection.lease_until is None

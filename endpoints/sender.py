@@ -1,0 +1,414 @@
+"""The delivery engine's sender: one process keeps many requests in flight, in order per lane.
+
+A lane is one device's deliveries to one target. A sender holds some partitions of the lanes
+(endpoints/partitions.py), so nobody else sends those lanes. It claims due deliveries of its
+partitions in id order (several hundred at a time, marked with a row lease), queues them per lane,
+and sends each lane's head while other lanes' requests are in flight, up to a per-target limit.
+Requests run on an asyncio loop in a thread of their own (AsyncTransport); the database work stays
+in the calling thread and is batched: one transaction settles every answer that has come in (one
+INSERT for the attempts, one UPDATE per outcome kind).
+
+Order per lane: a lane's next delivery is sent only after the one before is settled. A failure
+that will be retried leaves the rest of its lane unclaimed (a claim skips any delivery behind an
+older pending one that is not due); for a connection it pauses the whole connection (blame).
+A delivery that can never be sent as configured is failed at once, with its reason, and the lane
+goes on. At least once: a sender dying after the receiver answered but before the outcome was
+settled means that delivery is sent again, with the same X-Message-Id.
+"""
+import asyncio
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from endpoints import templating
+from endpoints.models import Attempt, Delivery
+from endpoints.partitions import Holder, in_partitions, partition_count, senders_live
+from endpoints.targets import KINDS, kind_of
+from endpoints.transport import AsyncTransport, TransportError, truncate
+
+logger = logging.getLogger(__name__)
+
+CLAIM = 500  # deliveries claimed per query
+WINDOW = 4000  # deliveries a sender holds at most (queued and in flight)
+POLL = 0.05  # seconds between claims when the last one found less than it could take
+ROW_LEASE = timedelta(hours=1)  # a marker; cleared by whoever takes the partition over
+TARGETS_FRESH = 2.0  # seconds a loaded target (its URL, headers, state) is used before reloading
+
+
+@dataclass
+class Outcome:
+    delivery: Delivery
+    url: str = ""
+    status: int | None = None
+    ms: int = 0
+    body: str = ""
+    error: str = ""
+    permanent: bool = False
+
+    @property
+    def ok(self):
+        return not self.error
+
+
+def _failed(delivery, exc, url=""):
+    return Outcome(delivery, url=url, error=str(exc), permanent=getattr(exc, "permanent", True))
+
+
+class IoLoop:
+    """An asyncio loop in its own thread with one AsyncTransport. submit() returns at once; each
+    outcome arrives on `done` (a thread-safe queue)."""
+
+    def __init__(self):
+        self.done = queue.Queue()
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True, name="delivery-io")
+        self.thread.start()
+        ready.wait()
+
+    def _run(self, ready):
+        asyncio.set_event_loop(self.loop)
+        self.transport = self.loop.run_until_complete(self._open())
+        ready.set()
+        self.loop.run_forever()
+
+    @staticmethod
+    async def _open():
+        return AsyncTransport()
+
+    def submit(self, delivery, request, timeout):
+        asyncio.run_coroutine_threadsafe(self._send(delivery, request, timeout), self.loop)
+
+    async def _send(self, delivery, request, timeout):
+        method, url, headers, body = request
+        try:
+            answer = await self.transport.send(method=method, url=url, headers=headers, body=body, timeout=timeout)
+            error = "" if answer.ok else f"HTTP {answer.status}: only a 2xx answer counts as delivered."
+            outcome = Outcome(delivery, url=url, status=answer.status, ms=answer.ms, body=answer.body, error=error)
+        except TransportError as exc:
+            outcome = _failed(delivery, exc, url)
+        except Exception as exc:  # nothing may wedge a target: log it as the attempt's reason
+            logger.exception("unexpected error sending delivery %s", delivery.pk)
+            outcome = Outcome(delivery, url=url, error=f"Unexpected error: {exc!r}", permanent=True)
+        self.done.put(outcome)
+
+    def close(self):
+        try:
+            asyncio.run_coroutine_threadsafe(self.transport.close(), self.loop).result(5)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+
+
+def _target_key(delivery):
+    name, _ = kind_of(delivery)
+    return name, delivery.endpoint_id or delivery.connection_id
+
+
+class Sender:
+    """Runs until `budget` seconds have passed (then finishes what is in flight) or nothing was
+    sendable for `idle_exit` seconds. run() returns how many attempts it made."""
+
+    def __init__(self, *, budget=None, idle_exit=2.0, name=None):
+        self.budget = settings.DELIVERY_SENDER_SECONDS if budget is None else budget
+        self.idle_exit = idle_exit
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.partitions = Holder(self.name)
+        self.lanes = {}  # lane -> deque of claimed deliveries, oldest first
+        self.busy = set()  # lanes with a delivery in flight
+        self.ready = deque()  # lanes whose head may be sent
+        self.waiting = {}  # target key -> lanes held back by the target's in-flight limit
+        self.flying = Counter()  # target key -> requests in flight
+        self.in_flight = 0
+        self.targets = {}  # target key -> (loaded at, target)
+        self.immediate = []  # outcomes known without sending (a request that cannot be built)
+        self.more_work = False
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self):
+        try:
+            from django.core.cache import cache
+
+            cache.delete("deliveries:sender-queued")  # a wake-up from now on may queue another
+        except Exception:
+            pass
+        io = IoLoop()
+        attempts = 0
+        started = last_work = time.monotonic()
+        next_balance = next_claim = 0.0
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= next_balance:
+                    self._balance()
+                    next_balance = now + 1.0
+                stopping = now - started > self.budget or not self.partitions.valid()
+                outcomes = self._collect(io, wait=0.02 if self.in_flight else 0)
+                if outcomes:
+                    self._settle(outcomes)
+                    attempts += len(outcomes)
+                    last_work = now
+                held = self._held()
+                if not stopping and now >= next_claim and held < WINDOW and self._sendable_partitions():
+                    limit = min(CLAIM, WINDOW - held)
+                    claimed = self._claim(limit)
+                    self.more_work = claimed == limit
+                    next_claim = now if self.more_work else now + POLL
+                    if claimed:
+                        last_work = now
+                if not stopping:
+                    self._dispatch(io)
+                if self.in_flight == 0 and not self.immediate:
+                    if stopping:
+                        break
+                    if held == 0 and now - last_work > self.idle_exit:
+                        break
+                    if not outcomes:
+                        time.sleep(min(POLL, max(0.0, next_claim - time.monotonic())) or 0.005)
+        finally:
+            self._drop_all()
+            io.close()
+            self.partitions.leave()
+        # Work committed as we went idle, or left at the end of the budget: another sender takes
+        # our partitions over within a second; with none running, queue one now rather than
+        # leave it for the redrive.
+        if self._work_left() and senders_live() == 0:
+            senders_start(force=True)
+        return attempts
+
+    def _held(self):
+        return sum(len(q) for q in self.lanes.values()) + self.in_flight
+
+    def _sendable_partitions(self):
+        return self.partitions.held - self.partitions.releasing
+
+    def _work_left(self):
+        return claimable(timezone.now()).exists()
+
+    # -- partitions ----------------------------------------------------------------------------
+
+    def _balance(self):
+        lost = self.partitions.balance()
+        count = partition_count()
+        if lost:
+            self._drop(lambda lane: lane % count in lost, release=False)
+        releasing = set(self.partitions.releasing)
+        if releasing:
+            self._drop(lambda lane: lane % count in releasing)
+            idle = {p for p in releasing if not any(lane % count == p for lane in self.busy)}
+            if idle:
+                self.partitions.release(idle)
+        if self.more_work and self.partitions.live < settings.DELIVERY_MAX_SENDERS:
+            senders_start(helper=True)
+
+    # -- claim, dispatch, collect, settle ------------------------------------------------------
+
+    def _claim(self, limit):
+        """Claims due deliveries of the held partitions in id order, skipping any behind an
+        older pending delivery of its lane that is not due (a retry waiting), and queues them."""
+        now = timezone.now()
+        rows = list(in_partitions(claimable(now), self._sendable_partitions())
+                    .order_by("id").defer("created", "last_error")[:limit])
+        if not rows:
+            return 0
+        Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(leased_until=now + ROW_LEASE)
+        self._targets_load(rows)
+        for delivery in rows:
+            lane = self.lanes.get(delivery.lane)
+            if lane is None:
+                lane = self.lanes[delivery.lane] = deque()
+            lane.append(delivery)
+            if len(lane) == 1 and delivery.lane not in self.busy:
+                self.ready.append(delivery.lane)
+        return len(rows)
+
+    def _targets_load(self, rows):
+        fresh = time.monotonic() - TARGETS_FRESH
+        wanted = {}
+        for delivery in rows:
+            key = _target_key(delivery)
+            loaded = self.targets.get(key)
+            if loaded is None or loaded[0] < fresh:
+                wanted.setdefault(key[0], set()).add(key[1])
+        for name, pks in wanted.items():
+            for pk, target in KINDS[name].Model.objects.select_related("owner").in_bulk(pks).items():
+                self.targets[(name, pk)] = (time.monotonic(), target)
+
+    def _limit(self, key, target):
+        limit = getattr(target, "max_in_flight", None) or settings.DELIVERY_MAX_IN_FLIGHT
+        return max(1, -(-limit // self.partitions.live))  # the target's limit is shared among senders
+
+    def _dispatch(self, io):
+        for _ in range(len(self.ready)):
+            lane_no = self.ready.popleft()
+            lane = self.lanes.get(lane_no)
+            if not lane or lane_no in self.busy:
+                continue
+            delivery = lane[0]
+            key = _target_key(delivery)
+            loaded = self.targets.get(key)
+            if loaded is None:  # the target was deleted: its deliveries went with it
+                self._drop(lambda n, lane_no=lane_no: n == lane_no)
+                continue
+            target = loaded[1]
+            if self.flying[key] >= self._limit(key, target):
+                self.waiting.setdefault(key, deque()).append(lane_no)
+                continue
+            lane.popleft()
+            self.busy.add(lane_no)
+            self.flying[key] += 1
+            self.in_flight += 1
+            kind = KINDS[key[0]]
+            try:
+                request = kind.request(target, delivery)
+            except (templating.TemplateError, TransportError) as exc:
+                self.immediate.append(_failed(delivery, exc))
+                continue
+            except Exception as exc:  # a template we did not foresee: fail it, never wedge the lane
+                logger.exception("cannot build the request of delivery %s", delivery.pk)
+                self.immediate.append(Outcome(delivery, error=f"The request cannot be built: {exc!r}",
+                                              permanent=True))
+                continue
+            io.submit(delivery, request, kind.timeout(target))
+
+    def _collect(self, io, *, wait):
+        outcomes, self.immediate = self.immediate, []
+        try:
+            if wait and not outcomes:
+                outcomes.append(io.done.get(timeout=wait))
+            while len(outcomes) < CLAIM:
+                outcomes.append(io.done.get_nowait())
+        except queue.Empty:
+            pass
+        return outcomes
+
+    def _settle(self, outcomes):
+        """Records every outcome in one transaction: attempts, deliveries, target states, and the
+        row leases given back for the lanes a failure holds up."""
+        now = timezone.now()
+        delivered, failed, retry, release, target_state = {}, [], [], [], {}
+        for outcome in outcomes:
+            delivery = outcome.delivery
+            key = _target_key(delivery)
+            kind = KINDS[key[0]]
+            target = self.targets[key][1] if key in self.targets else None
+            if outcome.ok:
+                delivered.setdefault(outcome.status, []).append(delivery.pk)
+                target_state[key] = (True, None)
+                continue
+            attempts = delivery.attempts + 1
+            if outcome.permanent or target is None:
+                failed.append((delivery.pk, outcome))
+                continue
+            next_at, blame = kind.after_failure(target, delivery, now, attempts=attempts)
+            if next_at is None:
+                failed.append((delivery.pk, outcome))
+                continue
+            retry.append((delivery.pk, next_at, outcome))
+            if blame or key not in target_state:
+                target_state[key] = (False, blame)
+            # The rest of the lane waits for this one; for a blamed target, every lane of it.
+            release += self._drop(lambda n, lane=delivery.lane: n == lane, release=False)
+            if blame:
+                release += self._drop(lambda n, key=key: self._lane_target(n) == key, release=False)
+        with transaction.atomic():
+            Attempt.objects.bulk_create([
+                Attempt(delivery_id=o.delivery.pk, at=now, url=truncate(o.url, 2000), status_code=o.status, ms=o.ms,
+                        response_body=truncate(o.body), error=o.error) for o in outcomes])
+            for status, pks in delivered.items():
+                Delivery.objects.filter(pk__in=pks).update(
+                    state=Delivery.DELIVERED, delivered_at=now, attempts=F("attempts") + 1, last_status=status,
+                    last_error="", next_attempt_at=None, leased_until=None)
+            for pk, outcome in failed:
+                Delivery.objects.filter(pk=pk).update(
+                    state=Delivery.FAILED, attempts=F("attempts") + 1, last_status=outcome.status,
+                    last_error=outcome.error, next_attempt_at=None, leased_until=None)
+            for pk, next_at, outcome in retry:
+                Delivery.objects.filter(pk=pk).update(
+                    attempts=F("attempts") + 1, last_status=outcome.status, last_error=outcome.error,
+                    next_attempt_at=next_at, leased_until=None)
+            if release:
+                Delivery.objects.filter(pk__in=release).update(leased_until=None)
+            for (name, pk), (ok, blame) in target_state.items():
+                KINDS[name].settle(pk, ok=ok, now=now, blame=blame)
+        for outcome in outcomes:
+            delivery = outcome.delivery
+            key = _target_key(delivery)
+            self.in_flight -= 1
+            self.flying[key] -= 1
+            self.busy.discard(delivery.lane)
+            lane = self.lanes.get(delivery.lane)
+            if lane:
+                self.ready.append(delivery.lane)
+            elif lane is not None:
+                del self.lanes[delivery.lane]
+            for lane_no in self.waiting.pop(key, ()):
+                self.ready.append(lane_no)
+
+    def _lane_target(self, lane_no):
+        lane = self.lanes.get(lane_no)
+        return _target_key(lane[0]) if lane else None
+
+    def _drop(self, which, *, release=True):
+        """Forgets the queued (not in-flight) deliveries of the lanes `which` selects; gives their
+        row leases back now (release=True) or returns their ids for the caller's transaction."""
+        dropped = []
+        for lane_no in [n for n in self.lanes if which(n)]:
+            dropped += [d.pk for d in self.lanes[lane_no]]
+            self.lanes[lane_no].clear()
+            if lane_no not in self.busy:
+                del self.lanes[lane_no]
+        if release and dropped:
+            Delivery.objects.filter(pk__in=dropped).update(leased_until=None)
+        return dropped
+
+    def _drop_all(self):
+        try:
+            self._drop(lambda n: True)
+        except Exception:  # the database is gone: the next holder of the partition clears the leases
+            logger.warning("could not give back row leases", exc_info=True)
+
+
+def claimable(now):
+    """Pending deliveries a sender may claim now: due, not held, their target available, and not
+    behind an older pending delivery of their lane that is waiting for a retry."""
+    blocked = Delivery.objects.filter(state=Delivery.PENDING, lane=OuterRef("lane"), id__lt=OuterRef("id"),
+                                      leased_until__isnull=True, next_attempt_at__gt=now)
+    due = Delivery.objects.filter(state=Delivery.PENDING, next_attempt_at__lte=now, leased_until__isnull=True)
+    for kind in KINDS.values():
+        due = due.filter(kind.available(now))
+    return due.exclude(Exists(blocked))
+
+
+def senders_start(*, force=False, helper=False):
+    """Queues a sender unless one is running (or was queued in the last seconds); `helper`: one
+    more while one runs, `force`: in any case. A sender takes its share of the partitions, so a
+    second one started while the first is busy halves the work of each. Failures are harmless:
+    the beat redrive calls this again."""
+    from django.core.cache import cache
+
+    from endpoints.tasks import send_deliveries_task
+
+    try:
+        if not force and not helper and senders_live() > 0:
+            return False
+        if not force and not cache.add("deliveries:sender-queued", 1, timeout=5):
+            return False
+        send_deliveries_task.delay()
+        return True
+    except Exception:
+        logger.warning("could not start a delivery sender; the redrive will", exc_info=True)
+        return False

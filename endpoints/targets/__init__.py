@@ -1,0 +1,33 @@
+"""The two kinds of delivery target, each in its own module: what a request to it looks like and
+what a failure means for it. The engine (endpoints/sender.py) works through `kind_of` and never
+branches on the kind itself.
+
+A kind module offers:
+  Model, FIELD              the target model and the Delivery foreign key that points to it
+  available(now)            a Q on Delivery: its target may be sent to now
+  request(target, delivery) (method, url, headers, body); raises TemplateError/TransportError
+  timeout(target)           seconds
+  after_failure(target, delivery, now) -> (next_attempt_at or None for failed for good, blame or None)
+  settle(pk, ok, now, blame) updates the target's own state after its attempts of one batch
+"""
+import zlib
+
+from endpoints.targets import connection, endpoint
+
+KINDS = {"endpoint": endpoint, "connection": connection}
+
+
+def kind_of(delivery):
+    """(name, module) of a delivery's target."""
+    return ("endpoint", endpoint) if delivery.endpoint_id else ("connection", connection)
+
+
+def lane_of(*, endpoint_pk=None, connection_pk=None, device_id=""):
+    """The lane number of one device's deliveries to one target: stable across processes."""
+    target = f"e{endpoint_pk}" if endpoint_pk else f"c{connection_pk}"
+    return zlib.crc32(f"{target}/{device_id}".encode())
+
+
+def message_id_header(delivery):
+    """The same value on every retry of a delivery, so receivers can de-duplicate."""
+    return str(delivery.message_id) if delivery.message_id is not None else f"call-{delivery.pk}"

@@ -1,0 +1,79 @@
+"""ThingPark-style HTTP connections ("Applications"). A failure makes the connection UNREACHABLE
+and pauses all its deliveries for its blamePeriod; then they resume with the oldest pending
+message. Failures in a row double the pause, up to 16 x blamePeriod and never past 10 minutes.
+Nothing is dropped: only a request that can never be sent as configured fails a delivery."""
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+
+from endpoints import templating
+from endpoints.models import Connection
+
+Model, FIELD = Connection, "connection"
+# Connections have no timeout setting of their own (ThingPark's have none either).
+TIMEOUT = 10
+MAX_PAUSE = 600
+MAX_DOUBLINGS = 4
+
+
+def downlink_url(connection):
+    return f"{settings.SITE_URL}/iot-flow/downlinkMessages/{connection.downlink_secret}"
+
+
+def available(now):
+    return Q(connection__isnull=True) | (Q(connection__active=True) & (
+        Q(connection__blamed_until__isnull=True) | Q(connection__blamed_until__lte=now)))
+
+
+def request(target, delivery):
+    """The DevEUI_uplink body (or the raw device JSON with sendRawDecodedFormat) and the
+    configured headers with ThingPark placeholders filled."""
+    from endpoints.targets import message_id_header
+
+    customer = target.owner.get_username()
+    if target.send_raw_decoded_format:
+        body = delivery.payload
+    else:
+        body = {"DevEUI_uplink": {"Time": templating.iso_time(delivery.ts), "DevEUI": delivery.device_id,
+                                  "CustomerID": customer, "payload": delivery.payload,
+                                  "downlinkUrl": downlink_url(target)}}
+    headers = {"Content-Type": "application/json", **templating.render_thingpark_headers(
+        target.headers, device=delivery.device_id, device_name=delivery.device_name, customer=customer,
+        ts=delivery.ts, payload=delivery.payload)}
+    headers["X-Message-Id"] = message_id_header(delivery)
+    return "POST", target.destination_url, headers, json.dumps(body)
+
+
+def timeout(target):
+    return TIMEOUT
+
+
+def pause(connection, failures):
+    """Seconds of blame after `failures` failed episodes in a row (1 = the first)."""
+    doublings = min(max(failures - 1, 0), MAX_DOUBLINGS)
+    return max(1, min(MAX_PAUSE, connection.blame_period * 2 ** doublings))
+
+
+def after_failure(target, delivery, now, *, attempts):
+    """The delivery waits for the end of the blame, and so does every other of this connection.
+    A failure while already blamed (a request that was in flight) does not lengthen the pause."""
+    if target.blamed_until and target.blamed_until > now:
+        return target.blamed_until, None
+    failures = target.blame_count + 1
+    until = now + timedelta(seconds=pause(target, failures))
+    target.blamed_until, target.blame_count = until, failures
+    return until, (until, failures)
+
+
+def settle(pk, *, ok, now, blame):
+    """OPENED after a success; UNREACHABLE with the blame after a failure. A deactivated
+    connection keeps its state (conditional update)."""
+    live = Connection.objects.filter(pk=pk).exclude(state=Connection.DEACTIVATED)
+    if ok:
+        live.exclude(state=Connection.OPENED, blame_count=0, blamed_until=None).update(
+            state=Connection.OPENED, blamed_until=None, blame_count=0)
+    elif blame:
+        until, failures = blame
+        live.update(state=Connection.UNREACHABLE, blamed_until=until, blame_count=failures)
