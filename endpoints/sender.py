@@ -29,7 +29,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from endpoints import templating
@@ -44,7 +44,24 @@ CLAIM = 500  # deliveries claimed per query
 WINDOW = 4000  # deliveries a sender holds at most (queued and in flight)
 POLL = 0.05  # seconds between claims when the last one found less than it could take
 ROW_LEASE = timedelta(hours=1)  # a marker; cleared by whoever takes the partition over
-TARGETS_FRESH = 2.0  # seconds a loaded target (its URL, headers, state) is used before reloading
+TARGETS_FRESH = 5.0
+RESCAN = 1.0  # seconds between full looks (from the oldest pending delivery) at the held partitions  # seconds a loaded target (its URL, headers, state) is used before reloading
+
+
+@dataclass(slots=True)
+class Claimed:
+    """What a sender needs of a claimed delivery (lighter than a model instance)."""
+
+    pk: int
+    endpoint_id: int | None
+    connection_id: object
+    message_id: int | None
+    device_id: str
+    device_name: str
+    payload: object
+    ts: int
+    attempts: int
+    lane: int
 
 
 @dataclass
@@ -72,6 +89,7 @@ class IoLoop:
 
     def __init__(self):
         self.done = queue.Queue()
+        self.tasks = set()
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True, name="delivery-io")
@@ -88,8 +106,16 @@ class IoLoop:
     async def _open():
         return AsyncTransport()
 
-    def submit(self, delivery, request, timeout):
-        asyncio.run_coroutine_threadsafe(self._send(delivery, request, timeout), self.loop)
+    def submit(self, batch):
+        """Starts [(delivery, request, timeout), ...] on the loop: one wake-up of its thread."""
+        if batch:
+            self.loop.call_soon_threadsafe(self._start, batch)
+
+    def _start(self, batch):
+        for delivery, request, timeout in batch:
+            task = self.loop.create_task(self._send(delivery, request, timeout))
+            self.tasks.add(task)  # the loop keeps only weak references to its tasks
+            task.add_done_callback(self.tasks.discard)
 
     async def _send(self, delivery, request, timeout):
         method, url, headers, body = request
@@ -135,6 +161,8 @@ class Sender:
         self.targets = {}  # target key -> (loaded at, target)
         self.immediate = []  # outcomes known without sending (a request that cannot be built)
         self.more_work = False
+        self.cursor = 0  # the newest delivery id looked at
+        self.next_rescan = 0.0
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -201,7 +229,10 @@ class Sender:
     # -- partitions ----------------------------------------------------------------------------
 
     def _balance(self):
+        before = set(self.partitions.held)
         lost = self.partitions.balance()
+        if self.partitions.held - before:
+            self.next_rescan = 0.0  # partitions taken over: look at their old deliveries now
         count = partition_count()
         if lost:
             self._drop(lambda lane: lane % count in lost, release=False)
@@ -220,10 +251,21 @@ class Sender:
         """Claims due deliveries of the held partitions in id order, skipping any behind an
         older pending delivery of its lane that is not due (a retry waiting), and queues them."""
         now = timezone.now()
-        rows = list(in_partitions(claimable(now), self._sendable_partitions())
-                    .order_by("id").defer("created", "last_error")[:limit])
+        full = time.monotonic() >= self.next_rescan
+        if full:
+            self.next_rescan = time.monotonic() + RESCAN
+        rows = claimable(now, after=0 if full else self.cursor)
+        sendable = self._sendable_partitions()
+        if len(sendable) < partition_count():
+            rows = in_partitions(rows, sendable)
+        rows = [Claimed(*values) for values in rows.order_by("id").values_list(*Claimed.__slots__)[:limit]]
+        if full and len(rows) == limit:
+            self.next_rescan = 0.0  # more old ones: look again from the start next time
         if not rows:
+            if not full:
+                self.cursor = max(self.cursor, self._newest())
             return 0
+        self.cursor = max(self.cursor, rows[-1].pk)
         Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(leased_until=now + ROW_LEASE)
         self._targets_load(rows)
         for delivery in rows:
@@ -234,6 +276,10 @@ class Sender:
             if len(lane) == 1 and delivery.lane not in self.busy:
                 self.ready.append(delivery.lane)
         return len(rows)
+
+    @staticmethod
+    def _newest():
+        return Delivery.objects.filter(state=Delivery.PENDING).order_by("-id").values_list("id", flat=True).first() or 0
 
     def _targets_load(self, rows):
         fresh = time.monotonic() - TARGETS_FRESH
@@ -252,6 +298,7 @@ class Sender:
         return max(1, -(-limit // self.partitions.live))  # the target's limit is shared among senders
 
     def _dispatch(self, io):
+        batch = []
         for _ in range(len(self.ready)):
             lane_no = self.ready.popleft()
             lane = self.lanes.get(lane_no)
@@ -282,7 +329,8 @@ class Sender:
                 self.immediate.append(Outcome(delivery, error=f"The request cannot be built: {exc!r}",
                                               permanent=True))
                 continue
-            io.submit(delivery, request, kind.timeout(target))
+            batch.append((delivery, request, kind.timeout(target)))
+        io.submit(batch)
 
     def _collect(self, io, *, wait):
         outcomes, self.immediate = self.immediate, []
@@ -318,6 +366,8 @@ class Sender:
                 failed.append((delivery.pk, outcome))
                 continue
             retry.append((delivery.pk, next_at, outcome))
+            # A full look finds it again when it is due (the incremental one only looks ahead).
+            self.next_rescan = min(self.next_rescan, time.monotonic() + max(0.0, (next_at - now).total_seconds()))
             if blame or key not in target_state:
                 target_state[key] = (False, blame)
             # The rest of the lane waits for this one; for a blamed target, every lane of it.
@@ -325,9 +375,8 @@ class Sender:
             if blame:
                 release += self._drop(lambda n, key=key: self._lane_target(n) == key, release=False)
         with transaction.atomic():
-            Attempt.objects.bulk_create([
-                Attempt(delivery_id=o.delivery.pk, at=now, url=truncate(o.url, 2000), status_code=o.status, ms=o.ms,
-                        response_body=truncate(o.body), error=o.error) for o in outcomes])
+            attempts_insert([(o.delivery.pk, now, truncate(o.url, 2000), o.status, o.ms, truncate(o.body), o.error)
+                             for o in outcomes])
             for status, pks in delivered.items():
                 Delivery.objects.filter(pk__in=pks).update(
                     state=Delivery.DELIVERED, delivered_at=now, attempts=F("attempts") + 1, last_status=status,
@@ -342,8 +391,9 @@ class Sender:
                     next_attempt_at=next_at, leased_until=None)
             if release:
                 Delivery.objects.filter(pk__in=release).update(leased_until=None)
-            for (name, pk), (ok, blame) in target_state.items():
-                KINDS[name].settle(pk, ok=ok, now=now, blame=blame)
+            for key, (ok, blame) in target_state.items():
+                if key in self.targets:
+                    KINDS[key[0]].settle(self.targets[key][1], ok=ok, now=now, blame=blame)
         for outcome in outcomes:
             delivery = outcome.delivery
             key = _target_key(delivery)
@@ -382,12 +432,33 @@ class Sender:
             logger.warning("could not give back row leases", exc_info=True)
 
 
-def claimable(now):
+def attempts_insert(rows, chunk=200):
+    """Many Attempt rows, one multi-row INSERT per `chunk`: Django's bulk_create spends more time
+    building its statement than the database spends storing the rows."""
+    from django.db import connection
+
+    table = Attempt._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
+            cursor.execute(f"INSERT INTO {table} (delivery_id, at, url, status_code, ms, response_body, error) "
+                           f"VALUES {values}", [v for pk, at, *rest in part for v in (pk, adapt(at), *rest)])
+
+
+def claimable(now, *, after=0):
     """Pending deliveries a sender may claim now: due, not held, their target available, and not
-    behind an older pending delivery of their lane that is waiting for a retry."""
-    blocked = Delivery.objects.filter(state=Delivery.PENDING, lane=OuterRef("lane"), id__lt=OuterRef("id"),
-                                      leased_until__isnull=True, next_attempt_at__gt=now)
-    due = Delivery.objects.filter(state=Delivery.PENDING, next_attempt_at__lte=now, leased_until__isnull=True)
+    behind an older pending delivery of their lane that nobody holds and that is waiting for a
+    retry. With `after` (the newest id a sender has looked at), only newer deliveries, and any
+    older one nobody holds blocks its lane: it was skipped or came late, and the next full look
+    (after=0) takes it first. Claims walk the ids upwards, so within one claim a lane's older
+    delivery always comes before its newer ones."""
+    waiting = Q(next_attempt_at__gt=now) | Q(id__lte=after) if after else Q(next_attempt_at__gt=now)
+    blocked = Delivery.objects.filter(waiting, state=Delivery.PENDING, lane=OuterRef("lane"), id__lt=OuterRef("id"),
+                                      leased_until__isnull=True)
+    due = Delivery.objects.filter(state=Delivery.PENDING, next_attempt_at__lte=now, leased_until__isnull=True,
+                                  id__gt=after)
     for kind in KINDS.values():
         due = due.filter(kind.available(now))
     return due.exclude(Exists(blocked))

@@ -67,13 +67,17 @@ def after_failure(target, delivery, now, *, attempts):
     return until, (until, failures)
 
 
-def settle(pk, *, ok, now, blame):
+def settle(target, *, ok, now, blame):
     """OPENED after a success; UNREACHABLE with the blame after a failure. A deactivated
-    connection keeps its state (conditional update)."""
-    live = Connection.objects.filter(pk=pk).exclude(state=Connection.DEACTIVATED)
+    connection keeps its state (conditional update). No write when nothing changes, which is the
+    common case: a success on a connection that is OPENED already."""
+    if ok and target.state == Connection.OPENED and not target.blame_count and target.blamed_until is None:
+        return
+    live = Connection.objects.filter(pk=target.pk).exclude(state=Connection.DEACTIVATED)
     if ok:
-        live.exclude(state=Connection.OPENED, blame_count=0, blamed_until=None).update(
-            state=Connection.OPENED, blamed_until=None, blame_count=0)
+        live.update(state=Connection.OPENED, blamed_until=None, blame_count=0)
+        target.state, target.blamed_until, target.blame_count = Connection.OPENED, None, 0
     elif blame:
         until, failures = blame
-        live.update(state=Connection.UNREACHABLE, blamed_until=until, blame_count=failures)
+        if live.update(state=Connection.UNREACHABLE, blamed_until=until, blame_count=failures):
+            target.state = Connection.UNREACHABLE

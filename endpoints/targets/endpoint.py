@@ -65,5 +65,5 @@ def after_failure(target, delivery, now, *, attempts):
     return (None if delay is None else now + timedelta(seconds=delay)), None
 
 
-def settle(pk, *, ok, now, blame):
+def settle(target, *, ok, now, blame):
     """Endpoints keep no state of their own between attempts."""

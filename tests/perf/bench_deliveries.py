@@ -1,0 +1,137 @@
+#!/usr/bin/env python
+"""Delivery-only benchmark: how fast the delivery engine empties a backlog.
+
+Run: `make perf-deliveries` (or `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_deliveries.py`).
+Needs the local PostgreSQL and Redis. Uses its own database (PERF_DB, default perf_deliveries,
+dropped and created) and Redis databases 14 and 15. Prints figures; asserts nothing.
+
+For each run: PERF_DELIVERIES (default 100,000) pending deliveries are inserted at once, then a
+real Celery worker for the `deliveries` queue with N processes is started and woken, and the
+time until the last one is delivered to a local receiver (an asyncio server answering 200 at once,
+tests/perf/receiver.py) is measured, with CPU per delivery for each process and peak memory.
+Shapes: 1,000 applications with one device each, and one application for 1,000 devices; the
+first one again with two worker processes (PERF_RUNS picks runs, e.g. "apps:1,one:1,apps:2").
+"""
+import os
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+os.environ.setdefault("PERF_DB", "perf_deliveries")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.perf import bench_ingest as bench  # noqa: E402  (the same processes, CPU and memory helpers)
+
+DELIVERIES = int(os.environ.get("PERF_DELIVERIES", "100000"))
+DEVICES = 1000
+RUNS = [run.split(":") for run in os.environ.get("PERF_RUNS", "apps:1,one:1,apps:2").split(",")]
+
+
+def seed(receiver_port, shape):
+    """A user with 1,000 devices and either 1,000 applications (one each) or one for all."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from endpoints.models import Connection
+
+    user = get_user_model().objects.create_user(f"perf-{shape}", password="x-unused-password-x")
+    url = f"http://127.0.0.1:{receiver_port}/uplink"
+    count = DEVICES if shape == "apps" else 1
+    apps = Connection.objects.bulk_create([Connection(owner=user, name=f"app{i}", destination_url=url,
+                                                      headers={"X-Thing": "{DevEUI}"}) for i in range(count)])
+    return user, [apps[i % count].pk for i in range(DEVICES)]
+
+
+def backlog(user, app_of_device):
+    """PERF_DELIVERIES pending deliveries, round robin over the devices, inserted with COPY."""
+    from django.db import connection
+    from django.utils import timezone
+
+    now = timezone.now()
+    columns = ("owner_id", "connection_id", "message_id", "device_id", "device_name", "payload", "ts", "state",
+               "attempts", "next_attempt_at", "last_error", "created", "lane")
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY endpoints_delivery ({', '.join(columns)}) FROM STDIN") as copy:
+            for n in range(DELIVERIES):
+                device = n % DEVICES
+                app = app_of_device[device]
+                copy.write_row((user.pk, app, n + 1, f"d{device}", f"Device {device}",
+                                f'{{"seq": {n}, "temperature": 21.5, "humidity": 40}}', 1700000000000 + n,
+                                "pending", 0, now, "", now, zlib.crc32(f"c{app}/d{device}".encode())))
+        cursor.execute("ANALYZE endpoints_delivery")
+
+
+def delivered():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM endpoints_delivery WHERE state = 'delivered'")
+        return cursor.fetchone()[0]
+
+
+def run(shape, workers):
+    bench.database_reset()
+    receiver_port = bench.free_port()
+    bench.spawn("receiver", [sys.executable, str(bench.HERE / "receiver.py"), str(receiver_port)])
+    user, app_of_device = seed(receiver_port, shape)
+    backlog(user, app_of_device)
+    from django.db import connection
+
+    connection.close()
+    env = {"DELIVERY_MAX_SENDERS": str(workers)}
+    bench.ENV.update(env)
+    bench.spawn("deliver", [sys.executable, "-m", "celery", "-A", "platform", "worker", "-Q", "deliveries",
+                            "-n", "deliver@%h", "--concurrency", str(workers), "--loglevel", "WARNING",
+                            "--without-gossip", "--without-mingle", "--without-heartbeat"])
+    time.sleep(4)  # the worker is up
+    cpu_before = bench.cpu_seconds()
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import django; django.setup(); "
+                    "from endpoints.tasks import dispatch_deliveries_task as t; t.delay()"],
+                   cwd=bench.ROOT, env=bench.ENV, check=True)
+    done, seen = 0, []
+    while done < DELIVERIES and time.monotonic() - started < 900:
+        time.sleep(0.5)
+        done = delivered()
+        seen.append((time.monotonic() - started, done))
+    elapsed = time.monotonic() - started
+    cpu_after = bench.cpu_seconds()
+    used = {name: cpu_after.get(name, 0) - cpu_before.get(name, 0) for name in cpu_after}
+    rate = done / elapsed
+    steady = [(t, n) for t, n in seen if 0.1 * DELIVERIES <= n <= 0.9 * DELIVERIES]
+    steady_rate = (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0]) if len(steady) > 1 else rate
+    label = "1,000 applications x 1 device" if shape == "apps" else "1 application x 1,000 devices"
+    bench.say(f"{label}, {workers} worker process{'es' if workers > 1 else ''}: {done} of {DELIVERIES} delivered "
+              f"in {elapsed:.1f}s = {rate:.0f}/s (steady {steady_rate:.0f}/s)")
+    bench.say("  CPU per delivery: " + ", ".join(f"{name} {seconds / max(done, 1) * 1000:.3f} ms"
+                                                 for name, seconds in used.items())
+              + f"; {sum(used.values()) / elapsed:.2f} of {os.cpu_count()} cores busy")
+    bench.say(f"  peak memory (VmHWM) of the delivery worker: {bench.peak_memory_mb(bench.processes['deliver'].pid):.0f}"
+              " MB (all its processes)")
+    for name in list(bench.processes):
+        bench.stop(name)
+
+
+def main():
+    bench.OUT.mkdir(exist_ok=True)
+    (bench.OUT / "var").mkdir(exist_ok=True)
+    bench.say(f"== delivery benchmark: {os.cpu_count()} cores, {DELIVERIES} pending deliveries per run; "
+              f"{bench.load()} before")
+    loop_ms, count_ms = bench.machine_baseline()
+    bench.say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
+              f"rows {count_ms:.0f} ms")
+    for shape, workers in RUNS:
+        run(shape, int(workers))
+    bench.say(f"machine after the run: {bench.load()}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for name in list(bench.processes):
+            bench.stop(name)
