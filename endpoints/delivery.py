@@ -130,8 +130,8 @@ def deliveries_retry_now(*, target):
 
 
 def deliveries_statistics(*, target):
-    """{"delivered", "failed", "pending", "oldestPendingSeconds", "nextAttempt"} of a target's
-    deliveries still in the log: one aggregate query."""
+    """{"delivered", "failed", "pending", "oldestPendingSeconds"} over the target's deliveries still
+    in the log (one aggregate query), and when the next attempt is due (None: nothing waits)."""
     field = "endpoint" if isinstance(target, Endpoint) else "connection"
     pending = Q(state=Delivery.PENDING)
     row = Delivery.objects.filter(**{field: target}).aggregate(
@@ -140,11 +140,11 @@ def deliveries_statistics(*, target):
         next_at=Min("next_attempt_at", filter=pending))
     now = timezone.now()
     next_at = row["next_at"]
-    if field == "connection" and target.blamed_until and target.blamed_until > now:
-        next_at = max(next_at or target.blamed_until, target.blamed_until)
-    return {"delivered": row["delivered"], "failed": row["failed"], "pending": row["pending"],
-            "oldestPendingSeconds": int((now - row["oldest"]).total_seconds()) if row["oldest"] else 0,
-            "nextAttempt": next_at if next_at and next_at > now else None}
+    if next_at and field == "connection" and target.blamed_until and target.blamed_until > next_at:
+        next_at = target.blamed_until
+    statistics = {"delivered": row["delivered"], "failed": row["failed"], "pending": row["pending"],
+                  "oldestPendingSeconds": int((now - row["oldest"]).total_seconds()) if row["oldest"] else 0}
+    return statistics, (next_at if next_at and next_at > now else None)
 
 
 def deliveries_prune(*, older_than_days, now=None, batch_size=1000, deadline_s=50.0):

@@ -1,6 +1,6 @@
 """Writes on endpoints and connections. Keyword-only arguments, never a request.
 
-The engine's own writes (deliveries, attempts, leases, connection state) live in delivery.py; the
+The engine's own writes (deliveries, attempts, leases, connection state) live in sender.py; the
 configuration writes here save only configuration columns, so an edit never overwrites a state
 or lease a worker is changing at the same moment."""
 from django.db import transaction
@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from endpoints.models import Connection, Endpoint
 
-ENDPOINT_FIELDS = ["name", "description", "enabled", "url", "method", "headers", "body", "timeout"]
+ENDPOINT_FIELDS = ["name", "description", "enabled", "url", "method", "headers", "body", "timeout", "max_in_flight"]
 CONNECTION_FIELDS = ["connector_id", "name", "active", "destination_url", "headers", "blame_period", "description",
-                     "send_raw_decoded_format"]
+                     "send_raw_decoded_format", "max_in_flight"]
 
 
 def endpoint_create(*, owner, endpoint_id, **config):
@@ -51,7 +51,7 @@ def connection_replace(*, connection, **config):
     Deactivating sets DEACTIVATED (nothing is queued for it from then on; pending deliveries wait);
     reactivating sets OPENED, restarts `startupTime` and lifts any blame."""
     defaults = {"connector_id": "actility-http-iot", "active": True, "headers": {}, "blame_period": 30,
-                "description": "", "send_raw_decoded_format": False}
+                "description": "", "send_raw_decoded_format": False, "max_in_flight": None}
     values = {**defaults, **config}
     for name in CONNECTION_FIELDS:
         setattr(connection, name, values[name])
@@ -62,7 +62,8 @@ def connection_replace(*, connection, **config):
         fields.append("state")
     elif connection.state == Connection.DEACTIVATED:
         connection.state, connection.startup_time, connection.blamed_until = Connection.OPENED, now, None
-        fields += ["state", "startup_time", "blamed_until"]
+        connection.blame_count = 0
+        fields += ["state", "startup_time", "blamed_until", "blame_count"]
     connection.full_clean()
     connection.save(update_fields=fields)
     if "state" in fields and connection.active:

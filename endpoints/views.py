@@ -11,7 +11,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from endpoints import selectors, services
-from endpoints.delivery import connection_downlink_url, delivery_retry, endpoint_call
+from endpoints.delivery import (connection_downlink_url, deliveries_retry_now, deliveries_statistics, delivery_retry,
+                                endpoint_call)
+from endpoints.targets import connection as connection_kind
 from endpoints.forms import ApplicationForm, EndpointForm, SendTestForm
 from endpoints.models import Connection, Delivery
 from endpoints.templating import TemplateError
@@ -190,10 +192,12 @@ def _config(connection, **changes):
 
 
 def _application_context(connection, **extra):
+    statistics, next_attempt = deliveries_statistics(target=connection)
     return {"connection": connection, "downlink_url": connection_downlink_url(connection),
             "devices": connection.devices.order_by("device_id"),
             "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE]),
-            "pending": selectors.deliveries_for_target(connection=connection, state="pending").count(),
+            "statistics": statistics, "next_attempt": next_attempt,
+            "pause": connection_kind.pause(connection, connection.blame_count),
             "state_help": STATE_HELP.get(connection.state, ""),
             "fields": [(name, ApplicationForm.base_fields[name].label or name.capitalize())
                        for name in ApplicationForm.EDITABLE],
@@ -213,7 +217,21 @@ def application_detail(request, pk):
         if field not in ApplicationForm.EDITABLE:
             raise Http404("No such setting.")
         return _setting(request, context, field)
-    return render_page(request, "applications/detail.html", context, partials=("activity",))
+    return render_page(request, "applications/detail.html", context, partials=("activity", "health"))
+
+
+@login_required
+@require_POST
+def application_retry_now(request, pk):
+    """"Retry now": what waits for the blame period or a retry is due at once."""
+    connection = connection_for(request, pk)
+    waiting = deliveries_retry_now(target=connection)
+    toast(request, f"Retrying {waiting} deliver{'y' if waiting == 1 else 'ies'} to {connection.name} now.")
+    if request.htmx:
+        connection.refresh_from_db()
+        return render_page(request, "applications/detail.html", _application_context(connection),
+                           partials=("health",))
+    return redirect("application_detail", pk=connection.pk)
 
 
 def _setting(request, context, field, toast_html=""):
@@ -281,6 +299,6 @@ def application_delete(request, pk):
 
 STATE_HELP = {
     Connection.OPENED: "Messages are being delivered.",
-    Connection.UNREACHABLE: "The last delivery failed; retrying after the blame period.",
+    Connection.UNREACHABLE: "The last delivery failed; deliveries are paused, then resume with the oldest.",
     Connection.DEACTIVATED: "Deactivated: messages are not forwarded.",
 }

@@ -17,6 +17,7 @@ urlpatterns = [
     path("applications/<uuid:pk>/", views.application_detail, name="application_detail"),
     path("applications/<uuid:pk>/settings/<str:field>/", views.application_field, name="application_field"),
     path("applications/<uuid:pk>/active/", views.application_active, name="application_active"),
+    path("applications/<uuid:pk>/retry/", views.application_retry_now, name="application_retry_now"),
     path("applications/<uuid:pk>/deliveries/<int:delivery>/retry/", views.application_delivery_retry,
          name="application_delivery_retry"),
     path("applications/<uuid:pk>/delete/", views.application_delete, name="application_delete"),

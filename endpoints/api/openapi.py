@@ -51,6 +51,9 @@ class ConnectionConfigurationSchema(serializers.Serializer):
     blamePeriod = serializers.IntegerField(required=False, default=30, help_text="seconds")
     description = serializers.CharField(required=False, allow_blank=True)
     sendRawDecodedFormat = serializers.BooleanField(required=False, default=False)
+    maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256,
+                                           help_text="requests in flight at once (each device's messages still go "
+                                                     "one at a time, in order); null = the platform's default")
 
 
 class ConnectionRequestSchema(serializers.Serializer):
@@ -65,6 +68,17 @@ class ConnectionSchema(ConnectionRequestSchema):
     state = serializers.ChoiceField(["OPENED", "UNREACHABLE", "DEACTIVATED"])
     startupTime = serializers.DateTimeField()
     downlinkUrl = serializers.URLField(help_text="POST DevEUI_downlink here; the URL is the credential")
+
+
+class StatisticsSchema(serializers.Serializer):
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    oldestPendingSeconds = serializers.IntegerField(help_text="age of the oldest pending delivery; 0 if none")
+
+
+class ConnectionDetailSchema(ConnectionSchema):
+    statistics = StatisticsSchema(help_text="deliveries still in the log")
 
 
 class ThingParkErrorSchema(serializers.Serializer):

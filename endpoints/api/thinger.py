@@ -33,7 +33,7 @@ def endpoint_json(endpoint):
         "type": endpoint.type,
         "enabled": endpoint.enabled,
         "config": {"url": endpoint.url, "method": endpoint.method, "headers": endpoint.headers,
-                   "body": endpoint.body, "timeout": endpoint.timeout},
+                   "body": endpoint.body, "timeout": endpoint.timeout, "max_in_flight": endpoint.max_in_flight},
         "created": ms(endpoint.created),
         "modified": ms(endpoint.modified),
     }
@@ -47,6 +47,9 @@ class ConfigSerializer(serializers.Serializer):
     headers = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
     body = serializers.JSONField(default=None, allow_null=True)
     timeout = serializers.IntegerField(min_value=1, max_value=60, default=10)
+    max_in_flight = serializers.IntegerField(min_value=1, max_value=256, default=None, allow_null=True,
+                                             help_text="requests in flight at once (each device's messages still "
+                                                       "go one at a time, in order); null = the platform's default")
 
     def validate_url(self, value):
         if not value.lower().startswith(("http://", "https://")):
@@ -106,6 +109,10 @@ def _endpoint_or_404(request, user, endpoint_id):
     return endpoint
 
 
+class EndpointDetailSchema(EndpointSchema):
+    statistics = doc.StatisticsSchema(help_text="deliveries still in the log")
+
+
 class EndpointList(APIView):
     @extend_schema(operation_id="v1_users_endpoints_list", responses={200: EndpointSchema(many=True), **api_errors()})
     def get(self, request, user):
@@ -126,9 +133,11 @@ class EndpointList(APIView):
 
 
 class EndpointDetail(APIView):
-    @extend_schema(responses={200: EndpointSchema, **api_errors()})
+    @extend_schema(responses={200: EndpointDetailSchema, **api_errors()})
     def get(self, request, user, endpoint):
-        return Response(endpoint_json(_endpoint_or_404(request, user, endpoint)))
+        found = _endpoint_or_404(request, user, endpoint)
+        statistics, _ = engine.deliveries_statistics(target=found)
+        return Response({**endpoint_json(found), "statistics": statistics})
 
     @extend_schema(request=EndpointSerializer, responses={200: EndpointSchema, **api_errors(400)})
     def put(self, request, user, endpoint):

@@ -22,6 +22,7 @@ from endpoints.models import Delivery
 
 CONNECTOR = "actility-http-iot"
 MAX_BLAME_PERIOD = 7 * 24 * 3600
+MAX_IN_FLIGHT = 256
 _url_valid = URLValidator(schemes=["http", "https"])
 UNAUTHENTICATED = ("Authentication required: send 'Authorization: Bearer <access token>' "
                    "(create one under Access tokens).")
@@ -80,6 +81,7 @@ def connection_json(connection):
             "blamePeriod": connection.blame_period,
             "description": connection.description,
             "sendRawDecodedFormat": connection.send_raw_decoded_format,
+            "maxInFlight": connection.max_in_flight,
         },
         "state": connection.state,
         "startupTime": connection.startup_time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -129,8 +131,11 @@ def connection_parse(data):
         raise BadRequest(f"configuration.blamePeriod must be between 0 and {MAX_BLAME_PERIOD} seconds.")
     description = _typed(config.get("description") or "", str, "configuration.description")
     raw = _typed(config.get("sendRawDecodedFormat", False), bool, "configuration.sendRawDecodedFormat")
+    in_flight = config.get("maxInFlight")
+    if in_flight is not None and not 1 <= _typed(in_flight, int, "configuration.maxInFlight") <= MAX_IN_FLIGHT:
+        raise BadRequest(f"configuration.maxInFlight must be between 1 and {MAX_IN_FLIGHT}, or null for the default.")
     return dict(connector_id=connector, name=name.strip(), active=active, destination_url=url, headers=headers,
-                blame_period=blame, description=description, send_raw_decoded_format=raw)
+                blame_period=blame, description=description, send_raw_decoded_format=raw, max_in_flight=in_flight)
 
 
 def _connection_or_404(request, connection_id):
@@ -169,9 +174,11 @@ class ConnectionList(ThingParkView):
 
 
 class ConnectionDetail(ThingParkView):
-    @extend_schema(responses={200: doc.ConnectionSchema, **doc.thingpark_errors()})
+    @extend_schema(responses={200: doc.ConnectionDetailSchema, **doc.thingpark_errors()})
     def get(self, request, connection):
-        return Response(connection_json(_connection_or_404(request, connection)))
+        found = _connection_or_404(request, connection)
+        statistics, _ = engine.deliveries_statistics(target=found)
+        return Response({**connection_json(found), "statistics": statistics})
 
     @extend_schema(request=doc.ConnectionRequestSchema,
                    responses={200: doc.ConnectionSchema, **doc.thingpark_errors(400)})

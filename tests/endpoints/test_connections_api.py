@@ -19,7 +19,7 @@ def test_create_answers_thingpark_shape(alice, api):
     assert body["state"] == "OPENED" and body["active"] is True and body["connectorId"] == "actility-http-iot"
     assert body["configuration"] == {"destinationURL": "https://receiver.example/uplink",
                                      "headers": {"X-Thing": "{DevEUI}"}, "blamePeriod": 30, "description": "d",
-                                     "sendRawDecodedFormat": False}
+                                     "sendRawDecodedFormat": False, "maxInFlight": None}
     assert body["startupTime"].startswith(str(connection.startup_time.year)) and "T" in body["startupTime"]
     assert body["downlinkUrl"] == f"https://iot.example.com/iot-flow/downlinkMessages/{connection.downlink_secret}"
 
@@ -34,7 +34,7 @@ def test_put_replaces_the_whole_configuration(alice, api):
     body = response.json()
     assert body["name"] == "Renamed" and body["state"] == "DEACTIVATED"
     assert body["configuration"] == {"destinationURL": "http://other.example/", "headers": {}, "blamePeriod": 30,
-                                     "description": "", "sendRawDecodedFormat": False}
+                                     "description": "", "sendRawDecodedFormat": False, "maxInFlight": None}
     reactivated = client.put(f"{BASE}/{created['id']}", _body(), format="json").json()
     assert reactivated["state"] == "OPENED"
 
@@ -115,3 +115,13 @@ def test_retry_failed_delivery(alice, api, connection):
     assert client.post(f"{BASE}/{connection.pk}/deliveries/{delivery.pk}/retry").status_code == 202
     again = client.post(f"{BASE}/{connection.pk}/deliveries/{delivery.pk}/retry")
     assert again.status_code == 400 and again.json()["code"] == "com-4000"
+
+
+def test_get_adds_statistics_and_max_in_flight_is_settable(alice, api):
+    client = api(alice)
+    created = client.post(BASE, _body(maxInFlight=4), format="json")
+    assert created.status_code == 201 and created.json()["configuration"]["maxInFlight"] == 4
+    got = client.get(f"{BASE}/{created.json()['id']}").json()
+    assert got["statistics"] == {"delivered": 0, "failed": 0, "pending": 0, "oldestPendingSeconds": 0}
+    bad = client.post(BASE, _body(maxInFlight=0), format="json")
+    assert bad.status_code == 400 and "maxInFlight" in bad.json()["message"]

@@ -22,7 +22,7 @@ def test_create_list_get_update_delete(alice, api, receiver):
     put = client.put(f"{BASE}/e1", {"name": "New", "config": {"url": "https://example.com/{{device}}"}}, format="json")
     assert put.status_code == 200, put.content
     assert put.json()["config"] == {"url": "https://example.com/{{device}}", "method": "POST", "headers": {},
-                                    "body": None, "timeout": 10}
+                                    "body": None, "timeout": 10, "max_in_flight": None}
     assert client.delete(f"{BASE}/e1").status_code == 204
     assert not Endpoint.objects.exists()
 
@@ -116,3 +116,11 @@ def test_other_users_get_404(alice, charlie, api, endpoint):
 
 def test_no_token_is_401(endpoint, client):
     assert client.get(BASE).status_code == 401
+
+
+def test_get_adds_statistics(alice, api, receiver):
+    client = api(alice)
+    client.post(BASE, {"endpoint": "e1", "config": {"url": f"{receiver.url}/in", "max_in_flight": 2}}, format="json")
+    got = client.get(f"{BASE}/e1").json()
+    assert got["config"]["max_in_flight"] == 2
+    assert got["statistics"] == {"delivered": 0, "failed": 0, "pending": 0, "oldestPendingSeconds": 0}

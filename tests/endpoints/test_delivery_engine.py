@@ -1,0 +1,128 @@
+"""The delivery engine's rules beyond one request: nothing wedges a target, connections retry by
+their blamePeriod, lanes keep each device's order while devices go in parallel, health figures.
+Time passing is simulated by moving times into the past, never by sleeping."""
+from datetime import timedelta
+
+from django.utils import timezone
+
+from devices.ingest import messages_apply
+from devices.models import Device, Message
+from endpoints.delivery import deliveries_retry_now, deliveries_statistics
+from endpoints.models import Attempt, Connection, Delivery
+from endpoints.sender import Sender
+from endpoints.targets import connection as connection_kind
+
+
+def _message(device, payload):
+    message = Message.objects.create(device=device, payload=payload, ts=1700000000123)
+    messages_apply(list(Message.objects.filter(pk=message.pk).select_related("device")))
+    return message
+
+
+def _deliver():
+    return Sender(budget=30, idle_exit=0.2).run()
+
+
+def _time_passes():
+    past = timezone.now() - timedelta(milliseconds=1)
+    Delivery.objects.filter(state="pending").update(next_attempt_at=past)
+    Connection.objects.exclude(blamed_until=None).update(blamed_until=past)
+
+
+def test_a_device_name_no_header_can_carry_fails_its_deliveries_and_the_application_goes_on(
+        alice, device, connection, receiver):
+    """`X-Name: {DeviceName}` with a name outside Latin-1: that device's message is failed with the
+    reason logged; the next device's message behind it is delivered; nothing is left pending."""
+    Connection.objects.filter(pk=connection.pk).update(headers={"X-Name": "{DeviceName}"})
+    Device.objects.filter(pk=device.pk).update(name="Küche €")
+    other = Device.objects.create(owner=alice, device_id="d2", name="Hall", token_hash="x")
+    device.refresh_from_db()
+    device.applications.add(connection)
+    other.applications.add(connection)
+    bad = _message(device, {"t": 1})
+    good = _message(other, {"t": 2})
+    _deliver()
+    failed = Delivery.objects.get(message_id=bad.pk)
+    assert failed.state == "failed" and "X-Name" in failed.last_error and "Latin-1" in failed.last_error
+    assert Attempt.objects.get(delivery=failed).error == failed.last_error
+    assert Delivery.objects.get(message_id=good.pk).state == "delivered"
+    assert [r.headers["X-Name"] for r in receiver.requests] == ["Hall"]
+    connection.refresh_from_db()
+    assert connection.state == "OPENED"
+
+
+def test_a_payload_that_breaks_a_header_fails_that_message_only(device, connection, receiver):
+    Connection.objects.filter(pk=connection.pk).update(headers={"X-City": "{payload.city}"})
+    device.applications.add(connection)
+    first = _message(device, {"city": "東京"})
+    _message(device, {"city": "Paris"})
+    assert _deliver() == 2
+    assert Delivery.objects.get(message_id=first.pk).state == "failed"
+    assert [r.headers["X-City"] for r in receiver.requests] == ["Paris"]
+
+
+def test_a_connection_retries_after_its_blame_period_doubling_up_to_the_cap(device, connection, receiver):
+    """blamePeriod 1 s, the receiver failing: the next try is 1 s after the failure, then 2 s,
+    4 s ... never the endpoints' minutes-long schedule, never more than 10 minutes."""
+    Connection.objects.filter(pk=connection.pk).update(blame_period=1)
+    receiver.answers = [500, 503]
+    device.applications.add(connection)
+    _message(device, {"t": 1})
+    assert _deliver() == 1
+    connection.refresh_from_db()
+    attempt = Attempt.objects.latest("id")
+    assert connection.state == "UNREACHABLE" and connection.blame_count == 1
+    assert connection.blamed_until - attempt.at == timedelta(seconds=1)
+    assert Delivery.objects.get().next_attempt_at == connection.blamed_until
+    _time_passes()
+    assert _deliver() == 1
+    connection.refresh_from_db()
+    attempt = Attempt.objects.latest("id")
+    assert connection.blamed_until - attempt.at == timedelta(seconds=2) and connection.blame_count == 2
+    _time_passes()
+    assert _deliver() == 1
+    connection.refresh_from_db()
+    assert connection.state == "OPENED" and connection.blame_count == 0 and connection.blamed_until is None
+    assert Delivery.objects.get().state == "delivered"
+    long = Connection(blame_period=300)
+    assert [connection_kind.pause(long, n) for n in (1, 2, 3, 9)] == [300, 600, 600, 600]
+    assert connection_kind.pause(Connection(blame_period=1), 50) == 16
+
+
+def test_each_device_in_order_devices_in_parallel(alice, connection, receiver):
+    """Three devices, three messages each, the first message of d0 answered 500 once: d0's later
+    messages wait for it (order per device); d1 and d2 are not held up by the blame of d0's
+    failure beyond the pause; every device's messages arrive in the order it sent them."""
+    devices = [Device.objects.create(owner=alice, device_id=f"d{i}", name=f"D{i}", token_hash=f"t{i}")
+               for i in range(3)]
+    receiver.answers = [500]
+    for d in devices:
+        d.applications.add(connection)
+    for n in range(3):
+        for d in devices:
+            _message(d, {"n": n, "device": d.device_id})
+    _deliver()
+    _time_passes()
+    _deliver()
+    arrived = {}
+    for r in receiver.requests:
+        body = r.json()["DevEUI_uplink"]["payload"]
+        arrived.setdefault(body["device"], []).append(body["n"])
+    assert arrived == {"d0": [0, 0, 1, 2], "d1": [0, 1, 2], "d2": [0, 1, 2]}
+
+
+def test_statistics_and_retry_now(device, connection, receiver):
+    receiver.answers = [500]
+    device.applications.add(connection)
+    _message(device, {"t": 1})
+    _message(device, {"t": 2})
+    _deliver()
+    connection.refresh_from_db()
+    statistics, next_attempt = deliveries_statistics(target=connection)
+    assert statistics["pending"] == 2 and statistics["delivered"] == 0 and statistics["failed"] == 0
+    assert statistics["oldestPendingSeconds"] >= 0 and next_attempt == connection.blamed_until
+    assert deliveries_retry_now(target=connection) == 1
+    assert _deliver() == 2
+    statistics, next_attempt = deliveries_statistics(target=connection)
+    assert statistics == {"delivered": 2, "failed": 0, "pending": 0, "oldestPendingSeconds": 0}
+    assert next_attempt is None
