@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/platform
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install run test migrate clean perf
+.PHONY: install run test migrate clean perf perf-deliveries
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,3 +41,6 @@ clean:
 perf: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) tests/perf/bench_ingest.py
+
+perf-deliveries: install
+	$(PY) tests/perf/bench_deliveries.py

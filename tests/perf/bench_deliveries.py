@@ -10,7 +10,9 @@ real Celery worker for the `deliveries` queue with N processes is started and wo
 time until the last one is delivered to a local receiver (an asyncio server answering 200 at once,
 tests/perf/receiver.py) is measured, with CPU per delivery for each process and peak memory.
 Shapes: 1,000 applications with one device each, and one application for 1,000 devices; the
-first one again with two worker processes (PERF_RUNS picks runs, e.g. "apps:1,one:1,apps:2").
+first one again with two worker processes. And storage alone: PERF_DELIVERIES messages in the inbox
+of 1,000 devices (bucket, property and application each), drained by an ingest worker with one and
+with two processes (PERF_RUNS picks runs, default "apps:1,one:1,apps:2,ingest:1,ingest:2").
 """
 import os
 import subprocess
@@ -26,7 +28,7 @@ from tests.perf import bench_ingest as bench  # noqa: E402  (the same processes,
 
 DELIVERIES = int(os.environ.get("PERF_DELIVERIES", "100000"))
 DEVICES = 1000
-RUNS = [run.split(":") for run in os.environ.get("PERF_RUNS", "apps:1,one:1,apps:2").split(",")]
+RUNS = [run.split(":") for run in os.environ.get("PERF_RUNS", "apps:1,one:1,apps:2,ingest:1,ingest:2").split(",")]
 
 
 def seed(receiver_port, shape):
@@ -71,6 +73,61 @@ def delivered():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM endpoints_delivery WHERE state = 'delivered'")
         return cursor.fetchone()[0]
+
+
+def inbox(devices):
+    """PERF_DELIVERIES pending inbox messages, round robin over the devices, inserted with COPY."""
+    from django.db import connection
+
+    from devices.models import Device
+
+    pks = list(Device.objects.filter(device_id__in=[d for d, _ in devices]).order_by("pk").values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        with cursor.copy("COPY devices_message (device_id, payload, size, ts) FROM STDIN") as copy:
+            for n in range(DELIVERIES):
+                copy.write_row((pks[n % len(pks)], f'{{"seq": {n}, "temperature": 21.5, "humidity": 40}}', 40,
+                                1700000000000 + n))
+        cursor.execute("ANALYZE devices_message")
+
+
+def pending_messages():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM devices_message WHERE processed_at IS NULL")
+        return cursor.fetchone()[0]
+
+
+def run_ingest(workers):
+    bench.database_reset()
+    receiver_port = bench.free_port()
+    inbox(bench.seed(receiver_port))
+    from django.db import connection
+
+    connection.close()
+    bench.spawn("ingest", [sys.executable, "-m", "celery", "-A", "platform", "worker", "-Q", "ingest",
+                           "-n", "ingest@%h", "--concurrency", str(workers), "--loglevel", "WARNING",
+                           "--without-gossip", "--without-mingle", "--without-heartbeat"])
+    time.sleep(4)
+    cpu_before = bench.cpu_seconds()
+    started = time.monotonic()
+    # One wake-up per process: each drains partitions the other does not hold.
+    subprocess.run([sys.executable, "-c", "import django; django.setup(); "
+                    f"from devices.tasks import process_messages_task as t; [t.delay() for _ in range({workers})]"],
+                   cwd=bench.ROOT, env=bench.ENV, check=True)
+    left = DELIVERIES
+    while left and time.monotonic() - started < 900:
+        time.sleep(0.5)
+        left = pending_messages()
+    elapsed = time.monotonic() - started
+    used = {name: s - cpu_before.get(name, 0) for name, s in bench.cpu_seconds().items()}
+    bench.say(f"storage, {workers} worker process{'es' if workers > 1 else ''}: {DELIVERIES - left} inbox messages "
+              f"stored (record, property, delivery row) in {elapsed:.1f}s = {(DELIVERIES - left) / elapsed:.0f}/s")
+    bench.say("  CPU per message: " + ", ".join(f"{name} {seconds / max(DELIVERIES - left, 1) * 1000:.3f} ms"
+                                               for name, seconds in used.items() if name != "receiver")
+              + f"; {sum(used.values()) / elapsed:.2f} of {os.cpu_count()} cores busy")
+    for name in list(bench.processes):
+        bench.stop(name)
 
 
 def run(shape, workers):
@@ -125,7 +182,7 @@ def main():
     bench.say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
               f"rows {count_ms:.0f} ms")
     for shape, workers in RUNS:
-        run(shape, int(workers))
+        (run_ingest(int(workers)) if shape == "ingest" else run(shape, int(workers)))
     bench.say(f"machine after the run: {bench.load()}")
 
 

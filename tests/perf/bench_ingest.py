@@ -347,9 +347,12 @@ def main():
     say(f"storage: {final['records']} records for {final['messages']} messages; backlog drained in {drained:.1f}s"
         f" -> {final['messages'] / (time.time() - t0):.0f} messages stored/s overall")
     while final["delivered"] < final["deliveries"] and time.time() - drain_start < 900:
-        time.sleep(1)
+        time.sleep(0.2)
         final = counts()
     elapsed = time.time() - t0
+    say(f"delivery backlog when intake stopped: {after['deliveries'] - after['delivered']:8d} of {after['deliveries']}"
+        f" deliveries (plus {after['pending']} messages not stored yet); all delivered "
+        f"{time.time() - drain_start:.1f}s after intake stopped")
     say(f"deliveries to the local receiver:     {final['delivered'] / elapsed:8.0f} /s"
         f"  ({final['delivered']} of {final['deliveries']} in {elapsed:.0f}s)")
 
@@ -367,10 +370,22 @@ def main():
     stop_event.set()
     watcher.join()
     lags = [(arrivals[s] - t) * 1000 for s, t in done_at.items() if s in arrivals]
+    import requests
+
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        received = {int(s): t for s, t in requests.get(f"http://127.0.0.1:{receiver_port}/arrivals?min=10000000",
+                                                       timeout=10).json().items()}
+        if len(received) >= len(done_at):
+            break
+        time.sleep(0.5)
+    forward_lags = [(received[s] - t) * 1000 for s, t in done_at.items() if s in received]
     say(f"callback latency at {rate:.0f}/s:           p50 {percentile(latencies, 50):.1f} ms, "
         f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms  (statuses {statuses})")
     say(f"end-to-end lag (200 -> queryable):    p50 {percentile(lags, 50):.0f} ms, p99 {percentile(lags, 99):.0f} ms"
         f"  ({len(lags)} of {len(done_at)} seen)")
+    say(f"end-to-end lag (200 -> receiver):     p50 {percentile(forward_lags, 50):.0f} ms, "
+        f"p99 {percentile(forward_lags, 99):.0f} ms  ({len(forward_lags)} of {len(done_at)} arrived)")
 
     say("peak memory (VmHWM, process + children): " + ", ".join(
         f"{name} {peak_memory_mb(proc.pid):.0f} MB" for name, proc in processes.items() if name != "receiver"))

@@ -1,9 +1,15 @@
 """A minimal local HTTP receiver for benchmarks: answers 200 to anything and counts requests.
-GET /count answers the number of POSTs received so far."""
+GET /count answers the number of POSTs received so far; GET /arrivals?min=N answers, as JSON,
+when each message with a `"seq"` >= N first arrived (wall-clock seconds), for lag figures."""
 import asyncio
+import json
+import re
 import sys
+import time
 
 count = 0
+arrivals = {}
+SEQ = re.compile(rb'"seq":\s*(\d+)')
 
 
 async def handle(reader, writer):
@@ -15,14 +21,19 @@ async def handle(reader, writer):
             for line in head.split(b"\r\n"):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
-            if length:
-                await reader.readexactly(length)
+            body = await reader.readexactly(length) if length else b""
             if head.startswith(b"GET /count"):
-                body = str(count).encode()
+                answer = str(count).encode()
+            elif head.startswith(b"GET /arrivals"):
+                low = int(re.search(rb"min=(\d+)", head).group(1))
+                answer = json.dumps({s: t for s, t in arrivals.items() if s >= low}).encode()
             else:
                 count += 1
-                body = b"ok"
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                found = SEQ.search(body)
+                if found:
+                    arrivals.setdefault(int(found.group(1)), time.time())
+                answer = b"ok"
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer))
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass

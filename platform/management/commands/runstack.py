@@ -1,5 +1,6 @@
-"""Runs web (gunicorn), a Celery worker and Celery beat together in the foreground; Ctrl-C stops
-all three. This is the README's run command; production runs the same three roles separately."""
+"""Runs web (gunicorn), the Celery workers (storage, deliveries) and Celery beat together in the
+foreground; Ctrl-C stops them all. This is the README's run command; production runs the same
+roles separately."""
 import os
 import signal
 import subprocess
@@ -23,8 +24,12 @@ def stack_commands(bind, web_workers=2):
     return {
         "web": [python, "-m", "gunicorn", "platform.wsgi", "--bind", bind, "--workers", str(web_workers),
                 "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
-        "worker": [*supervised("worker"), python, "-m", "celery", "-A", "platform", "worker",
-                   "-Q", "ingest,deliveries,maintenance", "--concurrency", "2", "--loglevel", "INFO"],
+        # Storage and deliveries in worker processes of their own: a delivery sender runs for up
+        # to DELIVERY_SENDER_SECONDS and must never keep the inbox waiting.
+        "worker": [*supervised("worker"), python, "-m", "celery", "-A", "platform", "worker", "-n", "worker@%h",
+                   "-Q", "ingest,maintenance", "--concurrency", "1", "--loglevel", "INFO"],
+        "sender": [*supervised("sender"), python, "-m", "celery", "-A", "platform", "worker", "-n", "sender@%h",
+                   "-Q", "deliveries", "--concurrency", "1", "--loglevel", "INFO"],
         "beat": [*supervised("beat"), python, "-m", "celery", "-A", "platform", "beat", "--loglevel", "INFO",
                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
     }
@@ -64,4 +69,4 @@ class Command(BaseCommand):
                     proc.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     proc.kill()
-            self.stdout.write("Stopped web, worker and beat.")
+            self.stdout.write("Stopped web, workers and beat.")
