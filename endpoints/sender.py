@@ -73,6 +73,7 @@ class Outcome:
     body: str = ""
     error: str = ""
     permanent: bool = False
+    freed: bool = False  # its target's request slot was given back
 
     @property
     def ok(self):
@@ -186,6 +187,11 @@ class Sender:
                 stopping = now - started > self.budget or not self.partitions.valid()
                 outcomes = self._collect(io, wait=0.02 if self.in_flight else 0)
                 if outcomes:
+                    if not stopping:
+                        # A success frees its target's slot now: other lanes of the target are sent
+                        # while this batch is written down (a lane itself waits for its write).
+                        self._slots_free([o for o in outcomes if o.ok])
+                        self._dispatch(io)
                     self._settle(outcomes)
                     attempts += len(outcomes)
                     last_work = now
@@ -394,17 +400,26 @@ class Sender:
             for key, (ok, blame) in target_state.items():
                 if key in self.targets:
                     KINDS[key[0]].settle(self.targets[key][1], ok=ok, now=now, blame=blame)
+        self._slots_free(outcomes)
         for outcome in outcomes:
             delivery = outcome.delivery
-            key = _target_key(delivery)
-            self.in_flight -= 1
-            self.flying[key] -= 1
             self.busy.discard(delivery.lane)
             lane = self.lanes.get(delivery.lane)
             if lane:
                 self.ready.append(delivery.lane)
             elif lane is not None:
                 del self.lanes[delivery.lane]
+
+    def _slots_free(self, outcomes):
+        """Gives each outcome's request slot back to its target (once) and wakes the lanes that
+        waited for one."""
+        for outcome in outcomes:
+            if outcome.freed:
+                continue
+            outcome.freed = True
+            key = _target_key(outcome.delivery)
+            self.in_flight -= 1
+            self.flying[key] -= 1
             for lane_no in self.waiting.pop(key, ()):
                 self.ready.append(lane_no)
 

@@ -206,7 +206,7 @@ ENDPOINTS_LOG_RETENTION_DAYS = env_int("ENDPOINTS_LOG_RETENTION_DAYS", 30, minim
 # set its own); DELIVERY_MAX_SENDERS caps the senders a busy one starts (set it to the number of
 # worker processes serving the deliveries queue); a sender hands over after DELIVERY_SENDER_SECONDS.
 DELIVERY_PARTITIONS = env_int("DELIVERY_PARTITIONS", 16, minimum=1)
-DELIVERY_MAX_IN_FLIGHT = env_int("DELIVERY_MAX_IN_FLIGHT", 16, minimum=1)
+DELIVERY_MAX_IN_FLIGHT = env_int("DELIVERY_MAX_IN_FLIGHT", 64, minimum=1)
 DELIVERY_MAX_SENDERS = env_int("DELIVERY_MAX_SENDERS", 2, minimum=1)
 DELIVERY_SENDER_SECONDS = env_int("DELIVERY_SENDER_SECONDS", 60, minimum=1)
 # Ingest: inbox messages are hashed by device into this many partitions; batches of one

@@ -128,6 +128,7 @@ def run_ingest(workers):
               + f"; {sum(used.values()) / elapsed:.2f} of {os.cpu_count()} cores busy")
     for name in list(bench.processes):
         bench.stop(name)
+    connection.close()  # the next run drops the database
 
 
 def run(shape, workers):
@@ -171,6 +172,7 @@ def run(shape, workers):
               " MB (all its processes)")
     for name in list(bench.processes):
         bench.stop(name)
+    connection.close()  # the next run drops the database
 
 
 def main():
