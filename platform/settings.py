@@ -7,6 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from platform.broker import embedded_broker
 from platform.env import env_bool, env_int, env_int_list, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -168,15 +169,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Celery. The embedded default is kombu's filesystem transport: a real broker, no server.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-BROKER_DIR = VAR_DIR / "broker"
+# Celery. The embedded default is kombu's SQLAlchemy transport on a SQLite file under var/: a
+# real broker, no server (platform/broker.py says why not the filesystem transport).
+EMBEDDED_BROKER_PATH = VAR_DIR / "broker.sqlite3"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "embedded://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    BROKER_DIR.mkdir(exist_ok=True)
-    (BROKER_DIR / "control").mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(BROKER_DIR), "data_folder_out": str(BROKER_DIR),
-                                       "control_folder": str(BROKER_DIR / "control"), "polling_interval": 0.2}
+if CELERY_BROKER_URL == "embedded://":
+    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker(EMBEDDED_BROKER_PATH)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Without socket timeouts a Redis that hangs (accepts, never answers) hangs every publish,
     # and so every callback, for as long as it hangs; with them a publish fails within seconds

@@ -9,6 +9,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from platform.broker import embedded_broker_prune
+
 
 def stack_commands(bind, web_workers=2):
     python = sys.executable
@@ -37,6 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
 
     def handle(self, *args, bind, **options):
+        if settings.CELERY_BROKER_URL.startswith("sqla+sqlite"):
+            embedded_broker_prune(settings.EMBEDDED_BROKER_PATH)
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR)
                      for name, cmd in stack_commands(bind).items()}
         stopping = False
