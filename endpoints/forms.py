@@ -4,6 +4,7 @@ from django import forms
 from django.template.loader import render_to_string
 
 from endpoints.models import Endpoint
+from platform.forms import json_form_value
 from platform.validators import id_validator
 
 
@@ -101,10 +102,7 @@ class SendTestForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}))
 
     def clean_payload(self):
-        try:
-            return json.loads(self.cleaned_data["payload"])
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        return json_form_value(self.cleaned_data["payload"])
 
 
 class ApplicationForm(forms.Form):
