@@ -104,6 +104,8 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHE_URL = env_str("CACHE_URL", "locmem://")
+# Exactly one process serves the web, so a per-process cache is enough (platform/checks.py).
+SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
                           # Short: every cache use on the callback path (token cache, rate counter,
