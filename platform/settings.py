@@ -210,9 +210,14 @@ ENDPOINTS_LOG_RETENTION_DAYS = env_int("ENDPOINTS_LOG_RETENTION_DAYS", 30, minim
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Secrets in URLs (downlink URLs, ?authorization=) are rewritten: on the loggers that log
+    # request paths, so every handler gets the clean record, and on our handler for the rest.
+    "filters": {"redact_secrets": {"()": "platform.logfilters.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django.request": {"filters": ["redact_secrets"]},
+                "django.server": {"filters": ["redact_secrets"]}},
 }
 
 if not DEBUG:

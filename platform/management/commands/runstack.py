@@ -24,7 +24,8 @@ def stack_commands(bind, web_workers=2):
     # standard-library module of that name in every process.
     return {
         "web": [python, "-m", "gunicorn", "platform.wsgi", "--bind", bind, "--workers", str(web_workers),
-                "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+                "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+                "--logger-class", "platform.gunicorn_logging.RedactingLogger"],
         "worker": [*supervised("worker"), python, "-m", "celery", "-A", "platform", "worker",
                    "-Q", "ingest,deliveries,maintenance", "--concurrency", "2", "--loglevel", "INFO"],
         "beat": [*supervised("beat"), python, "-m", "celery", "-A", "platform", "beat", "--loglevel", "INFO",
