@@ -14,6 +14,7 @@ from endpoints import selectors, services
 from endpoints.delivery import connection_downlink_url, delivery_retry, endpoint_call
 from endpoints.forms import ApplicationForm, EndpointForm, SendTestForm
 from endpoints.models import Connection, Delivery
+from endpoints.secret_headers import header_rows, keep_masked
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
 from platform.web import render_page, toast, toasts_oob
@@ -104,15 +105,23 @@ def endpoint_edit(request, endpoint_id):
                        status=400 if form.errors else 200)
 
 
-def _endpoint_context(endpoint, **extra):
+def _reveal(request):
+    """The owner asked to see secret header values (`?reveal=headers`)."""
+    return request.GET.get("reveal") == "headers"
+
+
+def _endpoint_context(endpoint, reveal=False, **extra):
     return {"endpoint": endpoint, "test_form": SendTestForm(), "answer": None,
+            "headers": header_rows(endpoint.headers, reveal=reveal), "revealed": reveal,
+            "secret_headers": any(secret for _, _, secret in header_rows(endpoint.headers)),
             "calls": _log(selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE]), **extra}
 
 
 @login_required
 def endpoint_detail(request, endpoint_id):
     endpoint = endpoint_for(request, endpoint_id)
-    return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint), partials=("calls",))
+    return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint, reveal=_reveal(request)),
+                       partials=("calls",))
 
 
 @login_required
@@ -189,8 +198,10 @@ def _config(connection, **changes):
     return {**config, **changes}
 
 
-def _application_context(connection, **extra):
+def _application_context(connection, reveal=False, **extra):
     return {"connection": connection, "downlink_url": connection_downlink_url(connection),
+            "headers": header_rows(connection.headers, reveal=reveal), "revealed": reveal,
+            "secret_headers": any(secret for _, _, secret in header_rows(connection.headers)),
             "devices": connection.devices.order_by("device_id"),
             "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE]),
             "pending": selectors.deliveries_for_target(connection=connection, state="pending").count(),
@@ -206,7 +217,7 @@ def application_detail(request, pk):
     editing = request.GET.get("edit")
     if editing not in ApplicationForm.EDITABLE:
         editing = None
-    context = _application_context(connection, editing=editing,
+    context = _application_context(connection, reveal=_reveal(request), editing=editing,
                                    form=ApplicationForm(only=editing, initial=_config(connection)) if editing else None)
     if request.htmx and request.htmx.target and request.htmx.target.startswith("setting-"):
         field = request.htmx.target.removeprefix("setting-")
@@ -232,8 +243,11 @@ def application_field(request, pk, field):
         raise Http404("No such setting.")
     form = ApplicationForm(request.POST, only=field)
     if form.is_valid():
+        changes = dict(form.cleaned_data)
+        if "headers" in changes:
+            changes["headers"] = keep_masked(changes["headers"], connection.headers)
         try:
-            services.connection_replace(connection=connection, **_config(connection, **form.cleaned_data))
+            services.connection_replace(connection=connection, **_config(connection, **changes))
         except ValidationError as exc:
             _errors_to_form(form, exc)
     if form.errors:
