@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from endpoints import selectors, services
 from endpoints.delivery import connection_downlink_url, delivery_retry, endpoint_call
 from endpoints.forms import ApplicationForm, EndpointForm, SendTestForm
+from endpoints.hints import private_url_warning
 from endpoints.models import Connection, Delivery
 from endpoints.secret_headers import header_rows, keep_masked
 from endpoints.templating import TemplateError
@@ -85,7 +86,9 @@ def endpoint_create(request):
         else:
             toast(request, f"Endpoint {endpoint.endpoint_id} created. Try it with Send test.")
             return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
-    return render_page(request, "endpoints/form.html", {"form": form}, status=400 if form.errors else 200)
+    return render_page(request, "endpoints/form.html",
+                       {"form": form, "url_warning": private_url_warning(form.data.get("url"))},
+                       status=400 if form.errors else 200)
 
 
 @login_required
@@ -101,7 +104,9 @@ def endpoint_edit(request, endpoint_id):
         else:
             toast(request, f"Endpoint {endpoint.endpoint_id} saved.")
             return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
-    return render_page(request, "endpoints/form.html", {"form": form, "endpoint": endpoint},
+    url = form.data.get("url") if form.is_bound else endpoint.url
+    return render_page(request, "endpoints/form.html",
+                       {"form": form, "endpoint": endpoint, "url_warning": private_url_warning(url)},
                        status=400 if form.errors else 200)
 
 
@@ -114,6 +119,7 @@ def _endpoint_context(endpoint, reveal=False, **extra):
     return {"endpoint": endpoint, "test_form": SendTestForm(), "answer": None,
             "headers": header_rows(endpoint.headers, reveal=reveal), "revealed": reveal,
             "secret_headers": any(secret for _, _, secret in header_rows(endpoint.headers)),
+            "url_warning": private_url_warning(endpoint.url),
             "calls": _log(selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE]), **extra}
 
 
@@ -189,7 +195,9 @@ def application_create_http(request):
         else:
             toast(request, f"Application {connection.name} created.")
             return redirect("application_detail", pk=connection.pk)
-    return render(request, "applications/create.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "applications/create.html",
+                  {"form": form, "url_warning": private_url_warning(form.data.get("destination_url"))},
+                  status=400 if form.errors else 200)
 
 
 def _config(connection, **changes):
@@ -202,6 +210,7 @@ def _application_context(connection, reveal=False, **extra):
     return {"connection": connection, "downlink_url": connection_downlink_url(connection),
             "headers": header_rows(connection.headers, reveal=reveal), "revealed": reveal,
             "secret_headers": any(secret for _, _, secret in header_rows(connection.headers)),
+            "url_warning": private_url_warning(connection.destination_url),
             "devices": connection.devices.order_by("device_id"),
             "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE]),
             "pending": selectors.deliveries_for_target(connection=connection, state="pending").count(),

@@ -3,12 +3,14 @@
 SECRET_KEY and DEBUG=false."""
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from platform.broker import embedded_broker
 from platform.env import env_bool, env_int, env_int_list, env_list, env_str
+from platform.lan import default_site_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -32,9 +34,13 @@ def _secret_key():
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+# Where `manage.py runstack` (make run) listens; with 0.0.0.0 the default SITE_URL is the LAN
+# address, so the URLs printed for devices work from a board on the network (platform/lan.py).
+BIND = env_str("BIND", "127.0.0.1:8000")
+SITE_URL = env_str("SITE_URL", default_site_url(BIND)).rstrip("/")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", urlsplit(SITE_URL).hostname or "localhost"]
+                         if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,6 +1,5 @@
 """Runs web (gunicorn), a Celery worker and Celery beat together in the foreground; Ctrl-C stops
 all three. This is the README's run command; production runs the same three roles separately."""
-import os
 import signal
 import subprocess
 import sys
@@ -37,7 +36,7 @@ class Command(BaseCommand):
     help = "Runs web, worker and beat in the foreground until Ctrl-C."
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
+        parser.add_argument("--bind", default=settings.BIND)
 
     def handle(self, *args, bind, **options):
         if settings.CELERY_BROKER_URL.startswith("sqla+sqlite"):
