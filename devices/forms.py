@@ -71,12 +71,25 @@ class DeviceSettingsForm(forms.ModelForm):
         self.fields["timeout"].min_value = 1
 
 
-class PropertyForm(forms.Form):
+class DevicePageForm(forms.Form):
+    """A form that shares the device page with the callback settings: its own element ids
+    (`id_<prefix>_<field>`), so a label focuses its own field (both forms have a "name")."""
+
+    id_prefix = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class PropertyForm(DevicePageForm):
+    id_prefix = "property"
     name = forms.CharField(label="Property", max_length=64, validators=[id_validator])
     value = JSONTextField(label="Value (JSON)", required=False)
 
 
-class DownlinkForm(forms.Form):
+class DownlinkForm(DevicePageForm):
+    id_prefix = "downlink"
     payload = JSONTextField(label="Payload (JSON)", help_text='Returned to the device in the answer to its next '
                                                            'callback, e.g. {"led": "on"}.')
 

@@ -81,7 +81,8 @@ def detail_context(request, device, **overrides):
     return context
 
 
-DETAIL_PARTS = ("messages", "stats", "properties", "downlinks", "applications", "settings")
+DETAIL_PARTS = ("messages", "stats", "properties", "downlinks", "applications", "settings", "property-list",
+                "downlink-list")
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from endpoints import selectors, services
@@ -146,7 +147,11 @@ def endpoint_test(request, endpoint_id):
             answer = {"ok": False, "error": str(exc)}
     context = _endpoint_context(endpoint, test_form=form, answer=answer)
     if request.htmx:
-        return render(request, "endpoints/detail.html#test", context)
+        response = render(request, "endpoints/detail.html#test", context)
+        # The call log gains the test's attempt now, not at its next 10 s refresh.
+        response.content += render_to_string("endpoints/detail.html#calls", {**context, "oob": True},
+                                             request=request).encode()
+        return response
     return render_page(request, "endpoints/detail.html", context, status=200 if form.is_valid() else 400)
 
 
