@@ -38,8 +38,8 @@ SECRET_KEY = _secret_key()
 # address, so the URLs printed for devices work from a board on the network (platform/lan.py).
 BIND = env_str("BIND", "127.0.0.1:8000")
 SITE_URL = env_str("SITE_URL", default_site_url(BIND)).rstrip("/")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", urlsplit(SITE_URL).hostname or "localhost"]
-                         if DEBUG else [])
+_DEV_HOSTS = ["localhost", "127.0.0.1", "[::1]", urlsplit(SITE_URL).hostname or "localhost"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _DEV_HOSTS if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [

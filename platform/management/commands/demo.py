@@ -33,10 +33,11 @@ class Command(BaseCommand):
                      stdout=self.stdout)
         self.stdout.write(f"  Then see it on {settings.SITE_URL}{reverse('bucket_detail', args=['demo-bucket'])}"
                           f" (or in the admin: {settings.SITE_URL}/admin/buckets/record/)")
-        if reachable_from_this_computer_only(urlsplit(settings.SITE_URL).hostname):
-            self.stdout.write(f"  A board  {settings.SITE_URL} works from this computer only. For a device on your network,")
-            self.stdout.write("           run `make run HOST=0.0.0.0` (listens on the network; URLs then use this machine's")
-            self.stdout.write("           LAN address), or set SITE_URL to the address your devices reach.")
+        site = settings.SITE_URL
+        if reachable_from_this_computer_only(urlsplit(site).hostname):
+            self.stdout.write(f"  A board  {site} works from this computer only. For a device on your network,")
+            self.stdout.write("           run `make run HOST=0.0.0.0` (listens on the network; URLs then use this")
+            self.stdout.write("           machine's LAN address), or set SITE_URL to the address your devices reach.")
         else:
-            self.stdout.write(f"  A board  devices post to {settings.SITE_URL} (SITE_URL); make sure they can reach it.")
+            self.stdout.write(f"  A board  devices post to {site} (SITE_URL); make sure they can reach it.")
         self.stdout.write("")
