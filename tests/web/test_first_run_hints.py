@@ -63,3 +63,21 @@ def test_listening_everywhere_gives_lan_urls():
     assert reachable_from_this_computer_only("localhost") and reachable_from_this_computer_only("127.0.0.1")
     assert not reachable_from_this_computer_only("192.168.1.20")
     assert not reachable_from_this_computer_only("iot.example.com")
+
+
+def test_make_run_on_the_network_accepts_its_lan_url():
+    """`make run HOST=0.0.0.0` sets BIND: the default SITE_URL is the LAN address, which the
+    development ALLOWED_HOSTS then accepts (a board's callback would be a 400 otherwise)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.stack import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "ALLOWED_HOSTS", "DEBUG")}
+    env.update(PYTHONPATH=str(ROOT), BIND="0.0.0.0:8123", DJANGO_SETTINGS_MODULE="platform.settings")
+    code = "from django.conf import settings as s; print(s.SITE_URL, ' '.join(s.ALLOWED_HOSTS))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split()
+    assert out[0] == f"http://{lan_address()}:8123"
+    assert lan_address() in out[1:]
