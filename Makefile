@@ -23,9 +23,13 @@ install: $(VENV)/.installed
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# `make run HOST=0.0.0.0` listens on the network, so a board can post to it (platform/lan.py).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: migrate
-	$(PY) manage.py demo
-	$(PY) manage.py runstack
+	BIND=$(HOST):$(PORT) $(PY) manage.py demo
+	BIND=$(HOST):$(PORT) $(PY) manage.py runstack
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

@@ -10,7 +10,8 @@ class BucketForm(forms.Form):
     name = forms.CharField(max_length=200, required=False)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     enabled = forms.BooleanField(required=False, initial=True, help_text="A disabled bucket skips writes.")
-    retention_period = forms.IntegerField(label="Keep data for", min_value=1, required=False,
+    # The API's bound (buckets/serializers.py): larger numbers overflow the database column.
+    retention_period = forms.IntegerField(label="Keep data for", min_value=1, max_value=1_000_000, required=False,
                                           help_text="Empty keeps everything.")
     retention_unit = forms.ChoiceField(label="Unit", choices=Bucket.UNITS, initial="days", required=False)
 

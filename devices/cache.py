@@ -111,11 +111,13 @@ def _device_changed(sender, instance, **kwargs):
 
 
 def _user_renaming(sender, instance, update_fields=None, **kwargs):
-    if instance.pk is None or (update_fields is not None and "username" not in update_fields):
+    """A renamed user's cached devices are stale under the old name; a user (de)activated changes
+    whether their devices answer at all (devices/selectors.py device_for_callback)."""
+    if instance.pk is None or (update_fields is not None and not {"username", "is_active"} & set(update_fields)):
         return
-    old = sender.objects.filter(pk=instance.pk).values_list("username", flat=True).first()
-    if old is not None and old != instance.get_username():
-        invalidate(old)
+    old = sender.objects.filter(pk=instance.pk).values_list("username", "is_active").first()
+    if old is not None and (old[0] != instance.get_username() or old[1] != instance.is_active):
+        invalidate(old[0])
 
 
 def _user_deleted(sender, instance, **kwargs):

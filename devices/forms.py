@@ -5,11 +5,13 @@ from django import forms
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Connection, Endpoint
+from platform.forms import json_form_value
 from platform.validators import id_validator
 
 
 class JSONTextField(forms.CharField):
-    """JSON typed as text; the error says where the JSON is broken."""
+    """JSON typed as text, parsed by the payload rules (platform/payloads.py): what jsonb could not
+    store (NaN, 1e400, a NUL, very deep nesting) is a form error saying what to fix, not a 500."""
 
     widget = forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"})
 
@@ -17,10 +19,7 @@ class JSONTextField(forms.CharField):
         value = super().to_python(value)
         if value in self.empty_values:
             return None
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        return json_form_value(value)
 
     def prepare_value(self, value):
         if isinstance(value, str):
@@ -72,12 +71,25 @@ class DeviceSettingsForm(forms.ModelForm):
         self.fields["timeout"].min_value = 1
 
 
-class PropertyForm(forms.Form):
+class DevicePageForm(forms.Form):
+    """A form that shares the device page with the callback settings: its own element ids
+    (`id_<prefix>_<field>`), so a label focuses its own field (both forms have a "name")."""
+
+    id_prefix = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class PropertyForm(DevicePageForm):
+    id_prefix = "property"
     name = forms.CharField(label="Property", max_length=64, validators=[id_validator])
     value = JSONTextField(label="Value (JSON)", required=False)
 
 
-class DownlinkForm(forms.Form):
+class DownlinkForm(DevicePageForm):
+    id_prefix = "downlink"
     payload = JSONTextField(label="Payload (JSON)", help_text='Returned to the device in the answer to its next '
                                                            'callback, e.g. {"led": "on"}.')
 

@@ -7,13 +7,15 @@ from platform.tokens import token_matches
 
 
 def device_for_callback(username, device_id, token):
-    """The device if the token is its callback token; None for an unknown user, unknown device,
-    missing or wrong token alike, so the answer reveals nothing. Cached (devices/cache.py)."""
+    """The device if the token is its callback token; None for an unknown or deactivated user,
+    unknown device, missing or wrong token alike, so the answer reveals nothing. Cached (devices/cache.py)."""
     if not token:
         return None
     values, versions = callback_cache.device_get(username, device_id)
     if values is None:
-        values = (Device.objects.filter(owner__username=username, device_id=device_id)
+        # A deactivated owner's devices are unknown devices; read in the same query, so the cached
+        # value carries it and a callback costs nothing more (devices/cache.py invalidates on the flip).
+        values = (Device.objects.filter(owner__username=username, owner__is_active=True, device_id=device_id)
                   .values(*callback_cache.FIELDS).first())
         if values is None:
             return None

@@ -1,6 +1,7 @@
 """The device pages. Views are adapters: find the device through its owner (404 for anyone
 else), validate with a form, call a service, render the page or the part htmx asked for."""
 import json
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,7 @@ from devices import services
 from devices.forms import AttachApplicationForm, DeviceCreateForm, DeviceSettingsForm, DownlinkForm, PropertyForm
 from devices.models import Device, DeviceProperty
 from endpoints.models import Connection
+from platform.lan import reachable_from_this_computer_only
 from platform.web import render_page, toast
 
 # A new or regenerated callback token waits here for the one page view that shows it.
@@ -60,6 +62,8 @@ def detail_context(request, device, **overrides):
         "device": device,
         "token": token,
         "callback_url": callback_url(device),
+        # SITE_URL on a loopback address: the page says how to give devices a URL they can reach.
+        "site_url_local": reachable_from_this_computer_only(urlsplit(settings.SITE_URL).hostname),
         "snippet_token": token or "YOUR_DEVICE_TOKEN",
         "example": json.dumps({"temperature": 21.5, "humidity": 40}),
         "messages_list": device.messages.all()[:20],
@@ -77,7 +81,8 @@ def detail_context(request, device, **overrides):
     return context
 
 
-DETAIL_PARTS = ("messages", "stats", "properties", "downlinks", "applications", "settings")
+DETAIL_PARTS = ("messages", "stats", "properties", "downlinks", "applications", "settings", "property-list",
+                "downlink-list")
 
 
 @login_required

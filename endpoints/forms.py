@@ -4,6 +4,8 @@ from django import forms
 from django.template.loader import render_to_string
 
 from endpoints.models import Endpoint
+from endpoints.secret_headers import MASK, keep_masked, masked
+from platform.forms import json_form_value
 from platform.validators import id_validator
 
 
@@ -19,9 +21,12 @@ class HeaderRowsWidget(forms.Widget):
         return False
 
     def render(self, name, value, attrs=None, renderer=None):
-        rows = list(value.items()) if isinstance(value, dict) else list(value or [])
+        # A dict is the stored configuration: its secret values are shown masked; the view puts
+        # them back when the mask is posted unchanged (endpoints/secret_headers.py).
+        rows = list(masked(value).items()) if isinstance(value, dict) else list(value or [])
         rows = [row for row in rows if row[0] or row[1]] or [("", "")]
-        return render_to_string("_headers.html", {"name": name, "rows": rows})
+        return render_to_string("_headers.html", {"name": name, "rows": rows,
+                                                  "has_mask": any(value == MASK for _, value in rows)})
 
 
 class HeadersField(forms.Field):
@@ -88,6 +93,8 @@ class EndpointForm(forms.Form):
         data = dict(self.cleaned_data)
         data.pop("endpoint_id", None)
         data["body"] = data["body"] or None
+        if self.editing is not None:
+            data["headers"] = keep_masked(data["headers"], self.editing.headers)
         return data
 
     @classmethod
@@ -101,10 +108,7 @@ class SendTestForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}))
 
     def clean_payload(self):
-        try:
-            return json.loads(self.cleaned_data["payload"])
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        return json_form_value(self.cleaned_data["payload"])
 
 
 class ApplicationForm(forms.Form):

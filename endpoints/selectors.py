@@ -26,10 +26,12 @@ def connection_for_owner(owner, connection_id):
 
 
 def connection_for_downlink_secret(secret):
-    """The connection whose downlink URL carries this secret, or None. The URL is the credential."""
+    """The connection whose downlink URL carries this secret, or None (also when its owner is
+    deactivated: their URLs answer like unknown ones). The URL is the credential."""
     if not secret or len(secret) > 64:
         return None
-    return Connection.objects.filter(downlink_secret=secret).select_related("owner").first()
+    return (Connection.objects.filter(downlink_secret=secret, owner__is_active=True)
+            .select_related("owner").first())
 
 
 def attempts_for_target(*, endpoint=None, connection=None):

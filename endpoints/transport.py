@@ -123,7 +123,8 @@ def address_check(url):
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         if _address_refused(ip):
             raise TransportError(f"{host} resolves to {ip}, a private or reserved address; only public "
-                                 "addresses can be called.", permanent=True)
+                                 "addresses can be called (a self-hoster allows them with "
+                                 "ENDPOINTS_ALLOW_PRIVATE_IPS=true).", permanent=True)
         if str(ip) not in checked:
             checked.append(str(ip))
     return checked

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from endpoints import selectors, services
@@ -15,7 +16,9 @@ from endpoints.delivery import (connection_downlink_url, deliveries_retry_now, d
                                 endpoint_call)
 from endpoints.targets import connection as connection_kind
 from endpoints.forms import ApplicationForm, EndpointForm, SendTestForm
+from endpoints.hints import private_url_warning
 from endpoints.models import Connection, Delivery
+from endpoints.secret_headers import header_rows, keep_masked
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
 from platform.web import render_page, toast, toasts_oob
@@ -86,7 +89,9 @@ def endpoint_create(request):
         else:
             toast(request, f"Endpoint {endpoint.endpoint_id} created. Try it with Send test.")
             return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
-    return render_page(request, "endpoints/form.html", {"form": form}, status=400 if form.errors else 200)
+    return render_page(request, "endpoints/form.html",
+                       {"form": form, "url_warning": private_url_warning(form.data.get("url"))},
+                       status=400 if form.errors else 200)
 
 
 @login_required
@@ -102,19 +107,30 @@ def endpoint_edit(request, endpoint_id):
         else:
             toast(request, f"Endpoint {endpoint.endpoint_id} saved.")
             return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
-    return render_page(request, "endpoints/form.html", {"form": form, "endpoint": endpoint},
+    url = form.data.get("url") if form.is_bound else endpoint.url
+    return render_page(request, "endpoints/form.html",
+                       {"form": form, "endpoint": endpoint, "url_warning": private_url_warning(url)},
                        status=400 if form.errors else 200)
 
 
-def _endpoint_context(endpoint, **extra):
+def _reveal(request):
+    """The owner asked to see secret header values (`?reveal=headers`)."""
+    return request.GET.get("reveal") == "headers"
+
+
+def _endpoint_context(endpoint, reveal=False, **extra):
     return {"endpoint": endpoint, "test_form": SendTestForm(), "answer": None,
+            "headers": header_rows(endpoint.headers, reveal=reveal), "revealed": reveal,
+            "secret_headers": any(secret for _, _, secret in header_rows(endpoint.headers)),
+            "url_warning": private_url_warning(endpoint.url),
             "calls": _log(selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE]), **extra}
 
 
 @login_required
 def endpoint_detail(request, endpoint_id):
     endpoint = endpoint_for(request, endpoint_id)
-    return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint), partials=("calls",))
+    return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint, reveal=_reveal(request)),
+                       partials=("calls",))
 
 
 @login_required
@@ -133,7 +149,11 @@ def endpoint_test(request, endpoint_id):
             answer = {"ok": False, "error": str(exc)}
     context = _endpoint_context(endpoint, test_form=form, answer=answer)
     if request.htmx:
-        return render(request, "endpoints/detail.html#test", context)
+        response = render(request, "endpoints/detail.html#test", context)
+        # The call log gains the test's attempt now, not at its next 10 s refresh.
+        response.content += render_to_string("endpoints/detail.html#calls", {**context, "oob": True},
+                                             request=request).encode()
+        return response
     return render_page(request, "endpoints/detail.html", context, status=200 if form.is_valid() else 400)
 
 
@@ -182,7 +202,9 @@ def application_create_http(request):
         else:
             toast(request, f"Application {connection.name} created.")
             return redirect("application_detail", pk=connection.pk)
-    return render(request, "applications/create.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "applications/create.html",
+                  {"form": form, "url_warning": private_url_warning(form.data.get("destination_url"))},
+                  status=400 if form.errors else 200)
 
 
 def _config(connection, **changes):
@@ -191,9 +213,12 @@ def _config(connection, **changes):
     return {**config, **changes}
 
 
-def _application_context(connection, **extra):
+def _application_context(connection, reveal=False, **extra):
     statistics, next_attempt = deliveries_statistics(target=connection)
     return {"connection": connection, "downlink_url": connection_downlink_url(connection),
+            "headers": header_rows(connection.headers, reveal=reveal), "revealed": reveal,
+            "secret_headers": any(secret for _, _, secret in header_rows(connection.headers)),
+            "url_warning": private_url_warning(connection.destination_url),
             "devices": connection.devices.order_by("device_id"),
             "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE]),
             "statistics": statistics, "next_attempt": next_attempt,
@@ -210,7 +235,7 @@ def application_detail(request, pk):
     editing = request.GET.get("edit")
     if editing not in ApplicationForm.EDITABLE:
         editing = None
-    context = _application_context(connection, editing=editing,
+    context = _application_context(connection, reveal=_reveal(request), editing=editing,
                                    form=ApplicationForm(only=editing, initial=_config(connection)) if editing else None)
     if request.htmx and request.htmx.target and request.htmx.target.startswith("setting-"):
         field = request.htmx.target.removeprefix("setting-")
@@ -250,8 +275,11 @@ def application_field(request, pk, field):
         raise Http404("No such setting.")
     form = ApplicationForm(request.POST, only=field)
     if form.is_valid():
+        changes = dict(form.cleaned_data)
+        if "headers" in changes:
+            changes["headers"] = keep_masked(changes["headers"], connection.headers)
         try:
-            services.connection_replace(connection=connection, **_config(connection, **form.cleaned_data))
+            services.connection_replace(connection=connection, **_config(connection, **changes))
         except ValidationError as exc:
             _errors_to_form(form, exc)
     if form.errors:

@@ -1,16 +1,18 @@
 from django.urls import path
 
+import platform.converters  # noqa: F401  (registers the `id` converter)
+
 from endpoints import views
 
 urlpatterns = [
     path("endpoints/", views.endpoint_list, name="endpoint_list"),
     path("endpoints/+new/", views.endpoint_create, name="endpoint_create"),
-    path("endpoints/<str:endpoint_id>/", views.endpoint_detail, name="endpoint_detail"),
-    path("endpoints/<str:endpoint_id>/edit/", views.endpoint_edit, name="endpoint_edit"),
-    path("endpoints/<str:endpoint_id>/test/", views.endpoint_test, name="endpoint_test"),
-    path("endpoints/<str:endpoint_id>/deliveries/<int:delivery>/retry/", views.endpoint_delivery_retry,
+    path("endpoints/<id:endpoint_id>/", views.endpoint_detail, name="endpoint_detail"),
+    path("endpoints/<id:endpoint_id>/edit/", views.endpoint_edit, name="endpoint_edit"),
+    path("endpoints/<id:endpoint_id>/test/", views.endpoint_test, name="endpoint_test"),
+    path("endpoints/<id:endpoint_id>/deliveries/<int:delivery>/retry/", views.endpoint_delivery_retry,
          name="endpoint_delivery_retry"),
-    path("endpoints/<str:endpoint_id>/delete/", views.endpoint_delete, name="endpoint_delete"),
+    path("endpoints/<id:endpoint_id>/delete/", views.endpoint_delete, name="endpoint_delete"),
     path("applications/", views.application_list, name="application_list"),
     path("applications/new/", views.application_create, name="application_create"),
     path("applications/new/http/", views.application_create_http, name="application_create_http"),

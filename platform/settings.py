@@ -3,11 +3,14 @@
 SECRET_KEY and DEBUG=false."""
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from platform.broker import embedded_broker
 from platform.env import env_bool, env_int, env_int_list, env_list, env_str
+from platform.lan import default_site_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -31,9 +34,13 @@ def _secret_key():
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+# Where `manage.py runstack` (make run) listens; with 0.0.0.0 the default SITE_URL is the LAN
+# address, so the URLs printed for devices work from a board on the network (platform/lan.py).
+BIND = env_str("BIND", "127.0.0.1:8000")
+SITE_URL = env_str("SITE_URL", default_site_url(BIND)).rstrip("/")
+_DEV_HOSTS = ["localhost", "127.0.0.1", "[::1]", urlsplit(SITE_URL).hostname or "localhost"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _DEV_HOSTS if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -103,6 +110,8 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHE_URL = env_str("CACHE_URL", "locmem://")
+# Exactly one process serves the web, so a per-process cache is enough (platform/checks.py).
+SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
                           # Short: every cache use on the callback path (token cache, rate counter,
@@ -122,6 +131,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", False)
+# Failed sign-ins (login page and admin) allowed per account and per address within the window,
+# then every sign-in there is refused until the window ends (platform/login.py).
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+LOGIN_THROTTLE_SECONDS = env_int("LOGIN_THROTTLE_SECONDS", 900, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -168,15 +182,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Celery. The embedded default is kombu's filesystem transport: a real broker, no server.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-BROKER_DIR = VAR_DIR / "broker"
+# Celery. The embedded default is kombu's SQLAlchemy transport on a SQLite file under var/: a
+# real broker, no server (platform/broker.py says why not the filesystem transport).
+EMBEDDED_BROKER_PATH = VAR_DIR / "broker.sqlite3"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "embedded://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    BROKER_DIR.mkdir(exist_ok=True)
-    (BROKER_DIR / "control").mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(BROKER_DIR), "data_folder_out": str(BROKER_DIR),
-                                       "control_folder": str(BROKER_DIR / "control"), "polling_interval": 0.2}
+if CELERY_BROKER_URL == "embedded://":
+    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker(EMBEDDED_BROKER_PATH)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Without socket timeouts a Redis that hangs (accepts, never answers) hangs every publish,
     # and so every callback, for as long as it hangs; with them a publish fails within seconds
@@ -217,9 +229,14 @@ INGEST_PARTITIONS = env_int("INGEST_PARTITIONS", 16, minimum=1)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Secrets in URLs (downlink URLs, ?authorization=) are rewritten: on the loggers that log
+    # request paths, so every handler gets the clean record, and on our handler for the rest.
+    "filters": {"redact_secrets": {"()": "platform.logfilters.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django.request": {"filters": ["redact_secrets"]},
+                "django.server": {"filters": ["redact_secrets"]}},
 }
 
 if not DEBUG:

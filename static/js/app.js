@@ -56,6 +56,13 @@
     if (remove) remove.closest(".kv-row").remove();
   });
 
+  // A part that refreshes itself (hx-trigger="every Ns") would close a "show more" the user
+  // opened: skip its refresh while one is open.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt && elt.querySelector && elt.querySelector("details.more[open]")) event.preventDefault();
+  });
+
   // Toasts leave after a while; new ones arrive by htmx out-of-band swaps.
   function fade(root) {
     (root || document).querySelectorAll(".toast:not([data-fading])").forEach(function (toast) {

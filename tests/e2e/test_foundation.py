@@ -1,5 +1,5 @@
 """The platform's first slice over real processes: gunicorn + Celery worker on PostgreSQL and
-Redis, and the README's embedded mode (SQLite + filesystem broker)."""
+Redis, and the README's embedded mode (SQLite database and SQLite broker)."""
 import os
 import sqlite3
 import subprocess
@@ -38,7 +38,7 @@ def _manage(env, *args):
 
 
 def test_embedded_mode_stores_a_posted_callback(tmp_path):
-    """What `make run` starts: SQLite, the filesystem broker, a real worker and beat."""
+    """What `make run` starts: SQLite, the SQLite broker, a real worker and beat."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
     env.update(VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(ROOT))
     _manage(env, "migrate", "--noinput")

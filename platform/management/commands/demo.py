@@ -1,11 +1,14 @@
 """Sets up the demo login and device for the README's run command and prints how to use them."""
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
+
+from platform.lan import reachable_from_this_computer_only
 
 
 class Command(BaseCommand):
@@ -30,4 +33,11 @@ class Command(BaseCommand):
                      stdout=self.stdout)
         self.stdout.write(f"  Then see it on {settings.SITE_URL}{reverse('bucket_detail', args=['demo-bucket'])}"
                           f" (or in the admin: {settings.SITE_URL}/admin/buckets/record/)")
+        site = settings.SITE_URL
+        if reachable_from_this_computer_only(urlsplit(site).hostname):
+            self.stdout.write(f"  A board  {site} works from this computer only. For a device on your network,")
+            self.stdout.write("           run `make run HOST=0.0.0.0` (listens on the network; URLs then use this")
+            self.stdout.write("           machine's LAN address), or set SITE_URL to the address your devices reach.")
+        else:
+            self.stdout.write(f"  A board  devices post to {site} (SITE_URL); make sure they can reach it.")
         self.stdout.write("")

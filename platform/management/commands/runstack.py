@@ -1,7 +1,6 @@
 """Runs web (gunicorn), the Celery workers (storage, deliveries) and Celery beat together in the
 foreground; Ctrl-C stops them all. This is the README's run command; production runs the same
 roles separately."""
-import os
 import signal
 import subprocess
 import sys
@@ -9,6 +8,8 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from platform.broker import embedded_broker_prune
 
 
 def stack_commands(bind, web_workers=2):
@@ -23,7 +24,8 @@ def stack_commands(bind, web_workers=2):
     # standard-library module of that name in every process.
     return {
         "web": [python, "-m", "gunicorn", "platform.wsgi", "--bind", bind, "--workers", str(web_workers),
-                "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+                "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+                "--logger-class", "platform.gunicorn_logging.RedactingLogger"],
         # Storage and deliveries in worker processes of their own: a delivery sender runs for up
         # to DELIVERY_SENDER_SECONDS and must never keep the inbox waiting.
         "worker": [*supervised("worker"), python, "-m", "celery", "-A", "platform", "worker", "-n", "worker@%h",
@@ -39,9 +41,11 @@ class Command(BaseCommand):
     help = "Runs web, worker and beat in the foreground until Ctrl-C."
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
+        parser.add_argument("--bind", default=settings.BIND)
 
     def handle(self, *args, bind, **options):
+        if settings.CELERY_BROKER_URL.startswith("sqla+sqlite"):
+            embedded_broker_prune(settings.EMBEDDED_BROKER_PATH)
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR)
                      for name, cmd in stack_commands(bind).items()}
         stopping = False

@@ -1,0 +1,30 @@
+"""Secrets out of the logs. Two credentials travel in URLs: a cloud application's downlink URL
+(`/iot-flow/downlinkMessages/<secret>`: the URL is the credential) and a device token in
+`?authorization=`. Django logs the path of every 4xx/5xx ("Not Found: /iot-flow/...") and
+gunicorn's access log the request line, so both are rewritten before any handler sees them."""
+import logging
+import re
+
+_SECRETS = [
+    (re.compile(r"(/iot-flow/downlinkMessages/)[^/?#\s'\"]+"), r"\1<secret>"),
+    (re.compile(r"((?:^|[?&])authorization=)[^&#\s'\"]+", re.IGNORECASE), r"\1<token>"),
+]
+
+
+def redact(text):
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites the message and its string arguments; never drops a record."""
+
+    def filter(self, record):
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True

@@ -1,0 +1,48 @@
+"""Operators' mistakes caught at start: DEBUG off with a per-process cache (platform/checks.py)."""
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from platform.checks import refuse_unsafe_start, shared_cache_check
+from tests.stack import ROOT
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1/11"}}
+
+
+def test_production_with_a_per_process_cache_is_an_error(settings):
+    settings.DEBUG, settings.SINGLE_PROCESS, settings.CACHES = False, False, LOCMEM
+    errors = shared_cache_check()
+    assert [e.id for e in errors] == ["platform.E001"]
+    assert "CACHE_URL=redis://" in errors[0].hint and "SINGLE_PROCESS=true" in errors[0].hint
+    with pytest.raises(ImproperlyConfigured, match="CACHE_URL"):
+        refuse_unsafe_start()
+
+
+@pytest.mark.parametrize("debug,single,caches", [(True, False, LOCMEM), (False, True, LOCMEM), (False, False, REDIS)])
+def test_shared_cache_single_process_or_debug_pass(settings, debug, single, caches):
+    settings.DEBUG, settings.SINGLE_PROCESS, settings.CACHES = debug, single, caches
+    assert shared_cache_check() == []
+    refuse_unsafe_start()
+
+
+def _run(code_or_args, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
+    env.update(PYTHONPATH=str(ROOT), DEBUG="false", SECRET_KEY="x" * 50, **env_overrides)
+    return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_check_deploy_fails_loudly_without_a_shared_cache():
+    result = _run(["manage.py", "check", "--deploy"])
+    assert result.returncode != 0 and "platform.E001" in result.stderr, result.stderr
+    assert _run(["manage.py", "check", "--deploy", "--fail-level", "ERROR"], SINGLE_PROCESS="true").returncode == 0
+
+
+def test_the_wsgi_application_refuses_to_start_without_a_shared_cache():
+    result = _run(["-c", "import platform.wsgi"])
+    assert result.returncode != 0 and "CACHE_URL=redis://" in result.stderr
+    assert _run(["-c", "import platform.wsgi"], CACHE_URL="redis://127.0.0.1:6379/11").returncode == 0
