@@ -7,6 +7,7 @@ from buckets.services import records_store
 from devices.accept import ingest_wake_clear
 from devices.models import Device, Message
 from devices.services import properties_store
+from devices.signals import messages_stored_send
 from endpoints.delivery import DeliveryItem, deliveries_create
 from platform.payloads import payload_records
 
@@ -38,6 +39,7 @@ def messages_process(*, batch_size=None):
                 return done
             messages_apply(batch)
             Message.objects.filter(pk__in=[m.pk for m in batch]).update(processed_at=timezone.now())
+        messages_stored_send(batch)  # committed: alarms evaluate it (never raises)
         done += len(batch)
 
 

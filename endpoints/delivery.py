@@ -283,7 +283,7 @@ def _delivery_settle(delivery, *, ok, status, error, permanent, now):
     if ok:
         delivery.state, delivery.delivered_at, delivery.next_attempt_at = Delivery.DELIVERED, now, None
     else:
-        delay = None if permanent or delivery.message_id is None else retry_delay(delivery.attempts)
+        delay = None if permanent else retry_delay(delivery.attempts)
         if delay is None:
             delivery.state, delivery.next_attempt_at = Delivery.FAILED, None
         else:
