@@ -2,14 +2,14 @@
 the timeout sweep announces it, silence, timespans, reminders and shelving in the beat sweep.
 
 Cost: a batch whose owners, buckets and properties no enabled rule watches costs one cache read
-(alarms/watch.py). A batch with watched data costs one query for the rules, then per (rule,
-device) with values: one for its open alarm and, for sequence and timespan rules, two for its
-confirmation row (locked, so two workers cannot both count a match)."""
+(alarms/watch.py). A batch with watched data costs a few queries whatever its size: the rules,
+the open alarms, the confirmation rows (locked, so two workers cannot both count a match) and
+their update; only an activation or a normalization writes more (tests/perf/bench_alarms.py)."""
 import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -39,8 +39,7 @@ def _applies(rule, device_pk):
 def messages_evaluate(messages):
     """Evaluates the bucket and property rules against a committed ingest batch (StoredMessage
     values, in message order); a message from a device with an open status or silence alarm
-    normalizes it. Returns how many (rule, device) pairs were evaluated. Each pair is its own
-    transaction: one that fails is logged and the others go on."""
+    normalizes it. Returns how many (rule, device) pairs were evaluated."""
     watched = watch_map()
     if not watched:
         return 0
@@ -69,53 +68,101 @@ def messages_evaluate(messages):
             else:
                 values[(rule, m.device_pk)].extend((m.ts, field_value(value, rule.field))
                                                    for name, value in m.properties if name == rule.property)
-    done = 0
-    for (rule, device_pk), series in values.items():
-        if not series:
-            continue
-        try:
-            rule_evaluate(rule=rule, device_pk=device_pk, values=series)
-            done += 1
-        except Exception:
-            logger.exception("alarms: evaluating rule %s for device %s failed", rule.pk, device_pk)
-    return done
+    return pairs_evaluate({pair: series for pair, series in values.items() if series})
+
+
+def _stateful(rule):
+    return (rule.confirm or {}).get("type", "immediate") != "immediate"
+
+
+def pairs_evaluate(values):
+    """Feeds new values to rules, per device: {(rule, device pk): [(ts ms, value or MISSING), ...]}.
+    Opens an alarm once a condition is confirmed, normalizes an open one when its condition stops
+    holding (or its normalize condition holds) unless the rule latches. Atomic, and a handful of
+    queries whatever the number of pairs: the confirmation rows in one locking read (ordered, so
+    workers cannot deadlock; a second worker waits and then sees the first one's alarm), the
+    open alarms in one read, the changed rows in one bulk update; activations and
+    normalizations, which are rare, cost their own writes. Returns how many pairs it evaluated."""
+    if not values:
+        return 0
+    rule_pks = {rule.pk for rule, _ in values}
+    device_pks = {device_pk for _, device_pk in values}
+    with transaction.atomic():
+        states = {}
+        stateful = [(rule.pk, device_pk) for rule, device_pk in values if _stateful(rule)]
+        if stateful:
+            have = set(RuleState.objects.filter(rule_id__in=rule_pks, device_id__in=device_pks)
+                       .values_list("rule_id", "device_id"))
+            missing = [RuleState(rule_id=r, device_id=d) for r, d in stateful if (r, d) not in have]
+            if missing:
+                RuleState.objects.bulk_create(missing, ignore_conflicts=True)
+            states = {(s.rule_id, s.device_id): s for s in RuleState.objects.select_for_update().filter(
+                rule_id__in=rule_pks, device_id__in=device_pks).order_by("id")}
+        open_alarms = {(a.rule_id, a.device_id): a for a in Alarm.objects.filter(
+            rule_id__in=rule_pks, device_id__in=device_pks, state__in=Alarm.OPEN)}
+        changed = []
+        for (rule, device_pk), series in values.items():
+            state = states.get((rule.pk, device_pk)) if _stateful(rule) else None
+            before = (state.count, state.since_ts, state.last_ts, state.last_value) if state else None
+            _series_evaluate(rule, device_pk, series, state, open_alarms.get((rule.pk, device_pk)))
+            if state is not None and (state.count, state.since_ts, state.last_ts, state.last_value) != before:
+                changed.append(state)
+        if changed:
+            _states_save(changed)
+    return len(values)
+
+
+_STATES_SQL = """UPDATE alarms_rulestate SET count = v.count, since_ts = v.since_ts, last_ts = v.last_ts,
+    last_value = v.last_value FROM (VALUES {rows}) AS v(id, count, since_ts, last_ts, last_value)
+    WHERE alarms_rulestate.id = v.id"""
+
+
+def _states_save(states):
+    """One UPDATE ... FROM (VALUES ...) on PostgreSQL: Django's bulk_update builds a CASE per
+    field and row, which took ~0.4 s for 100 rows (tests/perf/bench_alarms.py)."""
+    if connection.vendor != "postgresql":
+        RuleState.objects.bulk_update(states, ["count", "since_ts", "last_ts", "last_value"])
+        return
+    as_json = RuleState._meta.get_field("last_value")
+    params = []
+    for state in states:
+        params += [state.pk, state.count, state.since_ts, state.last_ts,
+                   as_json.get_db_prep_save(state.last_value, connection)]
+    rows = ", ".join(["(%s::bigint, %s::integer, %s::bigint, %s::bigint, %s::jsonb)"] * len(states))
+    with connection.cursor() as cursor:
+        cursor.execute(_STATES_SQL.format(rows=rows), params)
 
 
 def rule_evaluate(*, rule, device_pk, values):
-    """Feeds one device's new values [(ts ms, value or MISSING), ...] to a rule, oldest first:
-    opens the alarm once the condition is confirmed, normalizes the open one when it stops
-    holding (or the normalize condition holds) unless the rule latches. Values older than the
-    newest one already evaluated are skipped (a batch overtaken by a newer one). Atomic."""
+    """One rule and one device: see pairs_evaluate."""
+    return pairs_evaluate({(rule, device_pk): list(values)})
+
+
+def _series_evaluate(rule, device_pk, values, state, alarm):
+    """One device's values through one rule, oldest first; values older than the newest one
+    already evaluated are skipped (a batch overtaken by a newer one)."""
     values = sorted(values, key=lambda item: item[0])
     confirm = rule.confirm or {"type": "immediate"}
-    with transaction.atomic():
-        alarm = Alarm.objects.filter(rule=rule, device_id=device_pk, state__in=Alarm.OPEN).first()
-        state = None
-        if confirm["type"] != "immediate":
-            RuleState.objects.get_or_create(rule=rule, device_id=device_pk)
-            state = RuleState.objects.select_for_update().get(rule=rule, device_id=device_pk)
-            if state.last_ts is not None:
-                values = [(ts, v) for ts, v in values if ts >= state.last_ts]
-        for ts, value in values:
-            matches = holds(rule.condition, value)
-            if alarm is not None:
-                if matches or rule.latch or (rule.normalize and not holds(rule.normalize, value)):
-                    continue
-                services.alarm_normalize(alarm=alarm, detail=f"Value {_shown(value)}: the condition no longer holds.")
-                alarm = None
-                _reset(state)
+    if state is not None and state.last_ts is not None:
+        values = [(ts, v) for ts, v in values if ts >= state.last_ts]
+    for ts, value in values:
+        matches = holds(rule.condition, value)
+        if alarm is not None:
+            if matches or rule.latch or (rule.normalize and not holds(rule.normalize, value)):
                 continue
-            if not matches:
-                _reset(state)
-            elif _confirmed(confirm, state, ts):
-                alarm = services.alarm_activate(rule=rule, device_pk=device_pk, value=value)
-                if alarm is None:  # another worker opened it a moment ago
-                    alarm = Alarm.objects.filter(rule=rule, device_id=device_pk, state__in=Alarm.OPEN).first()
-                _reset(state)
-            if state is not None:
-                state.last_ts, state.last_value = ts, (None if value is MISSING else value)
+            services.alarm_normalize(alarm=alarm, detail=f"Value {_shown(value)}: the condition no longer holds.")
+            alarm = None
+            _reset(state)
+            continue
+        if not matches:
+            _reset(state)
+        elif _confirmed(confirm, state, ts):
+            alarm = services.alarm_activate(rule=rule, device_pk=device_pk, value=value)
+            if alarm is None:  # another worker opened it a moment ago
+                alarm = Alarm.objects.filter(rule=rule, device_id=device_pk, state__in=Alarm.OPEN).first()
+            _reset(state)
         if state is not None:
-            state.save()
+            state.last_ts, state.last_value = ts, (None if value is MISSING else value)
 
 
 def _shown(value):
