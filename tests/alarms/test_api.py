@@ -151,3 +151,12 @@ def test_schema_documents_the_alarms_api(client):
                  "/v1/users/{user}/alarms/{alarm}/shelve", "/v1/users/{user}/alarms/{alarm}/clear"):
         assert path in schema["paths"], path
     assert "events" in schema["components"]["schemas"]["AlarmDetailSchema"]["properties"]
+
+
+def test_the_readmes_silence_rule(api, alice):
+    response = api(alice).post(RULES, {"rule": "quiet", "source": {"type": "silence", "minutes": 5},
+                                       "notify": {"emails": ["ops@example.com"]}}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["source"], body["devices"], body["confirm"], body["condition"], body["severity"]) == (
+        {"type": "silence", "minutes": 5}, None, {"type": "immediate"}, None, "medium")
