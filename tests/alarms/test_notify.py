@@ -9,17 +9,10 @@ from alarms.notify import emails_send
 from endpoints.delivery import target_deliver
 from endpoints.models import Delivery, Endpoint
 from tests.alarms.conftest import free_port, ingest, make_rule
-from tests.endpoints.receiver import receiver_start
+from tests.endpoints.conftest import receiver  # noqa: F401  (a real local HTTP server)
 
 BODY = ('{"text": "{{alarm.rule}} on {{alarm.device}}: {{alarm.severity}} {{alarm.state}}", '
         '"value": {{alarm.value}}, "url": "{{alarm.url}}", "device": "{{device}}"}')
-
-
-@pytest.fixture
-def receiver():
-    running = receiver_start()
-    yield running
-    running.stop()
 
 
 def _due_now(model, **filters):

@@ -1,7 +1,5 @@
 """Exactly one open alarm per rule and device, also when workers evaluate at the same moment:
 the partial unique index decides, the loser's insert fails and it carries on with the winner's."""
-import threading
-
 import pytest
 from django.db import connection
 
@@ -10,28 +8,9 @@ from alarms.models import Alarm, AlarmEvent
 from alarms.services import alarm_activate
 from buckets.services import now_ms
 from tests.alarms.conftest import make_rule
+from tests.devices.test_concurrency import run_together
 
-
-def _together(n, work):
-    """Runs work(i) in n threads released at once, each with its own database connection."""
-    barrier = threading.Barrier(n)
-    errors = []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            work(i)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors, errors
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,7 +19,7 @@ def test_two_workers_evaluating_at_once_open_one_alarm(alice, device, confirm):
     rule = make_rule(alice, confirm=confirm)
     for round_ in range(8):
         ts = now_ms() + round_
-        _together(2, lambda i: rule_evaluate(rule=rule, device_pk=device.pk, values=[(ts + i, 40 + i)]))
+        run_together(2, lambda i: rule_evaluate(rule=rule, device_pk=device.pk, values=[(ts + i, 40 + i)]))
         assert Alarm.objects.filter(rule=rule, state__in=Alarm.OPEN).count() == 1
         open_alarm = Alarm.objects.get(rule=rule, state__in=Alarm.OPEN)
         assert AlarmEvent.objects.filter(alarm=open_alarm, type="activate").count() == 1
@@ -51,6 +30,6 @@ def test_two_workers_evaluating_at_once_open_one_alarm(alice, device, confirm):
 def test_many_activations_at_once_leave_one_open_alarm(alice, device):
     rule = make_rule(alice)
     opened = []
-    _together(4, lambda i: opened.append(alarm_activate(rule=rule, device_pk=device.pk, value=i)))
+    run_together(4, lambda i: opened.append(alarm_activate(rule=rule, device_pk=device.pk, value=i)))
     assert len([a for a in opened if a is not None]) == 1
     assert Alarm.objects.filter(rule=rule).count() == 1

@@ -5,19 +5,7 @@ import pytest
 from alarms.models import Alarm, Rule
 from buckets.models import Bucket
 from tests.alarms.conftest import ingest, make_rule
-
-HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def hx(target):
-    return {**HX, "HTTP_HX_TARGET": target}
-
-
-@pytest.fixture
-def web(client, alice):
-    client.force_login(alice)
-    return client
-
+from tests.web.conftest import hx, web  # noqa: F401  (web: alice signed in)
 
 @pytest.fixture
 def alarm(alice, device):

@@ -14,7 +14,7 @@ from endpoints.models import Endpoint
 from tests.alarms.conftest import free_port
 from tests.alarms.test_notify import Inbox
 from tests.e2e.test_ui import browser, shot, sign_in  # noqa: F401  (fixtures and helpers shared)
-from tests.endpoints.receiver import receiver_start
+from tests.endpoints.conftest import receiver  # noqa: F401  (a real local HTTP server)
 from tests.stack import Stack, live_database_url, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ui]
@@ -30,13 +30,6 @@ def smtp():
     inbox.port = server.port
     yield inbox
     server.stop()
-
-
-@pytest.fixture
-def receiver():
-    running = receiver_start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture
