@@ -1,4 +1,6 @@
 """Writes on rules and alarms. Services take keyword arguments and never see a request.
+Saving or deleting a rule makes the watch map stale (alarms/receivers.py, also for cascades and
+the admin).
 
 An alarm moves active -> acknowledged / shelved -> normalized or cleared. Every move is a
 conditional UPDATE on the state it leaves (several workers and people may act at once) and leaves
@@ -13,7 +15,6 @@ from django.utils import timezone
 from alarms import notify
 from alarms.conditions import MISSING, ConditionError, condition_clean, confirm_clean, describe
 from alarms.models import SEVERITIES, Alarm, AlarmEvent, Rule, RuleState
-from alarms.watch import watch_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,6 @@ def _rule_save(rule, spec, *, creating):
         if not creating:
             # What counted towards a confirmation under the old settings does not under the new ones.
             RuleState.objects.filter(rule=rule).delete()
-        watch_invalidate()
     return rule
 
 
@@ -126,9 +126,7 @@ def rule_update(*, rule, **spec):
 
 def rule_delete(*, rule):
     """Deletes the rule with its alarms and their history."""
-    with transaction.atomic():
-        rule.delete()
-        watch_invalidate()
+    rule.delete()
 
 
 # --- Alarms ------------------------------------------------------------------------------------
