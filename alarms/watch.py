@@ -71,8 +71,8 @@ def _stamp():
         cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
         cache.delete(VALUE_KEY)
     except Exception:
-        logger.error("alarms: could not invalidate the watch map; it may be stale for up to %s s",
-                     VALUE_SECONDS, exc_info=True)
+        logger.exception("alarms: could not invalidate the watch map; it may be stale for up to %s s",
+                         VALUE_SECONDS)
 
 
 def watch_invalidate():

@@ -19,7 +19,7 @@ def test_two_workers_evaluating_at_once_open_one_alarm(alice, device, confirm):
     rule = make_rule(alice, confirm=confirm)
     for round_ in range(8):
         ts = now_ms() + round_
-        run_together(2, lambda i: rule_evaluate(rule=rule, device_pk=device.pk, values=[(ts + i, 40 + i)]))
+        run_together(2, lambda i, ts=ts: rule_evaluate(rule=rule, device_pk=device.pk, values=[(ts + i, 40 + i)]))
         assert Alarm.objects.filter(rule=rule, state__in=Alarm.OPEN).count() == 1
         open_alarm = Alarm.objects.get(rule=rule, state__in=Alarm.OPEN)
         assert AlarmEvent.objects.filter(alarm=open_alarm, type="activate").count() == 1

@@ -7,6 +7,7 @@ from buckets.models import Bucket
 from tests.alarms.conftest import ingest, make_rule
 from tests.web.conftest import hx, web  # noqa: F401  (web: alice signed in)
 
+
 @pytest.fixture
 def alarm(alice, device):
     make_rule(alice, name="Too hot")
