@@ -10,6 +10,7 @@ from buckets.services import records_store
 from devices.accept import ingest_wake_clear
 from devices.models import Device, Message
 from devices.services import properties_store
+from devices.signals import messages_stored_send
 from endpoints.delivery import DeliveryItem, deliveries_create
 from platform.payloads import payload_records
 
@@ -59,7 +60,9 @@ def _batch_process(partition, count, batch_size):
         if batch:
             messages_apply(batch)
             Message.objects.filter(pk__in=[m.pk for m in batch]).update(processed_at=timezone.now())
-        return len(batch)
+    if batch:
+        messages_stored_send(batch)  # committed: alarms evaluate it (never raises)
+    return len(batch)
 
 
 def messages_apply(batch):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink, StatusChange
+from devices.signals import StatusChanged, status_changed_send
 from platform.tokens import token_hash, token_new
 
 logger = logging.getLogger(__name__)
@@ -140,14 +141,16 @@ def devices_sweep_timeouts(*, batch_size=None):
     flipped = 0
     while True:
         with transaction.atomic():
-            ids = list(Device.objects.select_for_update(skip_locked=True)
+            due = list(Device.objects.select_for_update(skip_locked=True)
                        .filter(connected=True, disconnect_at__lte=now)
-                       .values_list("pk", flat=True)[:batch_size])
-            if not ids:
+                       .values_list("pk", "owner_id")[:batch_size])
+            if not due:
                 return flipped
+            ids = [pk for pk, _ in due]
             Device.objects.filter(pk__in=ids, connected=True).update(connected=False, connected_ts=now)
             StatusChange.objects.bulk_create([StatusChange(device_id=pk, connected=False) for pk in ids])
             flipped += len(ids)
+        _announce_disconnected(due, now)
 
 
 # One chunk of the sweep, atomic on its own: due rows are locked (SKIP LOCKED: a callback holding
@@ -159,13 +162,13 @@ WITH due AS (
 ), flipped AS (
     UPDATE devices_device d SET connected = false, connected_ts = %(now)s
     FROM due WHERE d.id = due.id AND d.connected
-    RETURNING d.id
+    RETURNING d.id, d.owner_id
 ), recorded AS (
     INSERT INTO devices_statuschange (device_id, connected, at)
     SELECT id, false, %(now)s FROM flipped
-    RETURNING 1
+    RETURNING device_id
 )
-SELECT count(*) FROM recorded"""
+SELECT f.id, f.owner_id FROM flipped f JOIN recorded r ON r.device_id = f.id"""
 
 
 def _sweep_pg(now, limit):
@@ -173,7 +176,15 @@ def _sweep_pg(now, limit):
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_SWEEP_SQL, {"now": now, "limit": limit})
-            count = cursor.fetchone()[0]
+            due = cursor.fetchall()
+            count = len(due)
+        _announce_disconnected(due, now)
         flipped += count
         if count < limit:
             return flipped
+
+
+def _announce_disconnected(due, now):
+    """After a sweep chunk commits: tell subscribers (alarms) which devices went disconnected."""
+    ts = int(now.timestamp() * 1000)
+    status_changed_send([StatusChanged(device_pk=pk, owner_id=owner_id, connected=False, ts=ts) for pk, owner_id in due])

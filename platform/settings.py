@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "devices",
     "buckets",
     "endpoints",
+    "alarms",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +169,7 @@ REST_FRAMEWORK = {
 # The OpenAPI schema of the REST API, served at /api/schema/ with a docs page at /api/docs/.
 SPECTACULAR_SETTINGS = {
     "TITLE": "HTTP devices API",
-    "DESCRIPTION": "Devices, buckets, endpoints and applications; the contract is API.md.",
+    "DESCRIPTION": "Devices, buckets, endpoints, applications and alarms; the contract is API.md.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -179,6 +180,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "endpoints.models.Delivery.STATES",
         "ConnectionStateEnum": "endpoints.models.Connection.STATES",
         "DownlinkStateEnum": ["queued", "delivered"],
+        "AlarmStateEnum": "alarms.models.Alarm.STATES",
+        "SeverityEnum": "alarms.models.SEVERITIES",
     },
 }
 
@@ -204,6 +207,36 @@ DEVICE_RATE_LIMIT = env_int("DEVICE_RATE_LIMIT", 600, minimum=0)  # callbacks pe
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 500, minimum=1)
 # At most one ingest wake-up in flight (needs the Redis cache; devices/accept.py ingest_wake).
 INGEST_WAKE_DEBOUNCE = env_bool("INGEST_WAKE_DEBOUNCE", True)
+
+# E-mail (alarm notifications), from one URL: console:// (default: printed by the worker, e.g.
+# under `make run`), smtp://user:password@host:port, smtp+tls:// (STARTTLS), smtp+ssl:// (TLS from
+# the start), locmem:// (kept in memory) or dummy:// (dropped). EMAIL_FROM is the sender.
+def _email(url):
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    simple = {"console": "console", "locmem": "locmem", "dummy": "dummy"}
+    if scheme in simple:
+        return {"EMAIL_BACKEND": f"django.core.mail.backends.{simple[scheme]}.EmailBackend"}
+    if scheme not in ("smtp", "smtp+tls", "smtp+ssl") or not parts.hostname:
+        raise ImproperlyConfigured(f"EMAIL_URL={url!r}: use console://, smtp://user:password@host:port, "
+                                   "smtp+tls://..., smtp+ssl://..., locmem:// or dummy://.")
+    try:
+        port = parts.port or (465 if scheme == "smtp+ssl" else 587 if scheme == "smtp+tls" else 25)
+    except ValueError:
+        raise ImproperlyConfigured(f"EMAIL_URL: bad port in {url!r}.") from None
+    return {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": parts.hostname,
+            "EMAIL_PORT": port, "EMAIL_HOST_USER": unquote(parts.username or ""),
+            "EMAIL_HOST_PASSWORD": unquote(parts.password or ""), "EMAIL_USE_TLS": scheme == "smtp+tls",
+            "EMAIL_USE_SSL": scheme == "smtp+ssl"}
+
+
+EMAIL_URL = env_str("EMAIL_URL", "console://")
+globals().update(_email(EMAIL_URL))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "alarms@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Outbound HTTP.
 ENDPOINTS_ALLOW_PRIVATE_IPS = env_bool("ENDPOINTS_ALLOW_PRIVATE_IPS", False)

@@ -42,8 +42,6 @@ def request(target, delivery):
 
     context = {"payload": delivery.payload, "device": delivery.device_id, "device_name": delivery.device_name,
                "user": target.owner.get_username(), "ts": delivery.ts}
-    if isinstance(delivery.payload, dict):
-        context = {**delivery.payload, **context}  # `{{alarm.rule}}` and the like: fields of the data
     url = templating.render_url(target.url, context)
     headers = {"Content-Type": "application/json", **templating.render_headers(target.headers, context)}
     if target.method == "GET":

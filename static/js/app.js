@@ -62,6 +62,19 @@
     const elt = event.detail.elt;
     if (elt && elt.querySelector && elt.querySelector("details.more[open]")) event.preventDefault();
   });
+  // Form parts that matter only for some choices (the alarm rule form): data-show-when holds
+  // "field:value value|other:value" conditions; the part shows when every one holds.
+  function showWhen() {
+    document.querySelectorAll("[data-show-when]").forEach(function (part) {
+      part.hidden = !part.dataset.showWhen.split("|").every(function (condition) {
+        const [name, values] = condition.split(":");
+        const input = document.getElementById("id_" + name);
+        return !input || values.split(" ").indexOf(input.value) >= 0;
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", showWhen);
+  document.addEventListener("change", showWhen);
 
   // Toasts leave after a while; new ones arrive by htmx out-of-band swaps.
   function fade(root) {

@@ -1,0 +1,220 @@
+"""The alarms part of the REST API (API.md section 4). Thin adapters: the owner (404 for anyone
+else), a serializer for the shape, one service for the meaning and the write."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alarms import selectors, services
+from alarms.models import SEVERITIES, Alarm
+from alarms.serializers import (AlarmDetailSchema, AlarmSchema, RuleSchema, RuleSerializer, ShelveSerializer,
+                                alarm_json, rule_json)
+from buckets.models import Bucket
+from devices.models import Device
+from endpoints.models import Endpoint
+from platform.auth import owner_or_404
+from platform.schema import api_errors
+
+ITEMS_DEFAULT, ITEMS_MAX = 100, 1000
+
+
+def _model_errors(exc):
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _by_ids(model, owner, key, ids, what):
+    found = {getattr(o, key): o for o in model.objects.filter(owner=owner, **{f"{key}__in": ids})}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationError({what: f"No such {what.rstrip('s').split('.')[-1]}: {', '.join(missing[:10])}."})
+    return [found[i] for i in dict.fromkeys(ids)]
+
+
+def rule_spec(owner, data):
+    """Serializer output as rule_create/rule_update keywords, ids resolved to the owner's objects."""
+    source, notify = data["source"], data.get("notify") or {}
+    bucket = None
+    if source.get("bucket"):
+        bucket = Bucket.objects.filter(owner=owner, bucket_id=source["bucket"]).first()
+        if bucket is None:
+            raise ValidationError({"source": f"source.bucket: you have no bucket '{source['bucket']}'."})
+    devices = data.get("devices")
+    return {
+        "name": data.get("name", ""), "description": data.get("description", ""),
+        "enabled": data.get("enabled", True), "severity": data.get("severity", "medium"),
+        "source_type": source["type"], "bucket": bucket, "property": source.get("property") or "",
+        "field": source.get("field") or "", "silence_minutes": source.get("minutes"),
+        "devices": None if devices is None else _by_ids(Device, owner, "device_id", devices, "devices"),
+        "condition": data.get("condition"), "confirm": data.get("confirm"), "normalize": data.get("normalize"),
+        "latch": data.get("latch", False),
+        "endpoints": _by_ids(Endpoint, owner, "endpoint_id", notify.get("endpoints") or [], "notify.endpoints"),
+        "emails": notify.get("emails") or [],
+        "reminder_minutes": (data.get("reminder") or {}).get("minutes"),
+    }
+
+
+def _rule_or_404(request, user, rule_id):
+    rule = selectors.rule_for_owner(owner_or_404(request, user), rule_id)
+    if rule is None:
+        raise NotFound(f"No rule '{rule_id}'.")
+    return rule
+
+
+def _alarm_or_404(request, user, pk):
+    alarm = selectors.alarm_for_owner(owner_or_404(request, user), pk)
+    if alarm is None:
+        raise NotFound("No such alarm.")
+    return alarm
+
+
+class RuleList(APIView):
+    @extend_schema(operation_id="v1_users_alarms_rules_list", responses={200: RuleSchema(many=True), **api_errors()})
+    def get(self, request, user):
+        return Response([rule_json(r) for r in selectors.rules_for_owner(owner_or_404(request, user))])
+
+    @extend_schema(request=RuleSerializer, responses={201: RuleSchema, **api_errors(400)})
+    def post(self, request, user):
+        owner = owner_or_404(request, user)
+        serializer = RuleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            rule = services.rule_create(owner=owner, rule_id=data["rule"], **rule_spec(owner, data))
+        except DjangoValidationError as exc:
+            raise _model_errors(exc) from None
+        return Response(rule_json(selectors.rule_for_owner(owner, rule.rule_id)), status=status.HTTP_201_CREATED)
+
+
+class RuleDetail(APIView):
+    @extend_schema(responses={200: RuleSchema, **api_errors()})
+    def get(self, request, user, rule):
+        return Response(rule_json(_rule_or_404(request, user, rule)))
+
+    @extend_schema(request=RuleSerializer, responses={200: RuleSchema, **api_errors(400)})
+    def put(self, request, user, rule):
+        """Replaces the rule: what the body leaves out takes its default."""
+        return self._update(request, user, rule, partial=False)
+
+    @extend_schema(request=RuleSerializer(partial=True), responses={200: RuleSchema, **api_errors(400)})
+    def patch(self, request, user, rule):
+        """Changes the fields given; `source` and `notify` merge with the current ones."""
+        return self._update(request, user, rule, partial=True)
+
+    def _update(self, request, user, rule_id, *, partial):
+        found = _rule_or_404(request, user, rule_id)
+        data = request.data if isinstance(request.data, dict) else {}
+        if "rule" in data and data["rule"] != found.rule_id:
+            raise ValidationError({"rule": "A rule's id cannot change."})
+        if partial:
+            current = rule_json(found)
+            merged = {**current, **data}
+            for nested in ("source", "notify"):
+                if isinstance(data.get(nested), dict) and (nested != "source" or
+                                                           data[nested].get("type", current["source"]["type"])
+                                                           == current["source"]["type"]):
+                    merged[nested] = {**current[nested], **data[nested]}
+            data = {k: v for k, v in merged.items() if k not in ("created", "modified")}
+        serializer = RuleSerializer(data={**data, "rule": found.rule_id})
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.rule_update(rule=found, **rule_spec(found.owner, serializer.validated_data))
+        except DjangoValidationError as exc:
+            raise _model_errors(exc) from None
+        return Response(rule_json(selectors.rule_for_owner(found.owner, found.rule_id)))
+
+    @extend_schema(responses={204: None, **api_errors()})
+    def delete(self, request, user, rule):
+        services.rule_delete(rule=_rule_or_404(request, user, rule))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+STATE_PARAMETER = OpenApiParameter("state", str, enum=[s for s, _ in Alarm.STATES],
+                                   description="one state, or several separated by commas; also `open`")
+
+
+class AlarmList(APIView):
+    @extend_schema(operation_id="v1_users_alarms_list",
+                   parameters=[STATE_PARAMETER, OpenApiParameter("severity", str, enum=list(SEVERITIES)),
+                               OpenApiParameter("device", str, description="device id"),
+                               OpenApiParameter("rule", str, description="rule id"),
+                               OpenApiParameter("items", int, description=f"default {ITEMS_DEFAULT}, max {ITEMS_MAX}")],
+                   responses={200: AlarmSchema(many=True), **api_errors(400)})
+    def get(self, request, user):
+        """Open alarms first (most severe first), then closed ones; newest first within each."""
+        owner = owner_or_404(request, user)
+        query = request.query_params
+        states = None
+        if query.get("state"):
+            states = set()
+            for state in query["state"].split(","):
+                if state == "open":
+                    states.update(Alarm.OPEN)
+                elif state in dict(Alarm.STATES):
+                    states.add(state)
+                else:
+                    raise ValidationError({"state": "Use active, acknowledged, shelved, normalized, cleared or open."})
+        severity = query.get("severity") or None
+        if severity and severity not in SEVERITIES:
+            raise ValidationError({"severity": f"Use one of {', '.join(SEVERITIES)}."})
+        try:
+            items = min(max(int(query.get("items", ITEMS_DEFAULT)), 1), ITEMS_MAX)
+        except ValueError:
+            raise ValidationError({"items": f"Give a number from 1 to {ITEMS_MAX}."}) from None
+        rows = selectors.alarms_for_owner(owner, states=states, severity=severity, device=query.get("device"),
+                                          rule=query.get("rule"))[:items]
+        return Response([alarm_json(a) for a in rows])
+
+
+class AlarmDetail(APIView):
+    @extend_schema(responses={200: AlarmDetailSchema, **api_errors()})
+    def get(self, request, user, alarm):
+        found = _alarm_or_404(request, user, alarm)
+        return Response(alarm_json(found, selectors.events_for_alarm(found)))
+
+
+class AlarmAction(APIView):
+    action = None
+
+    def _done(self, request, user, alarm, **kwargs):
+        found = _alarm_or_404(request, user, alarm)
+        act = {"acknowledge": services.alarm_acknowledge, "shelve": services.alarm_shelve,
+               "clear": services.alarm_clear}[self.action]
+        try:
+            changed = act(alarm=found, by=request.user.get_username(), **kwargs)
+        except services.AlarmActionError as exc:
+            raise ValidationError(str(exc)) from None
+        return Response(alarm_json(selectors.alarm_for_owner(changed.owner, changed.pk),
+                                   selectors.events_for_alarm(changed)))
+
+
+class AlarmAcknowledge(AlarmAction):
+    action = "acknowledge"
+
+    @extend_schema(request=None, responses={200: AlarmDetailSchema, **api_errors(400)})
+    def post(self, request, user, alarm):
+        """Someone is on it: reminders stop. 400 unless it is active or shelved."""
+        return self._done(request, user, alarm)
+
+
+class AlarmShelve(AlarmAction):
+    action = "shelve"
+
+    @extend_schema(request=ShelveSerializer, responses={200: AlarmDetailSchema, **api_errors(400)})
+    def post(self, request, user, alarm):
+        """No notifications for `minutes` (default 60); then it is active again. 400 unless open."""
+        serializer = ShelveSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer.is_valid(raise_exception=True)
+        return self._done(request, user, alarm, minutes=serializer.validated_data["minutes"])
+
+
+class AlarmClear(AlarmAction):
+    action = "clear"
+
+    @extend_schema(request=None, responses={200: AlarmDetailSchema, **api_errors(400)})
+    def post(self, request, user, alarm):
+        """Closes it; the rule's next activation opens a new alarm. 400 if already cleared."""
+        return self._done(request, user, alarm)
+
+

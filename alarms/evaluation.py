@@ -1,0 +1,298 @@
+"""Evaluation where the data flows: records and properties as ingest announces them, status as
+the timeout sweep announces it, silence, timespans, reminders and shelving in the beat sweep.
+
+Cost: a batch whose owners, buckets and properties no enabled rule watches costs one cache read
+(alarms/watch.py). A batch with watched data costs a few queries whatever its size: the rules,
+the open alarms, the confirmation rows (locked, so two workers cannot both count a match) and
+their update; only an activation or a normalization writes more (tests/perf/bench_alarms.py)."""
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from alarms import services
+from alarms.conditions import MISSING, field_value, holds
+from alarms.models import Alarm, Rule, RuleState
+from alarms.watch import watch_map
+from devices.models import Device
+
+logger = logging.getLogger(__name__)
+
+
+def _rules_by_owner(owner_ids, kinds):
+    rules = defaultdict(list)
+    for rule in (Rule.objects.filter(owner_id__in=owner_ids, enabled=True, source_type__in=kinds)
+                 .select_related("bucket").prefetch_related("devices")):
+        rule.device_pks = None if rule.all_devices else {d.pk for d in rule.devices.all()}
+        rules[rule.owner_id].append(rule)
+    return rules
+
+
+def _applies(rule, device_pk):
+    return rule.device_pks is None or device_pk in rule.device_pks
+
+
+def messages_evaluate(messages):
+    """Evaluates the bucket and property rules against a committed ingest batch (StoredMessage
+    values, in message order); a message from a device with an open status or silence alarm
+    normalizes it. Returns how many (rule, device) pairs were evaluated."""
+    watched = watch_map()
+    if not watched:
+        return 0
+    relevant, heard_from = [], set()
+    for m in messages:
+        entry = watched.get(m.owner_id)
+        if entry is None:
+            continue
+        if entry["s"]:
+            heard_from.add(m.device_pk)
+        if any(b in entry["b"] for b, _, _ in m.records) or any(p in entry["p"] for p, _ in m.properties):
+            relevant.append(m)
+    if heard_from:
+        _normalize_heard(heard_from)
+    if not relevant:
+        return 0
+    rules = _rules_by_owner({m.owner_id for m in relevant}, (Rule.BUCKET, Rule.PROPERTY))
+    values = defaultdict(list)  # (rule, device pk) -> [(ts, value), ...]
+    for m in relevant:
+        for rule in rules.get(m.owner_id, ()):
+            if not _applies(rule, m.device_pk):
+                continue
+            if rule.source_type == Rule.BUCKET:
+                values[(rule, m.device_pk)].extend((ts, field_value(val, rule.field))
+                                                   for bucket_pk, ts, val in m.records if bucket_pk == rule.bucket_id)
+            else:
+                values[(rule, m.device_pk)].extend((m.ts, field_value(value, rule.field))
+                                                   for name, value in m.properties if name == rule.property)
+    return pairs_evaluate({pair: series for pair, series in values.items() if series})
+
+
+def _stateful(rule):
+    return (rule.confirm or {}).get("type", "immediate") != "immediate"
+
+
+def pairs_evaluate(values):
+    """Feeds new values to rules, per device: {(rule, device pk): [(ts ms, value or MISSING), ...]}.
+    Opens an alarm once a condition is confirmed, normalizes an open one when its condition stops
+    holding (or its normalize condition holds) unless the rule latches. Atomic, and a handful of
+    queries whatever the number of pairs: the confirmation rows in one locking read (ordered, so
+    workers cannot deadlock; a second worker waits and then sees the first one's alarm), the
+    open alarms in one read, the changed rows in one bulk update; activations and
+    normalizations, which are rare, cost their own writes. Returns how many pairs it evaluated."""
+    if not values:
+        return 0
+    rule_pks = {rule.pk for rule, _ in values}
+    device_pks = {device_pk for _, device_pk in values}
+    with transaction.atomic():
+        states = {}
+        stateful = [(rule.pk, device_pk) for rule, device_pk in values if _stateful(rule)]
+        if stateful:
+            have = set(RuleState.objects.filter(rule_id__in=rule_pks, device_id__in=device_pks)
+                       .values_list("rule_id", "device_id"))
+            missing = [RuleState(rule_id=r, device_id=d) for r, d in stateful if (r, d) not in have]
+            if missing:
+                RuleState.objects.bulk_create(missing, ignore_conflicts=True)
+            states = {(s.rule_id, s.device_id): s for s in RuleState.objects.select_for_update().filter(
+                rule_id__in=rule_pks, device_id__in=device_pks).order_by("id")}
+        open_alarms = {(a.rule_id, a.device_id): a for a in Alarm.objects.filter(
+            rule_id__in=rule_pks, device_id__in=device_pks, state__in=Alarm.OPEN)}
+        changed = []
+        for (rule, device_pk), series in values.items():
+            state = states.get((rule.pk, device_pk)) if _stateful(rule) else None
+            before = (state.count, state.since_ts, state.last_ts, state.last_value) if state else None
+            _series_evaluate(rule, device_pk, series, state, open_alarms.get((rule.pk, device_pk)))
+            if state is not None and (state.count, state.since_ts, state.last_ts, state.last_value) != before:
+                changed.append(state)
+        if changed:
+            _states_save(changed)
+    return len(values)
+
+
+_STATES_SQL = """UPDATE alarms_rulestate SET count = v.count, since_ts = v.since_ts, last_ts = v.last_ts,
+    last_value = v.last_value FROM (VALUES {rows}) AS v(id, count, since_ts, last_ts, last_value)
+    WHERE alarms_rulestate.id = v.id"""
+
+
+def _states_save(states):
+    """One UPDATE ... FROM (VALUES ...) on PostgreSQL: Django's bulk_update builds a CASE per
+    field and row, which took ~0.4 s for 100 rows (tests/perf/bench_alarms.py)."""
+    if connection.vendor != "postgresql":
+        RuleState.objects.bulk_update(states, ["count", "since_ts", "last_ts", "last_value"])
+        return
+    as_json = RuleState._meta.get_field("last_value")
+    params = []
+    for state in states:
+        params += [state.pk, state.count, state.since_ts, state.last_ts,
+                   as_json.get_db_prep_save(state.last_value, connection)]
+    rows = ", ".join(["(%s::bigint, %s::integer, %s::bigint, %s::bigint, %s::jsonb)"] * len(states))
+    with connection.cursor() as cursor:
+        cursor.execute(_STATES_SQL.format(rows=rows), params)
+
+
+def rule_evaluate(*, rule, device_pk, values):
+    """One rule and one device: see pairs_evaluate."""
+    return pairs_evaluate({(rule, device_pk): list(values)})
+
+
+def _series_evaluate(rule, device_pk, values, state, alarm):
+    """One device's values through one rule, oldest first; values older than the newest one
+    already evaluated are skipped (a batch overtaken by a newer one)."""
+    values = sorted(values, key=lambda item: item[0])
+    confirm = rule.confirm or {"type": "immediate"}
+    if state is not None and state.last_ts is not None:
+        values = [(ts, v) for ts, v in values if ts >= state.last_ts]
+    for ts, value in values:
+        matches = holds(rule.condition, value)
+        if alarm is not None:
+            if matches or rule.latch or (rule.normalize and not holds(rule.normalize, value)):
+                continue
+            services.alarm_normalize(alarm=alarm, detail=f"Value {_shown(value)}: the condition no longer holds.")
+            alarm = None
+            _reset(state)
+            continue
+        if not matches:
+            _reset(state)
+        elif _confirmed(confirm, state, ts):
+            alarm = services.alarm_activate(rule=rule, device_pk=device_pk, value=value)
+            if alarm is None:  # another worker opened it a moment ago
+                alarm = Alarm.objects.filter(rule=rule, device_id=device_pk, state__in=Alarm.OPEN).first()
+            _reset(state)
+        if state is not None:
+            state.last_ts, state.last_value = ts, (None if value is MISSING else value)
+
+
+def _shown(value):
+    return "absent" if value is MISSING else value
+
+
+def _reset(state):
+    if state is not None:
+        state.count, state.since_ts = 0, None
+
+
+def _confirmed(confirm, state, ts):
+    """One more matching value: is the alarm confirmed now?"""
+    if confirm["type"] == "sequence":
+        state.count += 1
+        return state.count >= confirm["count"]
+    if confirm["type"] == "timespan":
+        if state.since_ts is None:
+            state.since_ts = ts
+        return ts - state.since_ts >= confirm["seconds"] * 1000
+    return True
+
+
+def _normalize_heard(device_pks):
+    """A message arrived: open status and silence alarms of these devices normalize (the device
+    is connected again, it is not silent any more)."""
+    for alarm in Alarm.objects.filter(device_id__in=device_pks, state__in=Alarm.OPEN,
+                                      rule__source_type__in=(Rule.STATUS, Rule.SILENCE), rule__latch=False):
+        try:
+            services.alarm_normalize(alarm=alarm, detail="A message arrived from the device.")
+        except Exception:
+            logger.exception("alarms: normalizing alarm %s failed", alarm.pk)
+
+
+def status_evaluate(changes):
+    """Opens an alarm for each status rule that watches a device that went disconnected
+    (StatusChanged values from the timeout sweep). Returns how many were opened."""
+    gone = [c for c in changes if not c.connected]
+    watched = watch_map()
+    owners = {c.owner_id for c in gone if watched.get(c.owner_id, {}).get("s")}
+    if not owners:
+        return 0
+    rules = _rules_by_owner(owners, (Rule.STATUS,))
+    opened = 0
+    for change in gone:
+        for rule in rules.get(change.owner_id, ()):
+            if _applies(rule, change.device_pk) and services.alarm_activate(
+                    rule=rule, device_pk=change.device_pk, value="disconnected",
+                    detail="The device stopped calling back within its connection timeout."):
+                opened += 1
+    return opened
+
+
+def _rule_devices(rule):
+    devices = Device.objects.filter(owner_id=rule.owner_id, enabled=True)
+    return devices if rule.all_devices else devices.filter(pk__in=rule.devices.values("pk"))
+
+
+def sweep_status(now):
+    """Backstop for a lost announcement: a device that went disconnected after the rule was made
+    and has no alarm of this rule since then gets one; open status alarms of devices that are
+    connected again normalize."""
+    opened = 0
+    for rule in Rule.objects.filter(enabled=True, source_type=Rule.STATUS):
+        since = Alarm.objects.filter(rule=rule, device=OuterRef("pk"), activated__gte=OuterRef("connected_ts"))
+        for pk in (_rule_devices(rule).filter(connected=False, connected_ts__gte=rule.created)
+                   .exclude(Exists(since)).values_list("pk", flat=True)):
+            if services.alarm_activate(rule=rule, device_pk=pk, value="disconnected",
+                                       detail="The device stopped calling back within its connection timeout."):
+                opened += 1
+    for alarm in Alarm.objects.filter(state__in=Alarm.OPEN, rule__source_type=Rule.STATUS, rule__latch=False,
+                                      device__connected=True):
+        services.alarm_normalize(alarm=alarm, detail="The device is connected again.")
+    return opened
+
+
+def sweep_silence(now):
+    """Opens an alarm for each device silent for the rule's minutes (no message since then, or
+    since it was created), once per silent spell: a device that stays silent after its alarm was
+    cleared gets no new one until it has spoken again. Open silence alarms of devices heard from
+    since normalize."""
+    opened = 0
+    for rule in Rule.objects.filter(enabled=True, source_type=Rule.SILENCE):
+        cutoff = now - timedelta(minutes=rule.silence_minutes)
+        spell = Alarm.objects.filter(rule=rule, device=OuterRef("pk"), activated__gte=OuterRef("quiet_since"))
+        silent = (_rule_devices(rule).annotate(quiet_since=Coalesce("last_seen", "created"))
+                  .filter(quiet_since__lte=cutoff).exclude(Exists(spell)).values_list("pk", "quiet_since"))
+        for pk, quiet_since in silent:
+            minutes = int((now - quiet_since).total_seconds() // 60)
+            if services.alarm_activate(rule=rule, device_pk=pk, value=minutes,
+                                       detail=f"No message for {minutes} minutes (rule: {rule.silence_minutes})."):
+                opened += 1
+    for alarm in Alarm.objects.filter(state__in=Alarm.OPEN, rule__source_type=Rule.SILENCE, rule__latch=False,
+                                      device__last_seen__gt=F("activated")):
+        services.alarm_normalize(alarm=alarm, detail="A message arrived from the device.")
+    return opened
+
+
+def sweep_timespans(now):
+    """A timespan rule whose last value matched and was not contradicted for its seconds opens
+    the alarm even if the device sends nothing more (the condition has held that long)."""
+    now_ms = int(now.timestamp() * 1000)
+    opened = 0
+    for state in (RuleState.objects.filter(since_ts__isnull=False, rule__enabled=True,
+                                           rule__confirm__type="timespan").select_related("rule")):
+        rule = state.rule
+        if state.since_ts + rule.confirm["seconds"] * 1000 > now_ms:
+            continue
+        with transaction.atomic():
+            locked = RuleState.objects.select_for_update().filter(pk=state.pk, since_ts=state.since_ts).first()
+            if locked is None:
+                continue
+            if not Alarm.objects.filter(rule=rule, device_id=state.device_id, state__in=Alarm.OPEN).exists():
+                if services.alarm_activate(rule=rule, device_pk=state.device_id, value=locked.last_value):
+                    opened += 1
+            locked.count, locked.since_ts = 0, None
+            locked.save(update_fields=["count", "since_ts"])
+    return opened
+
+
+def alarms_sweep(*, now=None):
+    """Beat, every 30 s: status backstop, silence, timespans, reminders, shelving. Each part is
+    safe with several beats or workers at once (conditional updates, the open-alarm index)."""
+    now = now or timezone.now()
+    counts = {}
+    for name, part in (("status", sweep_status), ("silence", sweep_silence), ("timespan", sweep_timespans),
+                       ("remind", lambda at: services.alarms_remind(now=at)),
+                       ("unshelve", lambda at: services.alarms_unshelve(now=at))):
+        try:
+            counts[name] = part(now)
+        except Exception:
+            logger.exception("alarms sweep: %s failed; the next sweep tries again", name)
+    return counts

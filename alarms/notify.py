@@ -1,0 +1,149 @@
+"""Alarm notifications, handed to the delivery engine: alarms have no transport of their own.
+
+An endpoint gets a Delivery row (message_id None) whose payload is {"alarm": {...}}: the engine
+sends it in order with the endpoint's other deliveries, retries it on its schedule and logs every
+attempt, and the endpoint's templates see `{{alarm.rule}}`, `{{alarm.device}}`, `{{alarm.severity}}`,
+`{{alarm.state}}`, `{{alarm.value}}`, `{{alarm.url}}` (and `{{device}}`, `{{ts}}` as for messages).
+
+An e-mail address gets an AlarmEmail row, sent through Django's mail settings (EMAIL_URL) by
+`emails_send` (alarms.tasks.send_emails_task, woken after commit and by beat): a failed send is
+retried on the same schedule as deliveries, each failure leaves an AlarmEvent."""
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from alarms.models import AlarmEmail, AlarmEvent
+from endpoints.delivery import deliveries_wake, retry_delay
+from endpoints.models import Delivery
+from endpoints.targets import lane_of
+
+logger = logging.getLogger(__name__)
+# A claimed e-mail is not picked up again for this long (a worker that died mid-send).
+EMAIL_LEASE_SECONDS = 120
+
+
+def source_text(rule):
+    if rule.source_type == "bucket":
+        bucket = rule.bucket.bucket_id if rule.bucket_id else "bucket"
+        return f"{bucket}.{rule.field}" if rule.field else bucket
+    if rule.source_type == "property":
+        return f"property {rule.property}{'.' + rule.field if rule.field else ''}"
+    if rule.source_type == "status":
+        return "device disconnected"
+    return f"no message for {rule.silence_minutes} min"
+
+
+def alarm_url(alarm):
+    return f"{settings.SITE_URL}/alarms/{alarm.pk}/"
+
+
+def alarm_payload(alarm, kind):
+    rule, device = alarm.rule, alarm.device
+    return {"alarm": {
+        "id": str(alarm.pk), "rule": rule.rule_id, "name": rule.name or rule.rule_id, "device": device.device_id,
+        "device_name": device.name, "severity": alarm.severity, "state": alarm.state, "value": alarm.value,
+        "event": kind, "url": alarm_url(alarm), "activated": int(alarm.activated.timestamp() * 1000),
+        "source": source_text(rule)}}
+
+
+def _email_text(alarm, kind):
+    rule, device = alarm.rule, alarm.device
+    what = {"activate": "ACTIVE", "remind": "still ACTIVE", "normalize": "normalized"}[kind]
+    subject = f"[{alarm.severity}] {rule.name or rule.rule_id}: {device.device_id} {what}"
+    body = (f"Alarm {rule.name or rule.rule_id} ({rule.rule_id}) on device {device.device_id} is {what}.\n\n"
+            f"Severity: {alarm.severity}\nState: {alarm.state}\nSource: {source_text(rule)}\n"
+            f"Value: {json.dumps(alarm.value)}\nSince: {alarm.activated.isoformat(timespec='seconds')}\n\n"
+            f"Acknowledge, shelve or clear it here: {alarm_url(alarm)}\n")
+    return subject, body
+
+
+def alarm_notify(*, alarm, kind):
+    """Queues the rule's notifications for an activation, a reminder or a normalization: one
+    Delivery per enabled endpoint, one AlarmEmail per address, each with a "notify" event that
+    links it. Call inside the transaction that changed the alarm; the queues are woken after
+    commit (a lost wake-up costs latency: beat redrives both)."""
+    rule = alarm.rule
+    now = timezone.now()
+    payload = alarm_payload(alarm, kind)
+    endpoints = list(rule.endpoints.filter(enabled=True, owner_id=alarm.owner_id))
+    for endpoint in endpoints:
+        delivery = Delivery.objects.create(
+            owner_id=alarm.owner_id, endpoint=endpoint, message_id=None, device_id=alarm.device.device_id,
+            device_name=alarm.device.name, payload=payload, ts=int(time.time() * 1000), state=Delivery.PENDING,
+            next_attempt_at=now, lane=lane_of(endpoint_pk=endpoint.pk, device_id=alarm.device.device_id))
+        AlarmEvent.objects.create(alarm=alarm, type="notify", delivery=delivery,
+                                  detail=f"{kind}: call to endpoint {endpoint.endpoint_id} queued.")
+    if endpoints:
+        transaction.on_commit(deliveries_wake)
+    subject, body = _email_text(alarm, kind)
+    for address in rule.emails or []:
+        email = AlarmEmail.objects.create(alarm=alarm, kind=kind, to=address, subject=subject, body=body,
+                                          next_attempt_at=now)
+        AlarmEvent.objects.create(alarm=alarm, type="notify", email=email,
+                                  detail=f"{kind}: e-mail to {address} queued.")
+    if rule.emails:
+        transaction.on_commit(emails_wake)
+
+
+def emails_wake():
+    from alarms.tasks import send_emails_task
+
+    try:
+        send_emails_task.delay()
+    except Exception:
+        logger.warning("could not wake the e-mail sender; beat will send them", exc_info=True)
+
+
+def _claim(limit):
+    """Due pending e-mails, leased to this worker by moving their next attempt ahead."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(AlarmEmail.objects.select_for_update(skip_locked=True)
+                    .filter(state=AlarmEmail.PENDING, next_attempt_at__lte=now).order_by("id")[:limit])
+        AlarmEmail.objects.filter(pk__in=[r.pk for r in rows]).update(
+            next_attempt_at=now + timedelta(seconds=EMAIL_LEASE_SECONDS))
+    return rows
+
+
+def emails_send(*, limit=50):
+    """Sends the due e-mails, one SMTP attempt each; returns how many were sent. A failure sets the
+    next attempt from the delivery retry schedule (ENDPOINTS_RETRY_SCHEDULE) and is recorded as an
+    event on the alarm; past the schedule the e-mail is `failed`. At least once: a worker dying
+    between the SMTP answer and the update sends that e-mail again after the lease."""
+    sent = 0
+    for email in _claim(limit):
+        error = ""
+        try:
+            EmailMessage(subject=email.subject, body=email.body, from_email=settings.DEFAULT_FROM_EMAIL,
+                         to=[email.to]).send(fail_silently=False)
+        except Exception as exc:  # SMTP refused, timed out, rejected the address...
+            error = f"{exc.__class__.__name__}: {exc}"[:1000] or exc.__class__.__name__
+        now = timezone.now()
+        with transaction.atomic():
+            attempts = email.attempts + 1
+            if not error:
+                AlarmEmail.objects.filter(pk=email.pk).update(state=AlarmEmail.SENT, attempts=attempts, sent_at=now,
+                                                              last_error="", next_attempt_at=None)
+                AlarmEvent.objects.create(alarm_id=email.alarm_id, type="notify", email=email,
+                                          detail=f"{email.kind}: e-mail to {email.to} sent.")
+                sent += 1
+                continue
+            delay = retry_delay(attempts)
+            if delay is None:
+                AlarmEmail.objects.filter(pk=email.pk).update(state=AlarmEmail.FAILED, attempts=attempts,
+                                                              last_error=error, next_attempt_at=None)
+                detail = f"{email.kind}: e-mail to {email.to} failed for good after {attempts} attempts: {error}"
+            else:
+                AlarmEmail.objects.filter(pk=email.pk).update(attempts=attempts, last_error=error,
+                                                              next_attempt_at=now + timedelta(seconds=delay))
+                detail = (f"{email.kind}: e-mail to {email.to} failed (attempt {attempts}): {error}; "
+                          f"next try in {max(1, round(delay))} s.")
+            AlarmEvent.objects.create(alarm_id=email.alarm_id, type="notify", email=email, detail=detail)
+            logger.warning("alarm e-mail %s: %s", email.pk, detail)
+    return sent

@@ -1,0 +1,55 @@
+"""Reads on rules and alarms; always through the owner."""
+from django.db.models import Case, IntegerField, Value, When
+
+from alarms.models import Alarm, AlarmEmail, Rule
+
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "none": 4}
+
+
+def rules_for_owner(owner):
+    return (Rule.objects.filter(owner=owner).select_related("bucket")
+            .prefetch_related("devices", "endpoints").order_by("rule_id"))
+
+
+def rule_for_owner(owner, rule_id):
+    return rules_for_owner(owner).filter(rule_id=rule_id).first()
+
+
+def alarms_for_owner(owner, *, states=None, severity=None, device=None, rule=None):
+    """Open alarms first (most severe, then newest), then the closed ones, newest first."""
+    rows = Alarm.objects.filter(owner=owner).select_related("rule", "device")
+    if states:
+        rows = rows.filter(state__in=states)
+    if severity:
+        rows = rows.filter(severity=severity)
+    if device:
+        rows = rows.filter(device__device_id=device)
+    if rule:
+        rows = rows.filter(rule__rule_id=rule)
+    open_first = Case(When(state__in=Alarm.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
+    severity_rank = Case(*[When(severity=s, then=Value(n)) for s, n in SEVERITY_RANK.items()],
+                         default=Value(9), output_field=IntegerField())
+    return rows.annotate(open_rank=open_first, severity_rank=severity_rank).order_by(
+        "open_rank", "severity_rank", "-id")
+
+
+def alarm_for_owner(owner, pk):
+    return Alarm.objects.filter(owner=owner, pk=pk).select_related("rule", "device").first()
+
+
+def open_alarms_count(owner):
+    """What the navigation badge shows: open alarms nobody has acknowledged or shelved."""
+    return Alarm.objects.filter(owner=owner, state=Alarm.ACTIVE).count()
+
+
+def open_alarms_for_device(device):
+    return (Alarm.objects.filter(device=device, state__in=Alarm.OPEN).select_related("rule")
+            .order_by("-id"))
+
+
+def events_for_alarm(alarm):
+    return alarm.events.select_related("delivery", "email").order_by("id")
+
+
+def emails_for_alarm(alarm):
+    return AlarmEmail.objects.filter(alarm=alarm).order_by("-id")

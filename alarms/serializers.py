@@ -1,0 +1,131 @@
+"""The alarms API's bodies: rules and alarms as API.md section 4 writes them, and the request
+serializers that check their shape (the meaning is checked once, in services.rule_check)."""
+from rest_framework import serializers
+
+from alarms.conditions import CONFIRMS, OPS
+from alarms.models import SEVERITIES, Alarm, Rule
+from platform.validators import ID_PATTERN
+
+ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
+
+
+def ms(value):
+    return int(value.timestamp() * 1000) if value else None
+
+
+def rule_json(rule):
+    source = {"type": rule.source_type}
+    if rule.source_type == Rule.BUCKET:
+        source.update(bucket=rule.bucket.bucket_id if rule.bucket_id else None, field=rule.field)
+    elif rule.source_type == Rule.PROPERTY:
+        source.update(property=rule.property, field=rule.field)
+    elif rule.source_type == Rule.SILENCE:
+        source["minutes"] = rule.silence_minutes
+    return {
+        "rule": rule.rule_id, "name": rule.name, "description": rule.description, "enabled": rule.enabled,
+        "severity": rule.severity, "source": source,
+        "devices": None if rule.all_devices else sorted(d.device_id for d in rule.devices.all()),
+        "condition": rule.condition, "confirm": rule.confirm or {"type": "immediate"}, "normalize": rule.normalize,
+        "latch": rule.latch,
+        "notify": {"endpoints": sorted(e.endpoint_id for e in rule.endpoints.all()), "emails": list(rule.emails)},
+        "reminder": {"minutes": rule.reminder_minutes} if rule.reminder_minutes else None,
+        "created": ms(rule.created), "modified": ms(rule.modified),
+    }
+
+
+def event_json(event):
+    return {"ts": ms(event.ts), "type": event.type, "detail": event.detail}
+
+
+def alarm_json(alarm, events=None):
+    body = {
+        "id": str(alarm.pk), "rule": alarm.rule.rule_id, "device": alarm.device.device_id,
+        "severity": alarm.severity, "state": alarm.state, "value": alarm.value,
+        "activated": ms(alarm.activated), "acknowledged": ms(alarm.acknowledged),
+        "normalized": ms(alarm.normalized), "cleared": ms(alarm.cleared),
+        "shelved_until": ms(alarm.shelved_until) if alarm.state == Alarm.SHELVED else None,
+    }
+    if events is not None:
+        body["events"] = [event_json(e) for e in events]
+    return body
+
+
+class SourceSerializer(serializers.Serializer):
+    type = serializers.ChoiceField([k for k, _ in Rule.SOURCES])
+    bucket = serializers.CharField(required=False, allow_null=True, help_text="bucket id (type bucket)")
+    property = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                     help_text="property name (type property)")
+    field = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200,
+                                  help_text="a.b path in the record or value; empty = the whole value")
+    minutes = serializers.IntegerField(required=False, allow_null=True, help_text="type silence")
+
+
+class ConditionSerializer(serializers.Serializer):
+    op = serializers.ChoiceField(list(OPS))
+    value = serializers.JSONField(required=False, help_text="a number for gt/gte/lt/lte/between/outside")
+    max = serializers.FloatField(required=False, help_text="upper bound for between/outside")
+
+
+class ConfirmSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(list(CONFIRMS))
+    count = serializers.IntegerField(required=False, help_text="sequence: consecutive matches")
+    seconds = serializers.IntegerField(required=False, help_text="timespan: seconds the condition holds")
+
+
+class NotifySerializer(serializers.Serializer):
+    endpoints = serializers.ListField(child=serializers.CharField(), default=list, help_text="endpoint ids")
+    emails = serializers.ListField(child=serializers.EmailField(), default=list, max_length=20)
+
+
+class ReminderSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(min_value=1)
+
+
+class RuleSerializer(serializers.Serializer):
+    rule = serializers.RegexField(ID_PATTERN, error_messages={"invalid": ID_MESSAGE})
+    name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    description = serializers.CharField(allow_blank=True, default="")
+    enabled = serializers.BooleanField(default=True)
+    severity = serializers.ChoiceField(list(SEVERITIES), default="medium")
+    source = SourceSerializer()
+    devices = serializers.ListField(child=serializers.CharField(), allow_null=True, default=None,
+                                    help_text="device ids; null = every device that feeds the source")
+    condition = ConditionSerializer(required=False, allow_null=True)
+    confirm = ConfirmSerializer(required=False, allow_null=True)
+    normalize = ConditionSerializer(required=False, allow_null=True)
+    latch = serializers.BooleanField(default=False)
+    notify = NotifySerializer(required=False)
+    reminder = ReminderSerializer(required=False, allow_null=True)
+
+
+class RuleSchema(RuleSerializer):
+    created = serializers.IntegerField(help_text="epoch ms")
+    modified = serializers.IntegerField(help_text="epoch ms")
+
+
+class EventSchema(serializers.Serializer):
+    ts = serializers.IntegerField()
+    type = serializers.ChoiceField([t for t, _ in Alarm._meta.get_field("events").related_model.TYPES])
+    detail = serializers.CharField()
+
+
+class AlarmSchema(serializers.Serializer):
+    id = serializers.CharField()
+    rule = serializers.CharField()
+    device = serializers.CharField()
+    severity = serializers.ChoiceField(list(SEVERITIES))
+    state = serializers.ChoiceField([s for s, _ in Alarm.STATES])
+    value = serializers.JSONField(allow_null=True)
+    activated = serializers.IntegerField()
+    acknowledged = serializers.IntegerField(allow_null=True)
+    normalized = serializers.IntegerField(allow_null=True)
+    cleared = serializers.IntegerField(allow_null=True)
+    shelved_until = serializers.IntegerField(allow_null=True)
+
+
+class AlarmDetailSchema(AlarmSchema):
+    events = EventSchema(many=True)
+
+
+class ShelveSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(min_value=1, max_value=30 * 24 * 60, default=60)

@@ -1,0 +1,262 @@
+"""Writes on rules and alarms. Services take keyword arguments and never see a request.
+Saving or deleting a rule makes the watch map stale (alarms/receivers.py, also for cascades and
+the admin).
+
+An alarm moves active -> acknowledged / shelved -> normalized or cleared. Every move is a
+conditional UPDATE on the state it leaves (several workers and people may act at once) and leaves
+an AlarmEvent; notifications are queued in the same transaction (alarms/notify.py)."""
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from alarms import notify
+from alarms.conditions import MISSING, ConditionError, condition_clean, confirm_clean, describe
+from alarms.models import SEVERITIES, Alarm, AlarmEvent, Rule, RuleState
+
+logger = logging.getLogger(__name__)
+
+RULE_FIELDS = ("name", "description", "enabled", "severity", "source_type", "bucket", "property", "field",
+               "silence_minutes", "condition", "confirm", "normalize", "latch", "emails", "reminder_minutes")
+SHELVE_MAX_MINUTES = 30 * 24 * 60
+
+
+# --- Rules -------------------------------------------------------------------------------------
+
+def rule_check(*, owner, spec):
+    """The rule's settings made consistent, or ValidationError naming each field to fix: a bucket
+    rule needs the owner's bucket and a condition, a property rule a property name and a
+    condition, a silence rule its minutes; status and silence rules carry no condition and
+    confirm at once (the device timeout or the minutes are their time span)."""
+    errors = {}
+    spec = dict(spec)
+    kind = spec.get("source_type")
+    if kind not in dict(Rule.SOURCES):
+        errors["source"] = "source.type: use bucket, property, status or silence."
+    if spec.get("severity", "medium") not in SEVERITIES:
+        errors["severity"] = f"Use one of {', '.join(SEVERITIES)}."
+    bucket = spec.get("bucket")
+    if kind == Rule.BUCKET and bucket is None:
+        errors["source"] = "source.bucket: name one of your buckets, e.g. \"b1\"."
+    if bucket is not None and bucket.owner_id != owner.pk:
+        errors["source"] = "source.bucket: no such bucket."
+    if kind == Rule.PROPERTY and not spec.get("property"):
+        errors["source"] = "source.property: name the device property to watch, e.g. \"battery\"."
+    if kind == Rule.SILENCE:
+        minutes = spec.get("silence_minutes")
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 525600:
+            errors["source"] = "source.minutes: a whole number of minutes without a message, e.g. 30."
+    if kind in (Rule.BUCKET, Rule.PROPERTY):
+        try:
+            spec["condition"] = condition_clean(spec.get("condition"))
+        except ConditionError as exc:
+            errors["condition"] = str(exc)
+        try:
+            spec["normalize"] = condition_clean(spec["normalize"], "normalize") if spec.get("normalize") else None
+        except ConditionError as exc:
+            errors["normalize"] = str(exc)
+        try:
+            spec["confirm"] = confirm_clean(spec.get("confirm"))
+        except ConditionError as exc:
+            errors["confirm"] = str(exc)
+    else:
+        spec["condition"], spec["normalize"] = None, None
+        if (spec.get("confirm") or {}).get("type", "immediate") != "immediate":
+            errors["confirm"] = ("Status and silence rules confirm at once: the device's timeout (status) or the "
+                                 "minutes (silence) are already their time span.")
+        spec["confirm"] = {"type": "immediate"}
+    if kind != Rule.BUCKET:
+        spec["bucket"] = None
+    if kind != Rule.PROPERTY:
+        spec["property"] = ""
+    if kind not in (Rule.BUCKET, Rule.PROPERTY):
+        spec["field"] = ""
+    if kind != Rule.SILENCE:
+        spec["silence_minutes"] = None
+    devices = spec.get("devices")
+    if devices is not None and any(d.owner_id != owner.pk for d in devices):
+        errors["devices"] = "Only your own devices."
+    endpoints = spec.get("endpoints") or []
+    if any(e.owner_id != owner.pk for e in endpoints):
+        errors["notify"] = "notify.endpoints: only your own endpoints."
+    reminder = spec.get("reminder_minutes")
+    if reminder is not None and (not isinstance(reminder, int) or isinstance(reminder, bool) or reminder < 1):
+        errors["reminder"] = "reminder.minutes: a whole number of minutes, at least 1, e.g. 60."
+    if errors:
+        raise ValidationError(errors)
+    return spec
+
+
+def _rule_save(rule, spec, *, creating):
+    for name in RULE_FIELDS:
+        if name in spec:
+            setattr(rule, name, spec[name])
+    rule.emails = list(spec.get("emails") or [])
+    rule.all_devices = spec.get("devices") is None
+    rule.full_clean(exclude=["owner", "bucket"], validate_constraints=False)
+    with transaction.atomic():
+        rule.save()
+        rule.devices.set(spec.get("devices") or [])
+        rule.endpoints.set(spec.get("endpoints") or [])
+        if not creating:
+            # What counted towards a confirmation under the old settings does not under the new ones.
+            RuleState.objects.filter(rule=rule).delete()
+    return rule
+
+
+def rule_create(*, owner, rule_id, **spec):
+    """Creates the owner's rule; ValidationError for a duplicate id or an inconsistent setting."""
+    spec = rule_check(owner=owner, spec=spec)
+    if Rule.objects.filter(owner=owner, rule_id=rule_id).exists():
+        raise ValidationError({"rule": f"You already have a rule '{rule_id}'."})
+    try:
+        return _rule_save(Rule(owner=owner, rule_id=rule_id), spec, creating=True)
+    except IntegrityError:  # a concurrent create of the same id won
+        raise ValidationError({"rule": f"You already have a rule '{rule_id}'."}) from None
+
+
+def rule_update(*, rule, **spec):
+    """Replaces the rule's settings (the caller merges a partial change first). Confirmation
+    progress restarts; open alarms stay open and follow the new settings."""
+    spec = rule_check(owner=rule.owner, spec=spec)
+    return _rule_save(rule, spec, creating=False)
+
+
+def rule_delete(*, rule):
+    """Deletes the rule with its alarms and their history."""
+    rule.delete()
+
+
+# --- Alarms ------------------------------------------------------------------------------------
+
+def event_add(alarm, type, detail="", **links):
+    return AlarmEvent.objects.create(alarm=alarm, type=type, detail=detail, **links)
+
+
+def _shown(value):
+    return "absent" if value is MISSING else value
+
+
+def alarm_activate(*, rule, device_pk, value, now=None, detail=""):
+    """Opens an alarm for the rule and device and queues its notifications, atomically. Returns
+    None if one is open already: the partial unique index decides between racing workers, the
+    loser's insert fails and it rolls back to its savepoint."""
+    now = now or timezone.now()
+    value = None if value is MISSING else value
+    try:
+        with transaction.atomic():
+            alarm = Alarm.objects.create(owner_id=rule.owner_id, rule=rule, device_id=device_pk,
+                                         severity=rule.severity, state=Alarm.ACTIVE, value=value,
+                                         activated=now, last_notified=now)
+            event_add(alarm, "activate", detail or f"{notify.source_text(rule)} {describe(rule.condition)}: "
+                                                   f"value {_shown(value)}".replace("  ", " "))
+            notify.alarm_notify(alarm=alarm, kind="activate")
+    except IntegrityError:
+        return None
+    return alarm
+
+
+def alarm_normalize(*, alarm, detail="The condition no longer holds."):
+    """Closes an open alarm because its condition stopped holding; notifies unless it was
+    shelved. False if it was no longer open."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = Alarm.objects.select_for_update().filter(pk=alarm.pk, state__in=Alarm.OPEN).first()
+        if current is None:
+            return False
+        was = current.state
+        current.state, current.normalized, current.shelved_until = Alarm.NORMALIZED, now, None
+        current.save(update_fields=["state", "normalized", "shelved_until"])
+        event_add(current, "normalize", detail)
+        if was != Alarm.SHELVED:
+            notify.alarm_notify(alarm=current, kind="normalize")
+    alarm.state, alarm.normalized = current.state, current.normalized
+    return True
+
+
+class AlarmActionError(ValueError):
+    """An action the alarm's state does not allow; the message says why."""
+
+
+def _act(alarm, allowed, verb, changes, event, detail):
+    now = timezone.now()
+    with transaction.atomic():
+        current = Alarm.objects.select_for_update().filter(pk=alarm.pk).first()
+        if current is None or current.state not in allowed:
+            state = current.state if current else "gone"
+            raise AlarmActionError(f"This alarm is {state}: it cannot be {verb}.")
+        for name, value in changes(now, current).items():
+            setattr(current, name, value)
+        current.save()
+        event_add(current, event, detail)
+    return current
+
+
+def alarm_acknowledge(*, alarm, by=""):
+    """Someone is on it: no more reminders. Normalizing still closes it."""
+    return _act(alarm, (Alarm.ACTIVE, Alarm.SHELVED), "acknowledged",
+                lambda now, a: {"state": Alarm.ACKNOWLEDGED, "acknowledged": now, "shelved_until": None},
+                "acknowledge", f"Acknowledged{f' by {by}' if by else ''}.")
+
+
+def alarm_shelve(*, alarm, minutes, by=""):
+    """No notifications (reminders, normalize) until the time is up; then it is active again
+    (acknowledged if it was)."""
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= SHELVE_MAX_MINUTES:
+        raise AlarmActionError(f"Shelve for 1 to {SHELVE_MAX_MINUTES} minutes.")
+    return _act(alarm, Alarm.OPEN, "shelved",
+                lambda now, a: {"state": Alarm.SHELVED, "shelved_until": now + timedelta(minutes=minutes)},
+                "shelve", f"Shelved for {minutes} minutes{f' by {by}' if by else ''}.")
+
+
+def alarm_clear(*, alarm, by=""):
+    """Closes the alarm for good; the rule's next activation opens a new one."""
+    def changes(now, current):
+        RuleState.objects.filter(rule_id=current.rule_id, device_id=current.device_id).delete()
+        return {"state": Alarm.CLEARED, "cleared": now, "shelved_until": None}
+
+    return _act(alarm, (*Alarm.OPEN, Alarm.NORMALIZED), "cleared", changes, "clear",
+                f"Cleared{f' by {by}' if by else ''}.")
+
+
+def alarms_unshelve(*, now=None):
+    """Beat: shelved alarms whose time is up become active (or acknowledged) again."""
+    now = now or timezone.now()
+    done = 0
+    for alarm in Alarm.objects.filter(state=Alarm.SHELVED, shelved_until__lte=now):
+        back = Alarm.ACKNOWLEDGED if alarm.acknowledged else Alarm.ACTIVE
+        with transaction.atomic():
+            if Alarm.objects.filter(pk=alarm.pk, state=Alarm.SHELVED, shelved_until__lte=now).update(
+                    state=back, shelved_until=None, last_notified=now):
+                event_add(alarm, "shelve", f"Shelving ended; the alarm is {back} again.")
+                done += 1
+    return done
+
+
+def alarms_remind(*, now=None):
+    """Beat: an active (not acknowledged, not shelved) alarm whose rule has a reminder is notified
+    again each time that many minutes pass. Claimed by a conditional update on `last_notified`,
+    so two beats never send the same reminder twice."""
+    now = now or timezone.now()
+    sent = 0
+    for alarm in (Alarm.objects.filter(state=Alarm.ACTIVE, rule__reminder_minutes__isnull=False)
+                  .select_related("rule")):
+        due = (alarm.last_notified or alarm.activated) + timedelta(minutes=alarm.rule.reminder_minutes)
+        if due > now:
+            continue
+        with transaction.atomic():
+            if not Alarm.objects.filter(pk=alarm.pk, state=Alarm.ACTIVE,
+                                        last_notified=alarm.last_notified).update(last_notified=now):
+                continue
+            alarm.last_notified = now
+            event_add(alarm, "remind", f"Still active after {_age(now - alarm.activated)}.")
+            notify.alarm_notify(alarm=alarm, kind="remind")
+            sent += 1
+    return sent
+
+
+def _age(delta):
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

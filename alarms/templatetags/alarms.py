@@ -1,0 +1,42 @@
+"""The navigation badge and the device page's open alarms: pieces other apps' templates include."""
+from django import template
+
+from alarms import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("alarms/_badge.html", takes_context=True)
+def alarm_badge(context):
+    user = context["request"].user
+    return {"count": selectors.open_alarms_count(user) if user.is_authenticated else 0}
+
+
+@register.inclusion_tag("alarms/_device_alarms.html")
+def device_alarms(device):
+    return {"device": device, "alarms": selectors.open_alarms_for_device(device)}
+
+
+@register.filter
+def rule_source(rule):
+    from alarms.notify import source_text
+
+    return source_text(rule)
+
+
+@register.filter
+def rule_condition(condition):
+    from alarms.conditions import describe
+
+    return describe(condition)
+
+
+@register.filter
+def rule_confirm(confirm):
+    confirm = confirm or {}
+    if confirm.get("type") == "sequence":
+        return f"{confirm['count']} in a row"
+    if confirm.get("type") == "timespan":
+        seconds = confirm["seconds"]
+        return f"for {seconds // 60} min" if seconds % 60 == 0 else f"for {seconds} s"
+    return "at once"

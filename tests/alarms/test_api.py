@@ -1,0 +1,162 @@
+"""The alarms API (API.md section 4): rules CRUD, alarms with filters, events and actions;
+another user's rule or alarm is a 404."""
+import pytest
+
+from alarms.models import Alarm, Rule
+from endpoints.models import Endpoint
+from tests.alarms.conftest import ingest, make_rule
+
+RULES = "/v1/users/alice/alarms/rules"
+TOO_HOT = {"rule": "too-hot", "name": "Too hot", "severity": "critical",
+           "source": {"type": "bucket", "bucket": "b1", "field": "temperature"},
+           "devices": ["d1"], "condition": {"op": "gt", "value": 30},
+           "confirm": {"type": "timespan", "seconds": 300}, "normalize": {"op": "lt", "value": 25},
+           "latch": False, "notify": {"endpoints": ["e1"], "emails": ["ops@example.com"]},
+           "reminder": {"minutes": 60}}
+
+
+@pytest.fixture
+def endpoint(alice):
+    return Endpoint.objects.create(owner=alice, endpoint_id="e1", url="http://127.0.0.1:9/hook")
+
+
+def test_rule_crud_in_thingers_shape(api, alice, device, endpoint):
+    client = api(alice)
+    created = client.post(RULES, TOO_HOT, format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    for key in ("rule", "name", "severity", "source", "devices", "confirm", "latch", "notify", "reminder"):
+        assert body[key] == TOO_HOT[key], key
+    assert body["condition"] == {"op": "gt", "value": 30} and body["normalize"] == {"op": "lt", "value": 25}
+    assert client.get(RULES).json()[0]["rule"] == "too-hot"
+    assert client.get(f"{RULES}/too-hot").json()["enabled"] is True
+
+    patched = client.patch(f"{RULES}/too-hot", {"severity": "low", "source": {"field": "temp"}, "devices": None},
+                           format="json")
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["severity"] == "low" and patched.json()["devices"] is None
+    assert patched.json()["source"] == {"type": "bucket", "bucket": "b1", "field": "temp"}
+    assert patched.json()["notify"]["endpoints"] == ["e1"]
+
+    replaced = client.put(f"{RULES}/too-hot", {"source": {"type": "silence", "minutes": 5}}, format="json")
+    assert replaced.status_code == 200, replaced.content
+    assert replaced.json()["source"] == {"type": "silence", "minutes": 5}
+    assert replaced.json()["condition"] is None and replaced.json()["notify"] == {"endpoints": [], "emails": []}
+
+    assert client.delete(f"{RULES}/too-hot").status_code == 204
+    assert client.get(f"{RULES}/too-hot").status_code == 404
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"source": {"type": "bucket", "bucket": "nope", "field": "t"}}, "no bucket 'nope'"),
+    ({"source": {"type": "bucket"}}, "source.bucket"),
+    ({"source": {"type": "property"}}, "source.property"),
+    ({"source": {"type": "silence"}}, "source.minutes"),
+    ({"condition": {"op": "gt", "value": "hot"}}, "compares numbers"),
+    ({"condition": {"op": "between", "value": 30}}, "needs a numeric max"),
+    ({"condition": None}, "condition"),
+    ({"confirm": {"type": "sequence"}}, "confirm.count"),
+    ({"devices": ["ghost"]}, "No such device: ghost"),
+    ({"notify": {"endpoints": ["ghost"]}}, "ghost"),
+    ({"notify": {"emails": ["not-an-address"]}}, "email"),
+    ({"rule": "bad id!"}, "letters, digits"),
+    ({"severity": "apocalyptic"}, "severity"),
+    ({"source": {"type": "status"}, "confirm": {"type": "timespan", "seconds": 60}}, "confirm at once"),
+])
+def test_bad_rules_are_400_saying_what_to_fix(api, alice, device, endpoint, change, message):
+    response = api(alice).post(RULES, {**TOO_HOT, **change}, format="json")
+    assert response.status_code == 400
+    assert message.lower() in response.json()["error"]["message"].lower(), response.json()
+
+
+def test_duplicate_rule_id_is_400(api, alice, device, endpoint):
+    client = api(alice)
+    assert client.post(RULES, TOO_HOT, format="json").status_code == 201
+    assert "already have a rule" in client.post(RULES, TOO_HOT, format="json").json()["error"]["message"]
+
+
+def test_another_users_bucket_device_or_endpoint_cannot_be_used(api, alice, bob, device, endpoint):
+    from buckets.models import Bucket
+
+    Bucket.objects.create(owner=bob, bucket_id="b1")
+    response = api(bob).post("/v1/users/bob/alarms/rules", TOO_HOT, format="json")
+    assert response.status_code == 400  # bob has no device d1 and no endpoint e1
+
+
+def _alarm(alice, device):
+    make_rule(alice)
+    ingest(device, {"temperature": 41.5})
+    return Alarm.objects.get()
+
+
+def test_alarm_list_detail_and_filters(api, alice, device):
+    alarm = _alarm(alice, device)
+    client = api(alice)
+    [listed] = client.get("/v1/users/alice/alarms").json()
+    assert listed == {"id": str(alarm.pk), "rule": "too-hot", "device": "d1", "severity": "high", "state": "active",
+                      "value": 41.5, "activated": listed["activated"], "acknowledged": None, "normalized": None,
+                      "cleared": None, "shelved_until": None}
+    assert isinstance(listed["activated"], int)
+    for query, count in (("state=active", 1), ("state=cleared", 0), ("state=open", 1), ("severity=high", 1),
+                         ("severity=low", 0), ("device=d1", 1), ("device=d9", 0), ("rule=too-hot", 1),
+                         ("rule=other", 0)):
+        assert len(client.get(f"/v1/users/alice/alarms?{query}").json()) == count, query
+    assert client.get("/v1/users/alice/alarms?state=exploded").status_code == 400
+    detail = client.get(f"/v1/users/alice/alarms/{alarm.pk}").json()
+    assert [e["type"] for e in detail["events"]] == ["activate"]
+    assert set(detail["events"][0]) == {"ts", "type", "detail"}
+
+
+def test_acknowledge_shelve_clear(api, alice, device):
+    alarm = _alarm(alice, device)
+    client = api(alice)
+    base = f"/v1/users/alice/alarms/{alarm.pk}"
+    acked = client.post(f"{base}/acknowledge")
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged" and acked.json()["acknowledged"]
+    shelved = client.post(f"{base}/shelve", {"minutes": 30}, format="json")
+    assert shelved.json()["state"] == "shelved"
+    assert 29 * 60_000 < shelved.json()["shelved_until"] - shelved.json()["acknowledged"] < 31 * 60_000 + 5000
+    assert client.post(f"{base}/shelve", {"minutes": 0}, format="json").status_code == 400
+    cleared = client.post(f"{base}/clear")
+    assert cleared.json()["state"] == "cleared"
+    assert [e["type"] for e in cleared.json()["events"]] == ["activate", "acknowledge", "shelve", "clear"]
+    again = client.post(f"{base}/acknowledge")
+    assert again.status_code == 400 and "cleared" in again.json()["error"]["message"]
+
+
+def test_charlie_gets_404_for_everything_of_alice(api, alice, charlie, device):
+    alarm = _alarm(alice, device)
+    client = api(charlie)
+    for method, path in (("get", "/v1/users/alice/alarms/rules"), ("get", "/v1/users/alice/alarms/rules/too-hot"),
+                         ("delete", "/v1/users/alice/alarms/rules/too-hot"), ("get", "/v1/users/alice/alarms"),
+                         ("get", f"/v1/users/alice/alarms/{alarm.pk}"),
+                         ("post", f"/v1/users/alice/alarms/{alarm.pk}/acknowledge"),
+                         ("post", f"/v1/users/alice/alarms/{alarm.pk}/clear"),
+                         ("get", f"/v1/users/charlie/alarms/{alarm.pk}"),
+                         ("post", f"/v1/users/charlie/alarms/{alarm.pk}/clear"),
+                         ("get", "/v1/users/charlie/alarms/rules/too-hot")):
+        assert getattr(client, method)(path).status_code == 404, (method, path)
+    assert Rule.objects.filter(rule_id="too-hot").exists()
+    assert Alarm.objects.get().state == "active"
+
+
+def test_no_token_is_401(client):
+    assert client.get("/v1/users/alice/alarms").status_code in (401, 403)
+
+
+def test_schema_documents_the_alarms_api(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for path in ("/v1/users/{user}/alarms/rules", "/v1/users/{user}/alarms/rules/{rule}", "/v1/users/{user}/alarms",
+                 "/v1/users/{user}/alarms/{alarm}", "/v1/users/{user}/alarms/{alarm}/acknowledge",
+                 "/v1/users/{user}/alarms/{alarm}/shelve", "/v1/users/{user}/alarms/{alarm}/clear"):
+        assert path in schema["paths"], path
+    assert "events" in schema["components"]["schemas"]["AlarmDetailSchema"]["properties"]
+
+
+def test_the_readmes_silence_rule(api, alice):
+    response = api(alice).post(RULES, {"rule": "quiet", "source": {"type": "silence", "minutes": 5},
+                                       "notify": {"emails": ["ops@example.com"]}}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["source"], body["devices"], body["confirm"], body["condition"], body["severity"]) == (
+        {"type": "silence", "minutes": 5}, None, {"type": "immediate"}, None, "medium")

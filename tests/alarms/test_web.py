@@ -1,0 +1,131 @@
+"""The Alarms pages: the list (open first, live part), actions with toasts, the history page,
+the badge, rule forms, and the device page's open alarms. charlie gets 404s."""
+import pytest
+
+from alarms.models import Alarm, Rule
+from buckets.models import Bucket
+from tests.alarms.conftest import ingest, make_rule
+from tests.web.conftest import hx, web  # noqa: F401  (web: alice signed in)
+
+
+@pytest.fixture
+def alarm(alice, device):
+    make_rule(alice, name="Too hot")
+    ingest(device, {"temperature": 41.5})
+    return Alarm.objects.get()
+
+
+def test_list_shows_open_alarms_first_with_what_a_person_needs(web, alice, device, alarm):
+    make_rule(alice, rule_id="warm", severity="low", condition={"op": "gt", "value": 10})
+    ingest(device, {"temperature": 20})  # too-hot normalizes, warm opens
+    page = web.get("/alarms/?show=all").content.decode()
+    assert page.index("warm") < page.index("Too hot")  # the open one first
+    assert "normalized" in page and "41.5" in page and "ago" in page and "sev low" in page
+    rows = web.get("/alarms/", **hx("alarm-rows")).content.decode()
+    assert rows.lstrip().startswith('<section class="card" id="alarm-rows"') and "<html" not in rows
+    assert "warm" in rows and "Too hot" not in rows  # the default view: open alarms only
+
+
+def test_acknowledge_from_the_list_swaps_the_rows_and_toasts(web, alarm):
+    response = web.post(f"/alarms/{alarm.pk}/acknowledge/", **hx("alarm-rows"))
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="alarm-rows"' in body
+    assert 'hx-swap-oob="true"' in body and "Alarm too-hot on d1 acknowledged." in body
+    alarm.refresh_from_db()
+    assert alarm.state == "acknowledged"
+
+
+def test_shelve_and_clear_without_javascript_redirect_back(web, alarm):
+    response = web.post(f"/alarms/{alarm.pk}/shelve/", {"minutes": "15", "next": "detail"})
+    assert response.status_code == 302 and response["Location"] == f"/alarms/{alarm.pk}/"
+    alarm.refresh_from_db()
+    assert alarm.state == "shelved"
+    response = web.post(f"/alarms/{alarm.pk}/clear/")
+    assert response.status_code == 302 and response["Location"] == "/alarms/"
+    assert Alarm.objects.get().state == "cleared"
+    page = web.get(f"/alarms/{alarm.pk}/").content.decode()
+    for event in ("activate", "shelve", "clear"):
+        assert f'<span class="badge">{event}</span>' in page
+
+
+def test_an_action_the_state_refuses_is_a_warning_toast(web, alarm):
+    web.post(f"/alarms/{alarm.pk}/clear/")
+    body = web.post(f"/alarms/{alarm.pk}/acknowledge/", **hx("alarm-card")).content.decode()
+    assert "cannot be acknowledged" in body and 'id="alarm-card"' in body
+
+
+def test_history_page_shows_events_and_notifications(web, alice, device):
+    make_rule(alice, emails=["ops@example.com"])
+    ingest(device, {"temperature": 41.5})
+    alarm = Alarm.objects.get()
+    page = web.get(f"/alarms/{alarm.pk}/").content.decode()
+    assert "e-mail to ops@example.com queued" in page and "pending" in page
+    assert web.get(f"/alarms/{alarm.pk}/", **hx("alarm-card")).content.decode().lstrip().startswith(
+        '<div id="alarm-card"')
+
+
+def test_navigation_badge_counts_active_alarms(web, alarm):
+    assert '<span id="alarm-badge" class="nav-badge" title="1 active alarm"' in web.get("/devices/").content.decode()
+    web.post(f"/alarms/{alarm.pk}/acknowledge/")
+    assert ">1</span>" not in web.get("/alarms/badge/").content.decode()
+
+
+def test_device_page_lists_its_open_alarms(web, alarm):
+    page = web.get("/devices/d1/").content.decode()
+    assert 'id="device-alarms"' in page and f"/alarms/{alarm.pk}/" in page
+
+
+def test_create_a_rule_from_the_form(web, alice, device, bucket):
+    form = web.get("/alarms/rules/+new/").content.decode()
+    for text in ("e.g. too-hot", "e.g. temperature", "e.g. 120", "{{alarm.rule}}", 'data-show-when="source_type:silence"'):
+        assert text in form, text
+    response = web.post("/alarms/rules/+new/", {
+        "rule_id": "too-hot", "name": "Too hot", "enabled": "on", "severity": "high", "source_type": "bucket",
+        "bucket": bucket.pk, "field": "temperature", "op": "gt", "value": "30", "confirm_type": "timespan",
+        "confirm_seconds": "120", "emails": "ops@example.com, me@example.com", "reminder_minutes": "60"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    rule = Rule.objects.get(rule_id="too-hot")
+    assert rule.condition == {"op": "gt", "value": 30} and rule.confirm == {"type": "timespan", "seconds": 120}
+    assert rule.emails == ["ops@example.com", "me@example.com"] and rule.all_devices and rule.reminder_minutes == 60
+    listing = web.get("/alarms/rules/").content.decode()
+    assert "b1.temperature" in listing and "for 2 min" in listing
+
+
+def test_form_errors_say_what_to_fix(web, bucket):
+    response = web.post("/alarms/rules/+new/", {"rule_id": "x", "severity": "high", "source_type": "bucket",
+                                                "field": "t", "op": "gt", "value": "hot",
+                                                "confirm_type": "sequence"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "name one of your buckets" in page
+
+
+def test_edit_and_delete_a_rule(web, alice, device):
+    make_rule(alice, devices=[device])
+    form = web.get("/alarms/rules/too-hot/edit/").content.decode()
+    assert 'value="30"' in form
+    response = web.post("/alarms/rules/too-hot/edit/", {
+        "name": "Hot", "enabled": "on", "severity": "low", "source_type": "silence", "silence_minutes": "5",
+        "op": "gt", "confirm_type": "immediate"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    rule = Rule.objects.get()
+    assert (rule.source_type, rule.silence_minutes, rule.condition, rule.bucket) == ("silence", 5, None, None)
+    assert web.post("/alarms/rules/too-hot/delete/").status_code == 302
+    assert not Rule.objects.exists()
+
+
+def test_charlie_gets_404(client, charlie, alarm):
+    client.force_login(charlie)
+    for path in (f"/alarms/{alarm.pk}/", "/alarms/rules/too-hot/edit/"):
+        assert client.get(path).status_code == 404, path
+    for path in (f"/alarms/{alarm.pk}/acknowledge/", f"/alarms/{alarm.pk}/clear/", "/alarms/rules/too-hot/delete/"):
+        assert client.post(path).status_code == 404, path
+    assert "Too hot" not in client.get("/alarms/?show=all").content.decode()
+    alarm.refresh_from_db()
+    assert alarm.state == "active" and Rule.objects.exists()
+
+
+def test_pages_need_a_sign_in(client, alarm):
+    assert client.get("/alarms/").status_code == 302
+    assert client.post(f"/alarms/{alarm.pk}/clear/").status_code == 302
+    assert Bucket.objects.exists()
