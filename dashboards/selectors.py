@@ -149,12 +149,9 @@ def _widget_data(widget, buckets, devices, properties, latest, now):
             return {"track": track}
         if kind == "table":
             rows = latest.get(bucket.bucket_id, [])[:source["items"]]
-            columns = list(source["fields"])
-            if not columns:
-                for r in rows:
-                    for key in (r["val"] if isinstance(r["val"], dict) else {}):
-                        if key not in columns and len(columns) < 12:
-                            columns.append(key)
+            # The chosen fields, or the first 12 of every field in these rows, in name order.
+            columns = list(source["fields"]) or sorted(
+                {key for r in rows for key in (r["val"] if isinstance(r["val"], dict) else {})})[:12]
             return {"columns": columns, "rows": [(r["ts"], [_path(r["val"], c) for c in columns]) for r in rows]}
         value, ts = _latest_value(bucket, latest.get(bucket.bucket_id, []), source["field"])
         return {"value": value, "ts": ts}

@@ -30,7 +30,9 @@ def compact_json(value):
 
 @register.simple_tag
 def chart(points, min_ts=None, max_ts=None, **options):
-    """The chart of platform/charts.py; options: step, fields, unit, decimals, y_min, y_max, colour."""
+    """The chart of platform/charts.py; options: step, fields, unit, decimals, y_min, y_max, colour.
+    A variable the template lacks arrives as "": it means the option is not set."""
+    options = {key: None if value == "" else value for key, value in options.items()}
     return svg_chart(points, min_ts=min_ts, max_ts=max_ts, **options)
 
 

@@ -3,6 +3,7 @@ import pytest
 from buckets.models import Record
 from buckets.services import now_ms
 from dashboards.services import dashboard_create
+from tests.web.conftest import outsider, web  # noqa: F401  (the signed-in browser sessions)
 
 WIDGETS = [
     {"id": "chart", "type": "chart", "title": "Temperature", "layout": {"x": 0, "y": 0, "w": 6, "h": 4},
