@@ -142,7 +142,7 @@ def _widget_data(widget, buckets, devices, properties, latest, now):
             points, agg, step = chart_points(bucket=bucket, min_ts=min_ts, max_ts=now, agg_type=source["agg_type"],
                                              agg=source["agg"])
             return {"points": points, "agg": agg, "step": step, "min_ts": min_ts, "max_ts": now,
-                    "fields": source["fields"] or None}
+                    "fields": source["fields"] or None, "width": max(360, 110 * widget["layout"]["w"])}
         if kind == "map":
             rows = records_query(bucket=bucket, items=MAP_POINTS, min_ts=now - RANGES[source["range"]], max_ts=now)
             track = [(r["ts"], pos) for r in reversed(rows) if (pos := _position(r["val"], source["fields"]))]

@@ -6,7 +6,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dashboards.models import Dashboard
-from dashboards.widgets import COLUMNS, MAX_H, MAX_WIDGETS, MAX_Y, WidgetError, widget_clean, widgets_clean
+from dashboards.widgets import (COLUMNS, MAX_H, MAX_WIDGETS, MAX_Y, WidgetError, layout_push_down, widget_clean,
+                                widgets_clean)
 from devices import services as device_services
 from devices.models import Device
 from platform.tokens import token_hash, token_new
@@ -71,7 +72,7 @@ def widget_update(*, dashboard, widget_id, data):
         cleaned = widget_clean(owner=row.owner, data={**data, "id": widget_id, "layout": {
             **current["layout"], **{k: v for k, v in (data.get("layout") or {}).items() if k in ("w", "h")}}})
         cleaned["layout"]["x"] = min(current["layout"]["x"], COLUMNS - cleaned["layout"]["w"])
-        row.widgets = [cleaned if w["id"] == widget_id else w for w in row.widgets]
+        row.widgets = layout_push_down([cleaned if w["id"] == widget_id else w for w in row.widgets], widget_id)
         row.save(update_fields=["widgets", "modified"])
     dashboard.widgets, dashboard.modified = row.widgets, row.modified
     return cleaned
@@ -92,7 +93,7 @@ def widget_remove(*, dashboard, widget_id):
 
 def widget_move(*, dashboard, widget_id, dx=0, dy=0, dw=0, dh=0):
     """Moves or resizes a widget by grid steps, kept inside the grid (a step past an edge does
-    nothing). Returns the widget, or None if there is none."""
+    nothing); the widgets it lands on move down. Returns the widget, or None if there is none."""
     with transaction.atomic():
         row = _locked(dashboard)
         widgets = copy.deepcopy(row.widgets)
@@ -104,7 +105,7 @@ def widget_move(*, dashboard, widget_id, dx=0, dy=0, dw=0, dh=0):
         layout["h"] = max(1, min(MAX_H, layout["h"] + dh))
         layout["x"] = max(0, min(COLUMNS - layout["w"], layout["x"] + dx))
         layout["y"] = max(0, min(MAX_Y, layout["y"] + dy))
-        row.widgets = widgets
+        row.widgets = layout_push_down(widgets, widget_id)
         row.save(update_fields=["widgets", "modified"])
     dashboard.widgets, dashboard.modified = row.widgets, row.modified
     return widget

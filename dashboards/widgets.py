@@ -242,9 +242,35 @@ def widgets_clean(*, owner, widgets):
         if not w["id"]:
             w["id"] = next(f"w{n}" for n in range(1, MAX_WIDGETS + 2) if f"w{n}" not in ids)
             ids.append(w["id"])
-    bottom = max((w["layout"]["y"] + w["layout"]["h"] for w in cleaned if w["layout"]["y"] is not None), default=0)
+    placed = [w["layout"] for w in cleaned if w["layout"]["y"] is not None]
     for w in cleaned:
         if w["layout"]["y"] is None:
-            w["layout"]["y"] = min(bottom, MAX_Y)
-            bottom += w["layout"]["h"]
+            w["layout"]["y"], w["layout"]["x"] = _free_spot(placed, w["layout"]["w"], w["layout"]["h"])
+            placed.append(w["layout"])
     return cleaned
+
+
+def _overlap(a, b):
+    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+
+
+def _free_spot(placed, w, h):
+    """(y, x) of the first place in reading order where a w x h widget overlaps nothing."""
+    for y in range(MAX_Y + 1):
+        for x in range(COLUMNS - w + 1):
+            if not any(_overlap({"x": x, "y": y, "w": w, "h": h}, other) for other in placed):
+                return y, x
+    return MAX_Y, 0
+
+
+def layout_push_down(widgets, fixed_id):
+    """After `fixed_id` moved or grew: every widget it now covers moves down below it, and so on
+    down the grid, keeping their order; nothing overlaps and nothing else moves."""
+    fixed = next(w for w in widgets if w["id"] == fixed_id)
+    placed = [fixed["layout"]]
+    for w in sorted((w for w in widgets if w["id"] != fixed_id), key=lambda w: (w["layout"]["y"], w["layout"]["x"])):
+        layout = w["layout"]
+        while any(_overlap(layout, other) for other in placed) and layout["y"] < MAX_Y:
+            layout["y"] = min(MAX_Y, max(o["y"] + o["h"] for o in placed if _overlap(layout, o)))
+        placed.append(layout)
+    return widgets

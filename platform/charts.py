@@ -12,7 +12,7 @@ from html import escape
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#475569",
+PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#0d9488",
            "#ea580c"]
 MAX_SERIES = 6
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 800, 260, 56, 14, 12, 28
@@ -118,10 +118,11 @@ def _segments(pts, step):
 
 
 def svg_chart(points, *, min_ts=None, max_ts=None, step=None, fields=None, unit="", decimals=None,
-              y_min=None, y_max=None, colour=None):
+              y_min=None, y_max=None, colour=None, width=WIDTH):
     """An SVG line chart of [(ts_ms, val)]; '' when nothing numeric is there, so the template can
     show its empty state. `fields` chooses and orders the series; `colour` overrides the first
-    field's colour; `y_min`/`y_max` fix the value axis."""
+    field's colour; `y_min`/`y_max` fix the value axis; `width` is the drawing's width in its own
+    units (a narrow widget draws a narrow chart, so its text stays readable when scaled down)."""
     series = numeric_series(points, fields)
     if not series:
         return ""
@@ -137,7 +138,7 @@ def svg_chart(points, *, min_ts=None, max_ts=None, step=None, fields=None, unit=
     ticks = nice_ticks(min(values) if y_min is None else y_min, max(values) if y_max is None else y_max)
     lo = ticks[0] if y_min is None else y_min
     hi = ticks[-1] if y_max is None else y_max
-    plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
+    plot_w, plot_h = width - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 
     def x(ts):
         return PAD_L + (ts - lo_ts) / (hi_ts - lo_ts) * plot_w
@@ -146,12 +147,12 @@ def svg_chart(points, *, min_ts=None, max_ts=None, step=None, fields=None, unit=
         return PAD_T + (1 - (min(max(v, lo), hi) - lo) / (hi - lo)) * plot_h
 
     suffix = f" {unit}" if unit else ""
-    out = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="Chart of {escape(", ".join(series))}">']
+    out = [f'<svg viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="Chart of {escape(", ".join(series))}">']
     for v in ticks:
         if lo <= v <= hi:
-            out.append(f'<line class="axis" x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+            out.append(f'<line class="axis" x1="{PAD_L}" x2="{width - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
                        f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_number(v)}</text>')
-    for ts, label in time_ticks(lo_ts, hi_ts):
+    for ts, label in time_ticks(lo_ts, hi_ts, count=max(3, min(8, width // 120))):
         out.append(f'<line class="tick" x1="{x(ts):.1f}" x2="{x(ts):.1f}" y1="{HEIGHT - PAD_B}" '
                    f'y2="{HEIGHT - PAD_B + 4}"/><text x="{x(ts):.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
                    f'{label}</text>')

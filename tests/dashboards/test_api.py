@@ -18,7 +18,8 @@ def test_create_get_list_update_delete(api, alice, bucket, device):
     assert chart == {**WIDGETS[0], "source": {**WIDGETS[0]["source"]}}
     value = body["widgets"][1]
     assert value["source"] == {"bucket": "b1", "field": "temperature"}
-    assert value["layout"] == {"x": 0, "y": 4, "w": 3, "h": 2}  # placed below the chart
+    assert value["layout"] == {"x": 6, "y": 0, "w": 3, "h": 2}  # the first free place, beside the chart
+    assert body["widgets"][3]["layout"] == {"x": 6, "y": 2, "w": 3, "h": 2}  # status: under the value
     assert [d["dashboard"] for d in client.get(URL).json()] == ["home"]
     assert client.get(f"{URL}/home").json()["name"] == "Home"
     patched = client.patch(f"{URL}/home", {"name": "House"}, format="json").json()

@@ -126,3 +126,11 @@ OWNER_ROUTES = [
 def test_charlie_gets_404(outsider, dashboard, method, path):
     assert getattr(outsider, method)(path).status_code == 404
     assert Dashboard.objects.filter(pk=dashboard.pk, share_hash__isnull=True).count() == 1
+
+
+def test_a_widget_moved_onto_another_pushes_it_down(web, dashboard):
+    # chart (0,0 6x4), value (6,0 3x2), gauge (9,0 3x3): the value grows onto the gauge.
+    web.post("/dashboards/home/widgets/value/move/", {"move": "wider"}, **hx("grid"))
+    layouts = {w["id"]: w["layout"] for w in Dashboard.objects.get(pk=dashboard.pk).widgets}
+    assert layouts["value"] == {"x": 6, "y": 0, "w": 4, "h": 2}
+    assert layouts["gauge"]["y"] == 2 and layouts["chart"] == {"x": 0, "y": 0, "w": 6, "h": 4}
