@@ -11,9 +11,9 @@ from django.db.models import Max, OuterRef, Subquery
 from django.http import Http404
 
 from buckets.models import Bucket, Record
-from buckets.selectors.chart import chart_points
 from buckets.selectors.query import records_query
 from buckets.services import now_ms
+from dashboards.charts import chart_data
 from dashboards.models import Dashboard
 from dashboards.widgets import RANGES
 from devices.models import Device, DeviceProperty
@@ -139,8 +139,7 @@ def _widget_data(widget, buckets, devices, properties, latest, now):
             return {"missing": f"Bucket {source['bucket']} no longer exists."}
         if kind == "chart":
             min_ts = now - RANGES[source["range"]]
-            points, agg, step = chart_points(bucket=bucket, min_ts=min_ts, max_ts=now, agg_type=source["agg_type"],
-                                             agg=source["agg"])
+            points, agg, step = chart_data(bucket=bucket, source=source, span=RANGES[source["range"]], now=now)
             return {"points": points, "agg": agg, "step": step, "min_ts": min_ts, "max_ts": now,
                     "fields": source["fields"] or None, "width": max(360, 110 * widget["layout"]["w"])}
         if kind == "map":

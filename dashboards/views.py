@@ -27,12 +27,12 @@ def cards(dashboard, data):
     return [(w, data.get(w["id"], {})) for w in ordered]
 
 
-def page_context(request, dashboard, *, shared=False, secret=None, editing=False):
+def page_context(request, dashboard, *, shared=False, secret=None, editing=False, stamp=None):
     data = selectors.dashboard_data(dashboard=dashboard)
     refresh = reverse("shared_refresh", args=[secret]) if shared else reverse("dashboard_refresh",
                                                                               args=[dashboard.dashboard_id])
     return {"dashboard": dashboard, "cards": cards(dashboard, data), "shared": shared, "editing": editing,
-            "stamp": selectors.dashboard_stamp(dashboard=dashboard), "refresh_url": refresh,
+            "stamp": stamp or selectors.dashboard_stamp(dashboard=dashboard), "refresh_url": refresh,
             "poll_seconds": POLL_SECONDS}
 
 
@@ -96,7 +96,7 @@ def _refresh(request, dashboard, *, shared, secret=None):
     stamp = selectors.dashboard_stamp(dashboard=dashboard)
     if request.GET.get("v") == stamp:
         return HttpResponse(status=204)
-    context = page_context(request, dashboard, shared=shared, secret=secret)
+    context = page_context(request, dashboard, shared=shared, secret=secret, stamp=stamp)
     return render(request, "dashboards/_refresh.html", context)
 
 

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from buckets.models import Record
 from buckets.services import now_ms
@@ -21,6 +22,12 @@ WIDGETS = [
     {"id": "led", "type": "downlink", "title": "LED", "source": {"device": "d1"},
      "options": {"payload": {"led": "on"}, "label": "Turn on"}},
 ]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Chart widgets keep closed intervals in the cache by bucket pk; test databases reuse pks."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -42,11 +42,17 @@ def test_a_widget_whose_bucket_is_gone_says_so(dashboard, bucket):
 
 
 def test_the_whole_dashboard_is_a_bounded_number_of_queries(dashboard, records):
+    from django.core.cache import cache
+
+    cache.clear()
     with CaptureQueriesContext(connection) as queries:
         selectors.dashboard_data(dashboard=dashboard)
-    # buckets, devices, properties, one latest read for value+gauge+table, chart (window, keys,
-    # columns), map
-    assert len(queries) <= 8, [q["sql"][:80] for q in queries]
+    # buckets, devices, properties, one latest read for value+gauge+table, the chart's closed
+    # intervals (window, keys, columns) and open interval (the same three), map
+    assert len(queries) <= 11, [q["sql"][:80] for q in queries]
+    with CaptureQueriesContext(connection) as queries:
+        selectors.dashboard_data(dashboard=dashboard)
+    assert len(queries) <= 8, [q["sql"][:80] for q in queries]  # closed intervals from the cache
     with CaptureQueriesContext(connection) as queries:
         selectors.dashboard_stamp(dashboard=dashboard)
     assert len(queries) == 2
@@ -74,3 +80,22 @@ def test_share_lookup(dashboard):
 
 def test_bucket_fields_come_from_recent_records(bucket, records):
     assert selectors.bucket_fields(bucket=bucket) == ["humidity", "lat", "lon", "temperature"]
+
+
+def test_chart_keeps_closed_intervals_and_reads_only_the_open_one(dashboard, bucket, records):
+    from django.core.cache import cache
+
+    from buckets.selectors.chart import chart_points
+
+    cache.clear()
+    now = now_ms()
+    widget = dashboard.widget("chart")
+    first = selectors.dashboard_data(dashboard=dashboard, now=now)["chart"]
+    direct, _, _ = chart_points(bucket=bucket, min_ts=now - 86_400_000, max_ts=now, agg="5m")
+    assert [ts for ts, _ in first["points"]] == [ts for ts, _ in direct]
+    assert [v["temperature"] for _, v in first["points"]] == [v["temperature"] for _, v in direct]
+    Record.objects.create(bucket=bucket, ts=now, val={"temperature": 500})
+    with CaptureQueriesContext(connection) as queries:
+        again = selectors.dashboard_data(dashboard=dashboard, now=now + 1)["chart"]
+    assert again["points"][-1][1]["temperature"] > first["points"][-1][1]["temperature"]
+    assert widget["source"]["range"] == "24h" and len(queries) <= 8

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import requests
+from django.core.cache import cache
 
 from buckets.models import Record
 from buckets.services import now_ms
@@ -58,6 +59,7 @@ def add_widget(page, type_label, title, inputs):
 def test_build_watch_share_revoke(stack, browser, alice, bucket, device):  # noqa: F811
     from playwright.sync_api import expect
 
+    cache.clear()  # the server's chart cache is keyed by bucket pk, which test databases reuse
     now = now_ms()
     Record.objects.bulk_create([Record(bucket=bucket, index=i, ts=now - i * 300_000, val={
         "temperature": 20 + (i % 7) * 0.5, "humidity": 40 + i % 5, "lat": 41.38 + i / 2000, "lon": 2.17 + i / 3000})
