@@ -134,3 +134,15 @@ def test_a_widget_moved_onto_another_pushes_it_down(web, dashboard):
     layouts = {w["id"]: w["layout"] for w in Dashboard.objects.get(pk=dashboard.pk).widgets}
     assert layouts["value"] == {"x": 6, "y": 0, "w": 4, "h": 2}
     assert layouts["gauge"]["y"] == 2 and layouts["chart"] == {"x": 0, "y": 0, "w": 6, "h": 4}
+
+
+def test_admin_lists_dashboards_without_their_secret(client, dashboard, django_user_model):
+    from dashboards import services
+
+    services.share_create(dashboard=dashboard)
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1")
+    client.force_login(admin)
+    page = client.get("/admin/dashboards/dashboard/")
+    assert page.status_code == 200 and "home" in page.text
+    change = client.get(f"/admin/dashboards/dashboard/{dashboard.pk}/change/")
+    assert change.status_code == 200 and dashboard.share_hash not in change.text
