@@ -141,7 +141,7 @@ def _widget_data(widget, buckets, devices, properties, latest, now):
             min_ts = now - RANGES[source["range"]]
             points, agg, step = chart_data(bucket=bucket, source=source, span=RANGES[source["range"]], now=now)
             return {"points": points, "agg": agg, "step": step, "min_ts": min_ts, "max_ts": now,
-                    "fields": source["fields"] or None, "width": max(360, 110 * widget["layout"]["w"])}
+                    "fields": source["fields"] or None, "width": max(420, 80 * widget["layout"]["w"])}
         if kind == "map":
             rows = records_query(bucket=bucket, items=MAP_POINTS, min_ts=now - RANGES[source["range"]], max_ts=now)
             track = [(r["ts"], pos) for r in reversed(rows) if (pos := _position(r["val"], source["fields"]))]
