@@ -27,13 +27,18 @@ def cards(dashboard, data):
     return [(w, data.get(w["id"], {})) for w in ordered]
 
 
-def page_context(request, dashboard, *, shared=False, secret=None, editing=False, stamp=None):
+def page_context(dashboard, *, shared=False, secret=None, editing=False, stamp=None):
     data = selectors.dashboard_data(dashboard=dashboard)
     refresh = reverse("shared_refresh", args=[secret]) if shared else reverse("dashboard_refresh",
                                                                               args=[dashboard.dashboard_id])
     return {"dashboard": dashboard, "cards": cards(dashboard, data), "shared": shared, "editing": editing,
             "stamp": stamp or selectors.dashboard_stamp(dashboard=dashboard), "refresh_url": refresh,
-            "poll_seconds": POLL_SECONDS}
+            "poll_seconds": POLL_SECONDS, "layout_version": _layout_version(dashboard)}
+
+
+def _layout_version(dashboard):
+    """The dashboard's last change, in ms: a page showing an older layout reloads itself."""
+    return int(dashboard.modified.timestamp() * 1000)
 
 
 @login_required
@@ -84,7 +89,7 @@ def dashboard_delete(request, dashboard_id):
 @never_cache
 def dashboard_detail(request, dashboard_id):
     dashboard = dashboard_for(request, dashboard_id)
-    context = page_context(request, dashboard, editing=request.GET.get("edit") == "1")
+    context = page_context(dashboard, editing=request.GET.get("edit") == "1")
     once = request.session.pop(SHARE_SESSION_KEY, None) if not request.htmx else None
     context["share_url"] = once["url"] if once and once.get("dashboard") == dashboard.pk else None
     return render_page(request, "dashboards/detail.html", context, partials=("grid",))
@@ -92,11 +97,17 @@ def dashboard_detail(request, dashboard_id):
 
 def _refresh(request, dashboard, *, shared, secret=None):
     """One request renders every widget's body (out-of-band swaps into the page), or 204 when the
-    stamp the page holds is still current: then it costs the stamp's two small queries."""
+    stamp the page holds is still current: then it costs the stamp's two small queries. A page
+    whose layout is older than the dashboard's (widgets added, moved or removed elsewhere: another
+    tab, the API) is told to reload."""
+    if request.GET.get("m", str(_layout_version(dashboard))) != str(_layout_version(dashboard)):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     stamp = selectors.dashboard_stamp(dashboard=dashboard)
     if request.GET.get("v") == stamp:
         return HttpResponse(status=204)
-    context = page_context(request, dashboard, shared=shared, secret=secret, stamp=stamp)
+    context = page_context(dashboard, shared=shared, secret=secret, stamp=stamp)
     return render(request, "dashboards/_refresh.html", context)
 
 
@@ -139,7 +150,7 @@ def _shared(secret):
 def shared_dashboard(request, secret):
     """The read-only page behind a share link: the widgets only, no navigation, no controls."""
     dashboard = _shared(secret)
-    response = render(request, "dashboards/shared.html", page_context(request, dashboard, shared=True, secret=secret))
+    response = render(request, "dashboards/shared.html", page_context(dashboard, shared=True, secret=secret))
     response["Referrer-Policy"] = "no-referrer"  # the secret is in the URL: do not leak it onward
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -91,7 +91,7 @@ def _grid(request, dashboard, message):
     toast(request, message)
     if not request.htmx:
         return redirect(reverse("dashboard_detail", args=[dashboard.dashboard_id]) + "?edit=1")
-    return render_page(request, "dashboards/detail.html", page_context(request, dashboard, editing=True),
+    return render_page(request, "dashboards/detail.html", page_context(dashboard, editing=True),
                        partials=("grid",))
 
 

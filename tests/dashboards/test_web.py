@@ -146,3 +146,13 @@ def test_admin_lists_dashboards_without_their_secret(client, dashboard, django_u
     assert page.status_code == 200 and "home" in page.text
     change = client.get(f"/admin/dashboards/dashboard/{dashboard.pk}/change/")
     assert change.status_code == 200 and dashboard.share_hash not in change.text
+
+
+def test_a_page_with_an_older_layout_is_told_to_reload(web, dashboard):
+    page = web.get("/dashboards/home/")
+    version = page.context["layout_version"]
+    assert f"m={version}" in page.text
+    assert web.get(f"/dashboards/home/refresh/?v=x&m={version}", **HX).status_code == 200
+    web.post("/dashboards/home/widgets/chart/move/", {"move": "down"}, **hx("grid"))
+    stale = web.get(f"/dashboards/home/refresh/?v=x&m={version}", **HX)
+    assert stale.status_code == 204 and stale["HX-Refresh"] == "true"
