@@ -163,11 +163,11 @@ def svg_chart(points, *, min_ts=None, max_ts=None, step=None, fields=None, unit=
         for segment in _segments(pts, step):
             coords = " ".join(f"{x(ts):.1f},{y(v):.1f}" for ts, v in segment)
             out.append(f'<polyline fill="none" stroke-width="2" points="{coords}"/>')
-        out.append("</g>")
-        for ts, v in pts:
+        for ts, v in pts:  # hover: the browser shows the <title>; static/js/charts.js a tooltip
             when = _local(ts).strftime("%Y-%m-%d %H:%M:%S")
             out.append(f'<circle cx="{x(ts):.1f}" cy="{y(v):.1f}" r="2.5" fill="{c}">'
                        f'<title>{escape(name)} = {_number(v, decimals)}{escape(suffix)} at {when}</title></circle>')
+        out.append("</g>")
     out.append("</svg>")
     legend = "".join(f'<span style="color:{colours[name]}"><b>{escape(name)}</b> '
                      f'{_number(pts[-1][1], decimals)}{escape(suffix)}</span>' for name, pts in series.items())

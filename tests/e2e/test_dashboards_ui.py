@@ -83,6 +83,10 @@ def test_build_watch_share_revoke(stack, browser, alice, bucket, device):  # noq
         expect(page.get_by_role("region", name=title)).to_be_visible()
     expect(page.get_by_role("region", name="Temperature chart").locator("svg polyline").first).to_be_attached()
     expect(page.get_by_role("region", name="Track").locator("svg.map")).to_be_visible()
+    chart = page.get_by_role("region", name="Temperature chart").locator("svg")
+    size = chart.bounding_box()
+    chart.hover(position={"x": size["width"] - 22, "y": size["height"] / 2})  # the newest points
+    expect(page.locator(".chart-tip")).to_contain_text("temperature = ")  # hover values
     expect(page.get_by_role("region", name="Sensor")).to_contain_text("Disconnected")
     shot(page, "dashboard-built")
 
