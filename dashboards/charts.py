@@ -9,10 +9,14 @@ What the cache does not see: records written into an already closed interval (a 
 an old `ts`), a range cleared, retention. The chart shows those once the open interval closes (at
 most one aggregation interval later: 5 minutes for 24 h, 30 minutes for 7 days, 3 hours for 30
 days); the bucket page always reads the database."""
+import logging
+
 from django.core.cache import cache
 
 from buckets.selectors import AGG_STEPS
 from buckets.selectors.chart import chart_points, choose_agg
+
+logger = logging.getLogger(__name__)
 
 
 def chart_data(*, bucket, source, span, now):
@@ -25,11 +29,27 @@ def chart_data(*, bucket, source, span, now):
     step = AGG_STEPS[agg]
     open_start = now - now % step
     key = f"dashboards:chart:{bucket.pk}:{span}:{agg}:{source['agg_type']}:{open_start}"
-    closed = cache.get(key)
+    closed = _cache_get(key)
     if closed is None:
         closed, _, _ = chart_points(bucket=bucket, min_ts=open_start - span - step, max_ts=open_start - 1,
                                     agg_type=source["agg_type"], agg=agg)
-        cache.set(key, closed, timeout=step // 1000 + 60)
+        _cache_set(key, closed, timeout=step // 1000 + 60)
     recent, _, _ = chart_points(bucket=bucket, min_ts=open_start, max_ts=now, agg_type=source["agg_type"], agg=agg)
     first = min_ts - min_ts % step
     return [p for p in closed if p[0] >= first] + recent, agg, step
+
+
+# The cache only saves work: with Redis down or hung, charts are aggregated in full, not failed.
+def _cache_get(key):
+    try:
+        return cache.get(key)
+    except Exception as exc:
+        logger.warning("chart cache unavailable (%s): aggregating in full", exc.__class__.__name__)
+        return None
+
+
+def _cache_set(key, value, timeout):
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception as exc:
+        logger.warning("chart cache unavailable (%s)", exc.__class__.__name__)
