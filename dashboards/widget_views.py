@@ -1,6 +1,7 @@
 """Widget editing on the dashboard page (add, edit, move and resize, delete) and the owner's
 controls (property edit, downlink button). Every view reaches the dashboard through its owner:
 a share link never gets here (its pages answer GET only), and anyone else gets a 404."""
+import copy
 import json
 
 from django.contrib.auth.decorators import login_required
@@ -122,7 +123,9 @@ def _body(request, dashboard, widget, message):
     toast(request, message)
     if not request.htmx:
         return redirect("dashboard_detail", dashboard_id=dashboard.dashboard_id)
-    data = selectors.dashboard_data(dashboard=dashboard)
+    alone = copy.copy(dashboard)  # the data of this widget only, not of the whole dashboard
+    alone.widgets = [widget]
+    data = selectors.dashboard_data(dashboard=alone)
     response = render(request, "dashboards/_body.html", {"w": widget, "d": data.get(widget["id"], {}),
                                                          "dashboard": dashboard, "shared": False})
     response.content += toasts_oob(request).encode()
