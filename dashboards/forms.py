@@ -94,6 +94,9 @@ class WidgetForm(forms.Form):
         self.property_names = sorted(DeviceProperty.objects.filter(
             device__owner=owner, device__device_id=current.get("device") or "").values_list("name", flat=True))
         self.shown = {"type", "title", *INPUTS[self.kind]}
+        if self.kind in ("value", "gauge"):
+            self.fields["bucket"].help_text = "A field of a bucket's latest record, or leave it empty and choose a " \
+                                              "device and one of its properties below."
 
     def visible(self):
         return [self[name] for name in self.fields if name in self.shown]

@@ -156,3 +156,15 @@ def test_a_page_with_an_older_layout_is_told_to_reload(web, dashboard):
     web.post("/dashboards/home/widgets/chart/move/", {"move": "down"}, **hx("grid"))
     stale = web.get(f"/dashboards/home/refresh/?v=x&m={version}", **HX)
     assert stale.status_code == 204 and stale["HX-Refresh"] == "true"
+
+
+def test_a_value_can_come_from_a_device_property(web, dashboard, device):
+    device.properties.create(name="battery", value={"level": 87})
+    form = web.get("/dashboards/home/widgets/+new/?type=gauge&device=d1", **hx("widget-form"))
+    assert '<option value="battery">' in form.text and "leave it empty" in form.text
+    response = web.post("/dashboards/home/widgets/+new/", {"type": "gauge", "title": "Battery", "device": "d1",
+                                                            "property": "battery", "field": "level", "unit": "%"})
+    assert response.status_code == 302
+    added = Dashboard.objects.get(pk=dashboard.pk).widgets[-1]
+    assert added["source"] == {"device": "d1", "property": "battery", "field": "level"}
+    assert "87 %" in web.get("/dashboards/home/").text
