@@ -44,6 +44,6 @@ class RangeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("range") == "custom" and data.get("start") and data.get("end") and data["start"] >= data["end"]:
+        if data.get("start") and data.get("end") and data["start"] >= data["end"]:
             self.add_error("end", "The end must be after the start.")
         return data

@@ -8,13 +8,11 @@ from django.views.decorators.http import require_POST
 
 from buckets import services
 from buckets.forms import BucketForm, RangeForm
-from buckets.selectors import AGG_STEPS, bucket_get, buckets_list, records_aggregate, records_query
+from buckets.selectors import bucket_get, buckets_list
+from buckets.selectors.chart import chart_points
 from buckets.selectors.query import records_in_range
 from buckets.services import now_ms
 from platform.web import render_page, toast
-
-CHART_POINTS = 300  # enough to read a trend on a phone or a laptop; the SVG stays small
-RAW_LIMIT = 1000
 
 
 @login_required
@@ -53,21 +51,13 @@ def bucket_edit(request, bucket_id):
                        status=400 if form.errors else 200)
 
 
-def choose_agg(span_ms):
-    """The smallest interval that keeps the chart under CHART_POINTS points; None = raw records."""
-    if span_ms <= 3_600_000:
-        return None
-    for name, step in sorted(AGG_STEPS.items(), key=lambda item: item[1]):
-        if span_ms / step <= CHART_POINTS:
-            return name
-    return "1w"
-
-
 def data_range(form):
     """(min_ts, max_ts, label) of the range asked for; the last 24 hours by default."""
     data = form.cleaned_data if form.is_valid() else {}
     now = now_ms()
-    if data.get("range") == "custom" and (data.get("start") or data.get("end")):
+    # A start or an end makes the range custom, whatever `range` says: the form that sets them also
+    # carries the current preset, so that changing only the aggregate keeps the range.
+    if data.get("start") or data.get("end"):
         lo = int(data["start"].timestamp() * 1000) if data.get("start") else now - RangeForm.PRESETS["24h"]
         hi = int(data["end"].timestamp() * 1000) if data.get("end") else now
         return lo, hi, "custom"
@@ -81,12 +71,7 @@ def bucket_detail(request, bucket_id):
     form = RangeForm(request.GET or None)
     min_ts, max_ts, preset = data_range(form)
     agg_type = (form.cleaned_data.get("agg_type") if form.is_valid() else None) or "mean"
-    agg = choose_agg(max_ts - min_ts)
-    if agg:
-        points = records_aggregate(bucket=bucket, agg=agg, agg_type=agg_type, items=CHART_POINTS + 10,
-                                   min_ts=min_ts, max_ts=max_ts, sort="asc")
-    else:
-        points = records_query(bucket=bucket, items=RAW_LIMIT, min_ts=min_ts, max_ts=max_ts, sort="desc")[::-1]
+    points, agg, step = chart_points(bucket=bucket, min_ts=min_ts, max_ts=max_ts, agg_type=agg_type)
     rows = records_in_range(bucket=bucket, min_ts=min_ts, max_ts=max_ts).order_by("-ts", "-id")
     page = Paginator(rows.only("ts", "val"), 25).get_page(request.GET.get("page"))
     query = {"min_ts": min_ts, "max_ts": max_ts}
@@ -94,7 +79,7 @@ def bucket_detail(request, bucket_id):
     keep = {k: v for k, v in request.GET.items() if k != "page"}
     context = {
         "bucket": bucket, "form": form, "preset": preset, "agg": agg, "agg_type": agg_type,
-        "chart_points": [(p["ts"], p["val"]) for p in points], "min_ts": min_ts, "max_ts": max_ts,
+        "chart_points": points, "chart_step": step, "min_ts": min_ts, "max_ts": max_ts,
         "page": page, "page_query": urlencode(keep), "presets": [*RangeForm.PRESETS, "custom"],
         "exports": [(fmt.upper(), f"{api_base}/export?{urlencode({'format': fmt, **query})}")
                     for fmt in ("csv", "json", "ndjson")],

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "buckets",
     "endpoints",
     "alarms",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

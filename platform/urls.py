@@ -27,10 +27,12 @@ urlpatterns = [
     path("", include("buckets.urls")),
     path("", include("endpoints.urls")),
     path("", include("alarms.urls")),
+    path("", include("dashboards.urls")),
     # The web UI pages, per app.
     path("", include("platform.web_urls")),
     path("", include("devices.web_urls")),
     path("", include("buckets.web_urls")),
     path("", include("endpoints.web_urls")),
     path("", include("alarms.web_urls")),
+    path("", include("dashboards.web_urls")),
 ]

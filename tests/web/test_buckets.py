@@ -78,3 +78,12 @@ def test_bucket_with_id_new_has_a_working_page(web, alice):
     assert page.status_code == 200 and "Named new" in page.text
     web.post("/buckets/new/edit/", {"name": "Renamed", "enabled": "on", "retention_unit": "days"})
     assert Bucket.objects.get(owner=alice, bucket_id="new").name == "Renamed"
+
+
+def test_range_and_aggregate_keep_each_other(web, bucket):
+    # Choosing an aggregate then "Show" used to reset the range to 24 h.
+    page = web.get("/buckets/b1/?range=7d&agg_type=mean")
+    assert 'name="range" value="7d"' in page.text
+    shown = web.get("/buckets/b1/?range=7d&start=&end=&agg_type=max")
+    assert shown.context["preset"] == "7d" and shown.context["agg_type"] == "max"
+    assert 'href="?range=30d&agg_type=max"' in shown.text

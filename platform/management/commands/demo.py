@@ -8,7 +8,21 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
+from dashboards.services import dashboard_create
 from platform.lan import reachable_from_this_computer_only
+
+# The demo device's dashboard: its data (the curl posts temperature and humidity) and its status.
+DEMO_WIDGETS = [
+    {"type": "chart", "title": "Last 24 hours", "source": {"bucket": "demo-bucket", "range": "24h"}},
+    {"type": "value", "title": "Temperature", "source": {"bucket": "demo-bucket", "field": "temperature"},
+     "options": {"unit": "°C", "decimals": 1}},
+    {"type": "gauge", "title": "Humidity", "source": {"bucket": "demo-bucket", "field": "humidity"},
+     "options": {"unit": "%", "min": 0, "max": 100}},
+    {"type": "status", "title": "demo-device", "source": {"device": "demo-device"}},
+    {"type": "table", "title": "Latest records", "source": {"bucket": "demo-bucket", "items": 8}},
+    {"type": "downlink", "title": "Command", "source": {"device": "demo-device"},
+     "options": {"payload": {"led": "on"}, "label": "Turn the LED on"}},
+]
 
 
 class Command(BaseCommand):
@@ -33,6 +47,9 @@ class Command(BaseCommand):
                      stdout=self.stdout)
         self.stdout.write(f"  Then see it on {settings.SITE_URL}{reverse('bucket_detail', args=['demo-bucket'])}"
                           f" (or in the admin: {settings.SITE_URL}/admin/buckets/record/)")
+        if not user.dashboards.filter(dashboard_id="demo").exists():
+            dashboard_create(owner=user, dashboard_id="demo", name="Demo device", widgets=DEMO_WIDGETS)
+        self.stdout.write(f"  and live on its dashboard: {settings.SITE_URL}{reverse('dashboard_detail', args=['demo'])}")
         site = settings.SITE_URL
         if reachable_from_this_computer_only(urlsplit(site).hostname):
             self.stdout.write(f"  A board  {site} works from this computer only. For a device on your network,")

@@ -1,0 +1,100 @@
+"""The dashboards part of the REST API (API.md section 5). Thin adapters: the owner (404 for
+anyone else), a serializer for the dashboard's fields, the services for the rest."""
+from contextlib import contextmanager
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dashboards import selectors, services
+from dashboards.serializers import DashboardSchema, DashboardWriteSerializer, ShareSchema, dashboard_json
+from dashboards.widgets import WidgetError
+from platform.auth import owner_or_404
+from platform.schema import api_errors
+
+
+@contextmanager
+def widget_errors_as_400():
+    """A widget that names something wrong becomes a 400 saying where: widgets.2.source.bucket."""
+    try:
+        yield
+    except WidgetError as exc:
+        raise serializers.ValidationError({"widgets": {exc.path or "0": exc.message}} if exc.path
+                                          else {"widgets": exc.message}) from None
+
+
+class DashboardAPIView(APIView):
+    def owner(self):
+        return owner_or_404(self.request, self.kwargs["user"])
+
+    def dashboard(self):
+        return selectors.dashboard_get(owner=self.owner(), dashboard_id=self.kwargs["dashboard"])
+
+
+class DashboardListApi(DashboardAPIView):
+    @extend_schema(operation_id="v1_users_dashboards_list", responses={200: DashboardSchema(many=True), **api_errors()})
+    def get(self, request, user):
+        return Response([dashboard_json(d) for d in selectors.dashboards_list(owner=self.owner())])
+
+    @extend_schema(request=DashboardWriteSerializer, responses={201: DashboardSchema, **api_errors(400)})
+    def post(self, request, user):
+        owner = self.owner()
+        serializer = DashboardWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with widget_errors_as_400():
+            try:
+                created = services.dashboard_create(owner=owner, dashboard_id=data["dashboard"],
+                                                    name=data.get("name", ""), description=data.get("description", ""),
+                                                    widgets=_widget_list(data.get("widgets", [])))
+            except services.DashboardExists as exc:
+                raise serializers.ValidationError({"dashboard": str(exc)}) from None
+        return Response(dashboard_json(created), status=status.HTTP_201_CREATED)
+
+
+def _widget_list(value):
+    if not isinstance(value, list):
+        raise WidgetError("", "Give widgets as a list of objects.")
+    return value
+
+
+class DashboardApi(DashboardAPIView):
+    @extend_schema(responses={200: DashboardSchema, **api_errors()})
+    def get(self, request, user, dashboard):
+        return Response(dashboard_json(self.dashboard()))
+
+    @extend_schema(request=DashboardWriteSerializer(partial=True), responses={200: DashboardSchema, **api_errors(400)})
+    def put(self, request, user, dashboard):
+        # PUT and PATCH both change only the fields given, as for devices and buckets.
+        found = self.dashboard()
+        serializer = DashboardWriteSerializer(data=request.data, partial=True, context={"dashboard": found})
+        serializer.is_valid(raise_exception=True)
+        changes = {k: v for k, v in serializer.validated_data.items() if k != "dashboard"}
+        with widget_errors_as_400():
+            if "widgets" in changes:
+                changes["widgets"] = _widget_list(changes["widgets"])
+            services.dashboard_update(dashboard=found, **changes)
+        return Response(dashboard_json(found))
+
+    patch = put
+
+    @extend_schema(responses={204: None, **api_errors()})
+    def delete(self, request, user, dashboard):
+        services.dashboard_delete(dashboard=self.dashboard())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DashboardShareApi(DashboardAPIView):
+    @extend_schema(request=None, responses={200: ShareSchema, **api_errors()})
+    def post(self, request, user, dashboard):
+        """A new read-only link (any earlier one stops working)."""
+        secret = services.share_create(dashboard=self.dashboard())
+        return Response({"url": f"{settings.SITE_URL}/shared/{secret}/"})
+
+    @extend_schema(request=None, responses={204: None, **api_errors()})
+    def delete(self, request, user, dashboard):
+        """Revokes the link: it answers 404 from now on."""
+        services.share_revoke(dashboard=self.dashboard())
+        return Response(status=status.HTTP_204_NO_CONTENT)

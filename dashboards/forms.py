@@ -1,0 +1,138 @@
+"""The web forms: a dashboard's name, and a widget built from the owner's own buckets, fields
+(discovered from recent records), devices and properties. Widget rules are dashboards/widgets.py's,
+so the form and the API refuse the same things with the same words."""
+from django import forms
+
+from buckets.models import Bucket
+from buckets.selectors import AGG_TYPES
+from dashboards.selectors import bucket_fields
+from dashboards.widgets import RANGES, TYPES, WidgetError, widget_clean
+from devices.forms import JSONTextField
+from devices.models import Device, DeviceProperty
+from platform.validators import id_validator
+
+TYPE_LABELS = {"chart": "Chart", "value": "Value", "gauge": "Gauge", "status": "Status", "map": "Map",
+               "table": "Table", "property": "Property", "downlink": "Downlink button"}
+# The inputs each widget type uses; the form shows only those (it re-renders when the type changes).
+INPUTS = {
+    "chart": ["bucket", "fields", "range", "agg_type", "unit", "decimals", "min", "max", "color"],
+    "value": ["bucket", "fields", "device", "property", "field", "unit", "decimals", "color"],
+    "gauge": ["bucket", "fields", "device", "property", "field", "unit", "decimals", "min", "max", "color"],
+    "status": ["device"],
+    "map": ["bucket", "range", "color"],
+    "table": ["bucket", "fields", "items", "decimals"],
+    "property": ["device", "property", "field", "unit", "decimals"],
+    "downlink": ["device", "payload", "label"],
+}
+ERROR_FIELDS = {"source.bucket": "bucket", "source.fields": "fields", "source.field": "fields",
+                "source.device": "device", "source.property": "property", "source.items": "items",
+                "source.range": "range", "source.agg_type": "agg_type", "title": "title"}
+
+
+class DashboardForm(forms.Form):
+    dashboard_id = forms.CharField(label="Dashboard id", max_length=64, validators=[id_validator],
+                                   help_text="Used in the API: letters, digits, '_' or '-'.")
+    name = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+
+    def __init__(self, *args, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:  # the id is in URLs and scripts; it does not change
+            del self.fields["dashboard_id"]
+
+
+class WidgetForm(forms.Form):
+    type = forms.ChoiceField(label="Widget type", choices=list(TYPE_LABELS.items()))
+    title = forms.CharField(max_length=100, required=False)
+    bucket = forms.ChoiceField(label="Bucket", required=False)
+    fields = forms.MultipleChoiceField(label="Fields", required=False, widget=forms.CheckboxSelectMultiple)
+    range = forms.ChoiceField(label="Range", choices=[(r, r) for r in RANGES], initial="24h", required=False)
+    agg_type = forms.ChoiceField(label="Aggregate", choices=[(t, t) for t in AGG_TYPES], initial="mean",
+                                 required=False)
+    items = forms.IntegerField(label="Rows", min_value=1, max_value=50, initial=10, required=False)
+    device = forms.ChoiceField(label="Device", required=False)
+    property = forms.CharField(label="Property", max_length=64, required=False,
+                               widget=forms.TextInput(attrs={"list": "property-names"}))
+    field = forms.CharField(label="Field of the property", max_length=200, required=False,
+                            help_text="Optional: one field of an object property, e.g. interval.")
+    unit = forms.CharField(max_length=16, required=False)
+    decimals = forms.IntegerField(min_value=0, max_value=6, required=False)
+    min = forms.FloatField(label="Min", required=False)
+    max = forms.FloatField(label="Max", required=False)
+    color = forms.CharField(label="Colour", max_length=7, required=False,
+                            widget=forms.TextInput(attrs={"placeholder": "#2563eb"}))
+    payload = JSONTextField(label="Payload (JSON)", required=False,
+                            help_text='Queued for the device each time the button is pressed, e.g. {"led": "on"}.')
+    label = forms.CharField(label="Button label", max_length=40, required=False, initial="Send")
+
+    def __init__(self, *args, owner, choices_from=None, refresh_url=None, **kwargs):
+        """`choices_from`: the values (bound data or initial) whose bucket and device decide which
+        fields and properties are offered; `refresh_url` re-renders the form (htmx) when the type,
+        bucket or device changes."""
+        super().__init__(*args, **kwargs)
+        if refresh_url:
+            for name in ("type", "bucket", "device"):
+                self.fields[name].widget.attrs.update({
+                    "hx-get": refresh_url, "hx-trigger": "change", "hx-include": "closest form",
+                    "hx-target": "#widget-form", "hx-swap": "outerHTML"})
+        self.owner = owner
+        current = choices_from if choices_from is not None else (self.data or self.initial)
+        self.kind = current.get("type") if current.get("type") in TYPES else "chart"
+        buckets = list(Bucket.objects.filter(owner=owner).order_by("bucket_id").values_list("bucket_id", flat=True))
+        devices = list(Device.objects.filter(owner=owner).order_by("device_id").values_list("device_id", flat=True))
+        self.fields["bucket"].choices = [("", "(choose a bucket)")] + [(b, b) for b in buckets]
+        self.fields["device"].choices = [("", "(choose a device)")] + [(d, d) for d in devices]
+        bucket = Bucket.objects.filter(owner=owner, bucket_id=current.get("bucket") or "").first()
+        offered = bucket_fields(bucket=bucket) if bucket else []
+        chosen = current.getlist("fields") if hasattr(current, "getlist") else list(current.get("fields") or [])
+        self.fields["fields"].choices = [(f, f) for f in dict.fromkeys([*offered, *chosen])]
+        self.fields["fields"].help_text = (
+            "Fields seen in the bucket's latest records. A chart or table without any shows them all; a value or "
+            "gauge shows one." if offered else
+            "Choose a bucket: its fields appear here once it has records." if not bucket else
+            "No records in this bucket yet: its fields appear here once data arrives.")
+        self.property_names = sorted(DeviceProperty.objects.filter(
+            device__owner=owner, device__device_id=current.get("device") or "").values_list("name", flat=True))
+        self.shown = {"type", "title", *INPUTS[self.kind]}
+        if self.kind in ("value", "gauge"):
+            self.fields["bucket"].help_text = "A field of a bucket's latest record, or leave it empty and choose a " \
+                                              "device and one of its properties below."
+
+    def visible(self):
+        return [self[name] for name in self.fields if name in self.shown]
+
+    def widget(self):
+        """The widget of API.md section 5 that the inputs describe (before widget_clean)."""
+        data, kind = self.cleaned_data, self.cleaned_data["type"]
+        if kind in ("value", "gauge") and not data.get("bucket") and data.get("device"):
+            source = {"device": data["device"], "property": data.get("property") or None}
+            if data.get("field"):
+                source["field"] = data["field"]
+        elif kind in ("value", "gauge"):
+            source = {"bucket": data.get("bucket") or None, "fields": data.get("fields") or []}
+        elif kind in ("chart", "map", "table"):
+            source = {"bucket": data.get("bucket") or None}
+            source.update({k: data[k] for k in INPUTS[kind] if k in ("fields", "range", "agg_type", "items")
+                           and data.get(k) not in (None, "", [])})
+        else:
+            source = {"device": data.get("device") or None}
+            if kind == "property":
+                source["property"] = data.get("property") or None
+                if data.get("field"):
+                    source["field"] = data["field"]
+        options = {k: data[k] for k in ("unit", "decimals", "min", "max", "color")
+                   if k in self.shown and data.get(k) not in (None, "")}
+        if kind == "downlink":
+            options.update({"payload": data.get("payload"), "label": data.get("label") or "Send"})
+        return {"type": kind, "title": data.get("title") or "", "source": source, "options": options}
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.cleaned_widget = widget_clean(owner=self.owner, data=self.widget())
+        except WidgetError as exc:
+            name = ERROR_FIELDS.get(exc.path) or exc.path.partition(".")[2]
+            self.add_error(name if name in self.fields else None, exc.message)
+        return data

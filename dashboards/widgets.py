@@ -1,0 +1,276 @@
+"""The widget shape of API.md section 5, checked and normalised in one place for the API, the web
+forms and the services. A widget refers to the owner's buckets and devices by id; one that names
+anything else (unknown, or another user's) is refused as "not found", so the answer reveals
+nothing about other users."""
+import re
+
+from buckets.models import Bucket
+from buckets.selectors import AGG_STEPS, AGG_TYPES
+from devices.models import Device
+from platform.payloads import PayloadError, json_check
+from platform.validators import ID_PATTERN
+
+TYPES = ("chart", "value", "gauge", "status", "map", "table", "property", "downlink")
+RANGES = {"1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000,
+          "30d": 30 * 86_400_000, "365d": 365 * 86_400_000}
+COLUMNS, MAX_Y, MAX_H, MAX_WIDGETS, MAX_FIELDS, MAX_POINTS = 12, 500, 12, 50, 6, 2000
+DEFAULT_SIZE = {"chart": (6, 4), "value": (3, 2), "gauge": (3, 3), "status": (3, 2), "map": (6, 4),
+                "table": (6, 4), "property": (3, 2), "downlink": (3, 2)}
+# Which source each type reads: a bucket, a device, or either (value and gauge).
+BUCKET_TYPES, DEVICE_TYPES = {"chart", "map", "table"}, {"status", "property", "downlink"}
+SOURCE_KEYS = {
+    "chart": {"bucket", "fields", "range", "agg", "agg_type"},
+    "map": {"bucket", "fields", "range"},
+    "table": {"bucket", "fields", "items"},
+    "value": {"bucket", "fields", "field", "device", "property"},
+    "status": {"device"},
+    "property": {"device", "property", "field"},
+    "downlink": {"device"},
+}
+SOURCE_KEYS["gauge"] = SOURCE_KEYS["value"]
+OPTION_KEYS = {"unit", "decimals", "min", "max", "color"}
+DOWNLINK_OPTION_KEYS = OPTION_KEYS | {"payload", "label"}
+COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+
+
+class WidgetError(ValueError):
+    """What is wrong, and where: `path` is like "source.bucket" inside the widget."""
+
+    def __init__(self, path, message):
+        super().__init__(message)
+        self.path, self.message = path, message
+
+
+def _object(value, path):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WidgetError(path, "Give an object.")
+    return value
+
+
+def _known(data, allowed, path):
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise WidgetError(path, f"Unknown key {', '.join(unknown)}: use {', '.join(sorted(allowed))}.")
+
+
+def _int(data, key, path, low, high, default):
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise WidgetError(f"{path}.{key}".lstrip("."), f"Give a whole number from {low} to {high}.")
+    return value
+
+
+def _number(data, key, path):
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > 1e15:
+        raise WidgetError(f"{path}.{key}", "Give a number.")
+    return value
+
+
+def _name(value, path, what):
+    if not isinstance(value, str) or not 1 <= len(value) <= 200 or any(ord(c) < 32 for c in value):
+        raise WidgetError(path, f"Give the {what} as a non-empty string (at most 200 characters).")
+    return value
+
+
+def _id(value, path, what):
+    if not isinstance(value, str) or not re.fullmatch(ID_PATTERN, value):
+        raise WidgetError(path, f"Give a {what} id: 1 to 64 letters, digits, '_' or '-'.")
+    return value
+
+
+def _choice(data, key, choices, default, path):
+    value = data.get(key, default)
+    if value not in choices:
+        raise WidgetError(f"{path}.{key}", f"{value!r} is not allowed; use one of {', '.join(choices)}.")
+    return value
+
+
+def _bucket(owner, data):
+    bucket_id = _id(data.get("bucket"), "source.bucket", "bucket")
+    if not Bucket.objects.filter(owner=owner, bucket_id=bucket_id).exists():
+        raise WidgetError("source.bucket", f"Bucket '{bucket_id}' not found: use one of your buckets.")
+    return bucket_id
+
+
+def _device(owner, data):
+    device_id = _id(data.get("device"), "source.device", "device")
+    if not Device.objects.filter(owner=owner, device_id=device_id).exists():
+        raise WidgetError("source.device", f"Device '{device_id}' not found: use one of your devices.")
+    return device_id
+
+
+def _fields(data, limit, path="source.fields"):
+    fields = data.get("fields", [])
+    if not isinstance(fields, list) or len(fields) > limit:
+        raise WidgetError(path, f"Give a list of at most {limit} field names.")
+    fields = [_name(f, path, "field") for f in fields]
+    if len(set(fields)) != len(fields):
+        raise WidgetError(path, "A field appears twice.")
+    return fields
+
+
+def _source(owner, kind, data):
+    data = _object(data, "source")
+    _known(data, SOURCE_KEYS[kind], "source")
+    if kind in ("value", "gauge"):
+        if "device" in data and "bucket" not in data:
+            kind = "property"
+        else:
+            field = data.get("field")
+            if field is None:
+                fields = _fields(data, 1)
+                if len(fields) != 1:
+                    raise WidgetError("source.fields", "Give the one field to show, e.g. \"fields\": [\"temperature\"].")
+                field = fields[0]
+            return {"bucket": _bucket(owner, data), "field": _name(field, "source.field", "field")}
+    if kind == "chart":
+        source = {"bucket": _bucket(owner, data), "fields": _fields(data, MAX_FIELDS),
+                  "range": _choice(data, "range", tuple(RANGES), "24h", "source"),
+                  "agg_type": _choice(data, "agg_type", AGG_TYPES, "mean", "source")}
+        agg = data.get("agg", "auto")
+        if agg != "auto":
+            agg = _choice(data, "agg", tuple(AGG_STEPS), None, "source")
+            points = RANGES[source["range"]] // AGG_STEPS[agg]
+            if points > MAX_POINTS:
+                raise WidgetError("source.agg", f"{source['range']} by {agg} is {points} points, more than "
+                                                f"{MAX_POINTS}: choose a longer interval or \"auto\".")
+        return {**source, "agg": agg}
+    if kind == "map":
+        fields = _fields(data, 2)
+        if len(fields) not in (0, 2):
+            raise WidgetError("source.fields", "Give the latitude and longitude fields, or none for lat/lon "
+                                               "(or latitude/longitude).")
+        return {"bucket": _bucket(owner, data), "fields": fields,
+                "range": _choice(data, "range", tuple(RANGES), "24h", "source")}
+    if kind == "table":
+        return {"bucket": _bucket(owner, data), "fields": _fields(data, 12),
+                "items": _int(data, "items", "source", 1, 50, 10)}
+    if kind == "property":
+        source = {"device": _device(owner, data), "property": _id(data.get("property"), "source.property", "property")}
+        if data.get("field") is not None:
+            source["field"] = _name(data["field"], "source.field", "field")
+        return source
+    return {"device": _device(owner, data)}
+
+
+def _options(kind, data):
+    data = _object(data, "options")
+    _known(data, DOWNLINK_OPTION_KEYS if kind == "downlink" else OPTION_KEYS, "options")
+    options = {}
+    if "unit" in data:
+        if not isinstance(data["unit"], str) or len(data["unit"]) > 16:
+            raise WidgetError("options.unit", "Give the unit as a string of at most 16 characters.")
+        options["unit"] = data["unit"]
+    if "decimals" in data:
+        options["decimals"] = _int(data, "decimals", "options", 0, 6, None)
+    for key in ("min", "max"):
+        if data.get(key) is not None:
+            options[key] = _number(data, key, "options")
+    if kind == "gauge":
+        options.setdefault("min", 0)
+        options.setdefault("max", 100)
+    if "min" in options and "max" in options and options["min"] >= options["max"]:
+        raise WidgetError("options.max", "max must be greater than min.")
+    if data.get("color") is not None:
+        if not isinstance(data["color"], str) or not COLOR.match(data["color"]):
+            raise WidgetError("options.color", "Give a colour as #rgb or #rrggbb, e.g. \"#d33\".")
+        options["color"] = data["color"]
+    if kind == "downlink":
+        if "payload" not in data:
+            raise WidgetError("options.payload", "Give the payload the button queues, e.g. {\"led\": \"on\"}.")
+        try:
+            json_check(data["payload"])
+        except PayloadError as exc:
+            raise WidgetError("options.payload", str(exc)) from None
+        options["payload"] = data["payload"]
+        label = data.get("label", "Send")
+        if not isinstance(label, str) or not 1 <= len(label) <= 40:
+            raise WidgetError("options.label", "Give the button's label, 1 to 40 characters.")
+        options["label"] = label
+    return options
+
+
+def widget_clean(*, owner, data):
+    """One widget, checked against `owner`'s objects and normalised (defaults filled, layout inside
+    the grid). Raises WidgetError saying what is wrong. `id` and layout `y` may come back None:
+    widgets_clean fills them."""
+    if not isinstance(data, dict):
+        raise WidgetError("", "Each widget is an object with type, title, layout, source and options.")
+    _known(data, {"id", "type", "title", "layout", "source", "options"}, "")
+    kind = data.get("type")
+    if kind not in TYPES:
+        raise WidgetError("type", f"{kind!r} is not a widget type; use one of {', '.join(TYPES)}.")
+    widget_id = data.get("id")
+    if widget_id is not None:
+        _id(widget_id, "id", "widget")
+    title = data.get("title", "")
+    if not isinstance(title, str) or len(title) > 100:
+        raise WidgetError("title", "Give the title as a string of at most 100 characters.")
+    layout = _object(data.get("layout"), "layout")
+    _known(layout, {"x", "y", "w", "h"}, "layout")
+    w, h = DEFAULT_SIZE[kind]
+    w = _int(layout, "w", "layout", 1, COLUMNS, w)
+    h = _int(layout, "h", "layout", 1, MAX_H, h)
+    x = _int(layout, "x", "layout", 0, COLUMNS - w, 0)
+    y = None if layout.get("y") is None else _int(layout, "y", "layout", 0, MAX_Y, 0)
+    return {"id": widget_id, "type": kind, "title": title, "layout": {"x": x, "y": y, "w": w, "h": h},
+            "source": _source(owner, kind, data.get("source")), "options": _options(kind, data.get("options"))}
+
+
+def widgets_clean(*, owner, widgets):
+    """A dashboard's widget list: each widget cleaned, ids unique (missing ones become w1, w2, ...),
+    a widget without `y` placed below the others. Raises WidgetError with the path from the list
+    ("2.source.bucket")."""
+    if not isinstance(widgets, list) or len(widgets) > MAX_WIDGETS:
+        raise WidgetError("", f"Give a list of at most {MAX_WIDGETS} widgets.")
+    cleaned = []
+    for i, data in enumerate(widgets):
+        try:
+            cleaned.append(widget_clean(owner=owner, data=data))
+        except WidgetError as exc:
+            raise WidgetError(f"{i}.{exc.path}".rstrip("."), exc.message) from None
+    ids = [w["id"] for w in cleaned if w["id"]]
+    for i, w in enumerate(cleaned):
+        if w["id"] and ids.count(w["id"]) > 1:
+            raise WidgetError(f"{i}.id", f"Widget id '{w['id']}' appears twice.")
+    for w in cleaned:
+        if not w["id"]:
+            w["id"] = next(f"w{n}" for n in range(1, MAX_WIDGETS + 2) if f"w{n}" not in ids)
+            ids.append(w["id"])
+    placed = [w["layout"] for w in cleaned if w["layout"]["y"] is not None]
+    for w in cleaned:
+        if w["layout"]["y"] is None:
+            w["layout"]["y"], w["layout"]["x"] = _free_spot(placed, w["layout"]["w"], w["layout"]["h"])
+            placed.append(w["layout"])
+    return cleaned
+
+
+def _overlap(a, b):
+    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+
+
+def _free_spot(placed, w, h):
+    """(y, x) of the first place in reading order where a w x h widget overlaps nothing."""
+    for y in range(MAX_Y + 1):
+        for x in range(COLUMNS - w + 1):
+            if not any(_overlap({"x": x, "y": y, "w": w, "h": h}, other) for other in placed):
+                return y, x
+    return MAX_Y, 0
+
+
+def layout_push_down(widgets, fixed_id):
+    """After `fixed_id` moved or grew: every widget it now covers moves down below it, and so on
+    down the grid, keeping their order; nothing overlaps and nothing else moves."""
+    fixed = next(w for w in widgets if w["id"] == fixed_id)
+    placed = [fixed["layout"]]
+    for w in sorted((w for w in widgets if w["id"] != fixed_id), key=lambda w: (w["layout"]["y"], w["layout"]["x"])):
+        layout = w["layout"]
+        while any(_overlap(layout, other) for other in placed) and layout["y"] < MAX_Y:
+            layout["y"] = min(MAX_Y, max(o["y"] + o["h"] for o in placed if _overlap(layout, o)))
+        placed.append(layout)
+    return widgets

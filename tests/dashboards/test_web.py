@@ -1,0 +1,170 @@
+"""The dashboard pages: building and editing widgets, live refresh, controls, sharing."""
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from buckets.models import Record
+from buckets.services import now_ms
+from dashboards import selectors
+from dashboards.models import Dashboard
+from devices.models import DeviceProperty, Downlink
+from tests.web.conftest import HX, hx
+
+pytestmark = pytest.mark.django_db
+
+
+def test_list_create_and_empty_dashboard(web, alice):
+    assert "No dashboards yet" in web.get("/dashboards/").text
+    assert 'href="/dashboards/"' in web.get("/").text  # the navigation entry
+    response = web.post("/dashboards/+new/", {"dashboard_id": "home", "name": "Home"})
+    assert response.status_code == 302 and response["Location"] == "/dashboards/home/"
+    page = web.get("/dashboards/home/")
+    assert "No widgets yet" in page.text and "Dashboard home created" in page.text
+    assert web.post("/dashboards/+new/", {"dashboard_id": "home"}).status_code == 400
+    web.post("/dashboards/home/edit/", {"name": "House"})
+    assert Dashboard.objects.get(owner=alice).name == "House"
+
+
+def test_page_shows_every_widget_and_polls_one_url(web, dashboard, records):
+    page = web.get("/dashboards/home/")
+    assert page.status_code == 200
+    for widget_id in ("chart", "value", "gauge", "status", "map", "table", "prop", "led"):
+        assert f'id="wbody-{widget_id}"' in page.text
+    assert page.text.count('hx-trigger="every 3s"') == 1
+    assert "<polyline" in page.text and "Turn on" in page.text and "20.0" in page.text
+
+
+def test_refresh_is_204_until_something_changes(web, dashboard, bucket, records):
+    stamp = selectors.dashboard_stamp(dashboard=dashboard)
+    unchanged = web.get(f"/dashboards/home/refresh/?v={stamp}", **HX)
+    assert unchanged.status_code == 204
+    Record.objects.create(bucket=bucket, ts=now_ms() + 1000, val={"temperature": 99.5, "humidity": 1})
+    with CaptureQueriesContext(connection) as queries:
+        changed = web.get(f"/dashboards/home/refresh/?v={stamp}", **HX)
+    assert changed.status_code == 200
+    assert changed.text.count('hx-swap-oob="true"') == 8 and "99.5" in changed.text
+    assert f"?v={stamp}" not in changed.text
+    assert len(queries) <= 16  # session, user, dashboard, stamp (2), widgets (8 or fewer)
+
+
+def test_add_a_widget_from_the_form(web, dashboard, records):
+    form = web.get("/dashboards/home/widgets/+new/?type=value&bucket=b1", **hx("widget-form"))
+    assert "<html" not in form.text and 'value="temperature"' in form.text and "Fields" in form.text
+    response = web.post("/dashboards/home/widgets/+new/", {"type": "value", "title": "Hum", "bucket": "b1",
+                                                            "fields": ["humidity"], "unit": "%"})
+    assert response.status_code == 302
+    added = Dashboard.objects.get(pk=dashboard.pk).widgets[-1]
+    assert added["source"] == {"bucket": "b1", "field": "humidity"} and added["options"] == {"unit": "%"}
+    bad = web.post("/dashboards/home/widgets/+new/", {"type": "value", "bucket": "b1"})
+    assert bad.status_code == 400 and "Give the one field" in bad.text
+    foreign = web.post("/dashboards/home/widgets/+new/", {"type": "status", "device": "nope"})
+    assert foreign.status_code == 400
+
+
+def test_edit_move_resize_and_delete(web, dashboard):
+    page = web.get("/dashboards/home/?edit=1")
+    assert 'aria-label="Move Temperature right"' in page.text and 'hx-confirm="Delete widget Temperature?"' in page.text
+    moved = web.post("/dashboards/home/widgets/chart/move/", {"move": "right"}, **hx("grid"))
+    assert moved.status_code == 200 and 'id="grid"' in moved.text and "moved right" in moved.text
+    web.post("/dashboards/home/widgets/chart/move/", {"move": "taller"}, **hx("grid"))
+    assert Dashboard.objects.get(pk=dashboard.pk).widget("chart")["layout"] == {"x": 1, "y": 0, "w": 6, "h": 5}
+    assert web.post("/dashboards/home/widgets/chart/move/", {"move": "sideways"}).status_code == 400
+    edit = web.post("/dashboards/home/widgets/value/edit/", {"type": "value", "title": "Renamed", "bucket": "b1",
+                                                             "fields": ["temperature"], "decimals": 2})
+    assert edit.status_code == 302
+    assert Dashboard.objects.get(pk=dashboard.pk).widget("value")["title"] == "Renamed"
+    web.post("/dashboards/home/widgets/chart/delete/", **hx("grid"))
+    assert Dashboard.objects.get(pk=dashboard.pk).widget("chart") is None
+
+
+def test_property_and_downlink_controls(web, dashboard, device):
+    response = web.post("/dashboards/home/widgets/prop/property/", {"value": "120"}, **HX)
+    assert response.status_code == 200 and "Property config saved" in response.text and "120" in response.text
+    assert DeviceProperty.objects.get(device=device, name="config").value == {"interval": 120}
+    web.post("/dashboards/home/widgets/led/downlink/", **HX)
+    downlink = Downlink.objects.get(device=device)
+    assert downlink.payload == {"led": "on"} and downlink.source == "dashboard"
+    assert web.post("/dashboards/home/widgets/led/property/", {"value": "1"}).status_code == 404
+    assert web.post("/dashboards/home/widgets/prop/property/", {"value": '"a\\u0000b"'}).status_code == 400
+
+
+def test_share_page_is_read_only_and_revocable(web, dashboard, records, device):
+    web.post("/dashboards/home/share/")
+    page = web.get("/dashboards/home/")
+    url = page.context["share_url"]
+    assert url and url in page.text and "Revoke link" in page.text
+    assert web.get("/dashboards/home/").context["share_url"] is None  # shown once
+    path = url[url.index("/shared/"):]
+    client = Client()  # someone holding the link, not signed in
+    shared = client.get(path)
+    assert shared.status_code == 200 and shared["Referrer-Policy"] == "no-referrer"
+    text = shared.text
+    assert "<nav" not in text and "hx-post" not in text and "<form" not in text and "csrf" not in text
+    assert 'href="/devices/' not in text and 'href="/buckets/' not in text and "Turn on" in text
+    assert 'id="wbody-chart"' in text and "20.0" in text
+    assert client.post(path).status_code == 405
+    assert client.get(f"{path}refresh/").status_code == 200
+    # The controls' own URLs refuse anyone not signed in as the owner: nothing acts.
+    assert client.post("/dashboards/home/widgets/led/downlink/").status_code == 302
+    assert not Downlink.objects.exists()
+    web.post("/dashboards/home/share/revoke/")
+    assert client.get(path).status_code == 404 and client.get(f"{path}refresh/").status_code == 404
+
+
+OWNER_ROUTES = [
+    ("get", "/dashboards/home/"), ("get", "/dashboards/home/edit/"), ("post", "/dashboards/home/edit/"),
+    ("post", "/dashboards/home/delete/"), ("get", "/dashboards/home/refresh/"), ("post", "/dashboards/home/share/"),
+    ("post", "/dashboards/home/share/revoke/"), ("get", "/dashboards/home/widgets/+new/"),
+    ("post", "/dashboards/home/widgets/+new/"), ("get", "/dashboards/home/widgets/chart/edit/"),
+    ("post", "/dashboards/home/widgets/chart/move/"), ("post", "/dashboards/home/widgets/chart/delete/"),
+    ("post", "/dashboards/home/widgets/prop/property/"), ("post", "/dashboards/home/widgets/led/downlink/"),
+]
+
+
+@pytest.mark.parametrize("method,path", OWNER_ROUTES)
+def test_charlie_gets_404(outsider, dashboard, method, path):
+    assert getattr(outsider, method)(path).status_code == 404
+    assert Dashboard.objects.filter(pk=dashboard.pk, share_hash__isnull=True).count() == 1
+
+
+def test_a_widget_moved_onto_another_pushes_it_down(web, dashboard):
+    # chart (0,0 6x4), value (6,0 3x2), gauge (9,0 3x3): the value grows onto the gauge.
+    web.post("/dashboards/home/widgets/value/move/", {"move": "wider"}, **hx("grid"))
+    layouts = {w["id"]: w["layout"] for w in Dashboard.objects.get(pk=dashboard.pk).widgets}
+    assert layouts["value"] == {"x": 6, "y": 0, "w": 4, "h": 2}
+    assert layouts["gauge"]["y"] == 2 and layouts["chart"] == {"x": 0, "y": 0, "w": 6, "h": 4}
+
+
+def test_admin_lists_dashboards_without_their_secret(client, dashboard, django_user_model):
+    from dashboards import services
+
+    services.share_create(dashboard=dashboard)
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1")
+    client.force_login(admin)
+    page = client.get("/admin/dashboards/dashboard/")
+    assert page.status_code == 200 and "home" in page.text
+    change = client.get(f"/admin/dashboards/dashboard/{dashboard.pk}/change/")
+    assert change.status_code == 200 and dashboard.share_hash not in change.text
+
+
+def test_a_page_with_an_older_layout_is_told_to_reload(web, dashboard):
+    page = web.get("/dashboards/home/")
+    version = page.context["layout_version"]
+    assert f"m={version}" in page.text
+    assert web.get(f"/dashboards/home/refresh/?v=x&m={version}", **HX).status_code == 200
+    web.post("/dashboards/home/widgets/chart/move/", {"move": "down"}, **hx("grid"))
+    stale = web.get(f"/dashboards/home/refresh/?v=x&m={version}", **HX)
+    assert stale.status_code == 204 and stale["HX-Refresh"] == "true"
+
+
+def test_a_value_can_come_from_a_device_property(web, dashboard, device):
+    device.properties.create(name="battery", value={"level": 87})
+    form = web.get("/dashboards/home/widgets/+new/?type=gauge&device=d1", **hx("widget-form"))
+    assert '<option value="battery">' in form.text and "leave it empty" in form.text
+    response = web.post("/dashboards/home/widgets/+new/", {"type": "gauge", "title": "Battery", "device": "d1",
+                                                            "property": "battery", "field": "level", "unit": "%"})
+    assert response.status_code == 302
+    added = Dashboard.objects.get(pk=dashboard.pk).widgets[-1]
+    assert added["source"] == {"device": "d1", "property": "battery", "field": "level"}
+    assert "87 %" in web.get("/dashboards/home/").text

@@ -1,0 +1,153 @@
+"""Dashboards in a real browser against real gunicorn and Celery, driven by visible labels: build
+a dashboard with each widget type, watch a value update while the device posts, use the controls,
+share it, open the link in a fresh browser context (read-only), revoke it (404)."""
+import json
+
+import pytest
+import requests
+from django.core.cache import cache
+
+from buckets.models import Record
+from buckets.services import now_ms
+from devices.services import property_set
+from tests.e2e.test_ui import PHONE, browser, shot, sign_in, stack  # noqa: F401  (fixtures and helpers)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.ui]
+
+WIDGETS = [  # (type label, title, what to fill after choosing the type)
+    ("Chart", "Temperature chart", {"bucket": "b1", "check": ["temperature"]}),
+    ("Value", "Temperature now", {"bucket": "b1", "check": ["temperature"], "Unit": "°C"}),
+    ("Gauge", "Humidity", {"bucket": "b1", "check": ["humidity"], "Unit": "%"}),
+    ("Status", "Sensor", {"device": "d1"}),
+    ("Map", "Track", {"bucket": "b1"}),
+    ("Table", "Latest records", {"bucket": "b1"}),
+    ("Property", "Config", {"device": "d1", "Property": "config"}),
+    ("Downlink button", "LED", {"device": "d1", "Payload (JSON)": '{"led": "on"}', "Button label": "LED on"}),
+]
+
+
+def choose(page, name, **option):
+    """Chooses in a select that re-renders the widget form (htmx), and waits for the new form: the
+    old one is marked, so the next input goes to the form that fits the choice."""
+    from playwright.sync_api import expect
+
+    page.locator("#widget-form").evaluate("form => { form.dataset.stale = '1'; }")
+    page.get_by_label(name).select_option(**option)
+    expect(page.locator("#widget-form:not([data-stale])")).to_be_attached()
+
+
+def add_widget(page, type_label, title, inputs):
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Add widget").first.click()
+    expect(page.get_by_role("heading", name="Add a widget")).to_be_visible()
+    choose(page, "Widget type", label=type_label)
+    if "bucket" in inputs:
+        choose(page, "Bucket", value=inputs["bucket"])
+    if "device" in inputs:
+        choose(page, "Device", value=inputs["device"])
+    for field in inputs.get("check", []):
+        page.get_by_label(field, exact=True).check()
+    for label, value in inputs.items():
+        if label[0].isupper():
+            page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Add widget").click()
+    expect(page.locator("#toasts")).to_contain_text("added")
+
+
+def test_build_watch_share_revoke(stack, browser, alice, bucket, device):  # noqa: F811
+    from playwright.sync_api import expect
+
+    cache.clear()  # the server's chart cache is keyed by bucket pk, which test databases reuse
+    now = now_ms()
+    Record.objects.bulk_create([Record(bucket=bucket, index=i, ts=now - i * 300_000, val={
+        "temperature": 20 + (i % 7) * 0.5, "humidity": 40 + i % 5, "lat": 41.38 + i / 2000, "lon": 2.17 + i / 3000})
+        for i in range(60)])
+    property_set(device_id=device.pk, name="config", value={"interval": 60})
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(20_000)
+    sign_in(page, stack)
+    page.get_by_role("navigation").get_by_role("link", name="Dashboards").click()
+    expect(page.locator(".empty")).to_contain_text("No dashboards yet")
+    page.get_by_role("link", name="New dashboard").first.click()
+    page.get_by_label("Dashboard id").fill("home")
+    page.get_by_label("Name").fill("Home")
+    page.get_by_role("button", name="Create dashboard").click()
+    expect(page.locator("#toasts")).to_contain_text("Dashboard home created")
+
+    for type_label, title, inputs in WIDGETS:
+        add_widget(page, type_label, title, inputs)
+    for _, title, _ in WIDGETS:
+        expect(page.get_by_role("region", name=title)).to_be_visible()
+    expect(page.get_by_role("region", name="Temperature chart").locator("svg polyline").first).to_be_attached()
+    expect(page.get_by_role("region", name="Track").locator("svg.map")).to_be_visible()
+    chart = page.get_by_role("region", name="Temperature chart").locator("svg")
+    size = chart.bounding_box()
+    chart.hover(position={"x": size["width"] - 22, "y": size["height"] / 2})  # the newest points
+    expect(page.locator(".chart-tip")).to_contain_text("temperature = ")  # hover values
+    expect(page.get_by_role("region", name="Sensor")).to_contain_text("Disconnected")
+    shot(page, "dashboard-built")
+
+    # Resize and move on the grid, then delete a widget through the confirmation window.
+    page.get_by_role("link", name="Edit layout").click()
+    value = page.get_by_role("region", name="Temperature now")
+    page.get_by_role("button", name="Make Temperature now wider").click()
+    expect(page.locator("#toasts")).to_contain_text("made wider")
+    expect(value).to_have_attribute("style", "--x:7;--y:1;--w:4;--h:2")
+    page.get_by_role("button", name="Move Temperature now right").click()
+    expect(value).to_have_attribute("style", "--x:8;--y:1;--w:4;--h:2")
+    # The gauge it now covers moved down below it.
+    expect(page.get_by_role("region", name="Humidity")).to_have_attribute("style", "--x:10;--y:3;--w:3;--h:3")
+    page.get_by_role("button", name="Delete Latest records").click()
+    expect(page.locator("#confirm-dialog")).to_contain_text("Delete widget Latest records?")
+    page.click("#confirm-ok")
+    expect(page.locator("#toasts")).to_contain_text("Widget Latest records deleted.")
+    expect(page.get_by_role("region", name="Latest records")).to_have_count(0)
+    page.get_by_role("link", name="Done editing").click()
+
+    # Live: the device posts, the value and the status follow without a reload.
+    callback = f"{stack.url}/v3/users/alice/devices/d1/callback/data"
+    auth = {"Authorization": f"Bearer {device.token}"}
+    assert requests.post(callback, json={"temperature": 77.7, "humidity": 55}, headers=auth, timeout=10).ok
+    expect(value).to_contain_text("77.7", timeout=30_000)
+    expect(page.get_by_role("region", name="Sensor")).to_contain_text("Connected")
+    expect(page.get_by_role("region", name="Humidity")).to_contain_text("55 %")
+
+    # The owner's controls act.
+    page.get_by_label("New value of Config").fill('{"interval": 30}')
+    page.get_by_role("region", name="Config").get_by_role("button", name="Set").click()
+    expect(page.locator("#toasts")).to_contain_text("Property config saved.")
+    expect(page.get_by_role("region", name="Config")).to_contain_text('"interval": 30')
+    page.get_by_role("button", name="LED on").click()
+    expect(page.locator("#toasts")).to_contain_text("Downlink queued for d1")
+    assert device.downlinks.get().payload == {"led": "on"}
+
+    # Share; open the link in a fresh browser context (nobody signed in): read-only and live.
+    page.get_by_role("button", name="Share read-only link").click()
+    link = page.locator("#share-url").text_content().strip()
+    assert "/shared/" in link
+    shot(page, "dashboard-shared-owner")
+    private = browser.new_context(viewport=PHONE)
+    guest = private.new_page()
+    guest.set_default_timeout(20_000)
+    assert guest.goto(link).status == 200
+    expect(guest.get_by_role("heading", name="Home")).to_contain_text("read-only")
+    expect(guest.get_by_role("region", name="Temperature now")).to_contain_text("77.7")
+    assert guest.get_by_role("navigation").count() == 0
+    assert guest.get_by_role("button").count() == 0 and guest.locator("form").count() == 0
+    assert guest.locator("a[href]").count() == 0
+    expect(guest.get_by_role("region", name="LED")).to_contain_text("only the owner")
+    assert requests.post(callback, json={"temperature": 66.6}, headers=auth, timeout=10).ok
+    expect(guest.get_by_role("region", name="Temperature now")).to_contain_text("66.6", timeout=30_000)
+    shot(guest, "dashboard-shared-phone")
+
+    # Revoke through the confirmation window: the link answers 404.
+    page.get_by_role("button", name="Revoke link").click()
+    page.click("#confirm-ok")
+    expect(page.locator("#toasts")).to_contain_text("Link revoked")
+    assert guest.goto(link).status == 404
+    assert json.loads(requests.get(f"{stack.url}/healthz", timeout=10).text)["database"] == "ok"
+    private.close()
+    page.close()

@@ -1,0 +1,48 @@
+"""The shared SVG chart (platform/charts.py): stable colours, round ticks, natural time labels,
+gaps, legend and hover text."""
+import re
+from datetime import datetime, timezone as dt_timezone
+
+from platform.charts import field_colours, nice_ticks, svg_chart, time_ticks
+
+HOUR = 3_600_000
+T0 = int(datetime(2026, 3, 10, 0, 0, tzinfo=dt_timezone.utc).timestamp() * 1000)
+
+
+def _colour_of(svg, field):
+    return re.search(rf'<span style="color:(#[0-9a-f]+)"><b>{field}</b>', svg).group(1)
+
+
+def test_a_field_keeps_its_colour_whatever_the_other_fields():
+    # The 24h range had humidity first and the 1h range temperature first: colours swapped.
+    day = svg_chart([(T0, {"humidity": 40}), (T0 + HOUR, {"temperature": 21, "humidity": 41})])
+    hour = svg_chart([(T0, {"temperature": 20, "humidity": 40}), (T0 + HOUR, {"temperature": 21})])
+    assert _colour_of(day, "temperature") == _colour_of(hour, "temperature")
+    assert _colour_of(day, "humidity") == _colour_of(hour, "humidity")
+    assert len(set(field_colours([f"f{i}" for i in range(6)]).values())) == 6
+
+
+def test_value_ticks_are_round_numbers():
+    assert nice_ticks(3.7, 41.2) == [0, 10, 20, 30, 40, 50]
+    assert nice_ticks(0.12, 0.19) == [0.12, 0.14, 0.16, 0.18, 0.2]
+    assert nice_ticks(5, 5)[0] <= 4 and nice_ticks(5, 5)[-1] >= 6
+
+
+def test_time_labels_fall_on_natural_boundaries():
+    ticks = time_ticks(T0 - 7 * HOUR - 123_456, T0 + 17 * HOUR)
+    assert all(ts % HOUR == 0 for ts, _ in ticks)
+    assert ("10 Mar" in [label for _, label in ticks]) and any(label.endswith(":00") for _, label in ticks)
+    months = time_ticks(T0, T0 + 365 * 24 * HOUR)
+    assert all(re.fullmatch(r"[A-Z][a-z]{2}( \d{4})?", label) for _, label in months) and len(months) >= 3
+
+
+def test_a_gap_in_the_data_breaks_the_line_and_points_have_hover_text():
+    points = [(T0 + i * 60_000, {"t": i}) for i in range(10)] + [(T0 + 5 * HOUR + i * 60_000, {"t": i}) for i in range(10)]
+    svg = svg_chart(points, unit="°C", decimals=1)
+    assert svg.count("<polyline") == 2
+    assert "<title>t = 3.0 °C at 2026-03-10 00:03:00</title>" in svg
+    assert 'class="legend"' in svg and "9.0 °C" in svg
+
+
+def test_nothing_numeric_is_an_empty_chart():
+    assert svg_chart([(T0, {"s": "x"})]) == ""
