@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from alarms.models import AlarmEmail, AlarmEvent
-from endpoints.delivery import deliveries_wake, retry_delay
+from endpoints.delivery import deliveries_wake
+from endpoints.targets.endpoint import retry_delay
 from endpoints.models import Delivery
 from endpoints.targets import lane_of
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from alarms.models import Alarm, AlarmEmail
 from alarms.notify import emails_send
-from endpoints.delivery import target_deliver
+from endpoints.sender import Sender
 from endpoints.models import Delivery, Endpoint
 from tests.alarms.conftest import free_port, ingest, make_rule
 from tests.endpoints.conftest import receiver  # noqa: F401  (a real local HTTP server)
@@ -31,13 +31,13 @@ def test_endpoint_gets_the_alarm_as_template_data_and_is_retried_until_it_answer
     delivery = Delivery.objects.get(endpoint=endpoint)
     assert delivery.message_id is None and delivery.state == "pending" and delivery.device_id == "d1"
 
-    target_deliver(kind="endpoint", pk=endpoint.pk)  # the receiver answers 500
+    Sender(budget=30, idle_exit=0.2).run()  # the receiver answers 500
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 1, 500)
     assert delivery.next_attempt_at > timezone.now()  # retried later, like a message's delivery
 
     _due_now(Delivery, pk=delivery.pk)
-    target_deliver(kind="endpoint", pk=endpoint.pk)
+    Sender(budget=30, idle_exit=0.2).run()
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == ("delivered", 2)
     sent = receiver.requests[-1]
@@ -53,7 +53,7 @@ def test_without_a_body_template_the_endpoint_receives_the_alarm_json(alice, dev
     make_rule(alice, endpoints=[endpoint])
     ingest(device, {"temperature": 45})
     ingest(device, {"temperature": 20})
-    target_deliver(kind="endpoint", pk=endpoint.pk)
+    Sender(budget=30, idle_exit=0.2).run()
     bodies = [r.json()["alarm"] for r in receiver.requests]
     assert [(b["event"], b["state"], b["value"]) for b in bodies] == [("activate", "active", 45),
                                                                       ("normalize", "normalized", 45)]
