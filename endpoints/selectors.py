@@ -27,7 +27,7 @@ def connection_for_owner(owner, connection_id):
 
 def connection_for_downlink_secret(secret):
     """The connection whose downlink URL carries this secret, or None. The URL is the credential."""
-    if not secret or len(secret) > 64:
+    if not secret or len(secret) > 64 or "\x00" in secret:
         return None
     return Connection.objects.filter(downlink_secret=secret).select_related("owner").first()
 
