@@ -20,7 +20,10 @@ from endpoints.models import Connection, Endpoint
 from platform.models import AccessToken
 
 CONFIG = Path(__file__).resolve().parents[1] / "fuzz" / "schemathesis.toml"
-CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
+# negative_data_rejection is not among them: DRF is deliberately more lenient than the schema's
+# types on a few writes (0/1 read as booleans, a number as an id string, a PUT without the id its
+# URL names), which that check reports; FUZZ_CHECKS=... adds it for a look.
+CHECKS = os.environ.get("FUZZ_CHECKS", "not_a_server_error,status_code_conformance,response_schema_conformance")
 
 
 @pytest.fixture
