@@ -6,7 +6,7 @@ import pytest
 
 from buckets.models import Bucket, Record
 from buckets.services import records_store
-from endpoints.models import Connection, Delivery
+from endpoints.models import Delivery
 
 
 def _schema(client):

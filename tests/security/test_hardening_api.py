@@ -176,7 +176,8 @@ def test_a_delivery_whose_header_cannot_be_encoded_fails_with_the_reason(alice, 
 
 # --- NUL in the user or device part of the device-facing URLs -----------------------------------
 
-@pytest.mark.parametrize("path", ["/v3/users/al%00ice/devices/d1/callback/data", "/v3/users/alice/devices/d%001/callback",
+@pytest.mark.parametrize("path", ["/v3/users/al%00ice/devices/d1/callback/data",
+                                  "/v3/users/alice/devices/d%001/callback",
                                   "/v3/users/alice/devices/d%001/callback/data"])
 def test_a_nul_in_the_callback_url_is_the_unknown_device_401(device, path):
     response = Client().post(f"{path}?authorization={device.token}", {"t": 1}, content_type="application/json")
