@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/platform
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install run test migrate clean perf perf-deliveries
+.PHONY: install run test migrate clean perf perf-deliveries fuzz
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -48,3 +48,9 @@ perf: install
 
 perf-deliveries: install
 	$(PY) tests/perf/bench_deliveries.py
+
+# The API fuzzer (Schemathesis, tests/security/test_schemathesis.py) with many more examples per
+# operation than `make test`'s run, and the stateful phase: before a release. Takes a long while.
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_PHASES=$${FUZZ_PHASES:-examples,coverage,fuzzing,stateful} \
+		$(MAKE) test ARGS="tests/security/test_schemathesis.py -q -p no:cacheprovider"

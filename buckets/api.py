@@ -22,6 +22,17 @@ def _bucket(request, user, bucket):
     return selectors.bucket_get(owner=owner_or_404(request, user), bucket_id=bucket)
 
 
+# Query parameters that take one of a list of words (an enum in the schema).
+_CHOICES = ("sort", "agg", "agg_type", "format", "timestamp_format")
+
+
+def _query(request):
+    """The query string as a plain dict. DRF reads an empty value in a QueryDict as "not given",
+    which is right for a range bound (`max_ts=` is an open end) but not for a choice: `sort=`
+    would quietly mean the default, so there it is refused like any word not allowed."""
+    return {name: value for name, value in request.query_params.dict().items() if value != "" or name in _CHOICES}
+
+
 def _valid(serializer_class, data, **kwargs):
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
@@ -54,6 +65,10 @@ class BucketApi(APIView):
         found = _bucket(request, user, bucket)
         data = request.data.dict() if hasattr(request.data, "dict") else request.data
         data = dict(data) if isinstance(data, dict) else data
+        if not partial and not data:
+            # The schema marks PUT's body required: an empty one must not reset the bucket.
+            return error_response(400, "Send the whole bucket as a JSON object (PUT replaces it; PATCH changes "
+                                       "some fields).")
         if isinstance(data, dict):
             # The id is in the URL; a body may repeat it, but not change it.
             if data.get("bucket", found.bucket_id) != found.bucket_id:
@@ -80,7 +95,7 @@ class BucketDataApi(APIView):
     @extend_schema(parameters=[DataQuerySerializer], responses={200: doc.RecordSchema(many=True), **api_errors(400)})
     def get(self, request, user, bucket):
         found = _bucket(request, user, bucket)
-        query = dict(_valid(DataQuerySerializer, request.query_params))
+        query = dict(_valid(DataQuerySerializer, _query(request)))
         if "agg" in query:
             query.setdefault("agg_type", "mean")
             return Response(selectors.records_aggregate(bucket=found, **query))
@@ -104,7 +119,7 @@ class BucketDataApi(APIView):
     @extend_schema(parameters=[RangeSerializer], responses={200: doc.RecordsDeletedSchema, **api_errors(400)})
     def delete(self, request, user, bucket):
         found = _bucket(request, user, bucket)
-        deleted = services.records_clear(bucket=found, **_valid(RangeSerializer, request.query_params))
+        deleted = services.records_clear(bucket=found, **_valid(RangeSerializer, _query(request)))
         return Response({"deleted": deleted})
 
 
@@ -122,7 +137,7 @@ class BucketExportApi(APIView):
                    responses={**{(200, ct): schema for ct, schema in doc.EXPORT_BODY.items()}, **api_errors(400)})
     def get(self, request, user, bucket):
         found = _bucket(request, user, bucket)
-        query = _valid(ExportSerializer, request.query_params)
+        query = _valid(ExportSerializer, _query(request))
         fmt = query["format"]
         chunks = selectors.export_stream(bucket=found, fmt=fmt, timestamp_format=query["timestamp_format"],
                                          min_ts=query.get("min_ts"), max_ts=query.get("max_ts"))

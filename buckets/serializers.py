@@ -25,6 +25,13 @@ class RetentionSerializer(serializers.Serializer):
     period = serializers.IntegerField(min_value=1, max_value=1_000_000)
     unit = _choice(UNITS)
 
+    def validate(self, attrs):
+        # A PATCH is partial, but a retention is whole: {} or a period alone would not mean anything.
+        missing = [name for name in ("period", "unit") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError({name: "This field is required." for name in missing})
+        return attrs
+
 
 class ConfigSerializer(serializers.Serializer):
     source = _choice(SOURCES, required=False, default="api")

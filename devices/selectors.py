@@ -9,7 +9,8 @@ from platform.tokens import token_matches
 def device_for_callback(username, device_id, token):
     """The device if the token is its callback token; None for an unknown or deactivated user,
     unknown device, missing or wrong token alike, so the answer reveals nothing. Cached (devices/cache.py)."""
-    if not token:
+    if not token or "\x00" in username or "\x00" in device_id:
+        # No user or device id holds a NUL (the database could not even be asked): unknown.
         return None
     values, versions = callback_cache.device_get(username, device_id)
     if values is None:

@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 from endpoints.models import Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import json_form_value
-from platform.validators import id_validator
+from platform.validators import header_problem, id_validator, url_problem
 
 
 class HeaderRowsWidget(forms.Widget):
@@ -45,9 +45,9 @@ class HeadersField(forms.Field):
                 continue
             if not key:
                 raise forms.ValidationError(f"The header with value {val!r} needs a name.")
-            if any(c in key for c in ": \r\n") or any(c in val for c in "\r\n"):
-                raise forms.ValidationError(f"Header {key!r}: no spaces, colons or line breaks in the name, "
-                                            "no line breaks in the value.")
+            problem = header_problem(key, val)
+            if problem:
+                raise forms.ValidationError(problem)
             headers[key] = val
         return headers
 
@@ -81,6 +81,9 @@ class EndpointForm(forms.Form):
         url = self.cleaned_data["url"].strip()
         if not url.startswith(("http://", "https://")):
             raise forms.ValidationError("Start the URL with http:// or https://.")
+        problem = url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
         return url
 
     def clean_endpoint_id(self):
@@ -139,4 +142,7 @@ class ApplicationForm(forms.Form):
             forms.URLField(assume_scheme="https").clean(url)
         except forms.ValidationError:
             raise forms.ValidationError("Enter a valid URL, e.g. https://example.com/uplink.") from None
+        problem = url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
         return url

@@ -2,10 +2,11 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from platform.validators import id_validator
+from platform.validators import id_validator, validate_headers, validate_url
 
 
 class Endpoint(models.Model):
@@ -35,6 +36,10 @@ class Endpoint(models.Model):
 
     def __str__(self):
         return self.endpoint_id
+
+    def clean(self):
+        # The same rules as the forms and the API (the admin saves through here).
+        _clean_url_and_headers(self, "url")
 
 
 def downlink_secret_new():
@@ -75,6 +80,20 @@ class Connection(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        _clean_url_and_headers(self, "destination_url")
+
+
+def _clean_url_and_headers(target, url_field):
+    errors = {}
+    for field, check in ((url_field, validate_url), ("headers", validate_headers)):
+        try:
+            check(getattr(target, field))
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 class Delivery(models.Model):

@@ -28,7 +28,7 @@ def connection_for_owner(owner, connection_id):
 def connection_for_downlink_secret(secret):
     """The connection whose downlink URL carries this secret, or None (also when its owner is
     deactivated: their URLs answer like unknown ones). The URL is the credential."""
-    if not secret or len(secret) > 64:
+    if not secret or len(secret) > 64 or "\x00" in secret:
         return None
     return (Connection.objects.filter(downlink_secret=secret, owner__is_active=True)
             .select_related("owner").first())

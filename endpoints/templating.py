@@ -73,6 +73,14 @@ def render_url(template, context):
 def _header_checked(name, value):
     if "\r" in value or "\n" in value:
         raise TemplateError(f"Header {name!r} would contain a line break; it was not sent.")
+    if "\x00" in value:
+        raise TemplateError(f"Header {name!r} would contain a NUL character; it was not sent.")
+    try:
+        # HTTP carries header values as Latin-1: "東京" filled in from a payload cannot be sent.
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise TemplateError(f"Header {name!r} would contain characters HTTP headers cannot carry (only "
+                            f"Latin-1): {ascii(value)[:80]}; it was not sent.") from None
     return value
 
 

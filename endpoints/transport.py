@@ -91,11 +91,55 @@ def truncate(text, limit=LOG_LIMIT):
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
 
 
-def _address_refused(ip):
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+# IPv6 prefixes whose addresses carry an IPv4 address inside (RFC 6052 NAT64 and RFC 4291's
+# IPv4-compatible form). A gateway or tunnel may turn such an address into its IPv4 one, so the
+# embedded address must be public too, whatever Python's flags say about the IPv6 address itself.
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _rfc6052_candidates(value):
+    """The IPv4 addresses a 64:ff9b:1::/48 address may carry: RFC 6052 places it after a /48,
+    /56, /64 or /96 prefix (skipping bits 64-71), and the address does not say which was used."""
+    octets = value.to_bytes(16, "big")
+    spans = (octets[6:8] + octets[9:11], octets[7:8] + octets[9:12], octets[9:13], octets[12:16])
+    return [ipaddress.IPv4Address(span) for span in spans]
+
+
+def embedded_ipv4(ip):
+    """Every IPv4 address an IPv6 address embeds: IPv4-mapped, IPv4-compatible, 6to4 (2002::/16),
+    NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and both Teredo fields (2001::/32; Python decodes the
+    client's obfuscated address). Empty for an IPv4 address or a plain IPv6 one."""
+    if ip.version != 6:
+        return []
+    found = []
+    if ip.ipv4_mapped:
+        found.append(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE or ip in _NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip in _NAT64_LOCAL:
+        found.extend(_rfc6052_candidates(int(ip)))
+    if ip.sixtofour:
+        found.append(ip.sixtofour)
+    if ip.teredo:
+        found.extend(ip.teredo)
+    return found
+
+
+def _not_public(ip):
     return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
             or ip.is_unspecified or not ip.is_global)
+
+
+def _address_refused(ip):
+    """One rule for every address: refused when it, or any IPv4 address it embeds, is not public.
+    An IPv4-mapped address is the IPv4 address itself (the socket dials that), so only the
+    embedded one is judged; every other form is judged both ways."""
+    embedded = embedded_ipv4(ip)
+    if ip.version == 6 and ip.ipv4_mapped:
+        return _not_public(ip.ipv4_mapped)
+    return _not_public(ip) or any(_not_public(inner) for inner in embedded)
 
 
 def address_check(url):

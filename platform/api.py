@@ -1,13 +1,30 @@
-"""Error bodies for the JSON API, in Thinger's shape: {"error": {"code": N, "message": "..."}}."""
+"""Error bodies for the JSON API, in Thinger's shape: {"error": {"code": N, "message": "..."}}.
+
+Database errors are told apart by whose they are (the README's "Errors"):
+- the database cannot be reached (refused, lost, shutting down, too many connections, SQLite
+  busy): an outage, 503 with Retry-After;
+- a value the database cannot hold (DataError: a NUL character, a number out of range) or a
+  uniqueness race: the client's, 400 naming the field where it can be found;
+- anything else (a query we built wrong): our bug, 500, logged with its SQL.
+`database_error_answer` decides; DRF views (here) and ThingPark's views share it."""
 import logging
 
-from django.db import DatabaseError, DataError
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
+RETRY_AFTER = "5"
+UNAVAILABLE = "The database is unavailable: retry later."
+INTERNAL = "Internal error: it has been logged; please report it if it persists."
+# SQLSTATEs of a connection that failed or is going away (class 08, admin/crash shutdown, cannot
+# connect now, too many connections); a psycopg error without a SQLSTATE never reached the server.
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+_SQLITE_OUTAGES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")
+_INT64 = 2**63
 
 
 def error_response(status, message, **headers):
@@ -27,18 +44,102 @@ def _flatten(detail, prefix=""):
     return f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)
 
 
+def _unstorable(value):
+    if isinstance(value, str):
+        return "\x00" in value or _has_surrogate(value)
+    return isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64
+
+
+def _has_surrogate(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def offending_field(data, prefix=""):
+    """The dotted name of the first value (or key) in a request body that no column can hold: a
+    string with a NUL or an unpaired surrogate, an integer beyond 64 bits. None if there is none."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if _unstorable(key):
+                return f"{prefix}(a key)"
+            name = f"{prefix}{key}"
+            found = name if _unstorable(value) else offending_field(value, f"{name}.")
+            if found:
+                return found
+    elif isinstance(data, list):
+        for position, value in enumerate(data):
+            name = f"{prefix}{position}"
+            found = name if _unstorable(value) else offending_field(value, f"{name}.")
+            if found:
+                return found
+    return None
+
+
+def _is_outage(exc):
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    sqlite_name = getattr(cause, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        return sqlite_name.startswith(_SQLITE_OUTAGES)
+    state = getattr(cause, "sqlstate", None)
+    return state is None or state.startswith(_OUTAGE_STATES)
+
+
+def _sql_of(exc):
+    """The statement that failed: Django's cursor wrapper holds it in `sql` in the frame that
+    executed it (django/db/backends/utils.py), which is on the error's traceback."""
+    tb, sql = exc.__traceback__, None
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name in ("_execute", "_executemany") and "django/db/backends" in frame.f_code.co_filename:
+            sql = frame.f_locals.get("sql", sql)
+        tb = tb.tb_next
+    return sql
+
+
+def database_error_answer(exc, context=None):
+    """(status, message, headers) for a DatabaseError or an encoding error met on the way to the
+    database, or None for anything else. See the module docstring for the classes."""
+    context = context or {}
+    if not isinstance(exc, (DatabaseError, UnicodeEncodeError)):
+        return None
+    kwargs = context.get("kwargs") or {}
+    if any(isinstance(v, str) and "\x00" in v for v in kwargs.values()):
+        # No id holds a NUL: the object does not exist, the same answer as any unknown one.
+        return 404, "Not found.", {}
+    if _is_outage(exc):
+        logger.error("API request failed: database unavailable (%s)", exc.__class__.__name__)
+        return 503, UNAVAILABLE, {"Retry-After": RETRY_AFTER}
+    request = context.get("request")
+    if isinstance(exc, (DataError, UnicodeEncodeError)):
+        field = None
+        try:
+            field = offending_field(request.data) if request is not None else None
+        except Exception:  # noqa: BLE001 - the body was already refused once; naming is best effort
+            field = None
+        where = f"{field}: " if field else ""
+        return 400, (f"{where}this value cannot be stored: remove NUL characters and unpaired surrogates, "
+                     "keep numbers within 64 bits."), {}
+    if isinstance(exc, IntegrityError):
+        return 400, "This conflicts with an object that already exists (the same id?): change it and retry.", {}
+    logger.error("API request failed on the database (%s: %s); SQL: %s", exc.__class__.__name__,
+                 str(exc).strip()[:500], _sql_of(exc))
+    return 500, INTERNAL, {}
+
+
 def exception_handler(exc, context):
-    if isinstance(exc, DataError):
-        # The database refused a value the client sent (a NUL character, a number out of range):
-        # the client's to fix, not an outage (found by tests/security/test_abuse.py).
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "a value cannot be stored"
-        return Response({"error": {"code": 400, "message": f"A value cannot be stored: {reason}. Remove NUL "
-                                                           "characters and keep numbers finite."}}, status=400)
-    if isinstance(exc, DatabaseError):
-        # The database being down is not the client's fault and not a bug: say when to retry.
-        logger.error("API request failed on the database: %s", exc.__class__.__name__)
-        return Response({"error": {"code": 503, "message": "The database is unavailable: retry later."}},
-                        status=503, headers={"Retry-After": "5"})
+    answer = database_error_answer(exc, context)
+    if answer is None and isinstance(exc, RequestDataTooBig):
+        answer = 413, "Body too large: send less at a time.", {}
+    if answer is not None:
+        status, message, headers = answer
+        return Response({"error": {"code": status, "message": message}}, status=status, headers=headers)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -33,6 +33,8 @@ class AccessToken(models.Model):
 
     @classmethod
     def find(cls, token: str):
+        if "\x00" in token:
+            return None
         key, _, secret = token.partition(".")
         row = cls.objects.select_related("user").filter(key=key).first()
         if row is None or not token_matches(secret, row.token_hash):

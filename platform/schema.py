@@ -40,3 +40,31 @@ def api_errors(*codes, schema=ApiErrorSchema):
     every route is a user's and answers 404 for anyone else)."""
     return {code: OpenApiResponse(schema, description=ERROR_TEXT[code]) for code in sorted({401, 404, *codes})}
 
+
+
+# --- Completing the generated schema (SPECTACULAR_SETTINGS' POSTPROCESSING_HOOKS) -------------
+
+_COMMON_ERRORS = {413: "Body too large.", 415: "Body is not JSON (Content-Type: application/json).",
+                  503: "The database is unavailable: retry after Retry-After seconds."}
+
+
+def complete_schema(result, generator, request, public):
+    """Adds the routes that are plain Django views (devices.openapi.callback_paths) and the
+    answers every operation can give whatever its view: 503 when the database is down, and 413
+    and 415 for a body too large or not JSON (platform/parsers.py), in the route's error shape."""
+    from devices.openapi import callback_paths
+
+    result["paths"].update(callback_paths())
+    schemes = result.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["deviceToken"] = {"type": "http", "scheme": "bearer", "description": "A device's callback token."}
+    for path, item in result["paths"].items():
+        error = "ThingParkErrorSchema" if path.startswith("/iot-flow/") else "ApiErrorSchema"
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            codes = [503] + ([413, 415] if "requestBody" in operation else [])
+            for code in codes:
+                operation["responses"].setdefault(str(code), {
+                    "description": _COMMON_ERRORS[code],
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{error}"}}}})
+    return result

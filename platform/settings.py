@@ -160,8 +160,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
-                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    # JSON in and out only: the schema says so, and no route of the API answers an HTML page.
+    "DEFAULT_RENDERER_CLASSES": ["platform.parsers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["platform.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "platform.parsers.JSONOnly",
     "EXCEPTION_HANDLER": "platform.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -184,6 +186,8 @@ SPECTACULAR_SETTINGS = {
         "AlarmStateEnum": "alarms.models.Alarm.STATES",
         "SeverityEnum": "alarms.models.SEVERITIES",
     },
+    # Adds the callback and downlink routes (plain views) and the answers every operation can give.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "platform.schema.complete_schema"],
 }
 
 # Celery. The embedded default is kombu's SQLAlchemy transport on a SQLite file under var/: a

@@ -36,3 +36,9 @@ urlpatterns = [
     path("", include("alarms.web_urls")),
     path("", include("dashboards.web_urls")),
 ]
+
+# JSON answers for API routes when the error happens outside a view (platform/errors.py).
+handler400 = "platform.errors.bad_request"
+handler403 = "platform.errors.permission_denied"
+handler404 = "platform.errors.page_not_found"
+handler500 = "platform.errors.server_error"

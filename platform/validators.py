@@ -1,5 +1,99 @@
+"""Validators shared by the web forms, both APIs and the models' clean(): one rule per idea."""
+import re
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Device, bucket, endpoint and property ids (API.md): they appear in URLs, so keep them plain.
 id_validator = RegexValidator(ID_PATTERN, "Use 1 to 64 letters, digits, '_' or '-'.")
+
+# An HTTP header name is a token (RFC 9110): ASCII letters, digits and these marks, nothing else.
+# Matched whole (fullmatch): a `$` would let a trailing newline through.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+HEADER_VALUE_MAX = 4000
+URL_MAX = 2000
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+
+
+def text_problem(text):
+    """Why a string cannot be stored at all (PostgreSQL holds neither), or None."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate: send valid Unicode"
+    return None
+
+
+def header_problem(name, value):
+    """What is wrong with one header (a template value is judged as written), or None. HTTP
+    sends header values as Latin-1, so a character outside it (`€`) can never be sent."""
+    if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
+        shown = ascii(name)[:60]
+        return (f"{shown} is not a valid header name: use 1 to 128 ASCII letters, digits or "
+                "!#$%&'*+.^_`|~- (no spaces, colons, line breaks or accents).")
+    if not isinstance(value, str):
+        return f"Header {name}: the value must be a string."
+    if len(value) > HEADER_VALUE_MAX:
+        return f"Header {name}: the value is longer than {HEADER_VALUE_MAX} characters."
+    if "\r" in value or "\n" in value:
+        return f"Header {name}: the value contains a line break."
+    problem = text_problem(value)
+    if problem:
+        return f"Header {name}: the value {problem}."
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return (f"Header {name}: the value has characters HTTP headers cannot carry (only Latin-1): "
+                f"{ascii(value)[:60]}.")
+    return None
+
+
+def validate_headers(headers):
+    """Raises ValidationError saying what to fix unless `headers` is a {name: value} object of
+    valid headers. Used by the forms, both APIs and the models."""
+    if not isinstance(headers, dict):
+        raise ValidationError("Headers must be an object of names and values.")
+    for name, value in headers.items():
+        problem = header_problem(name, value)
+        if problem:
+            raise ValidationError(problem)
+
+
+def url_problem(url):
+    """What keeps a URL (which may hold `{{...}}` templates) from ever being called, or None:
+    judged as the transport would read it, with each template standing for a plain word."""
+    if not isinstance(url, str):
+        return "The URL must be a string."
+    if len(url) > URL_MAX:
+        return f"The URL is longer than {URL_MAX} characters."
+    problem = text_problem(url)
+    if problem:
+        return f"The URL {problem}."
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "The URL contains spaces or control characters: percent-encode them."
+    if not url.lower().startswith(("http://", "https://")):
+        return "The URL must start with http:// or https:// (templates may follow)."
+    filled = _TEMPLATE.sub("x", url)
+    try:
+        parts = urlsplit(filled)
+        host = parts.hostname
+        parts.port  # noqa: B018 - read for its ValueError on a port out of range or not a number
+    except ValueError as exc:
+        return f"The URL {ascii(url)[:100]} is not valid: {exc}."
+    if not host:
+        return f"The URL {ascii(url)[:100]} has no host."
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return f"The URL's host {ascii(host)[:100]} is not a valid name."
+    return None
+
+
+def validate_url(url):
+    problem = url_problem(url)
+    if problem:
+        raise ValidationError(problem)

@@ -153,6 +153,9 @@ def _aggregate_postgresql(bucket_pk, step, agg_type, items, lo, hi, sort):
             params["lo"] = max(lo, bound)
         cursor.execute(_KEYS.format(table=table), params)
         keys = sorted(key for (key,) in cursor)
+        if not keys:
+            # Only {} in the window: no field to aggregate (and no column for the query below).
+            return []
         points = []
         if len(keys) <= _MAX_COLUMNS:
             columns = []

@@ -1,6 +1,5 @@
 """Endpoints API (API.md section 2, Thinger's HTTP-request endpoints)."""
 import json
-import re
 import time
 
 from django.db import transaction
@@ -20,9 +19,7 @@ from endpoints.transport import TransportError
 from platform.api import error_response
 from platform.auth import owner_or_404
 from platform.schema import api_errors
-from platform.validators import ID_PATTERN
-
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+from platform.validators import ID_PATTERN, header_problem, url_problem
 
 
 def endpoint_json(endpoint):
@@ -52,16 +49,16 @@ class ConfigSerializer(serializers.Serializer):
                                                        "go one at a time, in order); null = the platform's default")
 
     def validate_url(self, value):
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValidationError("The URL must start with http:// or https:// (templates may follow).")
+        problem = url_problem(value)
+        if problem:
+            raise ValidationError(problem)
         return value
 
     def validate_headers(self, value):
         for name, header in value.items():
-            if not HEADER_NAME.match(name):
-                raise ValidationError(f"{name[:40]!r} is not a valid header name.")
-            if "\r" in header or "\n" in header:
-                raise ValidationError(f"Header {name!r} contains a line break.")
+            problem = header_problem(name, header)
+            if problem:
+                raise ValidationError(problem)
         return value
 
     def validate_body(self, value):
@@ -149,7 +146,9 @@ class EndpointDetail(APIView):
 
     def _update(self, request, user, endpoint_id, *, partial):
         endpoint = _endpoint_or_404(request, user, endpoint_id)
-        data = request.data if isinstance(request.data, dict) else {}
+        if not isinstance(request.data, dict):
+            raise ValidationError("Send the endpoint as a JSON object.")
+        data = request.data
         # The id is in the URL; a body may repeat it but cannot change it.
         if "endpoint" in data and data["endpoint"] != endpoint.endpoint_id:
             raise ValidationError({"endpoint": "An endpoint's id cannot change."})
@@ -209,7 +208,8 @@ class EndpointDeliveries(APIView):
                    responses={200: doc.DeliverySchema(many=True), **api_errors(400)})
     def get(self, request, user, endpoint):
         endpoint = _endpoint_or_404(request, user, endpoint)
-        state = request.query_params.get("state") or None
+        state = request.query_params.get("state")
+        # An empty value is not "any state": the schema's enum does not include it.
         if state not in (None, *[s for s, _ in Delivery.STATES]):
             raise ValidationError("state must be pending, delivered or failed.")
         try:

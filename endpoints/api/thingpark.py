@@ -17,8 +17,9 @@ from endpoints import delivery as engine
 from endpoints import selectors, services
 from endpoints.api import openapi as doc
 from endpoints.api.common import delivery_json, int_param
-from endpoints.api.thinger import HEADER_NAME
 from endpoints.models import Delivery
+from platform.api import database_error_answer
+from platform.validators import header_problem, text_problem, url_problem
 
 CONNECTOR = "actility-http-iot"
 MAX_BLAME_PERIOD = 7 * 24 * 3600
@@ -47,6 +48,13 @@ def _message(detail):
 
 
 def thingpark_exception_handler(exc, context):
+    answer = database_error_answer(exc, context)
+    if answer is not None:
+        status_code, message, headers = answer
+        reshaped = thingpark_error(status_code, message)
+        for name, value in headers.items():
+            reshaped[name] = value
+        return reshaped
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -113,23 +121,27 @@ def connection_parse(data):
     url = config.get("destinationURL")
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise BadRequest("configuration.destinationURL must start with http:// or https://.")
-    try:
-        _url_valid(url)
-    except DjangoValidationError:
-        raise BadRequest(f"configuration.destinationURL {url[:100]!r} is not a valid URL.") from None
-    if len(url) > 2000:
-        raise BadRequest("configuration.destinationURL is longer than 2000 characters.")
+    problem = url_problem(url)
+    if problem is None:
+        try:
+            _url_valid(url)
+        except DjangoValidationError:
+            problem = f"{ascii(url)[:100]} is not a valid URL."
+    if problem:
+        raise BadRequest(f"configuration.destinationURL: {problem}")
     headers = _typed(config.get("headers") or {}, dict, "configuration.headers")
     for header, value in headers.items():
-        if not HEADER_NAME.match(header):
-            raise BadRequest(f"configuration.headers: {header[:40]!r} is not a valid header name.")
-        if not isinstance(value, str) or "\r" in value or "\n" in value:
-            raise BadRequest(f"configuration.headers: {header!r} must be a string without line breaks.")
+        problem = header_problem(header, value)
+        if problem:
+            raise BadRequest(f"configuration.headers: {problem}")
     blame = config.get("blamePeriod", 30)
     blame = 30 if blame is None else _typed(blame, int, "configuration.blamePeriod")
     if not 0 <= blame <= MAX_BLAME_PERIOD:
         raise BadRequest(f"configuration.blamePeriod must be between 0 and {MAX_BLAME_PERIOD} seconds.")
     description = _typed(config.get("description") or "", str, "configuration.description")
+    for field, text in (("name", name), ("configuration.description", description)):
+        if text_problem(text):
+            raise BadRequest(f"{field} {text_problem(text)}.")
     raw = _typed(config.get("sendRawDecodedFormat", False), bool, "configuration.sendRawDecodedFormat")
     in_flight = config.get("maxInFlight")
     if in_flight is not None and not 1 <= _typed(in_flight, int, "configuration.maxInFlight") <= MAX_IN_FLIGHT:
@@ -152,7 +164,9 @@ def _page(request, rows, render):
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     total = rows.count()
-    response = Response([render(r) for r in rows[(page - 1) * per_page: page * per_page]])
+    # A page past the last is empty; it is not asked of the database, whose OFFSET is 64-bit.
+    start = (page - 1) * per_page
+    response = Response([render(r) for r in rows[start: start + per_page]] if start < total else [])
     response["X-Total"] = str(total)
     response["X-Total-Pages"] = str(math.ceil(total / per_page))
     response["X-Page"] = str(page)
@@ -200,7 +214,7 @@ class ConnectionDeliveries(ThingParkView):
                    responses={200: doc.DeliverySchema(many=True), **doc.thingpark_errors(400)})
     def get(self, request, connection):
         found = _connection_or_404(request, connection)
-        state = request.query_params.get("state") or None
+        state = request.query_params.get("state")
         if state not in (None, *[s for s, _ in Delivery.STATES]):
             raise BadRequest("state must be pending, delivered or failed.")
         return _page(request, selectors.deliveries_for_target(connection=found, state=state), delivery_json)

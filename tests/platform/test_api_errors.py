@@ -18,3 +18,65 @@ def test_validation_error_names_the_field():
     assert response.status_code == 400
     assert response.data["error"]["message"] == "name: This field is required."
     assert response.data["error"]["fields"] == {"name": ["This field is required."]}
+
+
+# --- The three classes of database error, from real PostgreSQL errors (issue 17) ----------------
+
+import logging  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+from django.db import DataError, ProgrammingError, connection, transaction  # noqa: E402
+
+
+def _raised(sql, params=()):
+    """The Django error a real statement raises, inside a savepoint so the test goes on."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    except DatabaseError as exc:
+        return exc
+    raise AssertionError(f"{sql} did not fail")
+
+
+@pytest.mark.django_db
+def test_our_own_bad_sql_is_500_logged_with_its_sql(caplog):
+    exc = _raised("SELECT r.ts AS t, FROM buckets_record r")  # the empty column list of issue 17
+    assert isinstance(exc, ProgrammingError)
+    with caplog.at_level(logging.ERROR, logger="platform.api"):
+        response = exception_handler(exc, {})
+    assert response.status_code == 500 and "Retry-After" not in response
+    assert response.data["error"]["code"] == 500 and response.data["error"]["message"]
+    assert "SELECT r.ts AS t, FROM buckets_record r" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_value_the_database_cannot_hold_is_400_naming_the_field():
+    exc = _raised("SELECT %s::int", [2**40])
+    assert isinstance(exc, DataError)
+    request = SimpleNamespace(data={"config": {"period": 2**70, "unit": "days"}})
+    response = exception_handler(exc, {"request": request})
+    assert response.status_code == 400 and "Retry-After" not in response
+    assert response.data["error"]["message"].startswith("config.period: ")
+    nul = exception_handler(exc, {"request": SimpleNamespace(data={"name": "a\x00b"})})
+    assert nul.data["error"]["message"].startswith("name: ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_connection_is_503_with_retry_after(alice, api):
+    client = api(alice)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k not in ("cursor_factory", "context")},
+                         autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    try:
+        response = client.get("/v1/users/alice/devices")
+    finally:
+        connection.close()
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"error": {"code": 503, "message": "The database is unavailable: retry later."}}

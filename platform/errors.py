@@ -1,0 +1,45 @@
+"""Django's error views (404, 400, 403, 500) for what fails outside a view's own handling: no
+route matched, a request refused by middleware, an exception no handler caught. The routes of
+the JSON API answer in the API's error shape (ThingPark's under /iot-flow/), never with an HTML
+page; the web UI keeps Django's pages."""
+from django.http import JsonResponse
+from django.views import defaults
+
+from platform.api import INTERNAL, error_response
+
+API_PREFIXES = ("/v1/", "/v3/", "/iot-flow/", "/api/schema")
+
+
+def _is_api(request):
+    return request.path_info.startswith(API_PREFIXES)
+
+
+def api_error(request, status, message):
+    if request.path_info.startswith("/iot-flow/"):
+        return JsonResponse({"code": f"com-{status // 100 * 1000 + status % 100}", "message": message},
+                            status=status)
+    return error_response(status, message)
+
+
+def page_not_found(request, exception):
+    if _is_api(request):
+        return api_error(request, 404, "Not found: no such route, or no such object of yours (see /api/docs/).")
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception):
+    if _is_api(request):
+        return api_error(request, 400, "Bad request: the request itself could not be read.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if _is_api(request):
+        return api_error(request, 403, "Forbidden.")
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return api_error(request, 500, INTERNAL)
+    return defaults.server_error(request)

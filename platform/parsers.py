@@ -1,0 +1,66 @@
+"""The one body parser and renderer of the JSON API.
+
+Write bodies are JSON only (what the contract and the schema say): a form or multipart body
+would silently drop nested objects such as `config`, so it is refused with 415 instead. The
+body is parsed with the payload rules of platform/payloads.py (depth cap, no NaN or Infinity,
+no NUL or unpaired surrogate, bounded numbers), so a deeply nested body is a 400 before any
+view or serializer recurses into it."""
+from django.conf import settings
+from rest_framework import renderers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotAcceptable, ParseError
+from rest_framework.parsers import BaseParser
+
+from platform.payloads import PayloadError, json_parse
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Body too large: send less at a time."
+
+
+class JSONParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        # DRF reads the request stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = stream.read(limit + 1 if limit else -1) if stream is not None else b""
+        if limit and len(body) > limit:
+            raise BodyTooLarge(f"Body too large: at most {limit} bytes.")
+        if not body.strip():
+            # An empty body is "no data" (DRF's own rule for a missing body), judged by the view.
+            return {}
+        charset = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        try:
+            text = body.decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            raise ParseError(f"The body is not valid {charset} text.") from None
+        try:
+            return json_parse(text)
+        except PayloadError as exc:
+            raise ParseError(str(exc)) from None
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's renderer, but a string the client sent with an unpaired surrogate, echoed back in an
+    error message, is escaped (\\udXXX) instead of failing to encode."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            self.ensure_ascii = True
+            return super().render(data, accepted_media_type, renderer_context)
+
+
+class JSONOnly(DefaultContentNegotiation):
+    """An Accept header no renderer can satisfy (`text/html` alone) gets the view's first
+    rendering (JSON on every API route) rather than a 406: an error must still say what is wrong."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type

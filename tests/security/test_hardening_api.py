@@ -1,0 +1,203 @@
+"""Issue 15, the API's part: bodies and values that used to answer 500 (or 503) now answer a 4xx
+saying what to fix, and one header rule and one URL rule hold in the forms, both APIs and the
+models alike."""
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.utils.datastructures import MultiValueDict
+
+from endpoints.forms import ApplicationForm, EndpointForm
+from endpoints.models import Connection, Delivery, Endpoint
+from platform.parsers import JSONRenderer
+from tests.security.conftest import error_message
+
+NESTED = "[" * 2500 + "]" * 2500  # 5 KB of nested arrays
+
+
+def _routes(connection):
+    d, c = "/v3/users/alice/devices/d1", f"/iot-flow/v1/connections/{connection.pk}"
+    return [("post", "/v1/users/alice/devices"), ("put", "/v1/users/alice/devices/d1"),
+            ("patch", "/v1/users/alice/devices/d1"), ("put", f"{d}/callback"), ("post", f"{d}/properties"),
+            ("put", f"{d}/properties/p1"), ("patch", f"{d}/properties/p1"), ("post", f"{d}/downlinks"),
+            ("post", "/v1/users/alice/buckets"), ("put", "/v1/users/alice/buckets/b1"),
+            ("patch", "/v1/users/alice/buckets/b1"), ("post", "/v1/users/alice/buckets/b1/data"),
+            ("post", "/v1/users/alice/endpoints"), ("put", "/v1/users/alice/endpoints/e1"),
+            ("patch", "/v1/users/alice/endpoints/e1"), ("post", "/v1/users/alice/endpoints/e1/call"),
+            ("post", "/iot-flow/v1/connections"), ("put", c)]
+
+
+def test_deeply_nested_json_is_400_on_every_body_route(alice, api, device, endpoint, connection):
+    from devices.services import property_create
+
+    property_create(device=device, name="p1", value=1)
+    client = api(alice)
+    nested_value = '{"value": ' + NESTED + ', "payload": ' + NESTED + ', "config": ' + NESTED + "}"
+    for method, url in _routes(connection):
+        for body in (NESTED, nested_value):
+            response = getattr(client, method)(url, body, content_type="application/json")
+            assert response.status_code == 400, (method, url, response.content[:200])
+            assert "nested" in error_message(response).lower(), (method, url, error_message(response))
+
+
+def _connection_body(name="App", description="", url="https://x.example/uplink", headers=None):
+    return {"name": name, "configuration": {"destinationURL": url, "headers": headers or {},
+                                            "description": description}}
+
+
+BAD_TEXT = ["a\x00b", "a\ud800b"]
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT, ids=["nul", "surrogate"])
+@pytest.mark.parametrize("where", ["name", "description", "header-name", "header-value", "url"])
+def test_connections_api_refuses_nul_and_lone_surrogates(alice, api, connection, bad, where):
+    body = {"name": _connection_body(name=bad), "description": _connection_body(description=bad),
+            "header-name": _connection_body(headers={f"X-{bad}": "1"}),
+            "header-value": _connection_body(headers={"X-A": bad}),
+            "url": _connection_body(url=f"https://x.example/{bad}")}[where]
+    client = api(alice)
+    for method, url in (("post", "/iot-flow/v1/connections"), ("put", f"/iot-flow/v1/connections/{connection.pk}")):
+        response = getattr(client, method)(url, json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, (where, response.content)
+        assert response.json()["code"] == "com-4000" and response.json()["message"]
+    assert Connection.objects.count() == 1
+
+
+def test_a_lone_surrogate_in_an_error_is_escaped_not_a_500(alice, api):
+    response = api(alice).post("/v1/users/alice/buckets", '{"bucket": "\\ud800"}', content_type="application/json")
+    assert response.status_code == 400 and error_message(response)
+    # And if one is ever echoed: the renderer escapes it instead of failing to encode it.
+    rendered = JSONRenderer().render({"error": {"code": 400, "message": "bad \ud800"}})
+    assert json.loads(rendered)["error"]["message"] == "bad \ud800"
+
+
+# --- URLs validated when saved -------------------------------------------------------------------
+
+BAD_URLS = ["http://[::1", "http://[::1]:99999/", "http://exa mple.com/", "https:///nohost", "http://a\x00b/",
+            "http://" + "a" * 70 + ".example/"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_an_endpoint_url_that_can_never_be_called_is_refused_when_saved(alice, api, url):
+    client = api(alice)
+    created = client.post("/v1/users/alice/endpoints", {"endpoint": "e1", "config": {"url": url}}, format="json")
+    assert created.status_code == 400, (url, created.content)
+    assert not Endpoint.objects.exists()
+    form = EndpointForm(data={"endpoint_id": "e1", "url": url, "method": "POST", "timeout": 10}, owner=alice)
+    assert not form.is_valid() and "url" in form.errors
+    with pytest.raises(ValidationError):
+        Endpoint(owner=alice, endpoint_id="e1", url=url).full_clean()
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:99999/", "http://a b.example/"])
+def test_a_connection_url_that_can_never_be_called_is_refused_when_saved(alice, api, url):
+    response = api(alice).post("/iot-flow/v1/connections", _connection_body(url=url), format="json")
+    assert response.status_code == 400, response.content
+    assert not ApplicationForm(data={"name": "App", "destination_url": url}).is_valid()
+
+
+def test_templated_urls_are_still_accepted(alice, api):
+    url = "https://{{payload.host}}.example/in/{{device}}?t={{ts}}"
+    created = api(alice).post("/v1/users/alice/endpoints", {"endpoint": "e1", "config": {"url": url}},
+                              format="json")
+    assert created.status_code == 201, created.content
+
+
+# --- One header rule ---------------------------------------------------------------------------
+
+BAD_HEADERS = [{"X-é": "1"}, {"X-A": "€"}, {"X-A\n": "1"}, {"X-A\r\n": "1"}, {"X A": "1"}, {"X-A": "a\nb"},
+               {"": "1"}, {"X-A": "a\x00b"}]
+
+
+@pytest.mark.parametrize("headers", BAD_HEADERS, ids=[ascii(h) for h in BAD_HEADERS])
+def test_one_header_rule_in_forms_both_apis_and_the_models(alice, api, connection, headers):
+    client = api(alice)
+    thinger = client.post("/v1/users/alice/endpoints",
+                          {"endpoint": "e9", "config": {"url": "https://x.example", "headers": headers}}, format="json")
+    assert thinger.status_code == 400, thinger.content
+    thingpark = client.put(f"/iot-flow/v1/connections/{connection.pk}", _connection_body(headers=headers),
+                           format="json")
+    assert thingpark.status_code == 400, thingpark.content
+    keys, values = list(headers), list(headers.values())
+    if keys[0] != keys[0].strip():
+        keys = ["X A"]  # the forms strip what is typed around a name: that one is fine there
+    rows = {"headers_key": keys, "headers_value": values}
+
+    def posted(**fields):
+        return MultiValueDict({**{k: [v] for k, v in fields.items()}, **rows})
+
+    form = EndpointForm(data=posted(endpoint_id="e9", url="https://x.example", method="POST", timeout="10"),
+                        owner=alice)
+    assert not form.is_valid() and "headers" in form.errors, form.errors
+    application = ApplicationForm(data=posted(name="App", destination_url="https://x.example"))
+    if list(headers) != [""]:  # a row without a name is its own error in the forms
+        assert not application.is_valid() and "headers" in application.errors
+    for model in (Endpoint(owner=alice, endpoint_id="e9", url="https://x.example", headers=headers),
+                  Connection(owner=alice, name="A", destination_url="https://x.example", headers=headers)):
+        with pytest.raises(ValidationError) as caught:
+            model.full_clean()
+        assert "headers" in caught.value.message_dict
+
+
+def test_latin1_header_values_are_fine(alice, api):
+    response = api(alice).post("/v1/users/alice/endpoints",
+                               {"endpoint": "e9", "config": {"url": "https://x.example",
+                                                             "headers": {"X-City": "Zürich {{payload.city}}"}}},
+                               format="json")
+    assert response.status_code == 201, response.content
+
+
+def test_a_rendered_header_that_cannot_be_encoded_is_a_template_error(alice, api, receiver, device):
+    client = api(alice)
+    client.post("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {
+        "url": f"{receiver.url}/in", "headers": {"X-City": "{{payload.city}}"}}}, format="json")
+    response = client.post("/v1/users/alice/endpoints/e9/call", {"city": "東京"}, format="json")
+    assert response.status_code == 400, response.content
+    assert "X-City" in error_message(response) and "Latin-1" in error_message(response)
+    assert receiver.requests == []
+
+
+def test_a_delivery_whose_header_cannot_be_encoded_fails_with_the_reason(alice, device, receiver):
+    from devices.ingest import messages_apply
+    from devices.models import Message
+    from endpoints.delivery import target_deliver
+
+    connection = Connection.objects.create(owner=alice, name="App", destination_url=f"{receiver.url}/up",
+                                           headers={"X-City": "{payload.city}"})
+    device.applications.add(connection)
+    message = Message.objects.create(device=device, payload={"city": "東京"}, ts=1700000000123)
+    messages_apply(list(Message.objects.filter(pk=message.pk).select_related("device")))
+    target_deliver(kind="connection", pk=connection.pk)
+    delivery = Delivery.objects.get()
+    assert delivery.state == "failed" and "Latin-1" in delivery.last_error
+    assert receiver.requests == []
+
+
+# --- NUL in the user or device part of the device-facing URLs -----------------------------------
+
+@pytest.mark.parametrize("path", ["/v3/users/al%00ice/devices/d1/callback/data",
+                                  "/v3/users/alice/devices/d%001/callback",
+                                  "/v3/users/alice/devices/d%001/callback/data"])
+def test_a_nul_in_the_callback_url_is_the_unknown_device_401(device, path):
+    response = Client().post(f"{path}?authorization={device.token}", {"t": 1}, content_type="application/json")
+    assert response.status_code == 401, response.content
+    assert "Retry-After" not in response
+    unknown = Client().post(f"/v3/users/alice/devices/nope/callback/data?authorization={device.token}", {"t": 1},
+                            content_type="application/json")
+    assert response.json() == unknown.json()
+
+
+def test_a_nul_in_the_downlink_url_is_the_unknown_url_404(connection):
+    body = {"DevEUI_downlink": {"DevEUI": "d1", "payload": {"a": 1}}}
+    response = Client().post(f"/iot-flow/downlinkMessages/{connection.downlink_secret[:5]}%00x", body,
+                             content_type="application/json")
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "com-4004" and "Retry-After" not in response
+
+
+def test_a_nul_in_an_api_path_is_404(alice, api, device):
+    for url in ("/v1/users/alice/devices/d%001", "/v3/users/alice/devices/d%001/properties",
+                "/v1/users/alice/buckets/b%001", "/v1/users/alice/endpoints/e%001"):
+        response = api(alice).get(url)
+        assert response.status_code == 404, (url, response.content)
