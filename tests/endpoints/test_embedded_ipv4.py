@@ -11,7 +11,7 @@ import pytest
 
 from devices.ingest import messages_apply
 from devices.models import Message
-from endpoints.delivery import target_deliver
+from endpoints.sender import Sender
 from endpoints.models import Connection, Delivery, Endpoint
 from endpoints.transport import TransportError, address_check, embedded_ipv4
 
@@ -96,7 +96,7 @@ def test_delivery_to_an_embedded_private_address_fails_for_good(guard_on, alice,
     device.save()
     message = Message.objects.create(device=device, payload={"t": 1}, ts=1700000000123)
     messages_apply(list(Message.objects.filter(pk=message.pk).select_related("device")))
-    target_deliver(kind="endpoint", pk=endpoint.pk)
+    Sender(budget=30, idle_exit=0.2).run()
     delivery = Delivery.objects.get()
     assert delivery.state == "failed" and "private or reserved" in delivery.last_error
     assert receiver.requests == []
@@ -108,7 +108,7 @@ def test_connection_delivery_to_6to4_metadata_fails_for_good(guard_on, alice, de
     device.applications.add(connection)
     message = Message.objects.create(device=device, payload={"t": 1}, ts=1700000000123)
     messages_apply(list(Message.objects.filter(pk=message.pk).select_related("device")))
-    target_deliver(kind="connection", pk=connection.pk)
+    Sender(budget=30, idle_exit=0.2).run()
     delivery = Delivery.objects.get()
     assert delivery.state == "failed" and "private or reserved" in delivery.last_error
     assert receiver.requests == []

@@ -161,14 +161,14 @@ def test_a_rendered_header_that_cannot_be_encoded_is_a_template_error(alice, api
 def test_a_delivery_whose_header_cannot_be_encoded_fails_with_the_reason(alice, device, receiver):
     from devices.ingest import messages_apply
     from devices.models import Message
-    from endpoints.delivery import target_deliver
+    from endpoints.sender import Sender
 
     connection = Connection.objects.create(owner=alice, name="App", destination_url=f"{receiver.url}/up",
                                            headers={"X-City": "{payload.city}"})
     device.applications.add(connection)
     message = Message.objects.create(device=device, payload={"city": "東京"}, ts=1700000000123)
     messages_apply(list(Message.objects.filter(pk=message.pk).select_related("device")))
-    target_deliver(kind="connection", pk=connection.pk)
+    Sender(budget=30, idle_exit=0.2).run()
     delivery = Delivery.objects.get()
     assert delivery.state == "failed" and "Latin-1" in delivery.last_error
     assert receiver.requests == []
