@@ -3,7 +3,7 @@ else), a serializer for the shape, one service for the meaning and the write."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,7 +14,7 @@ from alarms.serializers import (AlarmDetailSchema, AlarmSchema, RuleSchema, Rule
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Endpoint
-from platform.auth import owner_or_404
+from platform.auth import found_or_404, owner_or_404
 from platform.schema import api_errors
 
 ITEMS_DEFAULT, ITEMS_MAX = 100, 1000
@@ -56,17 +56,11 @@ def rule_spec(owner, data):
 
 
 def _rule_or_404(request, user, rule_id):
-    rule = selectors.rule_for_owner(owner_or_404(request, user), rule_id)
-    if rule is None:
-        raise NotFound(f"No rule '{rule_id}'.")
-    return rule
+    return found_or_404(selectors.rule_for_owner(owner_or_404(request, user), rule_id), "rule")
 
 
 def _alarm_or_404(request, user, pk):
-    alarm = selectors.alarm_for_owner(owner_or_404(request, user), pk)
-    if alarm is None:
-        raise NotFound("No such alarm.")
-    return alarm
+    return found_or_404(selectors.alarm_for_owner(owner_or_404(request, user), pk), "alarm")
 
 
 class RuleList(APIView):

@@ -10,23 +10,18 @@ from django.views.decorators.http import require_POST
 from alarms import selectors, services
 from alarms.forms import RuleForm, ShelveForm
 from alarms.models import Alarm
+from platform.auth import found_or_404
 from platform.web import render_page, toast
 
 LIST_SIZE = 200
 
 
 def alarm_for(request, pk):
-    alarm = selectors.alarm_for_owner(request.user, pk)
-    if alarm is None:
-        raise Http404("No such alarm.")
-    return alarm
+    return found_or_404(selectors.alarm_for_owner(request.user, pk), "alarm")
 
 
 def rule_for(request, rule_id):
-    rule = selectors.rule_for_owner(request.user, rule_id)
-    if rule is None:
-        raise Http404("No such rule.")
-    return rule
+    return found_or_404(selectors.rule_for_owner(request.user, rule_id), "rule")
 
 
 def _list_context(request):

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 
 from django.db.models import Max, OuterRef, Subquery
-from django.http import Http404
 
 from buckets.models import Bucket, Record
 from buckets.selectors.query import records_query
@@ -17,6 +16,7 @@ from dashboards.charts import chart_data
 from dashboards.models import Dashboard
 from dashboards.widgets import RANGES
 from devices.models import Device, DeviceProperty
+from platform.auth import found_or_404
 from platform.tokens import token_hash
 
 LATEST_SCAN = 100  # latest records read once per bucket for value, gauge and table widgets
@@ -29,10 +29,8 @@ def dashboards_list(*, owner):
 
 def dashboard_get(*, owner, dashboard_id):
     """The owner's dashboard, or Http404 (another user's does not exist for this owner)."""
-    found = Dashboard.objects.filter(owner=owner, dashboard_id=dashboard_id).select_related("owner").first()
-    if found is None:
-        raise Http404("No such dashboard.")
-    return found
+    return found_or_404(Dashboard.objects.filter(owner=owner, dashboard_id=dashboard_id).select_related("owner").first(),
+                        "dashboard")
 
 
 def dashboard_for_share(*, secret):

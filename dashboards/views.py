@@ -2,7 +2,7 @@
 Widget editing and controls are in widget_views.py."""
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboards import selectors, services
 from dashboards.forms import DashboardForm
+from platform.auth import found_or_404
 from platform.web import render_page, toast
 
 SHARE_SESSION_KEY = "dashboard_share_once"
@@ -139,10 +140,7 @@ def dashboard_unshare(request, dashboard_id):
 
 
 def _shared(secret):
-    dashboard = selectors.dashboard_for_share(secret=secret)
-    if dashboard is None:
-        raise Http404("No such dashboard.")
-    return dashboard
+    return found_or_404(selectors.dashboard_for_share(secret=secret), "dashboard")
 
 
 @never_cache

@@ -21,23 +21,18 @@ from endpoints.models import Connection, Delivery
 from endpoints.secret_headers import header_rows, keep_masked
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
+from platform.auth import found_or_404
 from platform.web import render_page, toast, toasts_oob
 
 LOG_SIZE = 20
 
 
 def endpoint_for(request, endpoint_id):
-    endpoint = selectors.endpoint_for_owner(request.user, endpoint_id)
-    if endpoint is None:
-        raise Http404("No such endpoint.")
-    return endpoint
+    return found_or_404(selectors.endpoint_for_owner(request.user, endpoint_id), "endpoint")
 
 
 def connection_for(request, pk):
-    connection = selectors.connection_for_owner(request.user, pk)
-    if connection is None:
-        raise Http404("No such application.")
-    return connection
+    return found_or_404(selectors.connection_for_owner(request.user, pk), "application")
 
 
 def _log(attempts):
@@ -54,9 +49,7 @@ def _retry(request, deliveries, pk):
     """Requeues one failed delivery of a target the user owns (404 for any other id); toasts the
     outcome. A delivery that is no longer failed (retried twice, from another tab) is a warning,
     not an error: the page then shows its current state."""
-    delivery = deliveries.filter(pk=pk).first()
-    if delivery is None:
-        raise Http404("No such delivery.")
+    delivery = found_or_404(deliveries.filter(pk=pk).first(), "delivery")
     with transaction.atomic():
         requeued = delivery_retry(delivery=delivery)
     if requeued:

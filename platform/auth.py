@@ -34,6 +34,14 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
+def found_or_404(found, what):
+    """`found`, or a 404 saying there is no such `what`: the one answer for an object that does not
+    exist and for another user's (views and API alike; DRF answers Http404 as its own 404)."""
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
+
+
 def owner_or_404(request, username):
     """The user named in the URL, if it is the one asking; anyone else gets a 404, never a 403,
     so the API does not reveal which users exist."""

@@ -5,7 +5,7 @@ import time
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,7 +17,7 @@ from endpoints.models import Delivery, Endpoint
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
 from platform.api import error_response
-from platform.auth import owner_or_404
+from platform.auth import found_or_404, owner_or_404
 from platform.schema import api_errors
 from platform.validators import ID_PATTERN, header_problem, url_problem
 
@@ -99,11 +99,7 @@ def _settings(data):
 
 
 def _endpoint_or_404(request, user, endpoint_id):
-    owner = owner_or_404(request, user)
-    endpoint = selectors.endpoint_for_owner(owner, endpoint_id)
-    if endpoint is None:
-        raise NotFound("No such endpoint.")
-    return endpoint
+    return found_or_404(selectors.endpoint_for_owner(owner_or_404(request, user), endpoint_id), "endpoint")
 
 
 class EndpointDetailSchema(EndpointSchema):
@@ -226,9 +222,7 @@ class EndpointDeliveryRetry(APIView):
     @extend_schema(request=None, responses={202: doc.DeliverySchema, **api_errors(400)})
     def post(self, request, user, endpoint, delivery):
         endpoint = _endpoint_or_404(request, user, endpoint)
-        row = selectors.deliveries_for_target(endpoint=endpoint).filter(pk=delivery).first()
-        if row is None:
-            raise NotFound("No such delivery.")
+        row = found_or_404(selectors.deliveries_for_target(endpoint=endpoint).filter(pk=delivery).first(), "delivery")
         with transaction.atomic():
             if not engine.delivery_retry(delivery=row):
                 raise ValidationError(f"Only a failed delivery can be retried; this one is {row.state}.")

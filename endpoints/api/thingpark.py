@@ -18,6 +18,7 @@ from endpoints import selectors, services
 from endpoints.api import openapi as doc
 from endpoints.api.common import delivery_json, int_param
 from endpoints.models import Delivery
+from platform.auth import found_or_404
 from platform.api import database_error_answer
 from platform.validators import header_problem, text_problem, url_problem
 
@@ -151,10 +152,7 @@ def connection_parse(data):
 
 
 def _connection_or_404(request, connection_id):
-    connection = selectors.connection_for_owner(request.user, connection_id)
-    if connection is None:
-        raise exceptions.NotFound("No such connection.")
-    return connection
+    return found_or_404(selectors.connection_for_owner(request.user, connection_id), "connection")
 
 
 def _page(request, rows, render):
@@ -226,9 +224,7 @@ class ConnectionDeliveryRetry(ThingParkView):
     @extend_schema(request=None, responses={202: doc.DeliverySchema, **doc.thingpark_errors(400)})
     def post(self, request, connection, delivery):
         found = _connection_or_404(request, connection)
-        row = selectors.deliveries_for_target(connection=found).filter(pk=delivery).first()
-        if row is None:
-            raise exceptions.NotFound("No such delivery.")
+        row = found_or_404(selectors.deliveries_for_target(connection=found).filter(pk=delivery).first(), "delivery")
         with transaction.atomic():
             if not engine.delivery_retry(delivery=row):
                 raise BadRequest(f"Only a failed delivery can be retried; this one is {row.state}.")
