@@ -9,8 +9,15 @@ from rest_framework.views import APIView
 
 from alarms import selectors, services
 from alarms.models import SEVERITIES, Alarm
-from alarms.serializers import (AlarmDetailSchema, AlarmSchema, RuleSchema, RuleSerializer, ShelveSerializer,
-                                alarm_json, rule_json)
+from alarms.serializers import (
+    AlarmDetailSchema,
+    AlarmSchema,
+    RuleSchema,
+    RuleSerializer,
+    ShelveSerializer,
+    alarm_json,
+    rule_json,
+)
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Endpoint

@@ -10,8 +10,7 @@ from rest_framework.views import APIView
 from buckets import openapi as doc
 from buckets import selectors, services
 from buckets.selectors.export import CONTENT_TYPES
-from buckets.serializers import (BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer,
-                                 bucket_changes)
+from buckets.serializers import BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer, bucket_changes
 from platform.api import error_response
 from platform.auth import owner_or_404
 from platform.payloads import PayloadError, payload_parse, payload_records

@@ -11,9 +11,19 @@ from rest_framework.views import APIView
 
 from devices import openapi as doc
 from devices import selectors, services
-from devices.serializers import (CallbackSettingsSerializer, DeviceWriteSerializer, DownlinkSerializer,
-                                 ID_MESSAGE, PropertyCreateSerializer, PropertyValueSerializer, callback_settings_json,
-                                 device_json, device_stats_json, downlink_json, property_json)
+from devices.serializers import (
+    ID_MESSAGE,
+    CallbackSettingsSerializer,
+    DeviceWriteSerializer,
+    DownlinkSerializer,
+    PropertyCreateSerializer,
+    PropertyValueSerializer,
+    callback_settings_json,
+    device_json,
+    device_stats_json,
+    downlink_json,
+    property_json,
+)
 from platform.auth import owner_or_404
 from platform.schema import api_errors
 from platform.validators import ID_PATTERN

@@ -12,9 +12,19 @@ import time
 
 import pytest
 
-from tests.e2e.faults import (PrivatePostgres, PrivateRedis, Load, kill_tree, manage, pending_messages, reconcile,
-                              seed, stack_env, stored_counts)
 from tests.e2e.faults import FaultStack as Stack
+from tests.e2e.faults import (
+    Load,
+    PrivatePostgres,
+    PrivateRedis,
+    kill_tree,
+    manage,
+    pending_messages,
+    reconcile,
+    seed,
+    stack_env,
+    stored_counts,
+)
 from tests.stack import wait_until
 
 pytestmark = pytest.mark.e2e
