@@ -1,4 +1,4 @@
-"""The buckets REST API (API.md section 2): adapters from HTTP to selectors and services."""
+"""The buckets REST API (docs/api.md): adapters from HTTP to selectors and services."""
 from django.core.exceptions import RequestDataTooBig
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema

@@ -1,4 +1,4 @@
-"""The devices part of the REST API (API.md section 2). Thin adapters: the owner (404 for anyone
+"""The devices part of the REST API (docs/devices.md). Thin adapters: the owner (404 for anyone
 else), a serializer to validate, one service to write."""
 import re
 from contextlib import contextmanager

@@ -1,4 +1,4 @@
-"""Downlinks from a cloud application (API.md section 3, ThingPark's DevEUI_downlink).
+"""Downlinks from a cloud application (docs/devices.md, ThingPark's DevEUI_downlink).
 
 The URL is the credential: its secret names one connection. The device must belong to the
 connection's owner and be attached to it; anything else is the same 404, so the URL reveals

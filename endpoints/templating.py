@@ -1,12 +1,12 @@
 """Placeholders in what is sent out.
 
-Endpoints (Thinger, API.md section 2) use `{{...}}`: `{{payload}}`, `{{a.b}}` or `{{payload.a.b}}`,
+Endpoints (Thinger, docs/devices.md) use `{{...}}`: `{{payload}}`, `{{a.b}}` or `{{payload.a.b}}`,
 `{{device}}`, `{{device_name}}`, `{{user}}`, `{{ts}}`. How a value is inserted depends on where:
 in a body objects, arrays, numbers, booleans and null become JSON and strings JSON-escaped text
 without quotes (so `"t": "{{a}}"` and `"t": {{n}}` both stay JSON); in a URL values are
 percent-encoded; in a header a value with CR or LF is refused (no header injection).
 
-Connections (ThingPark, API.md section 3) use single braces in header values: `{DevEUI}`,
+Connections (ThingPark, docs/devices.md) use single braces in header values: `{DevEUI}`,
 `{DeviceName}`, `{Time}`, `{CustomerID}`, `{payload.a.b}`.
 """
 import json

@@ -112,5 +112,5 @@ def now_ms():
 
 
 def ms(moment):
-    """A datetime as epoch milliseconds (None stays None): the wire format of API.md."""
+    """A datetime as epoch milliseconds (None stays None): the wire format of docs/api.md."""
     return None if moment is None else int(moment.timestamp() * 1000)

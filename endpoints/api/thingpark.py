@@ -1,4 +1,4 @@
-"""Connections API (API.md section 3, ThingPark X IoT Flow's HTTP connector shape).
+"""Connections API (docs/devices.md, ThingPark X IoT Flow's HTTP connector shape).
 
 Errors here are ThingPark's, not Thinger's: {"code": "com-4000", "message": "..."} with the
 HTTP status in the code (com-4001 for 401, com-4004 for 404, ...)."""

@@ -1,4 +1,4 @@
-"""Fault tests on the ingest path (API.md: "A 200 means the message is committed... no record is
+"""Fault tests on the ingest path (docs/devices.md: "A 200 means the message is committed... no record is
 stored twice"; 503 with Retry-After when the database is down, never a 500).
 
 Real gunicorn, Celery worker and beat on a PRIVATE PostgreSQL cluster and PRIVATE Redis servers
