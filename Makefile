@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/platform
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install run test migrate clean perf perf-deliveries fuzz
+.PHONY: install run test lint migrate clean perf perf-deliveries fuzz
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install
 	CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} \
 	ENDPOINTS_ALLOW_PRIVATE_IPS=true \
 	$(PY) -m pytest $(ARGS)
+
+# ruff with the [tool.ruff] settings of pyproject.toml; CI runs it before the tests.
+lint: install
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf var/

@@ -1,4 +1,4 @@
-"""The alarms part of the REST API (API.md section 4). Thin adapters: the owner (404 for anyone
+"""The alarms part of the REST API (docs/alarms.md). Thin adapters: the owner (404 for anyone
 else), a serializer for the shape, one service for the meaning and the write."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,8 +9,15 @@ from rest_framework.views import APIView
 
 from alarms import selectors, services
 from alarms.models import SEVERITIES, Alarm
-from alarms.serializers import (AlarmDetailSchema, AlarmSchema, RuleSchema, RuleSerializer, ShelveSerializer,
-                                alarm_json, rule_json)
+from alarms.serializers import (
+    AlarmDetailSchema,
+    AlarmSchema,
+    RuleSchema,
+    RuleSerializer,
+    ShelveSerializer,
+    alarm_json,
+    rule_json,
+)
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Endpoint

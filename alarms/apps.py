@@ -7,7 +7,7 @@ class AlarmsConfig(AppConfig):
 
     def ready(self):
         # Ingest and the timeout sweep announce what they committed; alarms evaluate it there
-        # (DESIGN.md: devices does not import alarms). Rule changes invalidate the watch cache.
+        # (devices never imports alarms: docs/operations.md). Rule changes invalidate the watch cache.
         from alarms import receivers
 
         receivers.connect()

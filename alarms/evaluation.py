@@ -275,9 +275,9 @@ def sweep_timespans(now):
             locked = RuleState.objects.select_for_update().filter(pk=state.pk, since_ts=state.since_ts).first()
             if locked is None:
                 continue
-            if not Alarm.objects.filter(rule=rule, device_id=state.device_id, state__in=Alarm.OPEN).exists():
-                if services.alarm_activate(rule=rule, device_pk=state.device_id, value=locked.last_value):
-                    opened += 1
+            if (not Alarm.objects.filter(rule=rule, device_id=state.device_id, state__in=Alarm.OPEN).exists()
+                    and services.alarm_activate(rule=rule, device_pk=state.device_id, value=locked.last_value)):
+                opened += 1
             locked.count, locked.since_ts = 0, None
             locked.save(update_fields=["count", "since_ts"])
     return opened

@@ -13,7 +13,7 @@ OPEN_STATES = ("active", "acknowledged", "shelved")
 
 
 class Rule(models.Model):
-    """Watches a source and opens an alarm per device when its condition holds (API.md section 4)."""
+    """Watches a source and opens an alarm per device when its condition holds (docs/alarms.md)."""
 
     BUCKET, PROPERTY, STATUS, SILENCE = "bucket", "property", "status", "silence"
     SOURCES = [(BUCKET, "Bucket field (each new record)"), (PROPERTY, "Property (each change)"),

@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from alarms.models import AlarmEmail, AlarmEvent
 from endpoints.delivery import deliveries_wake
-from endpoints.targets.endpoint import retry_delay
 from endpoints.models import Delivery
 from endpoints.targets import lane_of
+from endpoints.targets.endpoint import retry_delay
 
 logger = logging.getLogger(__name__)
 # A claimed e-mail is not picked up again for this long (a worker that died mid-send).
@@ -123,7 +123,7 @@ def emails_send(*, limit=50):
         try:
             EmailMessage(subject=email.subject, body=email.body, from_email=settings.DEFAULT_FROM_EMAIL,
                          to=[email.to]).send(fail_silently=False)
-        except Exception as exc:  # SMTP refused, timed out, rejected the address...
+        except Exception as exc:  # noqa: BLE001  SMTP refused, timed out, rejected the address...
             error = f"{exc.__class__.__name__}: {exc}"[:1000] or exc.__class__.__name__
         now = timezone.now()
         with transaction.atomic():

@@ -1,4 +1,4 @@
-"""The alarms API's bodies: rules and alarms as API.md section 4 writes them, and the request
+"""The alarms API's bodies: rules and alarms as docs/alarms.md writes them, and the request
 serializers that check their shape (the meaning is checked once, in services.rule_check)."""
 from rest_framework import serializers
 

@@ -1,4 +1,4 @@
-"""The buckets REST API (API.md section 2): adapters from HTTP to selectors and services."""
+"""The buckets REST API (docs/api.md): adapters from HTTP to selectors and services."""
 from django.core.exceptions import RequestDataTooBig
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
@@ -10,8 +10,7 @@ from rest_framework.views import APIView
 from buckets import openapi as doc
 from buckets import selectors, services
 from buckets.selectors.export import CONTENT_TYPES
-from buckets.serializers import (BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer,
-                                 bucket_changes)
+from buckets.serializers import BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer, bucket_changes
 from platform.api import error_response
 from platform.auth import owner_or_404
 from platform.payloads import PayloadError, payload_parse, payload_records

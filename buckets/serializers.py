@@ -1,4 +1,4 @@
-"""The JSON shapes of API.md and the validation of query parameters; no behaviour."""
+"""The JSON shapes of the buckets API (docs/api.md) and the validation of query parameters; no behaviour."""
 from rest_framework import serializers
 
 from buckets.models import Bucket

@@ -1,4 +1,4 @@
-"""The dashboards part of the REST API (API.md section 5). Thin adapters: the owner (404 for
+"""The dashboards part of the REST API (docs/dashboards.md). Thin adapters: the owner (404 for
 anyone else), a serializer for the dashboard's fields, the services for the rest."""
 from contextlib import contextmanager
 

@@ -43,7 +43,7 @@ def chart_data(*, bucket, source, span, now):
 def _cache_get(key):
     try:
         return cache.get(key)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  any cache backend failure: work without it
         logger.warning("chart cache unavailable (%s): aggregating in full", exc.__class__.__name__)
         return None
 
@@ -51,5 +51,5 @@ def _cache_get(key):
 def _cache_set(key, value, timeout):
     try:
         cache.set(key, value, timeout=timeout)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  any cache backend failure: work without it
         logger.warning("chart cache unavailable (%s)", exc.__class__.__name__)

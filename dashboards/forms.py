@@ -102,7 +102,7 @@ class WidgetForm(forms.Form):
         return [self[name] for name in self.fields if name in self.shown]
 
     def widget(self):
-        """The widget of API.md section 5 that the inputs describe (before widget_clean)."""
+        """The widget of docs/dashboards.md that the inputs describe (before widget_clean)."""
         data, kind = self.cleaned_data, self.cleaned_data["type"]
         if kind in ("value", "gauge") and not data.get("bucket") and data.get("device"):
             source = {"device": data["device"], "property": data.get("property") or None}

@@ -5,7 +5,7 @@ from platform.validators import id_validator
 
 
 class Dashboard(models.Model):
-    """A user's grid of widgets. The widgets are a JSON list on the row (API.md section 5 shape,
+    """A user's grid of widgets. The widgets are a JSON list on the row (docs/dashboards.md shape,
     validated by dashboards/widgets.py): a dashboard is read and written whole, its widgets have
     no life of their own, and one row read gives the page everything it needs to lay itself out.
 

@@ -1,4 +1,4 @@
-"""The JSON of API.md section 5. Widgets are checked by dashboards/widgets.py (one set of rules
+"""The JSON of docs/dashboards.md. Widgets are checked by dashboards/widgets.py (one set of rules
 for the API and the web forms); these serializers check the dashboard's own fields."""
 from rest_framework import serializers
 
@@ -28,7 +28,7 @@ class DashboardWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, allow_blank=True, required=False)
     description = serializers.CharField(allow_blank=True, required=False, max_length=2000)
     widgets = serializers.JSONField(required=False, help_text="a list of widgets: id, type, title, layout, "
-                                                              "source, options (API.md section 5)")
+                                                              "source, options (docs/dashboards.md)")
 
     def validate_dashboard(self, value):
         current = self.context.get("dashboard")

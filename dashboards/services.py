@@ -6,8 +6,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dashboards.models import Dashboard
-from dashboards.widgets import (COLUMNS, MAX_H, MAX_WIDGETS, MAX_Y, WidgetError, layout_push_down, widget_clean,
-                                widgets_clean)
+from dashboards.widgets import (
+    COLUMNS,
+    MAX_H,
+    MAX_WIDGETS,
+    MAX_Y,
+    WidgetError,
+    layout_push_down,
+    widget_clean,
+    widgets_clean,
+)
 from devices import services as device_services
 from devices.models import Device
 from platform.tokens import token_hash, token_new

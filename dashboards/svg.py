@@ -1,7 +1,7 @@
 """Small server-rendered SVGs for widgets: a gauge and a map track. No tiles and no script: a map
 is the track itself drawn to scale, with a scale bar, so it works offline."""
 import math
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from html import escape
 
 from django.utils import timezone
@@ -65,7 +65,7 @@ def track(points, *, colour="#2563eb"):
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     lx, ly = coords[-1]
     ts, (lat, lon) = points[-1]
-    when = timezone.localtime(datetime.fromtimestamp(ts / 1000, tz=dt_timezone.utc)).strftime("%Y-%m-%d %H:%M:%S")
+    when = timezone.localtime(datetime.fromtimestamp(ts / 1000, tz=UTC)).strftime("%Y-%m-%d %H:%M:%S")
     metres_per_px = METRES_PER_DEGREE / scale
     bar_m = _nice_distance(metres_per_px * MAP_W / 4)
     bar_px = bar_m / metres_per_px

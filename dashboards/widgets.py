@@ -1,4 +1,4 @@
-"""The widget shape of API.md section 5, checked and normalised in one place for the API, the web
+"""The widget shape of docs/dashboards.md, checked and normalised in one place for the API, the web
 forms and the services. A widget refers to the owner's buckets and devices by id; one that names
 anything else (unknown, or another user's) is refused as "not found", so the answer reveals
 nothing about other users."""

@@ -59,7 +59,7 @@ def ingest_wake():
             if not cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
                 return  # in flight: its worker clears the flag before claiming, then sees this message
             flagged = True
-        except Exception:
+        except Exception:  # noqa: BLE001  any cache backend failure: the wake-up is still sent
             callback_cache.failed("wake-up flag; publishing every wake-up")
     try:
         process_messages_task.delay()
@@ -107,9 +107,9 @@ def _message_accept_orm(*, device, payload, size, ip_address):
     Message.objects.create(device_id=device.pk, payload=payload, size=size, ts=now_ms(), ip_address=ip_address)
     answer = callback_answer(device=device, consume=True)
     tx_bytes = len(json.dumps(answer.body, separators=(",", ":")))
-    updates = dict(last_seen=now, disconnect_at=now + timedelta(minutes=device.timeout), ip_address=ip_address,
-                   rx_bytes=F("rx_bytes") + size, tx_bytes=F("tx_bytes") + tx_bytes,
-                   rx_messages=F("rx_messages") + 1)
+    updates = {"last_seen": now, "disconnect_at": now + timedelta(minutes=device.timeout), "ip_address": ip_address,
+               "rx_bytes": F("rx_bytes") + size, "tx_bytes": F("tx_bytes") + tx_bytes,
+               "rx_messages": F("rx_messages") + 1}
     # Conditional updates: exactly one of several racing callbacks records the flip.
     if not Device.objects.filter(pk=device.pk, connected=True).update(**updates):
         if Device.objects.filter(pk=device.pk, connected=False).update(connected=True, connected_ts=now, **updates):
@@ -226,10 +226,9 @@ def callback_answer(*, device, consume):
     queued = Downlink.objects.filter(device_id=device.pk, delivered_at__isnull=True).order_by("id")
     with transaction.atomic():
         downlink = (queued.select_for_update(skip_locked=True) if consume else queued).first()
-        if downlink is not None and consume:
-            if not Downlink.objects.filter(pk=downlink.pk, delivered_at__isnull=True).update(
-                    delivered_at=timezone.now()):
-                downlink = None
+        if downlink is not None and consume and not Downlink.objects.filter(
+                pk=downlink.pk, delivered_at__isnull=True).update(delivered_at=timezone.now()):
+            downlink = None
     if downlink is not None:
         pending = queued.exclude(pk=downlink.pk).count()
         return CallbackAnswer(downlink.payload, {"X-Downlink-Id": str(downlink.pk),

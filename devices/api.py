@@ -1,4 +1,4 @@
-"""The devices part of the REST API (API.md section 2). Thin adapters: the owner (404 for anyone
+"""The devices part of the REST API (docs/devices.md). Thin adapters: the owner (404 for anyone
 else), a serializer to validate, one service to write."""
 import re
 from contextlib import contextmanager
@@ -11,9 +11,19 @@ from rest_framework.views import APIView
 
 from devices import openapi as doc
 from devices import selectors, services
-from devices.serializers import (CallbackSettingsSerializer, DeviceWriteSerializer, DownlinkSerializer,
-                                 ID_MESSAGE, PropertyCreateSerializer, PropertyValueSerializer, callback_settings_json,
-                                 device_json, device_stats_json, downlink_json, property_json)
+from devices.serializers import (
+    ID_MESSAGE,
+    CallbackSettingsSerializer,
+    DeviceWriteSerializer,
+    DownlinkSerializer,
+    PropertyCreateSerializer,
+    PropertyValueSerializer,
+    callback_settings_json,
+    device_json,
+    device_stats_json,
+    downlink_json,
+    property_json,
+)
 from platform.auth import owner_or_404
 from platform.schema import api_errors
 from platform.validators import ID_PATTERN

@@ -42,8 +42,9 @@ def available():
 def failed(what):
     global _paused_until
     _paused_until = time.monotonic() + PAUSE_SECONDS
+    # Called from the callers' except blocks, so exc_info carries their exception.
     logger.warning("cache unavailable (%s); the callback path skips it for %.0f s", what, PAUSE_SECONDS,
-                   exc_info=True)
+                   exc_info=True)  # noqa: LOG014
 
 
 def enabled():
@@ -60,7 +61,7 @@ def device_get(username, device_id):
     value_key, device_key, user_key = _keys(username, device_id)
     try:
         found = cache.get_many([value_key, device_key, user_key])
-    except Exception:
+    except Exception:  # noqa: BLE001  any cache backend failure: read the database instead
         failed("device lookup")
         return None, None
     versions = [found.get(device_key), found.get(user_key)]
@@ -75,7 +76,7 @@ def device_put(username, device_id, values, versions):
         return
     try:
         cache.set(_keys(username, device_id)[0], {**values, "v": versions}, timeout=VALUE_SECONDS)
-    except Exception:
+    except Exception:  # noqa: BLE001  any cache backend failure: the value is simply not cached
         failed("device lookup store")
 
 
@@ -89,7 +90,7 @@ def _stamp(username, device_id=None):
             cache.delete(value_key)
     except Exception:
         # The value may then outlive this write for up to VALUE_SECONDS: say so loudly.
-        logger.error("callback cache: could not invalidate %s/%s", username, device_id or "*", exc_info=True)
+        logger.exception("callback cache: could not invalidate %s/%s", username, device_id or "*")
 
 
 def invalidate(username, device_id=None):

@@ -1,4 +1,4 @@
-"""Downlinks from a cloud application (API.md section 3, ThingPark's DevEUI_downlink).
+"""Downlinks from a cloud application (docs/devices.md, ThingPark's DevEUI_downlink).
 
 The URL is the credential: its secret names one connection. The device must belong to the
 connection's owner and be attached to it; anything else is the same 404, so the URL reveals
@@ -31,8 +31,8 @@ def _parse(body):
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError("The body is not valid JSON.") from None
     downlink = data.get("DevEUI_downlink") if isinstance(data, dict) else None
-    if not isinstance(downlink, dict):
-        raise ValueError('Send {"DevEUI_downlink": {"DevEUI": "<device id>", "payload": <json>}}.')
+    if not isinstance(downlink, dict):  # one error type for every bad body, as the docstring says
+        raise ValueError('Send {"DevEUI_downlink": {"DevEUI": "<device id>", "payload": <json>}}.')  # noqa: TRY004
     device_id = downlink.get("DevEUI")
     if not isinstance(device_id, str) or not device_id:
         raise ValueError("DevEUI_downlink.DevEUI must be the device id.")

@@ -109,6 +109,6 @@ class StatusChange(models.Model):
 
 
 # The callback's cached token lookup is invalidated by signals on Device and the user model.
-from devices import cache as _callback_cache  # noqa: E402
+from devices import cache as _callback_cache
 
 _callback_cache.connect()

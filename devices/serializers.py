@@ -1,4 +1,4 @@
-"""The JSON of API.md section 2 (devices, callback settings, properties, downlinks, stats)."""
+"""The devices API's JSON: devices, callback settings, properties, downlinks, stats (docs/devices.md)."""
 import re
 import uuid
 

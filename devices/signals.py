@@ -1,6 +1,6 @@
 """What devices announce once it is committed, for apps above it (alarms) to subscribe to.
 
-Ingest and the timeout sweep do not know who listens (DESIGN.md: devices does not import alarms).
+Ingest and the timeout sweep do not know who listens (devices never imports alarms: docs/operations.md).
 Each signal carries plain values and is sent after the transaction that stored them commits, so
 a receiver sees committed rows and may open its own transactions. A receiver that raises is
 logged and never fails the batch or the sweep: the data is stored either way."""

@@ -6,12 +6,12 @@ DEVICE_V1 = "v1/users/<str:user>/devices/<str:device>"
 DEVICE_V3 = "v3/users/<str:user>/devices/<str:device>"
 
 urlpatterns = [
-    # The device callback (API.md section 1). `.../callback` is also the callback-settings URL:
+    # The device callback (docs/devices.md). `.../callback` is also the callback-settings URL:
     # callback.callback_or_settings tells a device from a user by the credential presented.
     path(f"{DEVICE_V3}/callback/data", callback.callback, name="callback-data"),
     path(f"{DEVICE_V3}/callback", callback.callback_or_settings, name="callback"),
     path(f"{DEVICE_V3}/callback/token", api.CallbackTokenView.as_view(), name="api-callback-token"),
-    # The user API (API.md section 2).
+    # The user API (docs/devices.md, docs/api.md).
     path("v1/users/<str:user>/devices", api.DeviceListView.as_view(), name="api-devices"),
     path(DEVICE_V1, api.DeviceDetailView.as_view(), name="api-device"),
     path(f"{DEVICE_V1}/stats", api.DeviceStatsView.as_view(), name="api-device-stats"),

@@ -40,7 +40,7 @@ def device_create(request):
             device, token = services.device_create(owner=request.user, device_id=data["device_id"],
                                                    name=data["name"], description=data["description"])
         except ValidationError as exc:  # a concurrent create of the same id won the race
-            form.add_error("device_id", " ".join(sum(exc.message_dict.values(), [])))
+            form.add_error("device_id", " ".join(m for messages in exc.message_dict.values() for m in messages))
             return render_page(request, "devices/create.html", {"form": form}, status=400)
         request.session[TOKEN_SESSION_KEY] = {"device": device.pk, "token": token}
         toast(request, f"Device {device.device_id} created. Copy its token now: it is shown only once.")

@@ -1,7 +1,6 @@
 from django.urls import path
 
 import platform.converters  # noqa: F401  (registers the `id` converter)
-
 from devices import views
 
 urlpatterns = [

@@ -54,8 +54,8 @@ def deliveries_create(*, items):
     now = timezone.now()
     rows = []
     for item in items:
-        common = dict(owner_id=item.owner_id, message_id=item.message_id, device_id=item.device_id,
-                      device_name=item.device_name, payload=item.payload, ts=item.ts, next_attempt_at=now)
+        common = {"owner_id": item.owner_id, "message_id": item.message_id, "device_id": item.device_id,
+                  "device_name": item.device_name, "payload": item.payload, "ts": item.ts, "next_attempt_at": now}
         if (item.endpoint_pk, item.owner_id) in endpoints:
             rows.append(Delivery(endpoint_id=item.endpoint_pk, **common,
                                  lane=targets.lane_of(endpoint_pk=item.endpoint_pk, device_id=item.device_id)))

@@ -172,7 +172,7 @@ class Sender:
             from django.core.cache import cache
 
             cache.delete("deliveries:sender-queued")  # a wake-up from now on may queue another
-        except Exception:
+        except Exception:  # noqa: BLE001, S110  any cache failure: the flag expires in 5 s anyway
             pass
         io = IoLoop()
         attempts = 0

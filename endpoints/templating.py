@@ -1,17 +1,17 @@
 """Placeholders in what is sent out.
 
-Endpoints (Thinger, API.md section 2) use `{{...}}`: `{{payload}}`, `{{a.b}}` or `{{payload.a.b}}`,
+Endpoints (Thinger, docs/devices.md) use `{{...}}`: `{{payload}}`, `{{a.b}}` or `{{payload.a.b}}`,
 `{{device}}`, `{{device_name}}`, `{{user}}`, `{{ts}}`. How a value is inserted depends on where:
 in a body objects, arrays, numbers, booleans and null become JSON and strings JSON-escaped text
 without quotes (so `"t": "{{a}}"` and `"t": {{n}}` both stay JSON); in a URL values are
 percent-encoded; in a header a value with CR or LF is refused (no header injection).
 
-Connections (ThingPark, API.md section 3) use single braces in header values: `{DevEUI}`,
+Connections (ThingPark, docs/devices.md) use single braces in header values: `{DevEUI}`,
 `{DeviceName}`, `{Time}`, `{CustomerID}`, `{payload.a.b}`.
 """
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 _DOUBLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -41,7 +41,7 @@ def _lookup(name, context):
         return context.get(name, _MISSING)
     if name == "payload":
         return context.get("payload")
-    path = name[len("payload."):] if name.startswith("payload.") else name
+    path = name.removeprefix("payload.")
     return _field(context.get("payload"), path)
 
 
@@ -92,7 +92,7 @@ def render_headers(headers, context):
 
 def iso_time(ts_ms):
     """Epoch milliseconds as ISO 8601 in UTC with milliseconds, as ThingPark writes `Time`."""
-    return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def render_thingpark_headers(headers, *, device, device_name, customer, ts, payload):

@@ -291,7 +291,7 @@ class AsyncTransport:
                 ms = int((time.monotonic() - started) * 1000)
                 return HttpAnswer(status=response.status, body=raw.decode(response.charset or "utf-8", "replace"),
                                   ms=ms, headers=dict(response.headers))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise TransportError(f"No answer within {timeout} s.") from None
         except aiohttp.InvalidURL as exc:
             raise TransportError(f"Invalid URL: {exc}", permanent=True) from None

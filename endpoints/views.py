@@ -12,13 +12,18 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from endpoints import selectors, services
-from endpoints.delivery import (connection_downlink_url, deliveries_retry_now, deliveries_statistics, delivery_retry,
-                                endpoint_call)
-from endpoints.targets import connection as connection_kind
+from endpoints.delivery import (
+    connection_downlink_url,
+    deliveries_retry_now,
+    deliveries_statistics,
+    delivery_retry,
+    endpoint_call,
+)
 from endpoints.forms import ApplicationForm, EndpointForm, SendTestForm
 from endpoints.hints import private_url_warning
 from endpoints.models import Connection, Delivery
 from endpoints.secret_headers import header_rows, keep_masked
+from endpoints.targets import connection as connection_kind
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
 from platform.auth import found_or_404

@@ -3,10 +3,11 @@ third-party chart code, nothing from a CDN). Made to be read: each field keeps i
 whatever the range, the axes have round values and time labels on natural boundaries (whole
 hours, midnights, first days of months), a line breaks where data is missing, every point has a
 hover text, and a legend names each field with its latest value."""
+import itertools
 import math
 import statistics
 import zlib
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from html import escape
 
 from django.utils import timezone
@@ -64,7 +65,7 @@ def nice_ticks(lo, hi, count=5):
 
 
 def _local(ms):
-    return timezone.localtime(datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc))
+    return timezone.localtime(datetime.fromtimestamp(ms / 1000, tz=UTC))
 
 
 def time_ticks(lo_ts, hi_ts, count=6):
@@ -105,10 +106,10 @@ def _number(value, decimals=None):
 def _segments(pts, step):
     """Splits a series where consecutive points are further apart than three typical intervals
     (the aggregation step, or the median spacing of raw records): no line is drawn over a gap."""
-    deltas = [b[0] - a[0] for a, b in zip(pts, pts[1:])]
+    deltas = [b[0] - a[0] for a, b in itertools.pairwise(pts)]
     typical = max(step or 0, statistics.median(deltas) if deltas else 0)
     segments, current = [], [pts[0]]
-    for prev, point in zip(pts, pts[1:]):
+    for prev, point in itertools.pairwise(pts):
         if typical and point[0] - prev[0] > 3 * typical:
             segments.append(current)
             current = []

@@ -6,10 +6,9 @@ body is parsed with the payload rules of platform/payloads.py (depth cap, no NaN
 no NUL or unpaired surrogate, bounded numbers), so a deeply nested body is a 400 before any
 view or serializer recurses into it."""
 from django.conf import settings
-from rest_framework import renderers
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework import status
+from rest_framework import renderers, status
 from rest_framework.exceptions import APIException, NotAcceptable, ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 
 from platform.payloads import PayloadError, json_parse

@@ -43,7 +43,7 @@ def json_check(value, where="the value"):
         if depth > MAX_DEPTH:
             raise PayloadError(f"JSON nested more than {MAX_DEPTH} levels deep in {where}: flatten it.")
         if isinstance(item, dict):
-            stack.extend((key, depth) for key in item.keys())
+            stack.extend((key, depth) for key in item)
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
@@ -112,5 +112,5 @@ def now_ms():
 
 
 def ms(moment):
-    """A datetime as epoch milliseconds (None stays None): the wire format of API.md."""
+    """A datetime as epoch milliseconds (None stays None): the wire format of docs/api.md."""
     return None if moment is None else int(moment.timestamp() * 1000)

@@ -172,7 +172,7 @@ REST_FRAMEWORK = {
 # The OpenAPI schema of the REST API, served at /api/schema/ with a docs page at /api/docs/.
 SPECTACULAR_SETTINGS = {
     "TITLE": "HTTP devices API",
-    "DESCRIPTION": "Devices, buckets, endpoints, applications and alarms; the contract is API.md.",
+    "DESCRIPTION": "Devices, buckets, endpoints, applications and alarms; guides in the repository's docs/.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

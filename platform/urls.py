@@ -21,7 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # The public contract (API.md): device callback and REST API, per app.
+    # The public contract (docs/devices.md, docs/api.md): device callback and REST API, per app.
     path("", include("devices.urls")),
     path("", include("devices.cloud_urls")),
     path("", include("buckets.urls")),

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-# Device, bucket, endpoint and property ids (API.md): they appear in URLs, so keep them plain.
+# Device, bucket, endpoint and property ids (docs/api.md): they appear in URLs, so keep them plain.
 id_validator = RegexValidator(ID_PATTERN, "Use 1 to 64 letters, digits, '_' or '-'.")
 
 # An HTTP header name is a token (RFC 9110): ASCII letters, digits and these marks, nothing else.

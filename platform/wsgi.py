@@ -8,6 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
 application = BodyDeadline(get_wsgi_application())
 
 # gunicorn runs no system checks: refuse to serve with a per-process cache in production.
-from platform.checks import refuse_unsafe_start  # noqa: E402  (needs the settings loaded above)
+from platform.checks import refuse_unsafe_start
 
 refuse_unsafe_start()

@@ -66,7 +66,7 @@ class Stack:
         return self
 
     def _spawn(self, name, cmd):
-        log = open(self.logdir / f"{name}-{self.port}.log", "wb")
+        log = open(self.logdir / f"{name}-{self.port}.log", "wb")  # noqa: SIM115  the process keeps it
         self.processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def _web_up(self):

@@ -4,6 +4,14 @@ from buckets.selectors.export import EXPORT_FORMATS, TIMESTAMP_FORMATS, export_c
 from buckets.selectors.query import bucket_get, buckets_list, records_query
 
 __all__ = [
-    "AGG_STEPS", "AGG_TYPES", "EXPORT_FORMATS", "TIMESTAMP_FORMATS",
-    "bucket_get", "buckets_list", "records_query", "records_aggregate", "export_columns", "export_stream",
+    "AGG_STEPS",
+    "AGG_TYPES",
+    "EXPORT_FORMATS",
+    "TIMESTAMP_FORMATS",
+    "bucket_get",
+    "buckets_list",
+    "export_columns",
+    "export_stream",
+    "records_aggregate",
+    "records_query",
 ]

@@ -29,7 +29,7 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
                  "ndjson": "application/x-ndjson"}
 
 _CHUNK_CHARS = 64 * 1024
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def iso_ms(ts):

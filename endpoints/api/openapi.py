@@ -4,7 +4,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-
 DELIVERY_STATES = ["pending", "delivered", "failed"]
 
 class CallAnswerSchema(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""Endpoints API (API.md section 2, Thinger's HTTP-request endpoints)."""
+"""Endpoints API (docs/devices.md, Thinger's HTTP-request endpoints)."""
 import json
 import time
 

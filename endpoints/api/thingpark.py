@@ -1,4 +1,4 @@
-"""Connections API (API.md section 3, ThingPark X IoT Flow's HTTP connector shape).
+"""Connections API (docs/devices.md, ThingPark X IoT Flow's HTTP connector shape).
 
 Errors here are ThingPark's, not Thinger's: {"code": "com-4000", "message": "..."} with the
 HTTP status in the code (com-4001 for 401, com-4004 for 404, ...)."""
@@ -147,8 +147,9 @@ def connection_parse(data):
     in_flight = config.get("maxInFlight")
     if in_flight is not None and not 1 <= _typed(in_flight, int, "configuration.maxInFlight") <= MAX_IN_FLIGHT:
         raise BadRequest(f"configuration.maxInFlight must be between 1 and {MAX_IN_FLIGHT}, or null for the default.")
-    return dict(connector_id=connector, name=name.strip(), active=active, destination_url=url, headers=headers,
-                blame_period=blame, description=description, send_raw_decoded_format=raw, max_in_flight=in_flight)
+    return {"connector_id": connector, "name": name.strip(), "active": active, "destination_url": url,
+            "headers": headers, "blame_period": blame, "description": description,
+            "send_raw_decoded_format": raw, "max_in_flight": in_flight}
 
 
 def _connection_or_404(request, connection_id):

@@ -1,7 +1,7 @@
 """Template helpers for the web UI: times, JSON, and the server-rendered SVG chart (no
 third-party chart code, nothing from a CDN)."""
 import json
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django import template
 
@@ -15,7 +15,7 @@ def ms_datetime(ms):
     """Epoch milliseconds as an aware datetime, for the `date` filter."""
     if ms in (None, ""):
         return None
-    return datetime.fromtimestamp(int(ms) / 1000, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 
 
 @register.filter

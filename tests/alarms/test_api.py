@@ -1,4 +1,4 @@
-"""The alarms API (API.md section 4): rules CRUD, alarms with filters, events and actions;
+"""The alarms API (docs/alarms.md): rules CRUD, alarms with filters, events and actions;
 another user's rule or alarm is a 404."""
 import pytest
 

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from alarms.models import Alarm, AlarmEmail
 from alarms.notify import emails_send
-from endpoints.sender import Sender
 from endpoints.models import Delivery, Endpoint
+from endpoints.sender import Sender
 from tests.alarms.conftest import free_port, ingest, make_rule
 from tests.endpoints.conftest import receiver  # noqa: F401  (a real local HTTP server)
 

@@ -1,4 +1,4 @@
-"""The buckets REST API: shapes of API.md, owner scoping, every parameter's 400."""
+"""The buckets REST API: shapes of docs/api.md, owner scoping, every parameter's 400."""
 import pytest
 
 from buckets.models import Bucket, Record

@@ -33,7 +33,7 @@ def test_retention_works_in_batches(bucket):
 def test_retention_with_small_batches_finishes_everything(bucket):
     bucket.retention_period, bucket.retention_unit = 1, "minutes"
     bucket.save()
-    _fill(bucket, range(0, 50))
+    _fill(bucket, range(50))
     assert buckets_apply_retention(now=UNIT_MS["minutes"] + 45, batch_size=4) == {bucket.pk: 45}
     assert Record.objects.count() == 5
 

@@ -1,4 +1,4 @@
-"""API.md section 5: dashboards CRUD, widget validation against the owner's objects, sharing."""
+"""docs/dashboards.md: dashboards CRUD, widget validation against the owner's objects, sharing."""
 import pytest
 
 from dashboards.models import Dashboard

@@ -1,7 +1,9 @@
 """Whatever JSON a client sends as widgets, the API answers 201 or a 400 saying what to fix, and
 what it accepts renders (hypothesis over widget-shaped bodies)."""
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.security.test_bad_input import JSON
 

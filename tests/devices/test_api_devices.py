@@ -1,4 +1,4 @@
-"""The devices REST API (API.md section 2): /v1/users/{user}/devices[/{device}] and stats."""
+"""The devices REST API (docs/devices.md): /v1/users/{user}/devices[/{device}] and stats."""
 import pytest
 
 from devices.models import Device, Message

@@ -1,4 +1,4 @@
-"""The device callback (API.md section 1): every status of its table, bulk, `ts`, the answer."""
+"""The device callback (docs/devices.md): every status of its table, bulk, `ts`, the answer."""
 import pytest
 
 from buckets.models import Record

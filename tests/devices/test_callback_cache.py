@@ -7,8 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from devices import cache as callback_cache
 from devices.models import Device
 from devices.selectors import device_for_callback
-from devices.services import (callback_settings_set, device_delete, device_token_regenerate, device_update,
-                              property_set)
+from devices.services import callback_settings_set, device_delete, device_token_regenerate, device_update, property_set
 from tests.devices.conftest import post
 
 pytestmark = pytest.mark.skipif(not callback_cache.enabled(), reason="the lookup is cached only in a shared cache")

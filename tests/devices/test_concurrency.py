@@ -24,7 +24,7 @@ def run_together(count, work):
         try:
             barrier.wait(timeout=10)
             results[i] = work(i)
-        except Exception as exc:  # reported below: a thread's failure must fail the test
+        except Exception as exc:  # noqa: BLE001  reported below: a thread's failure must fail the test
             errors.append(exc)
         finally:
             connections.close_all()

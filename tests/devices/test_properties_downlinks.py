@@ -1,4 +1,4 @@
-"""Properties CRUD and downlinks through the API (API.md section 2)."""
+"""Properties CRUD and downlinks through the API (docs/devices.md)."""
 import pytest
 
 from devices.models import DeviceProperty, Downlink

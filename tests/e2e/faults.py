@@ -50,14 +50,14 @@ class PrivatePostgres:
     def start(self):
         subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
                                      "-w", "-t", "30", "-o",
-                                     f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                                     "-c fsync=off -c max_connections=200", "start"]),
+                                     (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                                     "-c fsync=off -c max_connections=200"), "start"]),
                        check=True, capture_output=True, timeout=60)
         wait_until(self._up, timeout=30, what="private PostgreSQL")
 
     def stop(self, mode="immediate"):
         subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
-                       capture_output=True, timeout=60)
+                       check=False, capture_output=True, timeout=60)
 
     def _up(self):
         try:
@@ -98,7 +98,7 @@ class PrivateRedis:
             import redis
 
             return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
-        except Exception:
+        except Exception:  # noqa: BLE001  not up yet, whatever the reason
             return False
 
     def stop(self):

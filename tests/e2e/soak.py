@@ -23,13 +23,13 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.stack import free_port, wait_until  # noqa: E402
+from tests.stack import free_port, wait_until
 
 # What counts as a crash or an error in the stack's output.
 PROBLEMS = {
     "restarts": re.compile(r"supervise: \w+ exited with code"),
     "unrecoverable": re.compile(r"Unrecoverable error"),
-    "tracebacks": re.compile(r"^Traceback ", re.M),
+    "tracebacks": re.compile(r"^Traceback ", re.MULTILINE),
     "broker_lost": re.compile(r"Connection to broker lost"),
     "errors": re.compile(r"\b(ERROR|CRITICAL)/"),
 }

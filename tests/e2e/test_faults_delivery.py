@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.e2e.faults import Load, PrivatePostgres, manage, seed, stack_env
 from tests.e2e.faults import FaultStack as Stack
+from tests.e2e.faults import Load, PrivatePostgres, manage, seed, stack_env
 from tests.stack import free_port, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -146,7 +146,7 @@ def _count(arrivals, accepted, answered_at, sent_at):
             out_of_order += 1
         last[device] = max(seq, last.get(device, -1))
     overlapping, across_devices = 0, 0
-    for (_, m1, d1, s1), (_, m2, d2, s2) in zip(arrivals, arrivals[1:]):
+    for (_, m1, d1, s1), (_, m2, d2, s2) in itertools.pairwise(arrivals):
         if m2 < m1 and d1 != d2:
             across_devices += 1
         elif m2 < m1:
@@ -240,7 +240,7 @@ def test_destination_down_two_minutes_delivers_everything_in_order(pg, redis, tm
         dead.close()
         healthy.close()
 
-    dead_counts, dead_lags = _count(dead.seqs(), accepted, answered_at, sent_at)
+    dead_counts, _dead_lags = _count(dead.seqs(), accepted, answered_at, sent_at)
     healthy_counts, healthy_lags = _count(healthy.seqs(), accepted, answered_at, sent_at)
     before = {s for t, s, st, _ in load.answered if st == 200 and t < outage_start}
     print(f"\ncallbacks: {dict(load.statuses)}; failed attempts the dead destination saw: {dead.refused_modes} "

@@ -1,4 +1,4 @@
-"""Fault tests on the ingest path (API.md: "A 200 means the message is committed... no record is
+"""Fault tests on the ingest path (docs/devices.md: "A 200 means the message is committed... no record is
 stored twice"; 503 with Retry-After when the database is down, never a 500).
 
 Real gunicorn, Celery worker and beat on a PRIVATE PostgreSQL cluster and PRIVATE Redis servers
@@ -12,9 +12,19 @@ import time
 
 import pytest
 
-from tests.e2e.faults import (PrivatePostgres, PrivateRedis, Load, kill_tree, manage, pending_messages, reconcile,
-                              seed, stack_env, stored_counts)
 from tests.e2e.faults import FaultStack as Stack
+from tests.e2e.faults import (
+    Load,
+    PrivatePostgres,
+    PrivateRedis,
+    kill_tree,
+    manage,
+    pending_messages,
+    reconcile,
+    seed,
+    stack_env,
+    stored_counts,
+)
 from tests.stack import wait_until
 
 pytestmark = pytest.mark.e2e

@@ -77,17 +77,17 @@ def load(records):
     rng = random.Random(1)
     started = time.perf_counter()
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        with cursor.copy('COPY buckets_record (bucket_id, message_id, "index", ts, val) FROM STDIN') as copy:
-            lines = []
-            for i in range(records):
-                val = {"temperature": round(20 + rng.gauss(0, 3), 2), "humidity": rng.randrange(30, 90),
-                       "status": "ok", "pos": {"lat": 41.38, "lon": 2.17}}
-                lines.append(f"{bucket.pk}\t{i}\t0\t{START_MS + i * STEP_MS}\t{json.dumps(val)}\n")
-                if len(lines) == 10_000:
-                    copy.write("".join(lines))
-                    lines = []
-            copy.write("".join(lines))
+    with (connection.connection.cursor() as cursor,
+          cursor.copy('COPY buckets_record (bucket_id, message_id, "index", ts, val) FROM STDIN') as copy):
+        lines = []
+        for i in range(records):
+            val = {"temperature": round(20 + rng.gauss(0, 3), 2), "humidity": rng.randrange(30, 90),
+                   "status": "ok", "pos": {"lat": 41.38, "lon": 2.17}}
+            lines.append(f"{bucket.pk}\t{i}\t0\t{START_MS + i * STEP_MS}\t{json.dumps(val)}\n")
+            if len(lines) == 10_000:
+                copy.write("".join(lines))
+                lines = []
+        copy.write("".join(lines))
     connection.connection.commit()
     load_s = time.perf_counter() - started
     with connection.cursor() as cursor:
@@ -140,7 +140,7 @@ def main():
         from django.core.management import call_command
         from django.db import connection
         call_command("migrate", verbosity=0)
-        bucket, token, load_s = load(args.records)
+        _bucket, token, load_s = load(args.records)
         loop_ms, count_ms = baseline()
         print(f"Buckets benchmark: {args.records:,} records in one bucket, PostgreSQL "
               f"{connection.cursor().connection.info.server_version}, Python {sys.version.split()[0]}")
@@ -167,7 +167,8 @@ def main():
         for agg_type in ("mean", "max", "count", "last"):
             cases.append((f"full range by 1d ({agg_type})", {"agg": "1d", "agg_type": agg_type, "items": 1000}, days))
         for name, params, expect in cases:
-            first, median = _timed(lambda: get(params, expect), repeat=3 if "full" in name else 5)
+            first, median = _timed(lambda params=params, expect=expect: get(params, expect),
+                                   repeat=3 if "full" in name else 5)
             print(f"{name}: first {first:.0f} ms, then median {median:.0f} ms")
 
         for fmt in ("csv", "json", "ndjson"):

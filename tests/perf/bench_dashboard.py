@@ -72,17 +72,17 @@ def load(records):
     start = now_ms() - records * STEP_MS
     started = time.perf_counter()
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        with cursor.copy('COPY buckets_record (bucket_id, message_id, "index", ts, val) FROM STDIN') as copy:
-            lines = []
-            for i in range(records):
-                val = {"temperature": round(20 + rng.gauss(0, 3), 2), "humidity": rng.randrange(30, 90),
-                       "lat": 41.38 + i % 500 / 10_000, "lon": 2.17 + i % 300 / 10_000}
-                lines.append(f"{bucket.pk}\t{i}\t0\t{start + i * STEP_MS}\t{json.dumps(val)}\n")
-                if len(lines) == 10_000:
-                    copy.write("".join(lines))
-                    lines = []
-            copy.write("".join(lines))
+    with (connection.connection.cursor() as cursor,
+          cursor.copy('COPY buckets_record (bucket_id, message_id, "index", ts, val) FROM STDIN') as copy):
+        lines = []
+        for i in range(records):
+            val = {"temperature": round(20 + rng.gauss(0, 3), 2), "humidity": rng.randrange(30, 90),
+                   "lat": 41.38 + i % 500 / 10_000, "lon": 2.17 + i % 300 / 10_000}
+            lines.append(f"{bucket.pk}\t{i}\t0\t{start + i * STEP_MS}\t{json.dumps(val)}\n")
+            if len(lines) == 10_000:
+                copy.write("".join(lines))
+                lines = []
+        copy.write("".join(lines))
     connection.connection.commit()
     load_s = time.perf_counter() - started
     with connection.cursor() as cursor:
@@ -143,7 +143,7 @@ def main():
         from dashboards.selectors import dashboard_stamp
 
         call_command("migrate", verbosity=0)
-        user, bucket, dashboard, load_s = load(args.records)
+        user, _bucket, dashboard, load_s = load(args.records)
         loop_ms, count_ms = baseline()
         print(f"Dashboard benchmark: {len(WIDGETS)} widgets over one bucket of {args.records:,} records, PostgreSQL "
               f"{connection.cursor().connection.info.server_version}, Python {sys.version.split()[0]}")

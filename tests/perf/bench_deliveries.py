@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("PERF_DB", "perf_deliveries")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import bench_ingest as bench  # noqa: E402  (the same processes, CPU and memory helpers)
+from tests.perf import bench_ingest as bench
 
 DELIVERIES = int(os.environ.get("PERF_DELIVERIES", "100000"))
 DEVICES = 1000
@@ -112,8 +112,8 @@ def run_ingest(workers):
     cpu_before = bench.cpu_seconds()
     started = time.monotonic()
     # One wake-up per process: each drains partitions the other does not hold.
-    subprocess.run([sys.executable, "-c", "import django; django.setup(); "
-                    f"from devices.tasks import process_messages_task as t; [t.delay() for _ in range({workers})]"],
+    subprocess.run([sys.executable, "-c", ("import django; django.setup(); "
+                    f"from devices.tasks import process_messages_task as t; [t.delay() for _ in range({workers})]")],
                    cwd=bench.ROOT, env=bench.ENV, check=True)
     left = DELIVERIES
     while left and time.monotonic() - started < 900:
@@ -148,8 +148,8 @@ def run(shape, workers):
     time.sleep(4)  # the worker is up
     cpu_before = bench.cpu_seconds()
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import django; django.setup(); "
-                    "from endpoints.tasks import dispatch_deliveries_task as t; t.delay()"],
+    subprocess.run([sys.executable, "-c", ("import django; django.setup(); "
+                    "from endpoints.tasks import dispatch_deliveries_task as t; t.delay()")],
                    cwd=bench.ROOT, env=bench.ENV, check=True)
     done, seen = 0, []
     while done < DELIVERIES and time.monotonic() - started < 900:

@@ -4,15 +4,15 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+import django
+from django.conf import settings
 
 django.setup()
 settings.ROOT_URLCONF = "tests.perf.trivial_wsgi"
 
-from django.http import JsonResponse  # noqa: E402
-from django.urls import path  # noqa: E402
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 
 @csrf_exempt
@@ -22,6 +22,6 @@ def ping(request, **kwargs):
 
 urlpatterns = [path("v3/users/<str:user>/devices/<str:device>/callback/data", ping)]
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()

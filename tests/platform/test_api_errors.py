@@ -22,12 +22,12 @@ def test_validation_error_names_the_field():
 
 # --- The three classes of database error, from real PostgreSQL errors (issue 17) ----------------
 
-import logging  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
+import logging
+from types import SimpleNamespace
 
-import psycopg  # noqa: E402
-import pytest  # noqa: E402
-from django.db import DataError, ProgrammingError, connection, transaction  # noqa: E402
+import psycopg
+import pytest
+from django.db import DataError, ProgrammingError, connection, transaction
 
 
 def _raised(sql, params=()):

@@ -1,12 +1,12 @@
 """The shared SVG chart (platform/charts.py): stable colours, round ticks, natural time labels,
 gaps, legend and hover text."""
 import re
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from platform.charts import field_colours, nice_ticks, svg_chart, time_ticks
 
 HOUR = 3_600_000
-T0 = int(datetime(2026, 3, 10, 0, 0, tzinfo=dt_timezone.utc).timestamp() * 1000)
+T0 = int(datetime(2026, 3, 10, 0, 0, tzinfo=UTC).timestamp() * 1000)
 
 
 def _colour_of(svg, field):

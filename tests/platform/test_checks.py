@@ -33,7 +33,7 @@ def _run(code_or_args, **env_overrides):
     env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
     env.update(PYTHONPATH=str(ROOT), DEBUG="false", SECRET_KEY="x" * 50, **env_overrides)
     return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+                          check=False, timeout=120)
 
 
 def test_check_deploy_fails_loudly_without_a_shared_cache():

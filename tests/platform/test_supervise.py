@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.stack import ROOT, wait_until
 
@@ -32,7 +33,7 @@ def test_restarts_a_child_that_exits_and_forwards_sigterm(tmp_path):
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(timeout=10) == 128 + signal.SIGTERM  # the child's, as a shell reports it
         time.sleep(0.2)
-        assert not os.path.exists(f"/proc/{child_pid}") or "Z" in open(f"/proc/{child_pid}/stat").read().split()[2]
+        assert not os.path.exists(f"/proc/{child_pid}") or "Z" in Path(f"/proc/{child_pid}/stat").read_text().split()[2]
         assert b"child exited with code 3; restarting it" in supervisor.stderr.read()
     finally:
         if supervisor.poll() is None:

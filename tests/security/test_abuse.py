@@ -27,7 +27,7 @@ def _downlink(client, secret, body):
 
 @pytest.mark.parametrize("payload", ['{"v": NaN}', '{"v": Infinity}', NUL, '"\\ud800"', '{"v": 1e999}'])
 def test_downlink_url_refuses_what_jsonb_cannot_store_with_400(client, attached, payload):
-    body = '{"DevEUI_downlink": {"DevEUI": "d1", "payload": %s}}' % payload
+    body = '{"DevEUI_downlink": {"DevEUI": "d1", "payload": ' + payload + '}}'
     response = _downlink(client, attached.downlink_secret, body)
     assert response.status_code == 400, (response.status_code, response.content)
     assert error_message(response)
@@ -79,7 +79,8 @@ def test_templated_header_cannot_inject_crlf(alice_api, receiver, alice):
 
 def test_templated_url_cannot_reach_private_addresses_when_guarded(alice_api, receiver, alice, settings):
     settings.ENDPOINTS_ALLOW_PRIVATE_IPS = False
-    Endpoint.objects.create(owner=alice, endpoint_id="t2", url="http://{{host}}:%s/in" % receiver.url.rsplit(":", 1)[1], timeout=2)
+    port = receiver.url.rsplit(":", 1)[1]
+    Endpoint.objects.create(owner=alice, endpoint_id="t2", url="http://{{host}}:" + port + "/in", timeout=2)
     for host in ("127.0.0.1", "localhost", "10.0.0.1", "169.254.169.254", "[::1]", "0.0.0.0"):
         response = alice_api.post("/v1/users/alice/endpoints/t2/call", {"host": host}, format="json")
         # "[::1]" is percent-encoded into the host by the URL template, so it does not even resolve (502).

@@ -18,7 +18,7 @@ C = "/iot-flow/v1/connections/{connection}"
 
 
 def routes(connection):
-    """Every user-API route of API.md, with a body for the unsafe ones."""
+    """Every user-API route of docs/api.md, with a body for the unsafe ones."""
     c = C.format(connection=connection.pk)
     return [
         ("get", "/v1/users/alice/devices", None), ("post", "/v1/users/alice/devices", {"device": "d9", "type": "HTTP"}),

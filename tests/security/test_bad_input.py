@@ -3,7 +3,9 @@ import json
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from buckets.models import Record
 from devices.models import Message
@@ -102,8 +104,8 @@ def _decimals(value):
     return value
 
 
-FUZZ = dict(max_examples=80, deadline=None, derandomize=True,
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = {"max_examples": 80, "deadline": None, "derandomize": True,
+        "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from platform.models import AccessToken

@@ -39,7 +39,7 @@ def _slow_client(port, path, token, outcomes, index):
         for byte in BODY:
             try:
                 answer = sock.recv(4096)
-            except socket.timeout:  # nothing yet: send the next byte, a second later
+            except TimeoutError:  # nothing yet: send the next byte, a second later
                 answer = None
             if answer is not None:
                 outcomes[index] = (answer.split(b"\r\n", 1)[0].decode() or "disconnected",

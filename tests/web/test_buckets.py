@@ -70,7 +70,7 @@ def test_charlie_gets_404(outsider, bucket, method, path):
 
 
 def test_bucket_with_id_new_has_a_working_page(web, alice):
-    # "new" is a valid id (API.md); the create page lives at /buckets/+new/, a path no id can take.
+    # "new" is a valid id (docs/api.md); the create page lives at /buckets/+new/, a path no id can take.
     assert web.get("/buckets/+new/").status_code == 200
     response = web.post("/buckets/+new/", {"bucket_id": "new", "name": "Named new", "enabled": "on"})
     assert response.status_code == 302 and response["Location"] == "/buckets/new/"

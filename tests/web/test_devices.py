@@ -135,7 +135,7 @@ def test_pages_need_sign_in(client, device):
 
 
 def test_device_with_id_new_has_a_working_page(web, alice, client):
-    # "new" is a valid id (API.md); the create page lives at /devices/+new/, a path no id can take.
+    # "new" is a valid id (docs/api.md); the create page lives at /devices/+new/, a path no id can take.
     assert "Create device" in web.get("/devices/+new/").text
     response = web.post("/devices/+new/", {"device_id": "new", "name": "Named new", "type": "HTTP"})
     assert response.status_code == 302 and response["Location"] == "/devices/new/"

@@ -210,7 +210,7 @@ def test_charlie_gets_404_on_retry(outsider, endpoint, application):
 
 
 def test_endpoint_with_id_new_has_a_working_page(web, alice):
-    # "new" is a valid id (API.md); the create page lives at /endpoints/+new/, a path no id can take.
+    # "new" is a valid id (docs/api.md); the create page lives at /endpoints/+new/, a path no id can take.
     assert web.get("/endpoints/+new/").status_code == 200
     response = web.post("/endpoints/+new/", {"endpoint_id": "new", "name": "Named new", "url": "https://example.com/",
                                              "method": "POST", "timeout": 10, "enabled": "on"})

@@ -1,7 +1,9 @@
 """Property-based: whatever is typed into any web form (or a page's query string), the answer is
 never a 5xx. Header rows are left out here: their validation is tested with the API's."""
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from endpoints.models import Connection, Endpoint
 

@@ -2,9 +2,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from devices.models import Message
-from platform.payloads import now_ms
 from endpoints.models import Connection, Delivery
 from platform.models import AccessToken
+from platform.payloads import now_ms
 
 pytestmark = pytest.mark.django_db
 
