@@ -18,8 +18,8 @@ from endpoints import selectors, services
 from endpoints.api import openapi as doc
 from endpoints.api.common import delivery_json, int_param
 from endpoints.models import Delivery
-from platform.auth import found_or_404
 from platform.api import database_error_answer
+from platform.auth import found_or_404
 from platform.validators import header_problem, text_problem, url_problem
 
 CONNECTOR = "actility-http-iot"

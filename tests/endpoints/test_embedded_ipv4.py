@@ -11,8 +11,8 @@ import pytest
 
 from devices.ingest import messages_apply
 from devices.models import Message
-from endpoints.sender import Sender
 from endpoints.models import Connection, Delivery, Endpoint
+from endpoints.sender import Sender
 from endpoints.transport import TransportError, address_check, embedded_ipv4
 
 INNER = {"loopback": "127.0.0.1", "private": "10.1.2.3", "link-local": "169.254.1.1",
