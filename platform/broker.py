@@ -33,3 +33,15 @@ def embedded_broker_prune(path: Path):
         if "kombu_message" not in tables:
             return 0
         return db.execute("DELETE FROM kombu_message WHERE visible = 0").rowcount
+
+
+def embedded_queues_declare():
+    """Creates the broker's tables and queues before the workers start: two workers (storage and
+    deliveries) declaring them at the same moment race on kombu's get-or-create of a queue row
+    (UNIQUE constraint failed: kombu_queue.name), and the loser exits."""
+    from platform.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in app.conf.task_queues:
+            queue(channel).declare()

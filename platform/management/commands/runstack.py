@@ -9,7 +9,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from platform.broker import embedded_broker_prune
+from platform.broker import embedded_broker_prune, embedded_queues_declare
 
 
 def stack_commands(bind, web_workers=2):
@@ -46,6 +46,7 @@ class Command(BaseCommand):
     def handle(self, *args, bind, **options):
         if settings.CELERY_BROKER_URL.startswith("sqla+sqlite"):
             embedded_broker_prune(settings.EMBEDDED_BROKER_PATH)
+            embedded_queues_declare()
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR)
                      for name, cmd in stack_commands(bind).items()}
         stopping = False
