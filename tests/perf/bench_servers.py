@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import bench_ingest as bench  # noqa: E402
+from tests.perf import bench_ingest as bench
 
 ROUND = int(os.environ.get("PERF_ROUND", "15"))
 WORKERS, THREADS = bench.WEB_WORKERS, bench.WEB_THREADS
