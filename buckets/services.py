@@ -21,17 +21,25 @@ def now_ms():
 
 
 def records_store(*, bucket_pk, rows):
-    """Stores (message_id, index, ts, val) rows in a bucket with one multi-row INSERT.
+    """Stores (message_id, index, ts, val) rows in a bucket; see records_store_many."""
+    return records_store_many(rows_by_bucket={bucket_pk: rows})
+
+
+def records_store_many(*, rows_by_bucket):
+    """Stores {bucket_pk: [(message_id, index, ts, val), ...]} with one multi-row INSERT for all
+    the buckets (a batch from many devices writes many buckets: one statement, not one each).
     Idempotent: a row whose (bucket, message, index) exists is skipped. A disabled bucket stores
     nothing and counts the skipped rows. Returns how many rows were offered for storing."""
-    if not Bucket.objects.filter(pk=bucket_pk, enabled=True).exists():
-        Bucket.objects.filter(pk=bucket_pk).update(skipped_writes=F("skipped_writes") + len(rows))
-        return 0
+    enabled = set(Bucket.objects.filter(pk__in=list(rows_by_bucket), enabled=True).values_list("pk", flat=True))
+    for bucket_pk, rows in rows_by_bucket.items():
+        if bucket_pk not in enabled:
+            Bucket.objects.filter(pk=bucket_pk).update(skipped_writes=F("skipped_writes") + len(rows))
     Record.objects.bulk_create(
-        [Record(bucket_id=bucket_pk, message_id=m, index=i, ts=ts, val=val) for m, i, ts, val in rows],
+        [Record(bucket_id=bucket_pk, message_id=m, index=i, ts=ts, val=val)
+         for bucket_pk, rows in rows_by_bucket.items() if bucket_pk in enabled for m, i, ts, val in rows],
         ignore_conflicts=True, batch_size=1000,
     )
-    return len(rows)
+    return sum(len(rows) for pk, rows in rows_by_bucket.items() if pk in enabled)
 
 
 def _apply_retention(bucket, retention):

@@ -1,12 +1,14 @@
 """The ingest worker's job: turn inbox messages into records, properties and deliveries."""
+import logging
 import random
+import time
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from buckets.services import records_store
+from buckets.services import records_store_many
 from devices.accept import ingest_wake_clear
 from devices.models import Device, Message
 from devices.services import properties_store
@@ -14,49 +16,94 @@ from devices.signals import messages_stored_send
 from endpoints.delivery import DeliveryItem, deliveries_create
 from platform.payloads import payload_records
 
+logger = logging.getLogger(__name__)
 # pg_try_advisory_xact_lock(INGEST_LOCK, partition) is held by the batch of that partition in progress.
 INGEST_LOCK = 0x1D6E57
 
 
-def messages_process(*, batch_size=None):
+def messages_process(*, batch_size=None, budget_seconds=None):
     """Processes pending inbox messages in batches until none is left; returns how many.
 
-    Messages are hashed by device into INGEST_PARTITIONS partitions. Batches of one partition run
-    one at a time across workers (a transaction-level advisory lock, tried, never waited for), so
-    each device's messages commit in id order and so do their deliveries, which a lane sends in
-    id order (tests/e2e/test_faults_delivery.py); batches of different partitions run in
-    parallel, on as many worker processes and hosts as there are. Each batch is one transaction:
-    a worker dying mid-batch leaves the batch pending for the next one. Idempotent: records are
-    unique on (bucket, message, index) and properties only move to newer messages, so a batch
-    processed twice stores nothing twice."""
+    Messages are hashed by device into INGEST_PARTITIONS partitions, and a batch holds the
+    partitions it covers (transaction-level advisory locks, tried, never waited for): batches of
+    one partition run one at a time across workers, so each device's messages commit in id order
+    and so do their deliveries, which a lane sends in id order (tests/e2e/test_faults_delivery.py),
+    while batches of other partitions run in parallel on as many worker processes and hosts as
+    there are. A batch takes as few partitions as fill it: all of them when the inbox is short (one
+    transaction, as cheap as an unpartitioned batch), one when each has a full batch waiting (so
+    a second worker finds the others free). Each batch is one transaction: a worker dying mid-batch
+    leaves it pending for the next one. Idempotent: records are unique on (bucket, message, index)
+    and properties only move to newer messages, so a batch processed twice stores nothing twice."""
     batch_size = batch_size or settings.INGEST_BATCH_SIZE
-    count = settings.INGEST_PARTITIONS
     done = 0
+    started = time.monotonic()
     while True:
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            _continue_later()
+            return done
         ingest_wake_clear()  # before the claim: a message committed from now on publishes a new wake-up
-        pending = set(Message.objects.filter(processed_at__isnull=True).annotate(partition=F("device_id") % count)
-                      .values_list("partition", flat=True).distinct()[:count])
-        if not pending:
+        waiting = _pending_by_partition(batch_size)
+        if not waiting:
             return done
-        progress = 0
-        for partition in random.sample(sorted(pending), len(pending)):
-            progress += _batch_process(partition, count, batch_size)
-        if not progress:  # every pending partition is being processed by another worker
+        processed = _batch_process(waiting, batch_size)
+        if not processed:  # every partition with work is being processed by another worker
             return done
-        done += progress
+        done += processed
 
 
-def _batch_process(partition, count, batch_size):
-    """One batch of one partition, if no other worker holds that partition; returns its size."""
+def _continue_later():
+    """A task has a time limit: past its budget it hands the rest to a new task (if the broker is
+    down, the beat redrive finds the messages)."""
+    from devices.tasks import process_messages_task
+
+    try:
+        process_messages_task.delay()
+    except Exception:
+        logger.warning("could not queue the rest of the inbox; the redrive will", exc_info=True)
+
+
+def _pending_by_partition(batch_size):
+    """{partition: pending messages} over the oldest pending messages (a bounded look)."""
+    count = settings.INGEST_PARTITIONS
+    oldest = (Message.objects.filter(processed_at__isnull=True).order_by("id")
+              .annotate(partition=F("device_id") % count).values_list("partition", flat=True)[:batch_size * 4])
+    waiting = {}
+    for partition in oldest:
+        waiting[partition] = waiting.get(partition, 0) + 1
+    return waiting
+
+
+def _partitions_lock(waiting, batch_size):
+    """Tries the partitions with work in random order and keeps those it gets until they hold a
+    full batch; on SQLite (one writer anyway) all of them."""
+    order = random.sample(sorted(waiting), len(waiting))
+    if connection.vendor != "postgresql":
+        return order
+    with connection.cursor() as cursor:
+        if sum(waiting.values()) <= batch_size:  # a short inbox: one round trip for all of them
+            cursor.execute("SELECT p FROM unnest(%s::int[]) AS p WHERE pg_try_advisory_xact_lock(%s, p)",
+                           [order, INGEST_LOCK])
+            return [row[0] for row in cursor.fetchall()]
+        locked, total = [], 0
+        for partition in order:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [INGEST_LOCK, partition])
+            if cursor.fetchone()[0]:
+                locked.append(partition)
+                total += waiting[partition]
+                if total >= batch_size:
+                    break
+        return locked
+
+
+def _batch_process(waiting, batch_size):
+    """One batch over the partitions this worker could lock; returns its size (0: none free)."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":  # SQLite (embedded mode) has one writer anyway
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [INGEST_LOCK, partition])
-                if not cursor.fetchone()[0]:
-                    return 0
+        locked = _partitions_lock(waiting, batch_size)
+        if not locked:
+            return 0
         batch = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
-                     .filter(processed_at__isnull=True).annotate(partition=F("device_id") % count)
-                     .filter(partition=partition).select_related("device").order_by("id")[:batch_size])
+                     .filter(processed_at__isnull=True).annotate(partition=F("device_id") % settings.INGEST_PARTITIONS)
+                     .filter(partition__in=locked).select_related("device").order_by("id")[:batch_size])
         if batch:
             messages_apply(batch)
             Message.objects.filter(pk__in=[m.pk for m in batch]).update(processed_at=timezone.now())
@@ -67,7 +114,7 @@ def _batch_process(partition, count, batch_size):
 
 def messages_apply(batch):
     """Applies the callback actions of each message of a batch (in id order): bucket records in one
-    INSERT per bucket, and one property write per (device, `set_property`) holding the batch's last
+    INSERT for all its buckets, and one property write per (device, `set_property`) holding the batch's last
     payload. Endpoint and application deliveries are created here too. Safe to run twice on the
     same batch."""
     by_bucket = {}
@@ -80,8 +127,7 @@ def messages_apply(batch):
         if device.set_property:
             # The batch is in id order: a later message of the same device replaces the earlier one.
             latest_property[(device.pk, device.set_property)] = (message.pk, message.payload)
-    for bucket_pk, rows in by_bucket.items():
-        records_store(bucket_pk=bucket_pk, rows=rows)
+    records_store_many(rows_by_bucket=by_bucket)
     properties_store(rows=[(device_pk, name, message_pk, payload)
                            for (device_pk, name), (message_pk, payload) in latest_property.items()])
     # One Delivery per message and target; endpoints knows no devices, so it gets plain values.
