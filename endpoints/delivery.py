@@ -1,5 +1,5 @@
 """Deliveries as rows: created by ingest, retried by people, counted for the health figures,
-pruned after ENDPOINTS_LOG_RETENTION_DAYS. Sending them is endpoints/sender.py's job; what a
+pruned after ENDPOINTS_LOG_RETENTION_DAYS. Sending them is the job of endpoints/sender/; what a
 request to each kind of target looks like is endpoints/targets/.
 
 Every message reaches each of its targets at least once, in order per device (a lane). The ingest

@@ -162,7 +162,7 @@ class Attempt(models.Model):
 
 
 class DeliverySender(models.Model):
-    """A running sender (endpoints/sender.py), seen within the last seconds: how many there are
+    """A running sender (endpoints/sender/), seen within the last seconds: how many there are
     decides each one's share of the partitions."""
 
     name = models.CharField(max_length=200, primary_key=True)

@@ -31,7 +31,7 @@ def redrive_deliveries_task():
              time_limit=settings.DELIVERY_SENDER_SECONDS + 150)
 def send_deliveries_task():
     """Sends due deliveries of this sender's share of the partitions until its time is up or
-    there is nothing to send (endpoints/sender.py)."""
+    there is nothing to send (endpoints/sender/)."""
     return Sender().run()
 
 

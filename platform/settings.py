@@ -250,7 +250,7 @@ ENDPOINTS_ALLOW_PRIVATE_IPS = env_bool("ENDPOINTS_ALLOW_PRIVATE_IPS", False)
 ENDPOINTS_RETRY_SCHEDULE = env_int_list("ENDPOINTS_RETRY_SCHEDULE") or None
 # Days delivered and failed deliveries stay in the log (0 = forever); pending ones are always kept.
 ENDPOINTS_LOG_RETENTION_DAYS = env_int("ENDPOINTS_LOG_RETENTION_DAYS", 30, minimum=0)
-# The delivery engine (endpoints/sender.py). Lanes (one device to one target) are hashed into
+# The delivery engine (endpoints/sender/). Lanes (one device to one target) are hashed into
 # DELIVERY_PARTITIONS partitions, shared out among the running senders; change it only with every
 # worker stopped. DELIVERY_MAX_IN_FLIGHT is the default per target (an endpoint or application can
 # set its own); DELIVERY_MAX_SENDERS caps the senders a busy one starts (set it to the number of

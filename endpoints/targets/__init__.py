@@ -1,5 +1,5 @@
 """The two kinds of delivery target, each in its own module: what a request to it looks like and
-what a failure means for it. The engine (endpoints/sender.py) works through `kind_of` and never
+what a failure means for it. The engine (endpoints/sender/) works through `kind_of` and never
 branches on the kind itself.
 
 A kind module offers:

@@ -1,42 +1,26 @@
-"""The delivery engine's sender: one process keeps many requests in flight, in order per lane.
-
-A lane is one device's deliveries to one target. A sender holds some partitions of the lanes
-(endpoints/partitions.py), so nobody else sends those lanes. It claims due deliveries of its
-partitions in id order (several hundred at a time, marked with a row lease), queues them per lane,
-and sends each lane's head while other lanes' requests are in flight, up to a per-target limit.
-Requests run on an asyncio loop in a thread of their own (AsyncTransport); the database work stays
-in the calling thread and is batched: one transaction settles every answer that has come in (one
-INSERT for the attempts, one UPDATE per outcome kind).
-
-Order per lane: a lane's next delivery is sent only after the one before is settled. A failure
-that will be retried leaves the rest of its lane unclaimed (a claim skips any delivery behind an
-older pending one that is not due); for a connection it pauses the whole connection (blame).
-A delivery that can never be sent as configured is failed at once, with its reason, and the lane
-goes on. At least once: a sender dying after the receiver answered but before the outcome was
-settled means that delivery is sent again, with the same X-Message-Id.
-"""
-import asyncio
+"""The Sender loop: partitions, claims, lanes, dispatch and batched settles (see the package's
+docstring for the guarantees)."""
 import logging
 import os
 import queue
 import socket
-import threading
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 from django.utils import timezone
 
 from endpoints import templating
-from endpoints.models import Attempt, Delivery
+from endpoints.models import Delivery
 from endpoints.partitions import Holder, in_partitions, partition_count, senders_live
+from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
+from endpoints.sender.rows import attempts_insert, claimable, senders_start
 from endpoints.targets import KINDS, kind_of
-from endpoints.transport import AsyncTransport, TransportError, truncate
+from endpoints.transport import TransportError, truncate
 
 logger = logging.getLogger(__name__)
 
@@ -44,99 +28,8 @@ CLAIM = 500  # deliveries claimed per query
 WINDOW = 4000  # deliveries a sender holds at most (queued and in flight)
 POLL = 0.05  # seconds between claims when the last one found less than it could take
 ROW_LEASE = timedelta(hours=1)  # a marker; cleared by whoever takes the partition over
-TARGETS_FRESH = 5.0
-RESCAN = 1.0  # seconds between full looks (from the oldest pending delivery) at the held partitions  # seconds a loaded target (its URL, headers, state) is used before reloading
-
-
-@dataclass(slots=True)
-class Claimed:
-    """What a sender needs of a claimed delivery (lighter than a model instance)."""
-
-    pk: int
-    endpoint_id: int | None
-    connection_id: object
-    message_id: int | None
-    device_id: str
-    device_name: str
-    payload: object
-    ts: int
-    attempts: int
-    lane: int
-
-
-@dataclass
-class Outcome:
-    delivery: Delivery
-    url: str = ""
-    status: int | None = None
-    ms: int = 0
-    body: str = ""
-    error: str = ""
-    permanent: bool = False
-    freed: bool = False  # its target's request slot was given back
-
-    @property
-    def ok(self):
-        return not self.error
-
-
-def _failed(delivery, exc, url=""):
-    return Outcome(delivery, url=url, error=str(exc), permanent=getattr(exc, "permanent", True))
-
-
-class IoLoop:
-    """An asyncio loop in its own thread with one AsyncTransport. submit() returns at once; each
-    outcome arrives on `done` (a thread-safe queue)."""
-
-    def __init__(self):
-        self.done = queue.Queue()
-        self.tasks = set()
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True, name="delivery-io")
-        self.thread.start()
-        ready.wait()
-
-    def _run(self, ready):
-        asyncio.set_event_loop(self.loop)
-        self.transport = self.loop.run_until_complete(self._open())
-        ready.set()
-        self.loop.run_forever()
-
-    @staticmethod
-    async def _open():
-        return AsyncTransport()
-
-    def submit(self, batch):
-        """Starts [(delivery, request, timeout), ...] on the loop: one wake-up of its thread."""
-        if batch:
-            self.loop.call_soon_threadsafe(self._start, batch)
-
-    def _start(self, batch):
-        for delivery, request, timeout in batch:
-            task = self.loop.create_task(self._send(delivery, request, timeout))
-            self.tasks.add(task)  # the loop keeps only weak references to its tasks
-            task.add_done_callback(self.tasks.discard)
-
-    async def _send(self, delivery, request, timeout):
-        method, url, headers, body = request
-        try:
-            answer = await self.transport.send(method=method, url=url, headers=headers, body=body, timeout=timeout)
-            error = "" if answer.ok else f"HTTP {answer.status}: only a 2xx answer counts as delivered."
-            outcome = Outcome(delivery, url=url, status=answer.status, ms=answer.ms, body=answer.body, error=error)
-        except TransportError as exc:
-            outcome = _failed(delivery, exc, url)
-        except Exception as exc:  # nothing may wedge a target: log it as the attempt's reason
-            logger.exception("unexpected error sending delivery %s", delivery.pk)
-            outcome = Outcome(delivery, url=url, error=f"Unexpected error: {exc!r}", permanent=True)
-        self.done.put(outcome)
-
-    def close(self):
-        try:
-            asyncio.run_coroutine_threadsafe(self.transport.close(), self.loop).result(5)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
+TARGETS_FRESH = 5.0  # seconds a loaded target (its URL, headers, state) is used before reloading
+RESCAN = 1.0  # seconds between full looks (from the oldest pending delivery) at the held partitions
 
 
 def _target_key(delivery):
@@ -328,7 +221,7 @@ class Sender:
             try:
                 request = kind.request(target, delivery)
             except (templating.TemplateError, TransportError) as exc:
-                self.immediate.append(_failed(delivery, exc))
+                self.immediate.append(failed_outcome(delivery, exc))
                 continue
             except Exception as exc:  # a template we did not foresee: fail it, never wedge the lane
                 logger.exception("cannot build the request of delivery %s", delivery.pk)
@@ -445,56 +338,3 @@ class Sender:
             self._drop(lambda n: True)
         except Exception:  # the database is gone: the next holder of the partition clears the leases
             logger.warning("could not give back row leases", exc_info=True)
-
-
-def attempts_insert(rows, chunk=200):
-    """Many Attempt rows, one multi-row INSERT per `chunk`: Django's bulk_create spends more time
-    building its statement than the database spends storing the rows."""
-    from django.db import connection
-
-    table = Attempt._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
-            cursor.execute(f"INSERT INTO {table} (delivery_id, at, url, status_code, ms, response_body, error) "
-                           f"VALUES {values}", [v for pk, at, *rest in part for v in (pk, adapt(at), *rest)])
-
-
-def claimable(now, *, after=0):
-    """Pending deliveries a sender may claim now: due, not held, their target available, and not
-    behind an older pending delivery of their lane that nobody holds and that is waiting for a
-    retry. With `after` (the newest id a sender has looked at), only newer deliveries, and any
-    older one nobody holds blocks its lane: it was skipped or came late, and the next full look
-    (after=0) takes it first. Claims walk the ids upwards, so within one claim a lane's older
-    delivery always comes before its newer ones."""
-    waiting = Q(next_attempt_at__gt=now) | Q(id__lte=after) if after else Q(next_attempt_at__gt=now)
-    blocked = Delivery.objects.filter(waiting, state=Delivery.PENDING, lane=OuterRef("lane"), id__lt=OuterRef("id"),
-                                      leased_until__isnull=True)
-    due = Delivery.objects.filter(state=Delivery.PENDING, next_attempt_at__lte=now, leased_until__isnull=True,
-                                  id__gt=after)
-    for kind in KINDS.values():
-        due = due.filter(kind.available(now))
-    return due.exclude(Exists(blocked))
-
-
-def senders_start(*, force=False, helper=False):
-    """Queues a sender unless one is running (or was queued in the last seconds); `helper`: one
-    more while one runs, `force`: in any case. A sender takes its share of the partitions, so a
-    second one started while the first is busy halves the work of each. Failures are harmless:
-    the beat redrive calls this again."""
-    from django.core.cache import cache
-
-    from endpoints.tasks import send_deliveries_task
-
-    try:
-        if not force and not helper and senders_live() > 0:
-            return False
-        if not force and not cache.add("deliveries:sender-queued", 1, timeout=5):
-            return False
-        send_deliveries_task.delay()
-        return True
-    except Exception:
-        logger.warning("could not start a delivery sender; the redrive will", exc_info=True)
-        return False
