@@ -28,12 +28,14 @@ WIDGETS = [  # (type label, title, what to fill after choosing the type)
 
 def choose(page, name, **option):
     """Chooses in a select that re-renders the widget form (htmx), and waits for the new form: the
-    old one is marked, so the next input goes to the form that fits the choice."""
+    old one is marked, so the next input goes to the form that fits the choice. htmx wires up the
+    new form's selects only when it settles (20 ms after the swap, when it drops the form's
+    `htmx-added` class): a choice made before that would fire no request."""
     from playwright.sync_api import expect
 
     page.locator("#widget-form").evaluate("form => { form.dataset.stale = '1'; }")
     page.get_by_label(name).select_option(**option)
-    expect(page.locator("#widget-form:not([data-stale])")).to_be_attached()
+    expect(page.locator("#widget-form:not([data-stale]):not(.htmx-added)")).to_be_attached()
 
 
 def add_widget(page, type_label, title, inputs):
