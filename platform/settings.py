@@ -115,7 +115,7 @@ CACHE_URL = env_str("CACHE_URL", "locmem://")
 # Exactly one process serves the web, so a per-process cache is enough (platform/checks.py).
 SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+    CACHES = {"default": {"BACKEND": "platform.cache.RedisCache", "LOCATION": CACHE_URL,
                           # Short: every cache use on the callback path (token cache, rate counter,
                           # wake-up flag) fails open, so a hung Redis must cost little per call
                           # (tests/e2e/test_faults_ingest.py::test_redis_hung_does_not_hang_callbacks).
