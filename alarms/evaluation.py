@@ -34,13 +34,14 @@ def _rules_by_owner(owner_ids: Iterable[int], kinds: Sequence[str]) -> dict[int,
     rules: dict[int, list[Rule]] = defaultdict(list)
     for rule in (Rule.objects.filter(owner_id__in=owner_ids, enabled=True, source_type__in=kinds)
                  .select_related("bucket").prefetch_related("devices")):
-        rule.device_pks = None if rule.all_devices else {d.pk for d in rule.devices.all()}
+        # Read by _applies for every value; set on the instance, which the model does not declare.
+        rule.device_pks = None if rule.all_devices else {d.pk for d in rule.devices.all()}  # type: ignore[attr-defined]
         rules[rule.owner_id].append(rule)
     return rules
 
 
 def _applies(rule: Rule, device_pk: int) -> bool:
-    return rule.device_pks is None or device_pk in rule.device_pks
+    return rule.device_pks is None or device_pk in rule.device_pks  # type: ignore[attr-defined]  # see _rules_by_owner
 
 
 def messages_evaluate(messages: Sequence[StoredMessage]) -> int:
@@ -184,12 +185,15 @@ def _reset(state: RuleState | None) -> None:
         state.count, state.since_ts = 0, None
 
 
-def _confirmed(confirm: dict[str, Any], state: RuleState, ts: int) -> bool:
-    """One more matching value: is the alarm confirmed now?"""
+def _confirmed(confirm: dict[str, Any], state: RuleState | None, ts: int) -> bool:
+    """One more matching value: is the alarm confirmed now? (A sequence or timespan rule always has
+    its state row: pairs_evaluate creates it.)"""
     if confirm["type"] == "sequence":
+        assert state is not None
         state.count += 1
         return state.count >= confirm["count"]
     if confirm["type"] == "timespan":
+        assert state is not None
         if state.since_ts is None:
             state.since_ts = ts
         return ts - state.since_ts >= confirm["seconds"] * 1000
@@ -256,6 +260,8 @@ def sweep_silence(now: datetime) -> int:
     since normalize."""
     opened = 0
     for rule in Rule.objects.filter(enabled=True, source_type=Rule.SILENCE):
+        if rule.silence_minutes is None:  # required for silence rules by the form and the API
+            continue
         cutoff = now - timedelta(minutes=rule.silence_minutes)
         spell = Alarm.objects.filter(rule=rule, device=OuterRef("pk"), activated__gte=OuterRef("quiet_since"))
         silent = (_rule_devices(rule).annotate(quiet_since=Coalesce("last_seen", "created"))

@@ -209,9 +209,10 @@ def _message_accept_fast(*, device: Device, payload: Any, size: int,
     """The answer ({}) if done, None if a downlink is queued (nothing was written)."""
     answer = answer_pick(downlink=None)
     now = timezone.now()
-    params = {"now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connection),
-              "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout),
-              "tx": _answer_bytes(answer)}
+    params: dict[str, Any] = {
+        "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connection),
+        "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout),
+        "tx": _answer_bytes(answer)}
     with connection.cursor() as cursor:
         cursor.execute(_ACCEPT_FAST_SQL, params)
         queued = cursor.fetchone()[0]
@@ -224,7 +225,7 @@ def _json_value(value: Any) -> Any:
 
 def _message_accept_sql(*, device: Device, payload: Any, size: int, ip_address: str | None) -> CallbackAnswer:
     now = timezone.now()
-    params = {"now": now, "device": device.pk, "prop": device.send_property}
+    params: dict[str, Any] = {"now": now, "device": device.pk, "prop": device.send_property}
     with connection.cursor() as cursor:
         cursor.execute(_ANSWER_SQLS[bool(device.send_property)], params)
         downlink_pk, downlink_payload, prop_value = cursor.fetchone()

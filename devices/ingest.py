@@ -2,7 +2,9 @@
 import logging
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -115,7 +117,7 @@ def _batch_process(waiting: dict[int, int], batch_size: int) -> int:
     return len(batch)
 
 
-def messages_apply(batch: list[Message]) -> None:
+def messages_apply(batch: Sequence[Message]) -> None:
     """Applies the callback actions of each message of a batch (in id order): bucket records in one
     INSERT for all its buckets, and one property write per (device, `set_property`) holding the batch's last
     payload. Endpoint and application deliveries are created here too. Safe to run twice on the
@@ -134,11 +136,11 @@ def messages_apply(batch: list[Message]) -> None:
     properties_store(rows=[(device_pk, name, message_pk, payload)
                            for (device_pk, name), (message_pk, payload) in latest_property.items()])
     # One Delivery per message and target; endpoints knows no devices, so it gets plain values.
-    attached: dict[int, list[int]] = {}
+    attached: dict[int, list[UUID]] = {}
     for device_pk, connection_pk in Device.applications.through.objects.filter(
             device_id__in={m.device_id for m in batch}).values_list("device_id", "connection_id"):
         attached.setdefault(device_pk, []).append(connection_pk)
     deliveries_create(items=[DeliveryItem(
-        owner_id=m.device.owner_id, endpoint_pk=m.device.call_endpoint_id, connection_pks=attached.get(m.device_id, ()),
+        owner_id=m.device.owner_id, endpoint_pk=m.device.call_endpoint_id, connection_pks=tuple(attached.get(m.device_id, ())),
         message_id=m.pk, device_id=m.device.device_id, device_name=m.device.name, payload=m.payload, ts=m.ts)
         for m in batch])

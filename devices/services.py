@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -20,7 +20,7 @@ from platform.tokens import token_hash, token_new
 logger = logging.getLogger(__name__)
 
 
-def device_create(*, owner: AbstractBaseUser, device_id: str, name: str = "", description: str = "",
+def device_create(*, owner: User, device_id: str, name: str = "", description: str = "",
                   enabled: bool = True, applications: Iterable[Connection | int] = (),
                   **settings: Any) -> tuple[Device, str]:
     """Creates a device; returns (device, callback token). The token is shown only now (only its

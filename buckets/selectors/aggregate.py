@@ -198,7 +198,7 @@ def _aggregate_python(bucket: Bucket, step: int, agg_type: str, items: int, lo: 
     fields: dict[str, list[float]] = {}
 
     def close() -> None:
-        if fields:
+        if fields and current is not None:
             points.append((current, {k: _finish(acc, agg_type) for k, acc in sorted(fields.items())}))
 
     for ts, val in rows.iterator(chunk_size=2000):
