@@ -7,10 +7,12 @@ the open alarms, the confirmation rows (locked, so two workers cannot both count
 their update; only an activation or a normalization writes more (tests/perf/bench_alarms.py)."""
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -19,31 +21,38 @@ from alarms.conditions import MISSING, field_value, holds
 from alarms.models import Alarm, Rule, RuleState
 from alarms.watch import watch_map
 from devices.models import Device
+from devices.signals import StatusChanged, StoredMessage
+from platform import backends
 
 logger = logging.getLogger(__name__)
 
+# A series of values fed to a rule for one device: [(ts ms, value or MISSING), ...].
+Series = list[tuple[int, Any]]
 
-def _rules_by_owner(owner_ids, kinds):
-    rules = defaultdict(list)
+
+def _rules_by_owner(owner_ids: Iterable[int], kinds: Sequence[str]) -> dict[int, list[Rule]]:
+    rules: dict[int, list[Rule]] = defaultdict(list)
     for rule in (Rule.objects.filter(owner_id__in=owner_ids, enabled=True, source_type__in=kinds)
                  .select_related("bucket").prefetch_related("devices")):
-        rule.device_pks = None if rule.all_devices else {d.pk for d in rule.devices.all()}
+        # Read by _applies for every value; set on the instance, which the model does not declare.
+        rule.device_pks = None if rule.all_devices else {d.pk for d in rule.devices.all()}  # type: ignore[attr-defined]
         rules[rule.owner_id].append(rule)
     return rules
 
 
-def _applies(rule, device_pk):
-    return rule.device_pks is None or device_pk in rule.device_pks
+def _applies(rule: Rule, device_pk: int) -> bool:
+    return rule.device_pks is None or device_pk in rule.device_pks  # type: ignore[attr-defined]  # see _rules_by_owner
 
 
-def messages_evaluate(messages):
+def messages_evaluate(messages: Sequence[StoredMessage]) -> int:
     """Evaluates the bucket and property rules against a committed ingest batch (StoredMessage
     values, in message order); a message from a device with an open status or silence alarm
     normalizes it. Returns how many (rule, device) pairs were evaluated."""
     watched = watch_map()
     if not watched:
         return 0
-    relevant, heard_from = [], set()
+    relevant: list[StoredMessage] = []
+    heard_from: set[int] = set()
     for m in messages:
         entry = watched.get(m.owner_id)
         if entry is None:
@@ -57,7 +66,7 @@ def messages_evaluate(messages):
     if not relevant:
         return 0
     rules = _rules_by_owner({m.owner_id for m in relevant}, (Rule.BUCKET, Rule.PROPERTY))
-    values = defaultdict(list)  # (rule, device pk) -> [(ts, value), ...]
+    values: dict[tuple[Rule, int], Series] = defaultdict(list)
     for m in relevant:
         for rule in rules.get(m.owner_id, ()):
             if not _applies(rule, m.device_pk):
@@ -71,11 +80,11 @@ def messages_evaluate(messages):
     return pairs_evaluate({pair: series for pair, series in values.items() if series})
 
 
-def _stateful(rule):
+def _stateful(rule: Rule) -> bool:
     return (rule.confirm or {}).get("type", "immediate") != "immediate"
 
 
-def pairs_evaluate(values):
+def pairs_evaluate(values: dict[tuple[Rule, int], Series]) -> int:
     """Feeds new values to rules, per device: {(rule, device pk): [(ts ms, value or MISSING), ...]}.
     Opens an alarm once a condition is confirmed, normalizes an open one when its condition stops
     holding (or its normalize condition holds) unless the rule latches. Atomic, and a handful of
@@ -88,7 +97,7 @@ def pairs_evaluate(values):
     rule_pks = {rule.pk for rule, _ in values}
     device_pks = {device_pk for _, device_pk in values}
     with transaction.atomic():
-        states = {}
+        states: dict[tuple[int, int], RuleState] = {}
         stateful = [(rule.pk, device_pk) for rule, device_pk in values if _stateful(rule)]
         if stateful:
             have = set(RuleState.objects.filter(rule_id__in=rule_pks, device_id__in=device_pks)
@@ -117,14 +126,15 @@ _STATES_SQL = """UPDATE alarms_rulestate SET count = v.count, since_ts = v.since
     WHERE alarms_rulestate.id = v.id"""
 
 
-def _states_save(states):
-    """One UPDATE ... FROM (VALUES ...) on PostgreSQL: Django's bulk_update builds a CASE per
-    field and row, which took ~0.4 s for 100 rows (tests/perf/bench_alarms.py)."""
-    if connection.vendor != "postgresql":
+def _states_save(states: list[RuleState]) -> None:
+    """One UPDATE ... FROM (VALUES ...) with backends.RULE_STATES_SQL (PostgreSQL): Django's
+    bulk_update builds a CASE per field and row, which took ~0.4 s for 100 rows
+    (tests/perf/bench_alarms.py); otherwise bulk_update."""
+    if not backends.RULE_STATES_SQL:
         RuleState.objects.bulk_update(states, ["count", "since_ts", "last_ts", "last_value"])
         return
     as_json = RuleState._meta.get_field("last_value")
-    params = []
+    params: list[Any] = []
     for state in states:
         params += [state.pk, state.count, state.since_ts, state.last_ts,
                    as_json.get_db_prep_save(state.last_value, connection)]
@@ -133,12 +143,13 @@ def _states_save(states):
         cursor.execute(_STATES_SQL.format(rows=rows), params)
 
 
-def rule_evaluate(*, rule, device_pk, values):
+def rule_evaluate(*, rule: Rule, device_pk: int, values: Iterable[tuple[int, Any]]) -> int:
     """One rule and one device: see pairs_evaluate."""
     return pairs_evaluate({(rule, device_pk): list(values)})
 
 
-def _series_evaluate(rule, device_pk, values, state, alarm):
+def _series_evaluate(rule: Rule, device_pk: int, values: Series, state: RuleState | None,
+                     alarm: Alarm | None) -> None:
     """One device's values through one rule, oldest first; values older than the newest one
     already evaluated are skipped (a batch overtaken by a newer one)."""
     values = sorted(values, key=lambda item: item[0])
@@ -165,28 +176,31 @@ def _series_evaluate(rule, device_pk, values, state, alarm):
             state.last_ts, state.last_value = ts, (None if value is MISSING else value)
 
 
-def _shown(value):
+def _shown(value: Any) -> Any:
     return "absent" if value is MISSING else value
 
 
-def _reset(state):
+def _reset(state: RuleState | None) -> None:
     if state is not None:
         state.count, state.since_ts = 0, None
 
 
-def _confirmed(confirm, state, ts):
-    """One more matching value: is the alarm confirmed now?"""
+def _confirmed(confirm: dict[str, Any], state: RuleState | None, ts: int) -> bool:
+    """One more matching value: is the alarm confirmed now? (A sequence or timespan rule always has
+    its state row: pairs_evaluate creates it.)"""
     if confirm["type"] == "sequence":
+        assert state is not None
         state.count += 1
         return state.count >= confirm["count"]
     if confirm["type"] == "timespan":
+        assert state is not None
         if state.since_ts is None:
             state.since_ts = ts
         return ts - state.since_ts >= confirm["seconds"] * 1000
     return True
 
 
-def _normalize_heard(device_pks):
+def _normalize_heard(device_pks: set[int]) -> None:
     """A message arrived: open status and silence alarms of these devices normalize (the device
     is connected again, it is not silent any more)."""
     for alarm in Alarm.objects.filter(device_id__in=device_pks, state__in=Alarm.OPEN,
@@ -197,7 +211,7 @@ def _normalize_heard(device_pks):
             logger.exception("alarms: normalizing alarm %s failed", alarm.pk)
 
 
-def status_evaluate(changes):
+def status_evaluate(changes: Sequence[StatusChanged]) -> int:
     """Opens an alarm for each status rule that watches a device that went disconnected
     (StatusChanged values from the timeout sweep). Returns how many were opened."""
     gone = [c for c in changes if not c.connected]
@@ -216,12 +230,12 @@ def status_evaluate(changes):
     return opened
 
 
-def _rule_devices(rule):
+def _rule_devices(rule: Rule) -> QuerySet[Device]:
     devices = Device.objects.filter(owner_id=rule.owner_id, enabled=True)
     return devices if rule.all_devices else devices.filter(pk__in=rule.devices.values("pk"))
 
 
-def sweep_status(now):
+def sweep_status(now: datetime) -> int:
     """Backstop for a lost announcement: a device that went disconnected after the rule was made
     and has no alarm of this rule since then gets one; open status alarms of devices that are
     connected again normalize."""
@@ -239,13 +253,15 @@ def sweep_status(now):
     return opened
 
 
-def sweep_silence(now):
+def sweep_silence(now: datetime) -> int:
     """Opens an alarm for each device silent for the rule's minutes (no message since then, or
     since it was created), once per silent spell: a device that stays silent after its alarm was
     cleared gets no new one until it has spoken again. Open silence alarms of devices heard from
     since normalize."""
     opened = 0
     for rule in Rule.objects.filter(enabled=True, source_type=Rule.SILENCE):
+        if rule.silence_minutes is None:  # required for silence rules by the form and the API
+            continue
         cutoff = now - timedelta(minutes=rule.silence_minutes)
         spell = Alarm.objects.filter(rule=rule, device=OuterRef("pk"), activated__gte=OuterRef("quiet_since"))
         silent = (_rule_devices(rule).annotate(quiet_since=Coalesce("last_seen", "created"))
@@ -261,7 +277,7 @@ def sweep_silence(now):
     return opened
 
 
-def sweep_timespans(now):
+def sweep_timespans(now: datetime) -> int:
     """A timespan rule whose last value matched and was not contradicted for its seconds opens
     the alarm even if the device sends nothing more (the condition has held that long)."""
     now_ms = int(now.timestamp() * 1000)
@@ -283,14 +299,15 @@ def sweep_timespans(now):
     return opened
 
 
-def alarms_sweep(*, now=None):
+def alarms_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Beat, every 30 s: status backstop, silence, timespans, reminders, shelving. Each part is
     safe with several beats or workers at once (conditional updates, the open-alarm index)."""
     now = now or timezone.now()
-    counts = {}
-    for name, part in (("status", sweep_status), ("silence", sweep_silence), ("timespan", sweep_timespans),
-                       ("remind", lambda at: services.alarms_remind(now=at)),
-                       ("unshelve", lambda at: services.alarms_unshelve(now=at))):
+    counts: dict[str, int] = {}
+    parts: tuple[tuple[str, Callable[[datetime], int]], ...] = (
+        ("status", sweep_status), ("silence", sweep_silence), ("timespan", sweep_timespans),
+        ("remind", lambda at: services.alarms_remind(now=at)), ("unshelve", lambda at: services.alarms_unshelve(now=at)))
+    for name, part in parts:
         try:
             counts[name] = part(now)
         except Exception:

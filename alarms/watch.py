@@ -19,7 +19,7 @@ VALUE_SECONDS = 600
 
 
 def _shared():
-    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    return settings.CACHE_SHARED
 
 
 def watch_build():

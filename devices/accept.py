@@ -1,12 +1,14 @@
 """The callback's writes, the hot path: accept a device message (inbox row, counters,
 connection state) and pick its answer (a queued downlink, exactly once, or the response
-property), then wake the ingest worker. On PostgreSQL this is plain SQL in as few round trips as
-possible; elsewhere the ORM. See README "Performance / Ingest" for what each step costs."""
+property), then wake the ingest worker. With backends.CALLBACK_SQL (PostgreSQL) this is plain SQL
+in as few round trips as possible; otherwise the ORM. Either way answer_pick decides the answer.
+See README "Performance / Ingest" for what each step costs."""
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
+from platform import backends
 from platform.payloads import now_ms
 
 logger = logging.getLogger(__name__)
@@ -23,8 +26,29 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class CallbackAnswer:
-    body: object = field(default_factory=dict)
-    headers: dict = field(default_factory=dict)
+    body: Any = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# The device has no response property, or it does not hold that property (a property may hold null).
+NO_PROPERTY: Any = object()
+
+
+def answer_pick(*, downlink: tuple[int, Any] | None, pending: int = 0, prop: Any = NO_PROPERTY) -> CallbackAnswer:
+    """What a callback answers, from what its path read: the claimed downlink (pk, payload), with
+    how many are still queued after it; else the response property's value; else {}. The one
+    place this is decided, for the SQL and the ORM paths alike."""
+    if downlink is not None:
+        pk, payload = downlink
+        return CallbackAnswer(payload, {"X-Downlink-Id": str(pk), "X-Downlinks-Pending": str(pending)})
+    if prop is not NO_PROPERTY:
+        return CallbackAnswer(prop)
+    return CallbackAnswer()
+
+
+def _answer_bytes(answer: CallbackAnswer) -> int:
+    """The answer's size as the device's tx_bytes counts it (compact JSON)."""
+    return len(json.dumps(answer.body, separators=(",", ":")))
 
 
 WAKE_PAUSE_SECONDS = 5.0
@@ -36,13 +60,13 @@ WAKE_FLAG = "devices:ingest:wake"
 WAKE_FLAG_SECONDS = 10
 
 
-def _wake_flag_shared():
+def _wake_flag_shared() -> bool:
     """The flag needs a cache every web and worker process shares (Redis); a per-process cache
     (locmem) would never see the worker clear it, so there every callback publishes."""
-    return settings.INGEST_WAKE_DEBOUNCE and "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    return settings.INGEST_WAKE_DEBOUNCE and settings.CACHE_SHARED
 
 
-def ingest_wake():
+def ingest_wake() -> None:
     """Wakes the ingest worker unless a wake-up is already in flight. A failure here is harmless:
     the message is committed and the beat redrive finds it. After a failure this process stops
     trying for WAKE_PAUSE_SECONDS, so a broker that is down or hung costs one callback a timeout,
@@ -70,7 +94,7 @@ def ingest_wake():
         logger.warning("could not wake the ingest worker; the redrive will pick the message up", exc_info=True)
 
 
-def ingest_wake_clear():
+def ingest_wake_clear() -> None:
     """Called by the ingest worker before each claim: the next committed message publishes a new
     wake-up. Anything committed before this call is visible to the claim that follows it."""
     try:
@@ -79,36 +103,35 @@ def ingest_wake_clear():
         logger.warning("could not clear the wake-up flag", exc_info=True)
 
 
-def message_accept(*, device, payload, size, ip_address=None):
+def message_accept(*, device: Device, payload: Any, size: int, ip_address: str | None = None) -> CallbackAnswer:
     """Commits one device message to the inbox, updates the device's counters and connection
     state, and picks the answer (a downlink is consumed). Atomic, and committed when it returns
     (unless called inside the caller's transaction): a 200 to the device must mean all of this is
     committed. The ingest worker is woken after commit.
 
-    On PostgreSQL, a device without a response property usually answers {}: one autocommit
-    statement does it all unless a downlink is queued (_ACCEPT_FAST_SQL). Otherwise, or then, two
-    statements in a transaction (_message_accept_pg); elsewhere the ORM below."""
-    if connection.vendor == "postgresql":
-        if not device.send_property and not connection.in_atomic_block:
-            answer = _message_accept_fast(device=device, payload=payload, size=size, ip_address=ip_address)
-            if answer is not None:
-                ingest_wake()  # committed already
-                return answer
+    With backends.CALLBACK_SQL, a device without a response property usually answers {}: one
+    autocommit statement does it all unless a downlink is queued (_ACCEPT_FAST_SQL). Otherwise, or
+    then, two statements in a transaction (_message_accept_sql). Without it, the ORM."""
+    if not backends.CALLBACK_SQL:
         with transaction.atomic():
-            answer = _message_accept_pg(device=device, payload=payload, size=size, ip_address=ip_address)
-            transaction.on_commit(ingest_wake)
-        return answer
+            return _message_accept_orm(device=device, payload=payload, size=size, ip_address=ip_address)
+    if not device.send_property and not connection.in_atomic_block:
+        answer = _message_accept_fast(device=device, payload=payload, size=size, ip_address=ip_address)
+        if answer is not None:
+            ingest_wake()  # committed already
+            return answer
     with transaction.atomic():
-        return _message_accept_orm(device=device, payload=payload, size=size, ip_address=ip_address)
+        answer = _message_accept_sql(device=device, payload=payload, size=size, ip_address=ip_address)
+        transaction.on_commit(ingest_wake)
+    return answer
 
 
-def _message_accept_orm(*, device, payload, size, ip_address):
+def _message_accept_orm(*, device: Device, payload: Any, size: int, ip_address: str | None) -> CallbackAnswer:
     now = timezone.now()
     Message.objects.create(device_id=device.pk, payload=payload, size=size, ts=now_ms(), ip_address=ip_address)
     answer = callback_answer(device=device, consume=True)
-    tx_bytes = len(json.dumps(answer.body, separators=(",", ":")))
     updates = {"last_seen": now, "disconnect_at": now + timedelta(minutes=device.timeout), "ip_address": ip_address,
-               "rx_bytes": F("rx_bytes") + size, "tx_bytes": F("tx_bytes") + tx_bytes,
+               "rx_bytes": F("rx_bytes") + size, "tx_bytes": F("tx_bytes") + _answer_bytes(answer),
                "rx_messages": F("rx_messages") + 1}
     # Conditional updates: exactly one of several racing callbacks records the flip.
     if not Device.objects.filter(pk=device.pk, connected=True).update(**updates):
@@ -155,8 +178,9 @@ WITH msg AS (
 SELECT (SELECT id FROM msg)"""
 
 
-# The common case in one autocommit statement (atomic by itself): the answer is {} (two bytes),
-# unless a downlink is queued, in which case the statement changes nothing and says so.
+# The common case in one autocommit statement (atomic by itself): the answer is the one without
+# downlink or property ({}), unless a downlink is queued, in which case the statement changes
+# nothing and says so.
 _ACCEPT_FAST_SQL = """
 WITH queued AS (
     SELECT EXISTS (SELECT 1 FROM devices_downlink WHERE device_id = %(device)s AND delivered_at IS NULL) AS pending
@@ -169,7 +193,7 @@ WITH queued AS (
     FOR UPDATE OF d
 ), dev AS (
     UPDATE devices_device d SET last_seen = %(now)s, disconnect_at = %(disconnect_at)s, ip_address = %(ip)s::inet,
-        rx_bytes = d.rx_bytes + %(size)s, tx_bytes = d.tx_bytes + 2, rx_messages = d.rx_messages + 1,
+        rx_bytes = d.rx_bytes + %(size)s, tx_bytes = d.tx_bytes + %(tx)s, rx_messages = d.rx_messages + 1,
         connected = true, connected_ts = CASE WHEN old.connected THEN d.connected_ts ELSE %(now)s END
     FROM old WHERE d.id = old.id
     RETURNING old.connected AS was_connected
@@ -180,38 +204,41 @@ WITH queued AS (
 SELECT pending FROM queued"""
 
 
-def _message_accept_fast(*, device, payload, size, ip_address):
+def _message_accept_fast(*, device: Device, payload: Any, size: int,
+                         ip_address: str | None) -> CallbackAnswer | None:
     """The answer ({}) if done, None if a downlink is queued (nothing was written)."""
+    answer = answer_pick(downlink=None)
     now = timezone.now()
-    params = {"now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connection),
-              "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout)}
+    params: dict[str, Any] = {
+        "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connection),
+        "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout),
+        "tx": _answer_bytes(answer)}
     with connection.cursor() as cursor:
         cursor.execute(_ACCEPT_FAST_SQL, params)
         queued = cursor.fetchone()[0]
-    return None if queued else CallbackAnswer()
+    return None if queued else answer
 
 
-def _json_value(value):
+def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def _message_accept_pg(*, device, payload, size, ip_address):
+def _message_accept_sql(*, device: Device, payload: Any, size: int, ip_address: str | None) -> CallbackAnswer:
     now = timezone.now()
-    params = {"now": now, "device": device.pk, "prop": device.send_property}
+    params: dict[str, Any] = {"now": now, "device": device.pk, "prop": device.send_property}
     with connection.cursor() as cursor:
         cursor.execute(_ANSWER_SQLS[bool(device.send_property)], params)
         downlink_pk, downlink_payload, prop_value = cursor.fetchone()
+        downlink, pending = None, 0
         if downlink_pk is not None:
-            body = _json_value(downlink_payload)
+            downlink = (downlink_pk, _json_value(downlink_payload))
+            # The claimed one is marked delivered already: this counts the ones after it.
             pending = Downlink.objects.filter(device_id=device.pk, delivered_at__isnull=True).count()
-            answer = CallbackAnswer(body, {"X-Downlink-Id": str(downlink_pk), "X-Downlinks-Pending": str(pending)})
-        elif prop_value is not None:  # [value]: a property may hold null
-            answer = CallbackAnswer(_json_value(prop_value)[0])
-        else:
-            answer = CallbackAnswer()
+        # [value] or NULL: a property may hold null.
+        prop = NO_PROPERTY if prop_value is None else _json_value(prop_value)[0]
+        answer = answer_pick(downlink=downlink, pending=pending, prop=prop)
         params.update(payload=_PAYLOAD_FIELD.get_db_prep_save(payload, connection), size=size, ts=now_ms(),
-                      ip=ip_address, disconnect_at=now + timedelta(minutes=device.timeout),
-                      tx=len(json.dumps(answer.body, separators=(",", ":"))))
+                      ip=ip_address, disconnect_at=now + timedelta(minutes=device.timeout), tx=_answer_bytes(answer))
         cursor.execute(_ACCEPT_SQL, params)
     return answer
 
@@ -219,10 +246,10 @@ def _message_accept_pg(*, device, payload, size, ip_address):
 _PAYLOAD_FIELD = Message._meta.get_field("payload")
 
 
-def callback_answer(*, device, consume):
+def callback_answer(*, device: Device, consume: bool) -> CallbackAnswer:
     """The oldest queued downlink (consumed, exactly once, when `consume`), else the response
-    property's value, else {}. Exactly once: the downlink row is claimed with SKIP LOCKED and
-    marked with a conditional update, so two racing callbacks never get the same one."""
+    property's value, else {} (answer_pick). Exactly once: the downlink row is claimed with SKIP
+    LOCKED and marked with a conditional update, so two racing callbacks never get the same one."""
     queued = Downlink.objects.filter(device_id=device.pk, delivered_at__isnull=True).order_by("id")
     with transaction.atomic():
         downlink = (queued.select_for_update(skip_locked=True) if consume else queued).first()
@@ -230,11 +257,10 @@ def callback_answer(*, device, consume):
                 pk=downlink.pk, delivered_at__isnull=True).update(delivered_at=timezone.now()):
             downlink = None
     if downlink is not None:
-        pending = queued.exclude(pk=downlink.pk).count()
-        return CallbackAnswer(downlink.payload, {"X-Downlink-Id": str(downlink.pk),
-                                                 "X-Downlinks-Pending": str(pending)})
+        return answer_pick(downlink=(downlink.pk, downlink.payload), pending=queued.exclude(pk=downlink.pk).count())
+    prop = NO_PROPERTY
     if device.send_property:
-        prop = DeviceProperty.objects.filter(device_id=device.pk, name=device.send_property).first()
-        if prop is not None:
-            return CallbackAnswer(prop.value)
-    return CallbackAnswer()
+        found = DeviceProperty.objects.filter(device_id=device.pk, name=device.send_property).first()
+        if found is not None:
+            prop = found.value
+    return answer_pick(downlink=None, prop=prop)

@@ -50,7 +50,7 @@ def failed(what):
 def enabled():
     """Only with a cache all processes share: with a per-process cache (locmem) a write in one
     process could not invalidate another's copy."""
-    return "redis" in settings.CACHES["default"]["BACKEND"].lower() and available()
+    return settings.CACHE_SHARED and available()
 
 
 def device_get(username, device_id):
@@ -96,7 +96,7 @@ def _stamp(username, device_id=None):
 def invalidate(username, device_id=None):
     """A write changed the device (or, without device_id, every device of the user): now, and
     again when the surrounding transaction commits."""
-    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+    if not settings.CACHE_SHARED:
         return
     _stamp(username, device_id)
     transaction.on_commit(lambda: _stamp(username, device_id))

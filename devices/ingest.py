@@ -2,6 +2,9 @@
 import logging
 import random
 import time
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -14,6 +17,7 @@ from devices.models import Device, Message
 from devices.services import properties_store
 from devices.signals import messages_stored_send
 from endpoints.delivery import DeliveryItem, deliveries_create
+from platform import backends
 from platform.payloads import payload_records
 
 logger = logging.getLogger(__name__)
@@ -21,11 +25,12 @@ logger = logging.getLogger(__name__)
 INGEST_LOCK = 0x1D6E57
 
 
-def messages_process(*, batch_size=None, budget_seconds=None):
+def messages_process(*, batch_size: int | None = None, budget_seconds: float | None = None) -> int:
     """Processes pending inbox messages in batches until none is left; returns how many.
 
     Messages are hashed by device into INGEST_PARTITIONS partitions, and a batch holds the
-    partitions it covers (transaction-level advisory locks, tried, never waited for): batches of
+    partitions it covers (transaction-level advisory locks, tried, never waited for, where
+    backends.INGEST_PARTITION_LOCKS; SQLite has one writer at a time anyway): batches of
     one partition run one at a time across workers, so each device's messages commit in id order
     and so do their deliveries, which a lane sends in id order (tests/e2e/test_faults_delivery.py),
     while batches of other partitions run in parallel on as many worker processes and hosts as
@@ -51,7 +56,7 @@ def messages_process(*, batch_size=None, budget_seconds=None):
         done += processed
 
 
-def _continue_later():
+def _continue_later() -> None:
     """A task has a time limit: past its budget it hands the rest to a new task (if the broker is
     down, the beat redrive finds the messages)."""
     from devices.tasks import process_messages_task
@@ -62,22 +67,22 @@ def _continue_later():
         logger.warning("could not queue the rest of the inbox; the redrive will", exc_info=True)
 
 
-def _pending_by_partition(batch_size):
+def _pending_by_partition(batch_size: int) -> dict[int, int]:
     """{partition: pending messages} over the oldest pending messages (a bounded look)."""
     count = settings.INGEST_PARTITIONS
     oldest = (Message.objects.filter(processed_at__isnull=True).order_by("id")
               .annotate(partition=F("device_id") % count).values_list("partition", flat=True)[:batch_size * 4])
-    waiting = {}
+    waiting: dict[int, int] = {}
     for partition in oldest:
         waiting[partition] = waiting.get(partition, 0) + 1
     return waiting
 
 
-def _partitions_lock(waiting, batch_size):
+def _partitions_lock(waiting: dict[int, int], batch_size: int) -> list[int]:
     """Tries the partitions with work in random order and keeps those it gets until they hold a
-    full batch; on SQLite (one writer anyway) all of them."""
+    full batch; without advisory locks (SQLite, one writer anyway) all of them."""
     order = random.sample(sorted(waiting), len(waiting))
-    if connection.vendor != "postgresql":
+    if not backends.INGEST_PARTITION_LOCKS:
         return order
     with connection.cursor() as cursor:
         if sum(waiting.values()) <= batch_size:  # a short inbox: one round trip for all of them
@@ -95,7 +100,7 @@ def _partitions_lock(waiting, batch_size):
         return locked
 
 
-def _batch_process(waiting, batch_size):
+def _batch_process(waiting: dict[int, int], batch_size: int) -> int:
     """One batch over the partitions this worker could lock; returns its size (0: none free)."""
     with transaction.atomic():
         locked = _partitions_lock(waiting, batch_size)
@@ -112,13 +117,13 @@ def _batch_process(waiting, batch_size):
     return len(batch)
 
 
-def messages_apply(batch):
+def messages_apply(batch: Sequence[Message]) -> None:
     """Applies the callback actions of each message of a batch (in id order): bucket records in one
     INSERT for all its buckets, and one property write per (device, `set_property`) holding the batch's last
     payload. Endpoint and application deliveries are created here too. Safe to run twice on the
     same batch."""
-    by_bucket = {}
-    latest_property = {}
+    by_bucket: dict[int, list[tuple[int, int, int, Any]]] = {}
+    latest_property: dict[tuple[int, str], tuple[int, Any]] = {}
     for message in batch:
         device = message.device
         if device.write_bucket_id:
@@ -131,11 +136,11 @@ def messages_apply(batch):
     properties_store(rows=[(device_pk, name, message_pk, payload)
                            for (device_pk, name), (message_pk, payload) in latest_property.items()])
     # One Delivery per message and target; endpoints knows no devices, so it gets plain values.
-    attached = {}
+    attached: dict[int, list[UUID]] = {}
     for device_pk, connection_pk in Device.applications.through.objects.filter(
             device_id__in={m.device_id for m in batch}).values_list("device_id", "connection_id"):
         attached.setdefault(device_pk, []).append(connection_pk)
     deliveries_create(items=[DeliveryItem(
-        owner_id=m.device.owner_id, endpoint_pk=m.device.call_endpoint_id, connection_pks=attached.get(m.device_id, ()),
+        owner_id=m.device.owner_id, endpoint_pk=m.device.call_endpoint_id, connection_pks=tuple(attached.get(m.device_id, ())),
         message_id=m.pk, device_id=m.device.device_id, device_name=m.device.name, payload=m.payload, ts=m.ts)
         for m in batch])

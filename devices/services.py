@@ -1,20 +1,28 @@
 """Writes on devices. Services take keyword arguments and never see a request."""
 import logging
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from buckets.models import Bucket
 from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink, StatusChange
 from devices.signals import StatusChanged, status_changed_send
+from endpoints.models import Connection, Endpoint
+from platform import backends
 from platform.tokens import token_hash, token_new
 
 logger = logging.getLogger(__name__)
 
 
-def device_create(*, owner, device_id, name="", description="", enabled=True, applications=(), **settings):
+def device_create(*, owner: User, device_id: str, name: str = "", description: str = "",
+                  enabled: bool = True, applications: Iterable[Connection | int] = (),
+                  **settings: Any) -> tuple[Device, str]:
     """Creates a device; returns (device, callback token). The token is shown only now (only its
     hash is stored). Raises ValidationError for a bad or duplicate id. Atomic: a device that
     exists has its applications."""
@@ -34,7 +42,8 @@ def device_create(*, owner, device_id, name="", description="", enabled=True, ap
     return device, token
 
 
-def device_update(*, device, applications=None, **fields):
+def device_update(*, device: Device, applications: Iterable[Connection | int] | None = None,
+                  **fields: Any) -> Device:
     """Updates the given fields (name, description, enabled) and, if given, replaces the
     device's applications. Atomic."""
     with transaction.atomic():
@@ -47,13 +56,13 @@ def device_update(*, device, applications=None, **fields):
     return device
 
 
-def device_delete(*, device):
+def device_delete(*, device: Device) -> None:
     """Deletes the device with its properties, inbox, downlinks and history; records already in
     buckets stay (they belong to the bucket)."""
     device.delete()
 
 
-def device_token_regenerate(*, device):
+def device_token_regenerate(*, device: Device) -> str:
     """A new callback token; the old one stops working at once."""
     token = token_new()
     Device.objects.filter(pk=device.pk).update(token_hash=token_hash(token), modified=timezone.now())
@@ -62,8 +71,9 @@ def device_token_regenerate(*, device):
     return token
 
 
-def callback_settings_set(*, device, write_bucket=None, call_endpoint=None, set_property="", send_property="",
-                          timeout=10):
+def callback_settings_set(*, device: Device, write_bucket: Bucket | None = None,
+                          call_endpoint: Endpoint | None = None, set_property: str = "", send_property: str = "",
+                          timeout: int = 10) -> Device:
     """Sets the callback actions and the connection timeout (minutes), all at once: what is not
     given is off. The buckets and endpoints must be the owner's (the caller checks). A connected
     device's disconnect deadline follows the new timeout."""
@@ -79,18 +89,18 @@ def callback_settings_set(*, device, write_bucket=None, call_endpoint=None, set_
     return device
 
 
-def downlink_queue(*, device, payload, source="api"):
+def downlink_queue(*, device: Device, payload: Any, source: str = "api") -> Downlink:
     """Queues a downlink; the device's next callback answers with it (oldest first)."""
     return Downlink.objects.create(device_id=device.pk, payload=payload, source=source)
 
 
-def property_set(*, device_id, name, value):
+def property_set(*, device_id: int, name: str, value: Any) -> tuple[DeviceProperty, bool]:
     """Sets a device property, creating it if needed; returns (property, created)."""
     return DeviceProperty.objects.update_or_create(device_id=device_id, name=name,
                                                    defaults={"value": value, "message_id": None})
 
 
-def property_create(*, device, name, value):
+def property_create(*, device: Device, name: str, value: Any) -> DeviceProperty:
     """Creates a property; ValidationError if the device already has one of that name."""
     prop = DeviceProperty(device=device, name=name, value=value)
     prop.full_clean(validate_constraints=False)
@@ -103,11 +113,11 @@ def property_create(*, device, name, value):
     return prop
 
 
-def property_delete(*, prop):
+def property_delete(*, prop: DeviceProperty) -> None:
     prop.delete()
 
 
-def properties_store(*, rows):
+def properties_store(*, rows: Sequence[tuple[int, str, int, Any]]) -> None:
     """Stores `set_property` payloads: rows of (device pk, property name, message id, value), at
     most one per property. One INSERT ... ON CONFLICT for all of them; a property only takes a
     value from a newer message than the one it holds, so batches finishing out of order (several
@@ -117,7 +127,7 @@ def properties_store(*, rows):
     table = DeviceProperty._meta.db_table
     value_field = DeviceProperty._meta.get_field("value")
     now = DeviceProperty._meta.get_field("modified").get_db_prep_value(timezone.now(), connection)
-    params = []
+    params: list[Any] = []
     for device_pk, name, message_id, value in rows:
         params += [device_pk, name, value_field.get_db_prep_save(value, connection), now, now, message_id]
     placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
@@ -129,14 +139,15 @@ def properties_store(*, rows):
             f"WHERE {table}.message_id IS NULL OR {table}.message_id < excluded.message_id", params)
 
 
-def devices_sweep_timeouts(*, batch_size=None):
+def devices_sweep_timeouts(*, batch_size: int | None = None) -> int:
     """Marks disconnected every connected device whose timeout has passed, recording each flip.
     Rows are claimed with SKIP LOCKED and flipped with a conditional update, so several sweepers
     may run at once and no flip is recorded twice. Returns how many devices were flipped.
-    On PostgreSQL each chunk is one statement (claim, flip, record); elsewhere the ORM."""
+    With backends.SWEEP_SQL (PostgreSQL) each chunk is one statement (claim, flip, record);
+    otherwise the ORM."""
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        return _sweep_pg(now, batch_size or 20_000)
+    if backends.SWEEP_SQL:
+        return _sweep_sql(now, batch_size or 20_000)
     batch_size = batch_size or 1000
     flipped = 0
     while True:
@@ -171,7 +182,7 @@ WITH due AS (
 SELECT f.id, f.owner_id FROM flipped f JOIN recorded r ON r.device_id = f.id"""
 
 
-def _sweep_pg(now, limit):
+def _sweep_sql(now: datetime, limit: int) -> int:
     flipped = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -184,7 +195,7 @@ def _sweep_pg(now, limit):
             return flipped
 
 
-def _announce_disconnected(due, now):
+def _announce_disconnected(due: Sequence[tuple[int, int]], now: datetime) -> None:
     """After a sweep chunk commits: tell subscribers (alarms) which devices went disconnected."""
     ts = int(now.timestamp() * 1000)
     status_changed_send([StatusChanged(device_pk=pk, owner_id=owner_id, connected=False, ts=ts) for pk, owner_id in due])

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 
 def cache_is_shared():
-    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    return settings.CACHE_SHARED
 
 
 def shared_cache_check(app_configs=None, **kwargs):

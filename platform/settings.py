@@ -105,6 +105,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # Tests (make test's SQLite pass) use a real file next to it, WAL and all, not an in-memory
+    # database: threads in the tests then share it the way web and worker processes do.
+    _db_path = Path(_db["NAME"])
+    _db["TEST"] = {"NAME": str(_db_path.with_name(f"test_{_db_path.name}"))}
 else:
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
@@ -124,6 +128,10 @@ elif CACHE_URL == "locmem://":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis://host:port/db or locmem://.")
+# Whether every web and worker process sees the same cache, decided here once: the token cache,
+# the alarms' watch map and the ingest wake-up flag need it, and the checks require it in
+# production (platform/checks.py). A per-process cache (locmem) is not shared.
+CACHE_SHARED = CACHE_URL.startswith(("redis://", "rediss://"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -12,13 +12,17 @@ the epoch, UTC). `items` counts intervals that hold records, newest first unless
 interval whose records hold no number is left out, so a page can have fewer points than `items`.
 Numbers come back as integers when they are whole (so `sum` of integers is an integer).
 
-PostgreSQL computes this in SQL (one column per top-level key of the window); other databases (the
-embedded SQLite mode) walk the range in ts order in Python, and give the same answers.
+With backends.AGGREGATE_SQL (PostgreSQL; platform/backends.py says why) this is computed in SQL
+(one column per top-level key of the window); otherwise (the embedded SQLite mode) the range is
+walked in ts order in Python, with the same answers (tests/buckets/test_aggregate.py runs on both).
 """
+from typing import Any
+
 from django.db import connection
 
-from buckets.models import Record
+from buckets.models import Bucket, Record
 from buckets.selectors.query import records_in_range
+from platform import backends
 
 AGG_STEPS = {
     "5m": 5 * 60_000, "15m": 15 * 60_000, "30m": 30 * 60_000,
@@ -30,7 +34,11 @@ AGG_TYPES = ("mean", "min", "max", "sum", "count", "first", "last")
 _MAX_TS = 2**63 - 1
 
 
-def _number(value, agg_type):
+# (interval start, {field: aggregate}) in the order asked for.
+Points = list[tuple[int, dict[str, Any]]]
+
+
+def _number(value: Any, agg_type: str) -> int | float:
     if agg_type == "count":
         return int(value)
     value = float(value)
@@ -39,12 +47,9 @@ def _number(value, agg_type):
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-def in_database():
-    """Whether this database aggregates in SQL (PostgreSQL); otherwise the Python path runs."""
-    return connection.vendor == "postgresql"
-
-
-def records_aggregate(*, bucket, agg, agg_type="mean", items=100, min_ts=None, max_ts=None, sort="desc"):
+def records_aggregate(*, bucket: Bucket, agg: str, agg_type: str = "mean", items: int = 100,
+                      min_ts: int | None = None, max_ts: int | None = None,
+                      sort: str = "desc") -> list[dict[str, Any]]:
     """[{"ts": interval start, "val": {field: aggregate}}] for up to `items` intervals (see the
     module docstring for the exact meaning). Read-only; raises KeyError for an unknown agg or
     agg_type (the API validates them first)."""
@@ -53,7 +58,7 @@ def records_aggregate(*, bucket, agg, agg_type="mean", items=100, min_ts=None, m
         raise KeyError(agg_type)
     lo = 0 if min_ts is None else min_ts
     hi = _MAX_TS if max_ts is None else max_ts
-    if in_database():
+    if backends.AGGREGATE_SQL:
         rows = _aggregate_postgresql(bucket.pk, step, agg_type, items, lo, hi, sort)
     else:
         rows = _aggregate_python(bucket, step, agg_type, items, lo, hi, sort)
@@ -138,10 +143,11 @@ ORDER BY 1 {direction}, 2
 """
 
 
-def _aggregate_postgresql(bucket_pk, step, agg_type, items, lo, hi, sort):
+def _aggregate_postgresql(bucket_pk: int, step: int, agg_type: str, items: int, lo: int, hi: int,
+                          sort: str) -> Points:
     table = connection.ops.quote_name(Record._meta.db_table)
     direction = "ASC" if sort == "asc" else "DESC"
-    params = {"bucket": bucket_pk, "step": step, "items": items, "lo": lo, "hi": hi}
+    params: dict[str, Any] = {"bucket": bucket_pk, "step": step, "items": items, "lo": lo, "hi": hi}
     with connection.cursor() as cursor:
         cursor.execute((_WINDOW_ASC if sort == "asc" else _WINDOW_DESC).format(table=table), params)
         bound = cursor.fetchone()[0]
@@ -156,7 +162,7 @@ def _aggregate_postgresql(bucket_pk, step, agg_type, items, lo, hi, sort):
         if not keys:
             # Only {} in the window: no field to aggregate (and no column for the query below).
             return []
-        points = []
+        points: Points = []
         if len(keys) <= _MAX_COLUMNS:
             columns = []
             for i, key in enumerate(keys):
@@ -181,15 +187,18 @@ def _aggregate_postgresql(bucket_pk, step, agg_type, items, lo, hi, sort):
 
 # --- Other databases (SQLite) ------------------------------------------------------------------
 
-def _aggregate_python(bucket, step, agg_type, items, lo, hi, sort):
+def _aggregate_python(bucket: Bucket, step: int, agg_type: str, items: int, lo: int, hi: int,
+                      sort: str) -> Points:
     ascending = sort == "asc"
-    rows = records_in_range(bucket=bucket, min_ts=lo, max_ts=hi)
-    rows = rows.order_by(*(("ts", "id") if ascending else ("-ts", "-id"))).values_list("ts", "val")
-    points, seen = [], 0
-    current, fields = None, {}
+    in_range = records_in_range(bucket=bucket, min_ts=lo, max_ts=hi)
+    rows = in_range.order_by(*(("ts", "id") if ascending else ("-ts", "-id"))).values_list("ts", "val")
+    points: Points = []
+    seen = 0
+    current: int | None = None
+    fields: dict[str, list[float]] = {}
 
-    def close():
-        if fields:
+    def close() -> None:
+        if fields and current is not None:
             points.append((current, {k: _finish(acc, agg_type) for k, acc in sorted(fields.items())}))
 
     for ts, val in rows.iterator(chunk_size=2000):
@@ -226,7 +235,7 @@ def _aggregate_python(bucket, step, agg_type, items, lo, hi, sort):
     return points
 
 
-def _finish(acc, agg_type):
+def _finish(acc: list[float], agg_type: str) -> float:
     count, total, low, high, first, last = acc
     return {"mean": total / count, "min": low, "max": high, "sum": total, "count": count,
             "first": first, "last": last}[agg_type]

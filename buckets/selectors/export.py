@@ -15,13 +15,16 @@ import csv
 import datetime
 import io
 import json
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from buckets.models import Record
+from buckets.models import Bucket, Record
 from buckets.selectors.query import records_in_range
+from platform import backends
 
 EXPORT_FORMATS = ("csv", "json", "ndjson")
 TIMESTAMP_FORMATS = ("iso", "milliseconds")
@@ -32,21 +35,23 @@ _CHUNK_CHARS = 64 * 1024
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-def iso_ms(ts):
+def iso_ms(ts: int) -> str:
     moment = _EPOCH + datetime.timedelta(milliseconds=ts)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts % 1000:03d}Z"
 
 
-def export_columns(*, bucket, min_ts=None, max_ts=None):
+def export_columns(*, bucket: Bucket, min_ts: int | None = None, max_ts: int | None = None) -> list[str]:
     """The sorted union of the top-level keys of the records in range, computed in the database
-    (one pass, memory proportional to the number of distinct keys)."""
+    (one pass, memory proportional to the number of distinct keys), in its JSON dialect
+    (backends.EXPORT_KEYS_JSONB: PostgreSQL's jsonb functions, else SQLite's json_each)."""
     table = connection.ops.quote_name(Record._meta.db_table)
     where, params = "r.bucket_id = %s", [bucket.pk]
+    # Non-objects (never written by this code, possible through the admin) have no keys.
     if min_ts is not None:
         where, params = where + " AND r.ts >= %s", params + [min_ts]
     if max_ts is not None:
         where, params = where + " AND r.ts <= %s", params + [max_ts]
-    if connection.vendor == "postgresql":
+    if backends.EXPORT_KEYS_JSONB:
         sql = (f"SELECT DISTINCT k FROM {table} r CROSS JOIN LATERAL jsonb_object_keys("
                f"CASE WHEN jsonb_typeof(r.val) = 'object' THEN r.val ELSE '{{}}'::jsonb END) k WHERE {where}")
     else:
@@ -57,7 +62,7 @@ def export_columns(*, bucket, min_ts=None, max_ts=None):
         return sorted(key for (key,) in cursor if key != "ts")
 
 
-def _rows(bucket, min_ts, max_ts):
+def _rows(bucket: Bucket, min_ts: int | None, max_ts: int | None) -> Iterator[tuple[int, str]]:
     """(ts, val as JSON text) in ascending order from a server-side cursor."""
     qs = records_in_range(bucket=bucket, min_ts=min_ts, max_ts=max_ts).order_by("ts", "id")
     rows = qs.annotate(raw=Cast("val", output_field=TextField())).values_list("ts", "raw")
@@ -68,8 +73,9 @@ def _rows(bucket, min_ts, max_ts):
         yield from rows.iterator(chunk_size=5000)
 
 
-def _chunked(pieces):
-    buffer, size = [], 0
+def _chunked(pieces: Iterable[str]) -> Iterator[str]:
+    buffer: list[str] = []
+    size = 0
     for piece in pieces:
         buffer.append(piece)
         size += len(piece)
@@ -80,13 +86,14 @@ def _chunked(pieces):
         yield "".join(buffer)
 
 
-def _json_lines(bucket, min_ts, max_ts, iso, separator):
+def _json_lines(bucket: Bucket, min_ts: int | None, max_ts: int | None, iso: bool,
+                separator: str) -> Iterator[str]:
     for ts, raw in _rows(bucket, min_ts, max_ts):
         stamp = f'"{iso_ms(ts)}"' if iso else str(ts)
         yield f'{separator}{{"ts": {stamp}, "val": {raw}}}'
 
 
-def _json_array(bucket, min_ts, max_ts, iso):
+def _json_array(bucket: Bucket, min_ts: int | None, max_ts: int | None, iso: bool) -> Iterator[str]:
     yield "["
     first = True
     for line in _json_lines(bucket, min_ts, max_ts, iso, "\n"):
@@ -95,12 +102,12 @@ def _json_array(bucket, min_ts, max_ts, iso):
     yield "\n]\n"
 
 
-def _ndjson(bucket, min_ts, max_ts, iso):
+def _ndjson(bucket: Bucket, min_ts: int | None, max_ts: int | None, iso: bool) -> Iterator[str]:
     for line in _json_lines(bucket, min_ts, max_ts, iso, ""):
         yield line + "\n"
 
 
-def _cell(value):
+def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -108,7 +115,7 @@ def _cell(value):
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _csv(bucket, min_ts, max_ts, iso):
+def _csv(bucket: Bucket, min_ts: int | None, max_ts: int | None, iso: bool) -> Iterator[str]:
     columns = export_columns(bucket=bucket, min_ts=min_ts, max_ts=max_ts)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -125,7 +132,8 @@ def _csv(bucket, min_ts, max_ts, iso):
         yield out.getvalue()
 
 
-def export_stream(*, bucket, fmt, timestamp_format="milliseconds", min_ts=None, max_ts=None):
+def export_stream(*, bucket: Bucket, fmt: str, timestamp_format: str = "milliseconds", min_ts: int | None = None,
+                  max_ts: int | None = None) -> Iterator[str]:
     """An iterator of text chunks holding the export (see the module docstring for the formats).
     Nothing is read before the first chunk is asked for; read-only."""
     iso = timestamp_format == "iso"

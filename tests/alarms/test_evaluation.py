@@ -1,5 +1,6 @@
 """Bucket and property rules, evaluated where ingest announces what it stored: each condition,
-each confirmation, normalization, latching, and the cost for devices without rules."""
+each confirmation, normalization, latching, and the cost for devices without rules. A parity
+suite (`make test` runs it on PostgreSQL and on SQLite: the rule states are saved differently)."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,6 +14,8 @@ from devices.models import Device
 from devices.services import device_create
 from devices.signals import StoredMessage
 from tests.alarms.conftest import ingest, make_rule
+
+pytestmark = pytest.mark.parity
 
 
 def states(rule):
@@ -192,7 +195,7 @@ def _messages(device, n):
 
 
 def test_a_batch_from_devices_without_rules_costs_no_query(alice, bob, device, settings):
-    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+    if not settings.CACHE_SHARED:
         pytest.skip("the watch map is cached only in a shared cache (Redis)")
     bobs = Bucket.objects.create(owner=bob, bucket_id="b1")
     make_rule(bob)  # someone has rules, just not alice

@@ -1,7 +1,7 @@
 """Exactly one open alarm per rule and device, also when workers evaluate at the same moment:
-the partial unique index decides, the loser's insert fails and it carries on with the winner's."""
+the partial unique index decides, the loser's insert fails and it carries on with the winner's.
+A parity suite: on SQLite (`make test`'s second pass) the workers take turns on its write lock."""
 import pytest
-from django.db import connection
 
 from alarms.evaluation import rule_evaluate
 from alarms.models import Alarm, AlarmEvent
@@ -10,7 +10,7 @@ from buckets.services import now_ms
 from tests.alarms.conftest import make_rule
 from tests.devices.test_concurrency import run_together
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+pytestmark = pytest.mark.parity
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,8 @@
 """Status and silence rules, reminders and shelving: what the beat sweep and the connection
-timeout sweep evaluate."""
+timeout sweep evaluate. A parity suite (`make test` runs it on PostgreSQL and on SQLite)."""
 from datetime import timedelta
 
+import pytest
 from django.core import mail
 from django.utils import timezone
 
@@ -11,6 +12,8 @@ from alarms.models import Alarm, AlarmEmail
 from devices.models import Device
 from devices.services import devices_sweep_timeouts
 from tests.alarms.conftest import ingest, make_rule
+
+pytestmark = pytest.mark.parity
 
 
 def _disconnect_due(device):

@@ -1,5 +1,5 @@
-"""Aggregation checked against values computed here, through the database's own path (SQL on
-PostgreSQL) and the Python path (the one SQLite uses), which must agree."""
+"""Aggregation checked against values computed here. A parity suite: `make test` runs it on
+PostgreSQL (SQL) and again on SQLite (the Python path), so both paths answer the same."""
 import random
 
 import pytest
@@ -7,6 +7,9 @@ import pytest
 from buckets.selectors import AGG_STEPS, records_aggregate
 from buckets.selectors import aggregate as aggregate_module
 from buckets.services import records_store
+from platform import backends
+
+pytestmark = pytest.mark.parity
 
 HOUR = 3_600_000
 
@@ -53,14 +56,12 @@ def expected(stored, agg, agg_type, sort="desc", items=100, lo=None, hi=None):
             for t in starts if by_interval[t]]
 
 
-@pytest.fixture(params=["database", "database-by-rows", "python"])
+# The SQL path has two forms (one column per key, and jsonb_each past many keys); the Python path one.
+@pytest.fixture(params=["database", "database-by-rows"] if backends.AGGREGATE_SQL else ["database"])
 def aggregate(request, monkeypatch):
-    """records_aggregate through the database's own path (on PostgreSQL: one column per key, or
-    the jsonb_each form used past many keys), or forced through the Python path."""
+    """records_aggregate as this database runs it, in each of its forms."""
     if request.param == "database-by-rows":
         monkeypatch.setattr(aggregate_module, "_MAX_COLUMNS", 0)
-    if request.param == "python":
-        monkeypatch.setattr(aggregate_module, "in_database", lambda: False)
     return records_aggregate
 
 

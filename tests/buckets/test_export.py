@@ -1,4 +1,5 @@
-"""Export in each format, parsed back and compared with what was stored."""
+"""Export in each format, parsed back and compared with what was stored. A parity suite (`make
+test` runs it on PostgreSQL and on SQLite)."""
 import csv
 import io
 import json
@@ -7,6 +8,8 @@ import pytest
 
 from buckets.selectors.export import iso_ms
 from buckets.services import records_store
+
+pytestmark = pytest.mark.parity
 
 ROWS = [
     (1_700_000_000_000, {"t": 20.5, "s": "hello, \"world\"", "nested": {"a": [1, 2]}}),

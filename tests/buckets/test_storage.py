@@ -1,5 +1,10 @@
+"""Storing records as ingest does. A parity suite (`make test` runs it on PostgreSQL and on SQLite)."""
+import pytest
+
 from buckets.models import Record
 from buckets.services import records_store
+
+pytestmark = pytest.mark.parity
 
 
 def test_records_store_inserts_rows(bucket):

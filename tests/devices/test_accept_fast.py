@@ -1,15 +1,14 @@
 """The callback outside a test transaction, as in production: on PostgreSQL the common case is one
 autocommit statement (devices/accept.py _ACCEPT_FAST_SQL); a queued downlink or a response
-property takes the transactional path. Same results either way."""
+property takes the transactional path; on SQLite the ORM path. A parity suite: same results on
+every path."""
 import pytest
-from django.db import connection
 
 from devices.models import Device, Downlink, Message, StatusChange
 from devices.services import downlink_queue, property_set
 from tests.devices.conftest import post
 
-pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parity]
 
 
 def test_a_callback_stores_counts_and_connects_once(client, device):

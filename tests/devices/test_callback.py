@@ -1,4 +1,5 @@
-"""The device callback (docs/devices.md): every status of its table, bulk, `ts`, the answer."""
+"""The device callback (docs/devices.md): every status of its table, bulk, `ts`, the answer. A
+parity suite (`make test` runs it on PostgreSQL and on SQLite)."""
 import pytest
 
 from buckets.models import Record
@@ -6,6 +7,8 @@ from devices.ingest import messages_process
 from devices.models import Device, Downlink, Message, StatusChange
 from devices.services import device_create, downlink_queue, property_set
 from tests.devices.conftest import callback_url, post
+
+pytestmark = pytest.mark.parity
 
 
 def error_message(response):

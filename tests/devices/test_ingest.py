@@ -1,4 +1,6 @@
-"""The ingest worker: batches, set_property, idempotence, the redrive."""
+"""The ingest worker: batches, set_property, idempotence, the redrive. A parity suite (`make test`
+runs it on PostgreSQL and on SQLite)."""
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -7,6 +9,8 @@ from devices.ingest import messages_apply, messages_process
 from devices.models import Device, DeviceProperty, Message
 from devices.tasks import redrive_messages_task
 from tests.devices.conftest import post
+
+pytestmark = pytest.mark.parity
 
 
 def _inbox(device, *payloads):

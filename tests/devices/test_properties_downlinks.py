@@ -1,8 +1,11 @@
-"""Properties CRUD and downlinks through the API (docs/devices.md)."""
+"""Properties CRUD and downlinks through the API (docs/devices.md). A parity suite: the callback
+answers with them (`make test` runs it on PostgreSQL and on SQLite)."""
 import pytest
 
 from devices.models import DeviceProperty, Downlink
 from tests.devices.conftest import post
+
+pytestmark = pytest.mark.parity
 
 PROPS = "/v3/users/alice/devices/d1/properties"
 DOWNLINKS = "/v3/users/alice/devices/d1/downlinks"

@@ -14,7 +14,7 @@ REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "
 
 
 def test_production_with_a_per_process_cache_is_an_error(settings):
-    settings.DEBUG, settings.SINGLE_PROCESS, settings.CACHES = False, False, LOCMEM
+    settings.DEBUG, settings.SINGLE_PROCESS, settings.CACHES, settings.CACHE_SHARED = False, False, LOCMEM, False
     errors = shared_cache_check()
     assert [e.id for e in errors] == ["platform.E001"]
     assert "CACHE_URL=redis://" in errors[0].hint and "SINGLE_PROCESS=true" in errors[0].hint
@@ -24,7 +24,9 @@ def test_production_with_a_per_process_cache_is_an_error(settings):
 
 @pytest.mark.parametrize("debug,single,caches", [(True, False, LOCMEM), (False, True, LOCMEM), (False, False, REDIS)])
 def test_shared_cache_single_process_or_debug_pass(settings, debug, single, caches):
+    # CACHE_SHARED is what settings.py derives from CACHE_URL along with CACHES.
     settings.DEBUG, settings.SINGLE_PROCESS, settings.CACHES = debug, single, caches
+    settings.CACHE_SHARED = caches is REDIS
     assert shared_cache_check() == []
     refuse_unsafe_start()
 
