@@ -7,6 +7,8 @@ Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_servers.py` after `pip i
 and Redis; uses the ingest benchmark's database (perf_ingest, dropped and created) and seeding.
 Three alternating rounds of PERF_ROUND seconds (default 15) per server and target, wrk -t2 -c64;
 no Celery worker runs (the inbox only grows), so the figures are the web tier's alone.
+Knobs: BENCH_SERVERS, e.g. "gunicorn:2x4,gunicorn:4x1,granian:2x4" (server:workers x threads; the
+default is both servers with WEB_WORKERS x WEB_THREADS), BENCH_TARGETS ("trivial view,callback").
 """
 import os
 import statistics
@@ -22,22 +24,41 @@ ROUND = int(os.environ.get("PERF_ROUND", "15"))
 WORKERS, THREADS = bench.WEB_WORKERS, bench.WEB_THREADS
 
 
-def granian(name, app, port):
+def granian(name, app, port, workers, threads):
     return bench.spawn(name, [sys.executable, "-m", "granian", "--interface", "wsgi", f"{app}:application",
-                              "--host", "127.0.0.1", "--port", str(port), "--workers", WORKERS,
-                              "--blocking-threads", THREADS, "--no-ws", "--log-level", "warning",
+                              "--host", "127.0.0.1", "--port", str(port), "--workers", workers,
+                              "--blocking-threads", threads, "--no-ws", "--log-level", "warning",
                               "--http1-header-read-timeout", "10000"])
 
 
-SERVERS = {"gunicorn gthread": bench.gunicorn, "granian": granian}
-TARGETS = {"trivial view": ("tests.perf.trivial_wsgi", "/v3/users/x/devices/y/callback/data"),
-           "callback": ("platform.wsgi", "/healthz")}
+def gunicorn(name, app, port, workers, threads):
+    return bench.spawn(name, [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers",
+                              workers, "--threads", threads, "--worker-class", "gthread", "--log-level", "warning",
+                              "--backlog", "2048"])
+
+
+def servers():
+    spec = os.environ.get("BENCH_SERVERS", f"gunicorn:{WORKERS}x{THREADS},granian:{WORKERS}x{THREADS}")
+    found = {}
+    for item in spec.split(","):
+        kind, size = item.split(":")
+        workers, threads = size.split("x")
+        found[f"{kind} {size}"] = (lambda k, w, t: lambda name, app, port: START[k](name, app, port, w, t))(
+            kind, workers, threads)
+    return found
+
+
+START = {"gunicorn": gunicorn, "granian": granian}
+SERVERS = servers()
+ALL_TARGETS = {"trivial view": ("tests.perf.trivial_wsgi", "/v3/users/x/devices/y/callback/data"),
+               "callback": ("platform.wsgi", "/healthz")}
+TARGETS = {name: ALL_TARGETS[name] for name in os.environ.get("BENCH_TARGETS", ",".join(ALL_TARGETS)).split(",")}
 
 
 def main():
     bench.OUT.mkdir(exist_ok=True)
     (bench.OUT / "var").mkdir(exist_ok=True)
-    bench.say(f"== web servers: {os.cpu_count()} cores, {WORKERS} workers x {THREADS} threads each, {ROUND}s rounds;"
+    bench.say(f"== web servers: {os.cpu_count()} cores, {', '.join(SERVERS)} (workers x threads), {ROUND}s rounds;"
               f" {bench.load()} before")
     loop_ms, count_ms = bench.machine_baseline()
     bench.say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) {count_ms:.0f} ms")
@@ -62,7 +83,7 @@ def main():
     for target in TARGETS:
         for server in SERVERS:
             values = rates[(server, target)]
-            bench.say(f"{target:13s} {server:17s} median {statistics.median(values):7.0f} req/s  rounds "
+            bench.say(f"{target:13s} {server:14s} median {statistics.median(values):7.0f} req/s  rounds "
                       f"{', '.join(f'{v:.0f}' for v in values)}  p99 {', '.join(p99[(server, target)])}")
     bench.say(f"machine after the run: {bench.load()}")
 

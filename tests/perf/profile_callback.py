@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Per-callback cost, in process: the lever-by-lever yardstick when the machine is too busy for
-throughput figures to mean much. Runs N callbacks through the production WSGI handler (all
-middleware) against PostgreSQL and Redis, and prints CPU ms per callback of this process and of
-its PostgreSQL backend, and queries per callback; then the ingest worker's CPU per message
+throughput figures to mean much. Runs N callbacks through the production WSGI application
+(PROFILE_APP=web: Django's handler with all the middleware) against PostgreSQL and Redis, and
+prints CPU ms per callback of this process and of its PostgreSQL backend, and queries per callback; then the ingest worker's CPU per message
 (records, property, deliveries) over the inbox it left. PROFILE=1 prints the cProfile top 25.
 
 Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/profile_callback.py [N]`. Uses its own database
@@ -96,7 +96,10 @@ def main():
         from django.conf import settings
 
         settings.MIDDLEWARE = [m for m in os.environ["PROFILE_MIDDLEWARE"].split(",") if m]
-    app = get_wsgi_application()
+    if os.environ.get("PROFILE_APP") == "web":  # Django's handler, all middleware, for every URL
+        app = get_wsgi_application()
+    else:  # what gunicorn serves: callbacks take the device handler (platform/handlers.py)
+        from platform.wsgi import application as app
     statuses = {}
 
     def start_response(status, headers, exc_info=None):

@@ -1,0 +1,52 @@
+"""Device callbacks skip the web UI's middleware.
+
+A device's callback needs none of what the web UI's middleware does (sessions, a browser's login,
+CSRF, messages, static files, htmx, frame options): it authenticates with its own token and is
+answered in JSON. Routed to a handler with only SecurityMiddleware (HTTPS redirect and security
+headers, as configured), a callback costs less CPU (README, "Intake levers").
+
+`.../callback` is also the callback-settings URL for a user (devices/callback.py): a request there
+that may carry a user's credentials (an access token, which has a '.', or a browser session) keeps
+the full middleware. Only a bearer token without a '.' (a device token, or a wrong one) takes the
+device handler there; `.../callback/data` is always a device's."""
+import re
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
+DEVICE_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+_CALLBACK = re.compile(r"/v3/users/[^/]+/devices/[^/]+/callback(/data)?\Z")
+
+
+def is_device_callback(environ: dict) -> bool:
+    found = _CALLBACK.match(environ.get("PATH_INFO", ""))
+    if found is None:
+        return False
+    if found.group(1):
+        return True
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = token.strip()
+    return scheme.lower() == "bearer" and bool(token) and "." not in token
+
+
+class DeviceHandler(WSGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Django builds the chain from settings.MIDDLEWARE; this handler's chain is built from the
+        # device list instead, once, when the process starts (before it serves anything).
+        web_middleware = settings.MIDDLEWARE
+        settings.MIDDLEWARE = DEVICE_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = web_middleware
+
+
+class Router:
+    """The WSGI application: device callbacks to the device handler, everything else to Django's."""
+
+    def __init__(self, web, device):
+        self.web, self.device = web, device
+
+    def __call__(self, environ, start_response):
+        handler = self.device if is_device_callback(environ) else self.web
+        return handler(environ, start_response)
