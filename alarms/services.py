@@ -243,7 +243,9 @@ def alarms_remind(*, now=None):
     sent = 0
     for alarm in (Alarm.objects.filter(state=Alarm.ACTIVE, rule__reminder_minutes__isnull=False)
                   .select_related("rule")):
-        due = (alarm.last_notified or alarm.activated) + timedelta(minutes=alarm.rule.reminder_minutes)
+        minutes = alarm.rule.reminder_minutes
+        assert minutes is not None  # the filter above
+        due = (alarm.last_notified or alarm.activated) + timedelta(minutes=minutes)
         if due > now:
             continue
         with transaction.atomic():

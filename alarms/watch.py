@@ -27,7 +27,7 @@ def watch_build():
     rules: "s" when the owner has status or silence rules (their alarms normalize on a message)."""
     from alarms.models import Rule
 
-    watched = {}
+    watched: dict[int, dict] = {}
     for owner_id, kind, bucket_pk, prop in (Rule.objects.filter(enabled=True)
                                             .values_list("owner_id", "source_type", "bucket_id", "property")):
         entry = watched.setdefault(owner_id, {"b": set(), "p": set(), "s": False})

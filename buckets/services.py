@@ -128,6 +128,7 @@ def buckets_apply_retention(*, now=None, batch_size=5000, deadline_s=50.0):
     report = {}
     for pk, period, unit in Bucket.objects.filter(retention_period__isnull=False).exclude(retention_unit="") \
             .values_list("pk", "retention_period", "retention_unit"):
+        assert period is not None  # the filter above
         before = now - period * UNIT_MS[unit]
         deleted = 0
         while time.monotonic() - started < deadline_s:

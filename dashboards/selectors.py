@@ -119,13 +119,13 @@ def dashboard_data(*, dashboard, now=None):
         for prop in DeviceProperty.objects.filter(device__in=devices.values(), name__in=names) \
                 .select_related("device").only("name", "value", "modified", "device__device_id"):
             properties[(prop.device.device_id, prop.name)] = prop
-    latest = {}
+    wanted: dict[str, tuple[Bucket, int]] = {}  # bucket id -> (bucket, records needed)
     for w in dashboard.widgets:
         bucket = buckets.get(w["source"].get("bucket"))
         if bucket and (w["type"] == "table" or w["type"] in ("value", "gauge")):
             need = max(LATEST_SCAN, w["source"].get("items", 0))
-            latest.setdefault(bucket.bucket_id, (bucket, need))
-    latest = {bid: records_query(bucket=b, items=need) for bid, (b, need) in latest.items()}
+            wanted.setdefault(bucket.bucket_id, (bucket, need))
+    latest = {bid: records_query(bucket=b, items=need) for bid, (b, need) in wanted.items()}
     return {w["id"]: _widget_data(w, buckets, devices, properties, latest, now) for w in dashboard.widgets}
 
 

@@ -3,6 +3,7 @@ forms and the services. A widget refers to the owner's buckets and devices by id
 anything else (unknown, or another user's) is refused as "not found", so the answer reveals
 nothing about other users."""
 import re
+from typing import Any
 
 from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS, AGG_TYPES
@@ -161,7 +162,7 @@ def _source(owner, kind, data):
 def _options(kind, data):
     data = _object(data, "options")
     _known(data, DOWNLINK_OPTION_KEYS if kind == "downlink" else OPTION_KEYS, "options")
-    options = {}
+    options: dict[str, Any] = {}
     if "unit" in data:
         if not isinstance(data["unit"], str) or len(data["unit"]) > 16:
             raise WidgetError("options.unit", "Give the unit as a string of at most 16 characters.")

@@ -50,10 +50,10 @@ class _PinnedAdapter(HTTPAdapter):
             host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
         except ValueError as exc:
             raise requests.exceptions.InvalidURL(exc, request=request) from None
+        kwargs: dict[str, object] = dict(pool_kwargs)
         if host_params["scheme"] == "https":
-            pool_kwargs = {**pool_kwargs, "server_hostname": host_params["host"],
-                           "assert_hostname": host_params["host"]}
-        return self.poolmanager.connection_from_host(**{**host_params, "host": pinned}, pool_kwargs=pool_kwargs)
+            kwargs.update(server_hostname=host_params["host"], assert_hostname=host_params["host"])
+        return self.poolmanager.connection_from_host(**{**host_params, "host": pinned}, pool_kwargs=kwargs)
 
 
 _session = requests.Session()
@@ -164,7 +164,7 @@ def address_check(url):
         raise TransportError(f"Cannot resolve {host}: {exc}") from None
     checked = []
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])  # an int only for AF_UNIX, never asked
         if _address_refused(ip):
             raise TransportError(f"{host} resolves to {ip}, a private or reserved address; only public "
                                  "addresses can be called (a self-hoster allows them with "
@@ -194,9 +194,9 @@ def http_send(*, method, url, headers=None, body=None, timeout=10):
         prepared = _session.prepare_request(requests.Request(method, url, headers=headers, data=data))
         if addresses:
             # The Host header names the site, not the address dialled (urllib3 would use the pool's).
-            prepared.headers["Host"] = urlsplit(prepared.url).netloc.rpartition("@")[2]
+            prepared.headers["Host"] = urlsplit(prepared.url or url).netloc.rpartition("@")[2]
         for index, address in enumerate(addresses or [None]):
-            prepared.pinned_ip = address
+            prepared.pinned_ip = address  # type: ignore[attr-defined]  # our own attribute, read by _PinnedAdapter
             try:
                 response = _session.send(prepared, allow_redirects=False, stream=True,
                                          timeout=(min(5, timeout), timeout))

@@ -26,7 +26,8 @@ def field_colours(names):
     """{name: colour}. A field's colour comes from its name (a hash picks its slot in the palette),
     not from its position among the fields, so a chart of the same bucket over another range keeps
     its colours; a collision takes the next free slot, in name order."""
-    taken, colours = set(), {}
+    taken: set[int] = set()
+    colours = {}
     for name in sorted(names):
         slot = zlib.crc32(name.encode()) % len(PALETTE)
         while slot in taken and len(taken) < len(PALETTE):
@@ -39,7 +40,7 @@ def field_colours(names):
 def numeric_series(points, fields=None, limit=MAX_SERIES):
     """{field: [(ts, value), ...]} for the numeric top-level fields of [(ts, val), ...], or only
     `fields` (in that order) when given."""
-    series = {name: [] for name in fields or ()}
+    series: dict[str, list[tuple[int, float]]] = {name: [] for name in fields or ()}
     for ts, val in points:
         if not isinstance(val, dict):
             val = {"value": val}
@@ -73,7 +74,7 @@ def time_ticks(lo_ts, hi_ts, count=6):
     of months for long ranges."""
     span = hi_ts - lo_ts
     step = next((s for s in TIME_STEPS if span / s <= count), None)
-    ticks = []
+    ticks: list[tuple[int, str]] = []
     if step is None:  # months: the first of every 1, 2, 3, 6 or 12 months
         months = next(m for m in (1, 2, 3, 6, 12) if span / (m * 30 * DAY) <= count)
         moment = _local(lo_ts).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

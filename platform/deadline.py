@@ -22,7 +22,7 @@ import time
 
 from django.conf import settings
 
-_reading = {}  # id(reader) -> reader, only while a read is in progress
+_reading: dict[int, "DeadlineInput"] = {}  # id(reader) -> reader, only while a read is in progress
 _watchdog = None
 _watchdog_lock = threading.Lock()
 TICK = 0.25

@@ -8,6 +8,7 @@ many addresses; per address stops one client trying many accounts. The cache bei
 sign-ins through (logged) rather than locking everyone out."""
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -57,7 +58,14 @@ def login_succeeded(request, username):
         logger.warning("login throttle: could not clear a count", exc_info=True)
 
 
-class ThrottledLoginMixin:
+# The mixin's methods use the form it is mixed into (data, request, clean); type checkers see that base.
+if TYPE_CHECKING:
+    _LoginForm = AuthenticationForm
+else:
+    _LoginForm = object
+
+
+class ThrottledLoginMixin(_LoginForm):
     def clean(self):
         username = self.data.get("username") if hasattr(self.data, "get") else None
         if login_blocked(self.request, username):

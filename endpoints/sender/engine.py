@@ -48,9 +48,9 @@ class Sender:
         self.partitions = Holder(self.name)
         self.lanes = {}  # lane -> deque of claimed deliveries, oldest first
         self.busy = set()  # lanes with a delivery in flight
-        self.ready = deque()  # lanes whose head may be sent
+        self.ready: deque[int] = deque()  # lanes whose head may be sent
         self.waiting = {}  # target key -> lanes held back by the target's in-flight limit
-        self.flying = Counter()  # target key -> requests in flight
+        self.flying: Counter[tuple[str, object]] = Counter()  # target key -> requests in flight
         self.in_flight = 0
         self.targets = {}  # target key -> (loaded at, target)
         self.immediate = []  # outcomes known without sending (a request that cannot be built)
@@ -182,7 +182,7 @@ class Sender:
 
     def _targets_load(self, rows):
         fresh = time.monotonic() - TARGETS_FRESH
-        wanted = {}
+        wanted: dict[str, set] = {}  # target kind -> target pks
         for delivery in rows:
             key = _target_key(delivery)
             loaded = self.targets.get(key)
@@ -246,7 +246,8 @@ class Sender:
         """Records every outcome in one transaction: attempts, deliveries, target states, and the
         row leases given back for the lanes a failure holds up."""
         now = timezone.now()
-        delivered, failed, retry, release, target_state = {}, [], [], [], {}
+        delivered: dict[int, list[int]] = {}  # answer status -> delivery pks
+        failed, retry, release, target_state = [], [], [], {}
         for outcome in outcomes:
             delivery = outcome.delivery
             key = _target_key(delivery)

@@ -53,7 +53,7 @@ class IoLoop:
     outcome arrives on `done` (a thread-safe queue)."""
 
     def __init__(self):
-        self.done = queue.Queue()
+        self.done: queue.Queue[Outcome] = queue.Queue()
         self.tasks = set()
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
