@@ -10,7 +10,6 @@ An e-mail address gets an AlarmEmail row, sent through Django's mail settings (E
 retried on the same schedule as deliveries, each failure leaves an AlarmEvent."""
 import json
 import logging
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from endpoints.delivery import deliveries_wake
 from endpoints.models import Delivery
 from endpoints.targets import lane_of
 from endpoints.targets.endpoint import retry_delay
+from platform.clock import ms, now_ms
 
 logger = logging.getLogger(__name__)
 # A claimed e-mail is not picked up again for this long (a worker that died mid-send).
@@ -49,7 +49,7 @@ def alarm_payload(alarm, kind):
     return {"alarm": {
         "id": str(alarm.pk), "rule": rule.rule_id, "name": rule.name or rule.rule_id, "device": device.device_id,
         "device_name": device.name, "severity": alarm.severity, "state": alarm.state, "value": alarm.value,
-        "event": kind, "url": alarm_url(alarm), "activated": int(alarm.activated.timestamp() * 1000),
+        "event": kind, "url": alarm_url(alarm), "activated": ms(alarm.activated),
         "source": source_text(rule)}}
 
 
@@ -76,7 +76,7 @@ def alarm_notify(*, alarm, kind):
     for endpoint in endpoints:
         delivery = Delivery.objects.create(
             owner_id=alarm.owner_id, endpoint=endpoint, message_id=None, device_id=alarm.device.device_id,
-            device_name=alarm.device.name, payload=payload, ts=int(time.time() * 1000), state=Delivery.PENDING,
+            device_name=alarm.device.name, payload=payload, ts=now_ms(), state=Delivery.PENDING,
             next_attempt_at=now, lane=lane_of(endpoint_pk=endpoint.pk, device_id=alarm.device.device_id))
         AlarmEvent.objects.create(alarm=alarm, type="notify", delivery=delivery,
                                   detail=f"{kind}: call to endpoint {endpoint.endpoint_id} queued.")

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from buckets.models import Bucket, Record
+from platform.clock import now_ms
 
 SOURCES = ("api", "device")
 # Calendar months and years vary; retention uses these fixed lengths (documented in the API).
@@ -14,10 +15,6 @@ UNIT_MS = {"minutes": 60_000, "hours": 3_600_000, "days": 86_400_000, "weeks": 7
 
 class BucketExists(ValueError):
     pass
-
-
-def now_ms():
-    return int(time.time() * 1000)
 
 
 def records_store(*, bucket_pk, rows):

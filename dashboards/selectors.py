@@ -11,12 +11,12 @@ from django.db.models import Max, OuterRef, Subquery
 
 from buckets.models import Bucket, Record
 from buckets.selectors.query import records_query
-from buckets.services import now_ms
 from dashboards.charts import chart_data
 from dashboards.models import Dashboard
 from dashboards.widgets import RANGES
 from devices.models import Device, DeviceProperty
 from platform.auth import found_or_404
+from platform.clock import now_ms
 from platform.tokens import token_hash
 
 LATEST_SCAN = 100  # latest records read once per bucket for value, gauge and table widgets

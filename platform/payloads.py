@@ -5,7 +5,9 @@ a message saying what to fix, when PostgreSQL's jsonb could not store them or co
 aggregate them as double precision, instead of failing later in the database."""
 import json
 import math
-import time
+
+# Moved to platform/clock.py; still importable from here for the modules not yet switched to it.
+from platform.clock import ms, now_ms  # noqa: F401
 
 MAX_DEPTH = 64
 # Buckets aggregate numbers as double precision; a larger number would fail there, not here.
@@ -106,11 +108,3 @@ def payload_records(payload, received_ms):
         records.append((index, int(ts) if ts is not None else received_ms, val))
     return records
 
-
-def now_ms():
-    return int(time.time() * 1000)
-
-
-def ms(moment):
-    """A datetime as epoch milliseconds (None stays None): the wire format of docs/api.md."""
-    return None if moment is None else int(moment.timestamp() * 1000)
