@@ -1,10 +1,14 @@
 """API authentication and the ownership rule: every object is reached through its owner."""
+from typing import TypeVar
+
 from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from platform.models import AccessToken
+
+_T = TypeVar("_T")
 
 
 def bearer_token(request):
@@ -34,7 +38,7 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-def found_or_404(found, what):
+def found_or_404(found: _T | None, what: str) -> _T:
     """`found`, or a 404 saying there is no such `what`: the one answer for an object that does not
     exist and for another user's (views and API alike; DRF answers Http404 as its own 404)."""
     if found is None:
