@@ -4,7 +4,7 @@ from collections.abc import Collection
 from django.contrib.auth.models import User
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from alarms.models import Alarm, AlarmEmail, AlarmEvent, Rule
+from alarms.models import Alarm, AlarmEvent, Rule
 from devices.models import Device
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "none": 4}
@@ -54,7 +54,3 @@ def open_alarms_for_device(device: Device) -> QuerySet[Alarm]:
 
 def events_for_alarm(alarm: Alarm) -> QuerySet[AlarmEvent]:
     return alarm.events.select_related("delivery", "email").order_by("id")
-
-
-def emails_for_alarm(alarm: Alarm) -> QuerySet[AlarmEmail]:
-    return AlarmEmail.objects.filter(alarm=alarm).order_by("-id")

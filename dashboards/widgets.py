@@ -20,8 +20,6 @@ RANGES = {"1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_
 COLUMNS, MAX_Y, MAX_H, MAX_WIDGETS, MAX_FIELDS, MAX_POINTS = 12, 500, 12, 50, 6, 2000
 DEFAULT_SIZE = {"chart": (6, 4), "value": (3, 2), "gauge": (3, 3), "status": (3, 2), "map": (6, 4),
                 "table": (6, 4), "property": (3, 2), "downlink": (3, 2)}
-# Which source each type reads: a bucket, a device, or either (value and gauge).
-BUCKET_TYPES, DEVICE_TYPES = {"chart", "map", "table"}, {"status", "property", "downlink"}
 SOURCE_KEYS = {
     "chart": {"bucket", "fields", "range", "agg", "agg_type"},
     "map": {"bucket", "fields", "range"},

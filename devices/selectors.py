@@ -29,10 +29,6 @@ def device_for_callback(username: str, device_id: str, token: str | None) -> Dev
     return Device.from_db("default", callback_cache.FIELDS, [values[name] for name in callback_cache.FIELDS])
 
 
-def device_for_owner(owner: User, device_id: str) -> Device | None:
-    return Device.objects.filter(owner=owner, device_id=device_id).first()
-
-
 def devices_for_owner(owner: User) -> QuerySet[Device]:
     return (Device.objects.filter(owner=owner).select_related("write_bucket", "call_endpoint")
             .prefetch_related("applications"))

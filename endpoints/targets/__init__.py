@@ -3,7 +3,7 @@ what a failure means for it. The engine (endpoints/sender/) works through `kind_
 branches on the kind itself.
 
 A kind module offers:
-  Model, FIELD              the target model and the Delivery foreign key that points to it
+  Model                     the target model
   available(now)            a Q on Delivery: its target may be sent to now
   request(target, delivery) (method, url, headers, body); raises TemplateError/TransportError
   timeout(target)           seconds

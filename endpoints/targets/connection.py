@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from endpoints.sender.io import Claimed
     from endpoints.targets import Request
 
-Model, FIELD = Connection, "connection"
+Model = Connection
 # Connections have no timeout setting of their own (ThingPark's have none either).
 TIMEOUT = 10
 MAX_PAUSE = 600

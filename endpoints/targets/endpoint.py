@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from endpoints.sender.io import Claimed
     from endpoints.targets import Request
 
-Model, FIELD = Endpoint, "endpoint"
+Model = Endpoint
 
 # Waits after the 1st, 2nd, ... failed attempt, in seconds (like Svix's webhook schedule): seconds,
 # then minutes, then hours; 8 attempts over about 27 hours, then the delivery is `failed`.
