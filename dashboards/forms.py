@@ -49,7 +49,7 @@ class WidgetForm(forms.Form):
     bucket = forms.ChoiceField(label="Bucket", required=False)
     # The form's metaclass moves declared fields to base_fields: on an instance, `fields` is still the dict.
     fields: dict[str, forms.Field] = forms.MultipleChoiceField(  # type: ignore[assignment]
-label="Fields", required=False, widget=forms.CheckboxSelectMultiple)
+        label="Fields", required=False, widget=forms.CheckboxSelectMultiple)
     range = forms.ChoiceField(label="Range", choices=[(r, r) for r in RANGES], initial="24h", required=False)
     agg_type = forms.ChoiceField(label="Aggregate", choices=[(t, t) for t in AGG_TYPES], initial="mean",
                                  required=False)
