@@ -102,5 +102,5 @@ class AttachApplicationForm(forms.Form):
 
     def __init__(self, *args, device, **kwargs):
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["connection"]).queryset = (Connection.objects.filter(owner=device.owner)
-                                              .exclude(pk__in=device.applications.values("pk")))
+        cast(forms.ModelChoiceField, self.fields["connection"]).queryset = (
+            Connection.objects.filter(owner=device.owner).exclude(pk__in=device.applications.values("pk")))
