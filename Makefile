@@ -48,9 +48,11 @@ test: install
 	ENDPOINTS_ALLOW_PRIVATE_IPS=true \
 	$(PY) -m pytest -m parity $(ARGS) || [ $$? -eq 5 ]
 
-# ruff with the [tool.ruff] settings of pyproject.toml; CI runs it before the tests.
+# ruff, then mypy with the Django and DRF plugins ([tool.ruff] and [tool.mypy] of pyproject.toml);
+# CI runs them before the tests.
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m mypy .
 
 clean:
 	rm -rf var/

@@ -2,6 +2,7 @@
 form alike) and how a value is tested against them. Pure functions, no database."""
 import json
 import numbers
+from typing import Any
 
 OPS = {
     "gt": "greater than", "gte": "greater than or equal to", "lt": "less than", "lte": "less than or equal to",
@@ -19,11 +20,11 @@ class ConditionError(ValueError):
     """A condition or confirmation that cannot be evaluated; the message says what to fix."""
 
 
-def _number(value):
+def _number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def condition_clean(condition, where="condition"):
+def condition_clean(condition: Any, where: str = "condition") -> dict[str, Any]:
     """The condition as stored: {"op", "value"?, "max"?}; ConditionError if it cannot work."""
     if not isinstance(condition, dict):
         raise ConditionError(f"{where}: give an object such as {{\"op\": \"gt\", \"value\": 30}}.")
@@ -47,7 +48,7 @@ def condition_clean(condition, where="condition"):
     return {"op": op, "value": value}
 
 
-def confirm_clean(confirm):
+def confirm_clean(confirm: Any) -> dict[str, Any]:
     """{"type": "immediate"} | {"type": "sequence", "count": N>=1} | {"type": "timespan", "seconds": S>=1}."""
     if confirm is None:
         return {"type": "immediate"}
@@ -67,7 +68,7 @@ def confirm_clean(confirm):
     return {"type": kind}
 
 
-def holds(condition, value):
+def holds(condition: dict[str, Any], value: Any) -> bool:
     """Whether `value` (MISSING when the field is absent) satisfies the condition. Numeric ops
     never hold for a value that is not a number: a sensor sending "error" is not "above 30"."""
     op = condition["op"]
@@ -96,7 +97,7 @@ def holds(condition, value):
     return inside if op == "between" else not inside
 
 
-def field_value(data, path):
+def field_value(data: Any, path: str) -> Any:
     """`a.b.0` looked up in nested objects and arrays; the whole value for an empty path; MISSING
     when absent."""
     value = data
@@ -110,7 +111,7 @@ def field_value(data, path):
     return value
 
 
-def describe(condition):
+def describe(condition: dict[str, Any] | None) -> str:
     """"> 30", "between 20 and 30", "present": for pages and e-mails."""
     if not condition:
         return ""
@@ -123,7 +124,7 @@ def describe(condition):
     return op
 
 
-def parse_value(text):
+def parse_value(text: str | None) -> Any:
     """A value typed in a form: JSON if it parses (30, true, "on", null), else the text itself."""
     text = (text or "").strip()
     if text == "":

@@ -1,5 +1,7 @@
 """The rule form: one flat form a person can read top to bottom, each field explained with an
 example. It builds the same settings the API does; services.rule_check judges them."""
+from typing import cast
+
 from django import forms
 
 from alarms.conditions import OPS, parse_value
@@ -102,9 +104,12 @@ class RuleForm(forms.Form):
     def __init__(self, *args, owner, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner, self.editing = owner, editing
-        self.fields["bucket"].queryset = Bucket.objects.filter(owner=owner).order_by("bucket_id")
-        self.fields["devices"].queryset = Device.objects.filter(owner=owner).order_by("device_id")
-        self.fields["endpoints"].queryset = Endpoint.objects.filter(owner=owner).order_by("endpoint_id")
+        cast(forms.ModelChoiceField, self.fields["bucket"]).queryset = \
+            Bucket.objects.filter(owner=owner).order_by("bucket_id")
+        cast(forms.ModelMultipleChoiceField, self.fields["devices"]).queryset = \
+            Device.objects.filter(owner=owner).order_by("device_id")
+        cast(forms.ModelMultipleChoiceField, self.fields["endpoints"]).queryset = \
+            Endpoint.objects.filter(owner=owner).order_by("endpoint_id")
         if editing is not None:
             del self.fields["rule_id"]
 

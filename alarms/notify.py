@@ -10,28 +10,29 @@ An e-mail address gets an AlarmEmail row, sent through Django's mail settings (E
 retried on the same schedule as deliveries, each failure leaves an AlarmEvent."""
 import json
 import logging
-import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from alarms.models import AlarmEmail, AlarmEvent
+from alarms.models import Alarm, AlarmEmail, AlarmEvent, Rule
 from endpoints.delivery import deliveries_wake
 from endpoints.models import Delivery
 from endpoints.targets import lane_of
 from endpoints.targets.endpoint import retry_delay
+from platform.clock import ms, now_ms
 
 logger = logging.getLogger(__name__)
 # A claimed e-mail is not picked up again for this long (a worker that died mid-send).
 EMAIL_LEASE_SECONDS = 120
 
 
-def source_text(rule):
+def source_text(rule: Rule) -> str:
     if rule.source_type == "bucket":
-        bucket = rule.bucket.bucket_id if rule.bucket_id else "bucket"
+        bucket = rule.bucket.bucket_id if rule.bucket else "bucket"
         return f"{bucket}.{rule.field}" if rule.field else bucket
     if rule.source_type == "property":
         return f"property {rule.property}{'.' + rule.field if rule.field else ''}"
@@ -40,20 +41,20 @@ def source_text(rule):
     return f"no message for {rule.silence_minutes} min"
 
 
-def alarm_url(alarm):
+def alarm_url(alarm: Alarm) -> str:
     return f"{settings.SITE_URL}/alarms/{alarm.pk}/"
 
 
-def alarm_payload(alarm, kind):
+def alarm_payload(alarm: Alarm, kind: str) -> dict[str, Any]:
     rule, device = alarm.rule, alarm.device
     return {"alarm": {
         "id": str(alarm.pk), "rule": rule.rule_id, "name": rule.name or rule.rule_id, "device": device.device_id,
         "device_name": device.name, "severity": alarm.severity, "state": alarm.state, "value": alarm.value,
-        "event": kind, "url": alarm_url(alarm), "activated": int(alarm.activated.timestamp() * 1000),
+        "event": kind, "url": alarm_url(alarm), "activated": ms(alarm.activated),
         "source": source_text(rule)}}
 
 
-def _email_text(alarm, kind):
+def _email_text(alarm: Alarm, kind: str) -> tuple[str, str]:
     rule, device = alarm.rule, alarm.device
     what = {"activate": "ACTIVE", "remind": "still ACTIVE", "normalize": "normalized"}[kind]
     subject = f"[{alarm.severity}] {rule.name or rule.rule_id}: {device.device_id} {what}"
@@ -64,7 +65,7 @@ def _email_text(alarm, kind):
     return subject, body
 
 
-def alarm_notify(*, alarm, kind):
+def alarm_notify(*, alarm: Alarm, kind: str) -> None:
     """Queues the rule's notifications for an activation, a reminder or a normalization: one
     Delivery per enabled endpoint, one AlarmEmail per address, each with a "notify" event that
     links it. Call inside the transaction that changed the alarm; the queues are woken after
@@ -76,7 +77,7 @@ def alarm_notify(*, alarm, kind):
     for endpoint in endpoints:
         delivery = Delivery.objects.create(
             owner_id=alarm.owner_id, endpoint=endpoint, message_id=None, device_id=alarm.device.device_id,
-            device_name=alarm.device.name, payload=payload, ts=int(time.time() * 1000), state=Delivery.PENDING,
+            device_name=alarm.device.name, payload=payload, ts=now_ms(), state=Delivery.PENDING,
             next_attempt_at=now, lane=lane_of(endpoint_pk=endpoint.pk, device_id=alarm.device.device_id))
         AlarmEvent.objects.create(alarm=alarm, type="notify", delivery=delivery,
                                   detail=f"{kind}: call to endpoint {endpoint.endpoint_id} queued.")
@@ -92,7 +93,7 @@ def alarm_notify(*, alarm, kind):
         transaction.on_commit(emails_wake)
 
 
-def emails_wake():
+def emails_wake() -> None:
     from alarms.tasks import send_emails_task
 
     try:
@@ -101,7 +102,7 @@ def emails_wake():
         logger.warning("could not wake the e-mail sender; beat will send them", exc_info=True)
 
 
-def _claim(limit):
+def _claim(limit: int) -> list[AlarmEmail]:
     """Due pending e-mails, leased to this worker by moving their next attempt ahead."""
     now = timezone.now()
     with transaction.atomic():
@@ -112,7 +113,7 @@ def _claim(limit):
     return rows
 
 
-def emails_send(*, limit=50):
+def emails_send(*, limit: int = 50) -> int:
     """Sends the due e-mails, one SMTP attempt each; returns how many were sent. A failure sets the
     next attempt from the delivery retry schedule (ENDPOINTS_RETRY_SCHEDULE) and is recorded as an
     event on the alarm; past the schedule the e-mail is `failed`. At least once: a worker dying

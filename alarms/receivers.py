@@ -2,11 +2,12 @@
 rule changes that make the watch map stale. A receiver never lets an error reach ingest or the
 sweep (devices.signals logs it as well, as a second net)."""
 import logging
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
-def on_messages_stored(sender, messages, **kwargs):
+def on_messages_stored(sender: Any, messages: Any, **kwargs: Any) -> None:
     from alarms.evaluation import messages_evaluate
 
     try:
@@ -15,7 +16,7 @@ def on_messages_stored(sender, messages, **kwargs):
         logger.exception("alarms: evaluating an ingest batch failed; its data is stored")
 
 
-def on_status_changed(sender, devices, **kwargs):
+def on_status_changed(sender: Any, devices: Any, **kwargs: Any) -> None:
     from alarms.evaluation import status_evaluate
 
     try:
@@ -24,13 +25,13 @@ def on_status_changed(sender, devices, **kwargs):
         logger.exception("alarms: evaluating status changes failed; the beat sweep tries again")
 
 
-def on_rule_changed(sender, **kwargs):
+def on_rule_changed(sender: Any, **kwargs: Any) -> None:
     from alarms.watch import watch_invalidate
 
     watch_invalidate()
 
 
-def connect():
+def connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
     from devices.signals import messages_stored, status_changed

@@ -1,21 +1,26 @@
 """Reads on rules and alarms; always through the owner."""
-from django.db.models import Case, IntegerField, Value, When
+from collections.abc import Collection
 
-from alarms.models import Alarm, AlarmEmail, Rule
+from django.contrib.auth.models import User
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from alarms.models import Alarm, AlarmEvent, Rule
+from devices.models import Device
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "none": 4}
 
 
-def rules_for_owner(owner):
+def rules_for_owner(owner: User) -> QuerySet[Rule]:
     return (Rule.objects.filter(owner=owner).select_related("bucket")
             .prefetch_related("devices", "endpoints").order_by("rule_id"))
 
 
-def rule_for_owner(owner, rule_id):
+def rule_for_owner(owner: User, rule_id: str) -> Rule | None:
     return rules_for_owner(owner).filter(rule_id=rule_id).first()
 
 
-def alarms_for_owner(owner, *, states=None, severity=None, device=None, rule=None):
+def alarms_for_owner(owner: User, *, states: Collection[str] | None = None, severity: str | None = None,
+                     device: str | None = None, rule: str | None = None) -> QuerySet[Alarm]:
     """Open alarms first (most severe, then newest), then the closed ones, newest first."""
     rows = Alarm.objects.filter(owner=owner).select_related("rule", "device")
     if states:
@@ -33,23 +38,19 @@ def alarms_for_owner(owner, *, states=None, severity=None, device=None, rule=Non
         "open_rank", "severity_rank", "-id")
 
 
-def alarm_for_owner(owner, pk):
+def alarm_for_owner(owner: User, pk: int) -> Alarm | None:
     return Alarm.objects.filter(owner=owner, pk=pk).select_related("rule", "device").first()
 
 
-def open_alarms_count(owner):
+def open_alarms_count(owner: User) -> int:
     """What the navigation badge shows: open alarms nobody has acknowledged or shelved."""
     return Alarm.objects.filter(owner=owner, state=Alarm.ACTIVE).count()
 
 
-def open_alarms_for_device(device):
+def open_alarms_for_device(device: Device) -> QuerySet[Alarm]:
     return (Alarm.objects.filter(device=device, state__in=Alarm.OPEN).select_related("rule")
             .order_by("-id"))
 
 
-def events_for_alarm(alarm):
+def events_for_alarm(alarm: Alarm) -> QuerySet[AlarmEvent]:
     return alarm.events.select_related("delivery", "email").order_by("id")
-
-
-def emails_for_alarm(alarm):
-    return AlarmEmail.objects.filter(alarm=alarm).order_by("-id")

@@ -6,8 +6,11 @@ An alarm moves active -> acknowledged / shelved -> normalized or cleared. Every 
 conditional UPDATE on the state it leaves (several workers and people may act at once) and leaves
 an AlarmEvent; notifications are queued in the same transaction (alarms/notify.py)."""
 import logging
-from datetime import timedelta
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,7 +28,7 @@ SHELVE_MAX_MINUTES = 30 * 24 * 60
 
 # --- Rules -------------------------------------------------------------------------------------
 
-def rule_check(*, owner, spec):
+def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     """The rule's settings made consistent, or ValidationError naming each field to fix: a bucket
     rule needs the owner's bucket and a condition, a property rule a property name and a
     condition, a silence rule its minutes; status and silence rules carry no condition and
@@ -89,7 +92,7 @@ def rule_check(*, owner, spec):
     return spec
 
 
-def _rule_save(rule, spec, *, creating):
+def _rule_save(rule: Rule, spec: dict[str, Any], *, creating: bool) -> Rule:
     for name in RULE_FIELDS:
         if name in spec:
             setattr(rule, name, spec[name])
@@ -106,7 +109,7 @@ def _rule_save(rule, spec, *, creating):
     return rule
 
 
-def rule_create(*, owner, rule_id, **spec):
+def rule_create(*, owner: User, rule_id: str, **spec: Any) -> Rule:
     """Creates the owner's rule; ValidationError for a duplicate id or an inconsistent setting."""
     spec = rule_check(owner=owner, spec=spec)
     if Rule.objects.filter(owner=owner, rule_id=rule_id).exists():
@@ -117,29 +120,30 @@ def rule_create(*, owner, rule_id, **spec):
         raise ValidationError({"rule": f"You already have a rule '{rule_id}'."}) from None
 
 
-def rule_update(*, rule, **spec):
+def rule_update(*, rule: Rule, **spec: Any) -> Rule:
     """Replaces the rule's settings (the caller merges a partial change first). Confirmation
     progress restarts; open alarms stay open and follow the new settings."""
     spec = rule_check(owner=rule.owner, spec=spec)
     return _rule_save(rule, spec, creating=False)
 
 
-def rule_delete(*, rule):
+def rule_delete(*, rule: Rule) -> None:
     """Deletes the rule with its alarms and their history."""
     rule.delete()
 
 
 # --- Alarms ------------------------------------------------------------------------------------
 
-def event_add(alarm, type, detail="", **links):
+def event_add(alarm: Alarm, type: str, detail: str = "", **links: Any) -> AlarmEvent:
     return AlarmEvent.objects.create(alarm=alarm, type=type, detail=detail, **links)
 
 
-def _shown(value):
+def _shown(value: Any) -> Any:
     return "absent" if value is MISSING else value
 
 
-def alarm_activate(*, rule, device_pk, value, now=None, detail=""):
+def alarm_activate(*, rule: Rule, device_pk: int, value: Any, now: datetime | None = None,
+                   detail: str = "") -> Alarm | None:
     """Opens an alarm for the rule and device and queues its notifications, atomically. Returns
     None if one is open already: the partial unique index decides between racing workers, the
     loser's insert fails and it rolls back to its savepoint."""
@@ -158,7 +162,7 @@ def alarm_activate(*, rule, device_pk, value, now=None, detail=""):
     return alarm
 
 
-def alarm_normalize(*, alarm, detail="The condition no longer holds."):
+def alarm_normalize(*, alarm: Alarm, detail: str = "The condition no longer holds.") -> bool:
     """Closes an open alarm because its condition stopped holding; notifies unless it was
     shelved. False if it was no longer open."""
     now = timezone.now()
@@ -180,7 +184,8 @@ class AlarmActionError(ValueError):
     """An action the alarm's state does not allow; the message says why."""
 
 
-def _act(alarm, allowed, verb, changes, event, detail):
+def _act(alarm: Alarm, allowed: Collection[str], verb: str, changes: Callable[[datetime, Alarm], dict[str, Any]],
+         event: str, detail: str) -> Alarm:
     now = timezone.now()
     with transaction.atomic():
         current = Alarm.objects.select_for_update().filter(pk=alarm.pk).first()
@@ -194,14 +199,14 @@ def _act(alarm, allowed, verb, changes, event, detail):
     return current
 
 
-def alarm_acknowledge(*, alarm, by=""):
+def alarm_acknowledge(*, alarm: Alarm, by: str = "") -> Alarm:
     """Someone is on it: no more reminders. Normalizing still closes it."""
     return _act(alarm, (Alarm.ACTIVE, Alarm.SHELVED), "acknowledged",
                 lambda now, a: {"state": Alarm.ACKNOWLEDGED, "acknowledged": now, "shelved_until": None},
                 "acknowledge", f"Acknowledged{f' by {by}' if by else ''}.")
 
 
-def alarm_shelve(*, alarm, minutes, by=""):
+def alarm_shelve(*, alarm: Alarm, minutes: int, by: str = "") -> Alarm:
     """No notifications (reminders, normalize) until the time is up; then it is active again
     (acknowledged if it was)."""
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= SHELVE_MAX_MINUTES:
@@ -211,9 +216,9 @@ def alarm_shelve(*, alarm, minutes, by=""):
                 "shelve", f"Shelved for {minutes} minutes{f' by {by}' if by else ''}.")
 
 
-def alarm_clear(*, alarm, by=""):
+def alarm_clear(*, alarm: Alarm, by: str = "") -> Alarm:
     """Closes the alarm for good; the rule's next activation opens a new one."""
-    def changes(now, current):
+    def changes(now: datetime, current: Alarm) -> dict[str, Any]:
         RuleState.objects.filter(rule_id=current.rule_id, device_id=current.device_id).delete()
         return {"state": Alarm.CLEARED, "cleared": now, "shelved_until": None}
 
@@ -221,7 +226,7 @@ def alarm_clear(*, alarm, by=""):
                 f"Cleared{f' by {by}' if by else ''}.")
 
 
-def alarms_unshelve(*, now=None):
+def alarms_unshelve(*, now: datetime | None = None) -> int:
     """Beat: shelved alarms whose time is up become active (or acknowledged) again."""
     now = now or timezone.now()
     done = 0
@@ -235,7 +240,7 @@ def alarms_unshelve(*, now=None):
     return done
 
 
-def alarms_remind(*, now=None):
+def alarms_remind(*, now: datetime | None = None) -> int:
     """Beat: an active (not acknowledged, not shelved) alarm whose rule has a reminder is notified
     again each time that many minutes pass. Claimed by a conditional update on `last_notified`,
     so two beats never send the same reminder twice."""
@@ -243,7 +248,9 @@ def alarms_remind(*, now=None):
     sent = 0
     for alarm in (Alarm.objects.filter(state=Alarm.ACTIVE, rule__reminder_minutes__isnull=False)
                   .select_related("rule")):
-        due = (alarm.last_notified or alarm.activated) + timedelta(minutes=alarm.rule.reminder_minutes)
+        minutes = alarm.rule.reminder_minutes
+        assert minutes is not None  # the filter above
+        due = (alarm.last_notified or alarm.activated) + timedelta(minutes=minutes)
         if due > now:
             continue
         with transaction.atomic():
@@ -257,6 +264,6 @@ def alarms_remind(*, now=None):
     return sent
 
 
-def _age(delta):
+def _age(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

@@ -8,6 +8,7 @@ process (Redis): with a per-process cache (locmem, the embedded default) the web
 invalidate the worker's copy, so the map is read from the database, once per batch."""
 import logging
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,18 +17,20 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 VALUE_KEY, VERSION_KEY = "alarms:watch", "alarms:watchv"
 VALUE_SECONDS = 600
+# {owner id: {"b": {bucket pk, ...}, "p": {property name, ...}, "s": bool}}
+WatchMap = dict[int, dict[str, Any]]
 
 
-def _shared():
+def _shared() -> bool:
     return settings.CACHE_SHARED
 
 
-def watch_build():
+def watch_build() -> WatchMap:
     """{owner id: {"b": {bucket pk, ...}, "p": {property name, ...}, "s": bool}} from the enabled
     rules: "s" when the owner has status or silence rules (their alarms normalize on a message)."""
     from alarms.models import Rule
 
-    watched = {}
+    watched: WatchMap = {}
     for owner_id, kind, bucket_pk, prop in (Rule.objects.filter(enabled=True)
                                             .values_list("owner_id", "source_type", "bucket_id", "property")):
         entry = watched.setdefault(owner_id, {"b": set(), "p": set(), "s": False})
@@ -40,7 +43,7 @@ def watch_build():
     return watched
 
 
-def watch_map():
+def watch_map() -> WatchMap:
     """The current map: from the cache when it holds a value built under the current version."""
     if not _shared():
         return watch_build()
@@ -66,7 +69,7 @@ def watch_map():
         return watch_build()
 
 
-def _stamp():
+def _stamp() -> None:
     try:
         cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
         cache.delete(VALUE_KEY)
@@ -75,7 +78,7 @@ def _stamp():
                          VALUE_SECONDS)
 
 
-def watch_invalidate():
+def watch_invalidate() -> None:
     """A rule changed: stale now, and again once the change commits (a read between the write and
     the commit would otherwise cache the old rules under the new stamp)."""
     if not _shared():

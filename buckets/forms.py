@@ -43,7 +43,8 @@ class RangeForm(forms.Form):
     page = forms.IntegerField(min_value=1, required=False)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["start"] >= data["end"]:
             self.add_error("end", "The end must be after the start.")
         return data

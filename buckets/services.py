@@ -1,10 +1,14 @@
 """Writes on buckets."""
 import time
+from collections.abc import Sequence
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from buckets.models import Bucket, Record
+from platform.clock import now_ms
 
 SOURCES = ("api", "device")
 # Calendar months and years vary; retention uses these fixed lengths (documented in the API).
@@ -12,20 +16,20 @@ UNIT_MS = {"minutes": 60_000, "hours": 3_600_000, "days": 86_400_000, "weeks": 7
            "months": 30 * 86_400_000, "years": 365 * 86_400_000}
 
 
+# A row to store: (message id or None, index in the message, ts in epoch ms, val).
+RecordRow = tuple[int | None, int, int, dict[str, Any]]
+
+
 class BucketExists(ValueError):
     pass
 
 
-def now_ms():
-    return int(time.time() * 1000)
-
-
-def records_store(*, bucket_pk, rows):
+def records_store(*, bucket_pk: int, rows: Sequence[RecordRow]) -> int:
     """Stores (message_id, index, ts, val) rows in a bucket; see records_store_many."""
     return records_store_many(rows_by_bucket={bucket_pk: rows})
 
 
-def records_store_many(*, rows_by_bucket):
+def records_store_many(*, rows_by_bucket: dict[int, Sequence[RecordRow]]) -> int:
     """Stores {bucket_pk: [(message_id, index, ts, val), ...]} with one multi-row INSERT for all
     the buckets (a batch from many devices writes many buckets: one statement, not one each).
     Idempotent: a row whose (bucket, message, index) exists is skipped. A disabled bucket stores
@@ -42,14 +46,15 @@ def records_store_many(*, rows_by_bucket):
     return sum(len(rows) for pk, rows in rows_by_bucket.items() if pk in enabled)
 
 
-def _apply_retention(bucket, retention):
+def _apply_retention(bucket: Bucket, retention: dict[str, Any] | None) -> None:
     if retention is None:
         bucket.retention_period, bucket.retention_unit = None, ""
     else:
         bucket.retention_period, bucket.retention_unit = retention["period"], retention["unit"]
 
 
-def bucket_create(*, owner, bucket_id, name="", description="", enabled=True, source="api", retention=None):
+def bucket_create(*, owner: User, bucket_id: str, name: str = "", description: str = "", enabled: bool = True,
+                  source: str = "api", retention: dict[str, Any] | None = None) -> Bucket:
     """Creates the owner's bucket. Raises BucketExists if the owner already has that id (checked
     by the database's unique constraint, so two concurrent creates cannot both succeed)."""
     bucket = Bucket(owner=owner, bucket_id=bucket_id, name=name, description=description, enabled=enabled,
@@ -63,7 +68,7 @@ def bucket_create(*, owner, bucket_id, name="", description="", enabled=True, so
     return bucket
 
 
-def bucket_update(*, bucket, **changes):
+def bucket_update(*, bucket: Bucket, **changes: Any) -> Bucket:
     """Sets the given fields (name, description, enabled, source, retention) and saves only them."""
     fields = ["modified"]
     for name in ("name", "description", "enabled", "source"):
@@ -77,7 +82,7 @@ def bucket_update(*, bucket, **changes):
     return bucket
 
 
-def bucket_delete(*, bucket):
+def bucket_delete(*, bucket: Bucket) -> None:
     """Deletes the bucket and all its records atomically. The records go in one DELETE statement
     in the database; none is loaded into Python, whatever their number."""
     with transaction.atomic():
@@ -85,14 +90,14 @@ def bucket_delete(*, bucket):
         bucket.delete()
 
 
-def records_write(*, bucket, records):
+def records_write(*, bucket: Bucket, records: Sequence[tuple[int, int, dict[str, Any]]]) -> tuple[int, int]:
     """Stores (index, ts, val) records written through the API (no device message, so nothing
     deduplicates them). Returns (stored, skipped): a disabled bucket skips and counts them."""
     stored = records_store(bucket_pk=bucket.pk, rows=[(None, i, ts, val) for i, ts, val in records])
     return stored, len(records) - stored
 
 
-def records_clear(*, bucket, min_ts=None, max_ts=None):
+def records_clear(*, bucket: Bucket, min_ts: int | None = None, max_ts: int | None = None) -> int:
     """Deletes the bucket's records with min_ts <= ts <= max_ts (all without bounds), in one
     statement without loading them. Returns how many were deleted."""
     qs = Record.objects.filter(bucket_id=bucket.pk)
@@ -103,7 +108,7 @@ def records_clear(*, bucket, min_ts=None, max_ts=None):
     return qs._raw_delete(qs.db)
 
 
-def records_expire(*, bucket_pk, before_ts, batch_size=5000, max_batches=None):
+def records_expire(*, bucket_pk: int, before_ts: int, batch_size: int = 5000, max_batches: int | None = None) -> int:
     """Deletes the bucket's records with ts < before_ts in batches of `batch_size`, each its own
     short transaction, so no lock is held long and ingest goes on meanwhile. Stops after
     `max_batches` (None: until done). Returns how many were deleted. Safe to run concurrently:
@@ -119,7 +124,8 @@ def records_expire(*, bucket_pk, before_ts, batch_size=5000, max_batches=None):
     return deleted
 
 
-def buckets_apply_retention(*, now=None, batch_size=5000, deadline_s=50.0):
+def buckets_apply_retention(*, now: int | None = None, batch_size: int = 5000,
+                            deadline_s: float = 50.0) -> dict[int, int]:
     """For every bucket with a retention period, deletes its records older than now - period
     (months = 30 days, years = 365 days) in bounded batches. Stops starting new batches after
     `deadline_s` seconds (the next run carries on). Returns {bucket pk: deleted}."""
@@ -128,6 +134,7 @@ def buckets_apply_retention(*, now=None, batch_size=5000, deadline_s=50.0):
     report = {}
     for pk, period, unit in Bucket.objects.filter(retention_period__isnull=False).exclude(retention_unit="") \
             .values_list("pk", "retention_period", "retention_unit"):
+        assert period is not None  # the filter above
         before = now - period * UNIT_MS[unit]
         deleted = 0
         while time.monotonic() - started < deadline_s:

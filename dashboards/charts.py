@@ -10,16 +10,19 @@ an old `ts`), a range cleared, retention. The chart shows those once the open in
 most one aggregation interval later: 5 minutes for 24 h, 30 minutes for 7 days, 3 hours for 30
 days); the bucket page always reads the database."""
 import logging
+from typing import Any
 
 from django.core.cache import cache
 
+from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS
 from buckets.selectors.chart import chart_points, choose_agg
 
 logger = logging.getLogger(__name__)
 
 
-def chart_data(*, bucket, source, span, now):
+def chart_data(*, bucket: Bucket, source: dict[str, Any], span: int,
+               now: int) -> tuple[list[tuple[int, Any]], str | None, int | None]:
     """(points oldest first, agg or None, step ms or None) for the chart widget's source over
     [now - span, now]."""
     min_ts = now - span
@@ -40,7 +43,7 @@ def chart_data(*, bucket, source, span, now):
 
 
 # The cache only saves work: with Redis down or hung, charts are aggregated in full, not failed.
-def _cache_get(key):
+def _cache_get(key: str) -> Any:
     try:
         return cache.get(key)
     except Exception as exc:  # noqa: BLE001  any cache backend failure: work without it
@@ -48,7 +51,7 @@ def _cache_get(key):
         return None
 
 
-def _cache_set(key, value, timeout):
+def _cache_set(key: str, value: Any, timeout: int) -> None:
     try:
         cache.set(key, value, timeout=timeout)
     except Exception as exc:  # noqa: BLE001  any cache backend failure: work without it

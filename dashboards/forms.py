@@ -1,6 +1,8 @@
 """The web forms: a dashboard's name, and a widget built from the owner's own buckets, fields
 (discovered from recent records), devices and properties. Widget rules are dashboards/widgets.py's,
 so the form and the API refuse the same things with the same words."""
+from typing import cast
+
 from django import forms
 
 from buckets.models import Bucket
@@ -45,7 +47,9 @@ class WidgetForm(forms.Form):
     type = forms.ChoiceField(label="Widget type", choices=list(TYPE_LABELS.items()))
     title = forms.CharField(max_length=100, required=False)
     bucket = forms.ChoiceField(label="Bucket", required=False)
-    fields = forms.MultipleChoiceField(label="Fields", required=False, widget=forms.CheckboxSelectMultiple)
+    # The form's metaclass moves declared fields to base_fields: on an instance, `fields` is still the dict.
+    fields: dict[str, forms.Field] = forms.MultipleChoiceField(  # type: ignore[assignment]
+        label="Fields", required=False, widget=forms.CheckboxSelectMultiple)
     range = forms.ChoiceField(label="Range", choices=[(r, r) for r in RANGES], initial="24h", required=False)
     agg_type = forms.ChoiceField(label="Aggregate", choices=[(t, t) for t in AGG_TYPES], initial="mean",
                                  required=False)
@@ -77,15 +81,16 @@ class WidgetForm(forms.Form):
                     "hx-target": "#widget-form", "hx-swap": "outerHTML"})
         self.owner = owner
         current = choices_from if choices_from is not None else (self.data or self.initial)
-        self.kind = current.get("type") if current.get("type") in TYPES else "chart"
+        kind = current.get("type")
+        self.kind = kind if isinstance(kind, str) and kind in TYPES else "chart"
         buckets = list(Bucket.objects.filter(owner=owner).order_by("bucket_id").values_list("bucket_id", flat=True))
         devices = list(Device.objects.filter(owner=owner).order_by("device_id").values_list("device_id", flat=True))
-        self.fields["bucket"].choices = [("", "(choose a bucket)")] + [(b, b) for b in buckets]
-        self.fields["device"].choices = [("", "(choose a device)")] + [(d, d) for d in devices]
+        cast(forms.ChoiceField, self.fields["bucket"]).choices = [("", "(choose a bucket)")] + [(b, b) for b in buckets]
+        cast(forms.ChoiceField, self.fields["device"]).choices = [("", "(choose a device)")] + [(d, d) for d in devices]
         bucket = Bucket.objects.filter(owner=owner, bucket_id=current.get("bucket") or "").first()
         offered = bucket_fields(bucket=bucket) if bucket else []
         chosen = current.getlist("fields") if hasattr(current, "getlist") else list(current.get("fields") or [])
-        self.fields["fields"].choices = [(f, f) for f in dict.fromkeys([*offered, *chosen])]
+        cast(forms.ChoiceField, self.fields["fields"]).choices = [(f, f) for f in dict.fromkeys([*offered, *chosen])]
         self.fields["fields"].help_text = (
             "Fields seen in the bucket's latest records. A chart or table without any shows them all; a value or "
             "gauge shows one." if offered else

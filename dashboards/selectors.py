@@ -6,34 +6,37 @@ one for its buckets, one for its devices, one for their properties, one "latest 
 bucket shown by value, gauge or table widgets, and the chart and map widgets' own range reads."""
 import hashlib
 import hmac
+from collections.abc import Sequence
+from typing import Any
 
-from django.db.models import Max, OuterRef, Subquery
+from django.contrib.auth.models import User
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from buckets.models import Bucket, Record
 from buckets.selectors.query import records_query
-from buckets.services import now_ms
 from dashboards.charts import chart_data
 from dashboards.models import Dashboard
-from dashboards.widgets import RANGES
+from dashboards.widgets import RANGES, Widget
 from devices.models import Device, DeviceProperty
 from platform.auth import found_or_404
+from platform.clock import now_ms
 from platform.tokens import token_hash
 
 LATEST_SCAN = 100  # latest records read once per bucket for value, gauge and table widgets
 MAP_POINTS = 1000
 
 
-def dashboards_list(*, owner):
+def dashboards_list(*, owner: User) -> QuerySet[Dashboard]:
     return Dashboard.objects.filter(owner=owner).order_by("dashboard_id")
 
 
-def dashboard_get(*, owner, dashboard_id):
+def dashboard_get(*, owner: User, dashboard_id: str) -> Dashboard:
     """The owner's dashboard, or Http404 (another user's does not exist for this owner)."""
     return found_or_404(Dashboard.objects.filter(owner=owner, dashboard_id=dashboard_id).select_related("owner").first(),
                         "dashboard")
 
 
-def dashboard_for_share(*, secret):
+def dashboard_for_share(*, secret: str | None) -> Dashboard | None:
     """The dashboard whose live share link has this secret, or None (unknown or revoked)."""
     if not secret or len(secret) > 100:
         return None
@@ -44,13 +47,13 @@ def dashboard_for_share(*, secret):
     return found
 
 
-def _referenced(dashboard):
+def _referenced(dashboard: Dashboard) -> tuple[set[str], set[str]]:
     buckets = {w["source"]["bucket"] for w in dashboard.widgets if "bucket" in w["source"]}
     devices = {w["source"]["device"] for w in dashboard.widgets if "device" in w["source"]}
     return buckets, devices
 
 
-def dashboard_stamp(*, dashboard, now=None):
+def dashboard_stamp(*, dashboard: Dashboard, now: int | None = None) -> str:
     """A short version of everything the dashboard shows: its own last change, each bucket's
     newest record time, each device's connection, last message and properties' last change, and
     the current minute (ranges slide and "seen 2 minutes ago" ages). Two queries at most."""
@@ -69,7 +72,7 @@ def dashboard_stamp(*, dashboard, now=None):
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def _path(value, field):
+def _path(value: Any, field: str | None) -> Any:
     """A field of a JSON value, dotted for nested objects ("a.b"); None if absent."""
     if not field:
         return value
@@ -80,10 +83,11 @@ def _path(value, field):
     return value
 
 
-def _position(val, fields):
+def _position(val: Any, fields: list[str]) -> tuple[float, float] | None:
     if not isinstance(val, dict):
         return None
-    for lat_key, lon_key in ([fields] if fields else [("lat", "lon"), ("latitude", "longitude")]):
+    pairs: list[Sequence[str]] = [fields] if fields else [("lat", "lon"), ("latitude", "longitude")]
+    for lat_key, lon_key in pairs:
         lat, lon = _path(val, lat_key), _path(val, lon_key)
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon)) \
                 and -90 <= lat <= 90 and -180 <= lon <= 180:
@@ -91,7 +95,7 @@ def _position(val, fields):
     return None
 
 
-def _latest_value(bucket, records, field):
+def _latest_value(bucket: Bucket, records: list[dict[str, Any]], field: str) -> tuple[Any, int | None]:
     """(value, ts) of the newest record holding `field`: from the records already read when one
     of them has it, else one indexed query."""
     for record in records:
@@ -106,7 +110,7 @@ def _latest_value(bucket, records, field):
     return _path(row[1], field), row[0]
 
 
-def dashboard_data(*, dashboard, now=None):
+def dashboard_data(*, dashboard: Dashboard, now: int | None = None) -> dict[str, dict[str, Any]]:
     """{widget id: what it shows}, for every widget. A widget whose bucket or device is gone
     shows {"missing": "..."} instead of failing the page."""
     now = now or now_ms()
@@ -119,17 +123,19 @@ def dashboard_data(*, dashboard, now=None):
         for prop in DeviceProperty.objects.filter(device__in=devices.values(), name__in=names) \
                 .select_related("device").only("name", "value", "modified", "device__device_id"):
             properties[(prop.device.device_id, prop.name)] = prop
-    latest = {}
+    wanted: dict[str, tuple[Bucket, int]] = {}  # bucket id -> (bucket, records needed)
     for w in dashboard.widgets:
         bucket = buckets.get(w["source"].get("bucket"))
         if bucket and (w["type"] == "table" or w["type"] in ("value", "gauge")):
             need = max(LATEST_SCAN, w["source"].get("items", 0))
-            latest.setdefault(bucket.bucket_id, (bucket, need))
-    latest = {bid: records_query(bucket=b, items=need) for bid, (b, need) in latest.items()}
+            wanted.setdefault(bucket.bucket_id, (bucket, need))
+    latest = {bid: records_query(bucket=b, items=need) for bid, (b, need) in wanted.items()}
     return {w["id"]: _widget_data(w, buckets, devices, properties, latest, now) for w in dashboard.widgets}
 
 
-def _widget_data(widget, buckets, devices, properties, latest, now):
+def _widget_data(widget: Widget, buckets: dict[str, Bucket], devices: dict[str, Device],
+                 properties: dict[tuple[str, str], DeviceProperty], latest: dict[str, list[dict[str, Any]]],
+                 now: int) -> dict[str, Any]:
     source, kind = widget["source"], widget["type"]
     if "bucket" in source:
         bucket = buckets.get(source["bucket"])
@@ -164,7 +170,7 @@ def _widget_data(widget, buckets, devices, properties, latest, now):
     return {"device": device.device_id}
 
 
-def bucket_fields(*, bucket, sample=50):
+def bucket_fields(*, bucket: Bucket, sample: int = 50) -> list[str]:
     """The field names of a bucket's newest records (top level), for the widget form."""
     names = []
     for record in records_query(bucket=bucket, items=sample):

@@ -1,7 +1,10 @@
 """Writes on dashboards. Keyword-only; never see a request. Every change to the widget list
 happens on a row locked for the transaction, so two editors' changes never overwrite each other."""
 import copy
+from collections.abc import Iterable
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,13 +14,14 @@ from dashboards.widgets import (
     MAX_H,
     MAX_WIDGETS,
     MAX_Y,
+    Widget,
     WidgetError,
     layout_push_down,
     widget_clean,
     widgets_clean,
 )
 from devices import services as device_services
-from devices.models import Device
+from devices.models import Device, Downlink
 from platform.tokens import token_hash, token_new
 
 
@@ -25,7 +29,8 @@ class DashboardExists(ValueError):
     pass
 
 
-def dashboard_create(*, owner, dashboard_id, name="", description="", widgets=()):
+def dashboard_create(*, owner: User, dashboard_id: str, name: str = "", description: str = "",
+                     widgets: Iterable[Any] = ()) -> Dashboard:
     """Creates the owner's dashboard with its widgets (checked by widgets_clean: WidgetError if one
     is wrong). DashboardExists if the id is taken (the unique constraint decides under races)."""
     cleaned = widgets_clean(owner=owner, widgets=list(widgets))
@@ -37,7 +42,7 @@ def dashboard_create(*, owner, dashboard_id, name="", description="", widgets=()
         raise DashboardExists(f"A dashboard with id {dashboard_id!r} already exists: choose another id.") from None
 
 
-def dashboard_update(*, dashboard, **changes):
+def dashboard_update(*, dashboard: Dashboard, **changes: Any) -> Dashboard:
     """Sets the given fields (name, description, widgets: the whole list, checked). Atomic."""
     if "widgets" in changes:
         changes["widgets"] = widgets_clean(owner=dashboard.owner, widgets=changes["widgets"])
@@ -48,15 +53,15 @@ def dashboard_update(*, dashboard, **changes):
     return dashboard
 
 
-def dashboard_delete(*, dashboard):
+def dashboard_delete(*, dashboard: Dashboard) -> None:
     dashboard.delete()
 
 
-def _locked(dashboard):
+def _locked(dashboard: Dashboard) -> Dashboard:
     return Dashboard.objects.select_for_update().get(pk=dashboard.pk)
 
 
-def widget_add(*, dashboard, data):
+def widget_add(*, dashboard: Dashboard, data: dict[str, Any]) -> Widget:
     """Appends a widget (placed below the others unless its layout says where). Returns it."""
     with transaction.atomic():
         row = _locked(dashboard)
@@ -69,7 +74,7 @@ def widget_add(*, dashboard, data):
     return widgets[-1]
 
 
-def widget_update(*, dashboard, widget_id, data):
+def widget_update(*, dashboard: Dashboard, widget_id: str, data: dict[str, Any]) -> Widget | None:
     """Replaces a widget's type, title, source and options; its id and place stay. Returns it, or
     None if the dashboard has no such widget."""
     with transaction.atomic():
@@ -86,7 +91,7 @@ def widget_update(*, dashboard, widget_id, data):
     return cleaned
 
 
-def widget_remove(*, dashboard, widget_id):
+def widget_remove(*, dashboard: Dashboard, widget_id: str) -> bool:
     """Removes a widget; returns whether there was one."""
     with transaction.atomic():
         row = _locked(dashboard)
@@ -99,7 +104,8 @@ def widget_remove(*, dashboard, widget_id):
     return True
 
 
-def widget_move(*, dashboard, widget_id, dx=0, dy=0, dw=0, dh=0):
+def widget_move(*, dashboard: Dashboard, widget_id: str, dx: int = 0, dy: int = 0, dw: int = 0,
+                dh: int = 0) -> Widget | None:
     """Moves or resizes a widget by grid steps, kept inside the grid (a step past an edge does
     nothing); the widgets it lands on move down. Returns the widget, or None if there is none."""
     with transaction.atomic():
@@ -119,7 +125,7 @@ def widget_move(*, dashboard, widget_id, dx=0, dy=0, dw=0, dh=0):
     return widget
 
 
-def share_create(*, dashboard):
+def share_create(*, dashboard: Dashboard) -> str:
     """A new read-only link secret for the dashboard; returns it (shown once: only its hash is
     kept). Any earlier link stops working."""
     secret = token_new()
@@ -128,7 +134,7 @@ def share_create(*, dashboard):
     return secret
 
 
-def share_revoke(*, dashboard):
+def share_revoke(*, dashboard: Dashboard) -> bool:
     """Revokes the link: it answers 404 from now on. Returns whether there was one."""
     revoked = Dashboard.objects.filter(pk=dashboard.pk, share_hash__isnull=False).update(share_hash=None,
                                                                                           shared_at=None)
@@ -136,13 +142,13 @@ def share_revoke(*, dashboard):
     return bool(revoked)
 
 
-def _control_device(dashboard, widget, kind):
+def _control_device(dashboard: Dashboard, widget: Widget | None, kind: str) -> Device | None:
     if widget is None or widget["type"] != kind:
         return None
     return Device.objects.filter(owner=dashboard.owner, device_id=widget["source"]["device"]).first()
 
 
-def widget_property_set(*, dashboard, widget_id, value):
+def widget_property_set(*, dashboard: Dashboard, widget_id: str, value: Any) -> Any:
     """The owner's edit through a property widget: sets the property (or, if the widget shows one
     field of it, that field of the stored object). Returns the new value, or None if the widget or
     its device is gone."""
@@ -159,7 +165,7 @@ def widget_property_set(*, dashboard, widget_id, value):
     return value
 
 
-def widget_downlink_send(*, dashboard, widget_id):
+def widget_downlink_send(*, dashboard: Dashboard, widget_id: str) -> Downlink | None:
     """Queues the downlink widget's fixed payload for its device; returns the Downlink or None."""
     widget = dashboard.widget(widget_id)
     device = _control_device(dashboard, widget, "downlink")

@@ -3,15 +3,16 @@ is the track itself drawn to scale, with a scale bar, so it works offline."""
 import math
 from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 METRES_PER_DEGREE = 111_320  # along a meridian; along a parallel, times cos(latitude)
 MAP_W, MAP_H, MAP_PAD = 400, 260, 16
 
 
-def number(value, decimals=None):
+def number(value: Any, decimals: int | None = None) -> str:
     """A widget's value as text: numbers with the widget's decimals, other JSON as it is."""
     if isinstance(value, bool) or value is None:
         return "—" if value is None else str(value).lower()
@@ -21,7 +22,8 @@ def number(value, decimals=None):
     return str(value)
 
 
-def gauge(value, *, low=0, high=100, unit="", decimals=None, colour="#2563eb"):
+def gauge(value: Any, *, low: float = 0, high: float = 100, unit: str = "", decimals: int | None = None,
+          colour: str = "#2563eb") -> SafeString:
     """A half-circle gauge from `low` to `high` with the value's arc and its text."""
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
     frac = min(max((value - low) / (high - low), 0), 1) if numeric else 0
@@ -38,13 +40,13 @@ def gauge(value, *, low=0, high=100, unit="", decimals=None, colour="#2563eb"):
         f'<text x="180" y="120" text-anchor="middle">{number(high)}</text></svg>')
 
 
-def _nice_distance(metres):
+def _nice_distance(metres: float) -> float:
     """The largest 1, 2 or 5 times a power of ten not above `metres`."""
     magnitude = 10 ** math.floor(math.log10(metres))
     return max(m * magnitude for m in (1, 2, 5) if m * magnitude <= metres)
 
 
-def track(points, *, colour="#2563eb"):
+def track(points: list[tuple[int, tuple[float, float]]], *, colour: str = "#2563eb") -> SafeString | str:
     """[(ts, (lat, lon))] oldest first, drawn as a line to scale (equirectangular around the
     track's middle latitude), the last position marked, with a scale bar and north up."""
     if not points:
@@ -58,7 +60,7 @@ def track(points, *, colour="#2563eb"):
     scale = min((MAP_W - 2 * MAP_PAD) / span, (MAP_H - 2 * MAP_PAD - 20) / span)  # px per degree
     cx, cy = (min(xs) + max(xs)) / 2, (min(lats) + max(lats)) / 2
 
-    def px(x, lat):
+    def px(x: float, lat: float) -> tuple[float, float]:
         return MAP_W / 2 + (x - cx) * scale, (MAP_H - 20) / 2 - (lat - cy) * scale
 
     coords = [px(x, lat) for x, lat in zip(xs, lats)]

@@ -3,6 +3,10 @@ forms and the services. A widget refers to the owner's buckets and devices by id
 anything else (unknown, or another user's) is refused as "not found", so the answer reveals
 nothing about other users."""
 import re
+from collections.abc import Collection
+from typing import Any
+
+from django.contrib.auth.models import User
 
 from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS, AGG_TYPES
@@ -16,8 +20,6 @@ RANGES = {"1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_
 COLUMNS, MAX_Y, MAX_H, MAX_WIDGETS, MAX_FIELDS, MAX_POINTS = 12, 500, 12, 50, 6, 2000
 DEFAULT_SIZE = {"chart": (6, 4), "value": (3, 2), "gauge": (3, 3), "status": (3, 2), "map": (6, 4),
                 "table": (6, 4), "property": (3, 2), "downlink": (3, 2)}
-# Which source each type reads: a bucket, a device, or either (value and gauge).
-BUCKET_TYPES, DEVICE_TYPES = {"chart", "map", "table"}, {"status", "property", "downlink"}
 SOURCE_KEYS = {
     "chart": {"bucket", "fields", "range", "agg", "agg_type"},
     "map": {"bucket", "fields", "range"},
@@ -33,15 +35,21 @@ DOWNLINK_OPTION_KEYS = OPTION_KEYS | {"payload", "label"}
 COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
 
+# A cleaned widget as the dashboard stores it (docs/dashboards.md): id, type, title, layout, source,
+# options; a layout is {"x", "y", "w", "h"}. Raw input is any JSON, checked here.
+Widget = dict[str, Any]
+Layout = dict[str, Any]
+
+
 class WidgetError(ValueError):
     """What is wrong, and where: `path` is like "source.bucket" inside the widget."""
 
-    def __init__(self, path, message):
+    def __init__(self, path: str, message: str) -> None:
         super().__init__(message)
         self.path, self.message = path, message
 
 
-def _object(value, path):
+def _object(value: Any, path: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -49,20 +57,20 @@ def _object(value, path):
     return value
 
 
-def _known(data, allowed, path):
+def _known(data: dict[str, Any], allowed: Collection[str], path: str) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise WidgetError(path, f"Unknown key {', '.join(unknown)}: use {', '.join(sorted(allowed))}.")
 
 
-def _int(data, key, path, low, high, default):
+def _int(data: dict[str, Any], key: str, path: str, low: int, high: int, default: int | None) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise WidgetError(f"{path}.{key}".lstrip("."), f"Give a whole number from {low} to {high}.")
     return value
 
 
-def _number(data, key, path):
+def _number(data: dict[str, Any], key: str, path: str) -> int | float | None:
     value = data.get(key)
     if value is None:
         return None
@@ -71,40 +79,40 @@ def _number(data, key, path):
     return value
 
 
-def _name(value, path, what):
+def _name(value: Any, path: str, what: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 200 or any(ord(c) < 32 for c in value):
         raise WidgetError(path, f"Give the {what} as a non-empty string (at most 200 characters).")
     return value
 
 
-def _id(value, path, what):
+def _id(value: Any, path: str, what: str) -> str:
     if not isinstance(value, str) or not re.fullmatch(ID_PATTERN, value):
         raise WidgetError(path, f"Give a {what} id: 1 to 64 letters, digits, '_' or '-'.")
     return value
 
 
-def _choice(data, key, choices, default, path):
+def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], default: str | None, path: str) -> str:
     value = data.get(key, default)
     if value not in choices:
         raise WidgetError(f"{path}.{key}", f"{value!r} is not allowed; use one of {', '.join(choices)}.")
     return value
 
 
-def _bucket(owner, data):
+def _bucket(owner: User, data: dict[str, Any]) -> str:
     bucket_id = _id(data.get("bucket"), "source.bucket", "bucket")
     if not Bucket.objects.filter(owner=owner, bucket_id=bucket_id).exists():
         raise WidgetError("source.bucket", f"Bucket '{bucket_id}' not found: use one of your buckets.")
     return bucket_id
 
 
-def _device(owner, data):
+def _device(owner: User, data: dict[str, Any]) -> str:
     device_id = _id(data.get("device"), "source.device", "device")
     if not Device.objects.filter(owner=owner, device_id=device_id).exists():
         raise WidgetError("source.device", f"Device '{device_id}' not found: use one of your devices.")
     return device_id
 
 
-def _fields(data, limit, path="source.fields"):
+def _fields(data: dict[str, Any], limit: int, path: str = "source.fields") -> list[str]:
     fields = data.get("fields", [])
     if not isinstance(fields, list) or len(fields) > limit:
         raise WidgetError(path, f"Give a list of at most {limit} field names.")
@@ -114,7 +122,7 @@ def _fields(data, limit, path="source.fields"):
     return fields
 
 
-def _source(owner, kind, data):
+def _source(owner: User, kind: str, data: Any) -> dict[str, Any]:
     data = _object(data, "source")
     _known(data, SOURCE_KEYS[kind], "source")
     if kind in ("value", "gauge"):
@@ -129,7 +137,7 @@ def _source(owner, kind, data):
                 field = fields[0]
             return {"bucket": _bucket(owner, data), "field": _name(field, "source.field", "field")}
     if kind == "chart":
-        source = {"bucket": _bucket(owner, data), "fields": _fields(data, MAX_FIELDS),
+        source: dict[str, Any] = {"bucket": _bucket(owner, data), "fields": _fields(data, MAX_FIELDS),
                   "range": _choice(data, "range", tuple(RANGES), "24h", "source"),
                   "agg_type": _choice(data, "agg_type", AGG_TYPES, "mean", "source")}
         agg = data.get("agg", "auto")
@@ -158,10 +166,10 @@ def _source(owner, kind, data):
     return {"device": _device(owner, data)}
 
 
-def _options(kind, data):
+def _options(kind: str, data: Any) -> dict[str, Any]:
     data = _object(data, "options")
     _known(data, DOWNLINK_OPTION_KEYS if kind == "downlink" else OPTION_KEYS, "options")
-    options = {}
+    options: dict[str, Any] = {}
     if "unit" in data:
         if not isinstance(data["unit"], str) or len(data["unit"]) > 16:
             raise WidgetError("options.unit", "Give the unit as a string of at most 16 characters.")
@@ -195,7 +203,7 @@ def _options(kind, data):
     return options
 
 
-def widget_clean(*, owner, data):
+def widget_clean(*, owner: User, data: Any) -> Widget:
     """One widget, checked against `owner`'s objects and normalised (defaults filled, layout inside
     the grid). Raises WidgetError saying what is wrong. `id` and layout `y` may come back None:
     widgets_clean fills them."""
@@ -222,7 +230,7 @@ def widget_clean(*, owner, data):
             "source": _source(owner, kind, data.get("source")), "options": _options(kind, data.get("options"))}
 
 
-def widgets_clean(*, owner, widgets):
+def widgets_clean(*, owner: User, widgets: Any) -> list[Widget]:
     """A dashboard's widget list: each widget cleaned, ids unique (missing ones become w1, w2, ...),
     a widget without `y` placed below the others. Raises WidgetError with the path from the list
     ("2.source.bucket")."""
@@ -250,11 +258,11 @@ def widgets_clean(*, owner, widgets):
     return cleaned
 
 
-def _overlap(a, b):
+def _overlap(a: Layout, b: Layout) -> bool:
     return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
 
 
-def _free_spot(placed, w, h):
+def _free_spot(placed: list[Layout], w: int, h: int) -> tuple[int, int]:
     """(y, x) of the first place in reading order where a w x h widget overlaps nothing."""
     for y in range(MAX_Y + 1):
         for x in range(COLUMNS - w + 1):
@@ -263,7 +271,7 @@ def _free_spot(placed, w, h):
     return MAX_Y, 0
 
 
-def layout_push_down(widgets, fixed_id):
+def layout_push_down(widgets: list[Widget], fixed_id: str) -> list[Widget]:
     """After `fixed_id` moved or grew: every widget it now covers moves down below it, and so on
     down the grid, keeping their order; nothing overlaps and nothing else moves."""
     fixed = next(w for w in widgets if w["id"] == fixed_id)

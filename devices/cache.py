@@ -16,6 +16,7 @@ process stops asking a failing cache for a few seconds."""
 import logging
 import secrets
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,20 +27,22 @@ FIELDS = ("id", "owner_id", "device_id", "name", "enabled", "token_hash", "send_
 VALUE_SECONDS = 300
 PAUSE_SECONDS = 5.0
 _paused_until = 0.0
+# The device and owner version stamps a value was read under (None: not stamped yet).
+Versions = list[str | None]
 
 
-def _keys(username, device_id):
+def _keys(username: str, device_id: str | None) -> tuple[str, str, str]:
     return f"devices:cb:{username}:{device_id}", f"devices:cbv:{username}:{device_id}", f"devices:cbu:{username}"
 
 
-def available():
+def available() -> bool:
     """False for PAUSE_SECONDS after any cache operation of the callback path failed (this
     lookup, the rate-limit counter, the wake-up flag): a cache that is down or hung then costs
     one callback per process a socket timeout, not every callback one timeout per use."""
     return time.monotonic() >= _paused_until
 
 
-def failed(what):
+def failed(what: str) -> None:
     global _paused_until
     _paused_until = time.monotonic() + PAUSE_SECONDS
     # Called from the callers' except blocks, so exc_info carries their exception.
@@ -47,13 +50,13 @@ def failed(what):
                    exc_info=True)  # noqa: LOG014
 
 
-def enabled():
+def enabled() -> bool:
     """Only with a cache all processes share: with a per-process cache (locmem) a write in one
     process could not invalidate another's copy."""
     return settings.CACHE_SHARED and available()
 
 
-def device_get(username, device_id):
+def device_get(username: str, device_id: str) -> tuple[dict[str, Any] | None, Versions | None]:
     """(values or None, versions): values is a dict of FIELDS if cached under the current versions;
     versions is what to store a database read under (None: do not store)."""
     if not enabled():
@@ -71,7 +74,7 @@ def device_get(username, device_id):
     return None, versions
 
 
-def device_put(username, device_id, values, versions):
+def device_put(username: str, device_id: str, values: dict[str, Any], versions: Versions | None) -> None:
     if versions is None:
         return
     try:
@@ -80,7 +83,7 @@ def device_put(username, device_id, values, versions):
         failed("device lookup store")
 
 
-def _stamp(username, device_id=None):
+def _stamp(username: str, device_id: str | None = None) -> None:
     value_key, device_key, user_key = _keys(username, device_id)
     try:
         if device_id is None:
@@ -93,7 +96,7 @@ def _stamp(username, device_id=None):
         logger.exception("callback cache: could not invalidate %s/%s", username, device_id or "*")
 
 
-def invalidate(username, device_id=None):
+def invalidate(username: str, device_id: str | None = None) -> None:
     """A write changed the device (or, without device_id, every device of the user): now, and
     again when the surrounding transaction commits."""
     if not settings.CACHE_SHARED:
@@ -102,7 +105,7 @@ def invalidate(username, device_id=None):
     transaction.on_commit(lambda: _stamp(username, device_id))
 
 
-def _device_changed(sender, instance, **kwargs):
+def _device_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     from django.contrib.auth import get_user_model
 
     username = (get_user_model().objects.filter(pk=instance.owner_id).values_list("username", flat=True).first()
@@ -111,7 +114,7 @@ def _device_changed(sender, instance, **kwargs):
         invalidate(username, instance.device_id)
 
 
-def _user_renaming(sender, instance, update_fields=None, **kwargs):
+def _user_renaming(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
     """A renamed user's cached devices are stale under the old name; a user (de)activated changes
     whether their devices answer at all (devices/selectors.py device_for_callback)."""
     if instance.pk is None or (update_fields is not None and not {"username", "is_active"} & set(update_fields)):
@@ -121,11 +124,11 @@ def _user_renaming(sender, instance, update_fields=None, **kwargs):
         invalidate(old[0])
 
 
-def _user_deleted(sender, instance, **kwargs):
+def _user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     invalidate(instance.get_username())
 
 
-def connect():
+def connect() -> None:
     """Called from devices/models.py, so every process that can write a device listens."""
     from django.db.models.signals import post_delete, post_save, pre_save
 

@@ -1,4 +1,5 @@
 import json
+from typing import cast
 
 from django import forms
 
@@ -64,18 +65,19 @@ class DeviceSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         owner = self.instance.owner
-        self.fields["write_bucket"].queryset = Bucket.objects.filter(owner=owner)
-        self.fields["call_endpoint"].queryset = Endpoint.objects.filter(owner=owner)
-        self.fields["write_bucket"].empty_label = "(none)"
-        self.fields["call_endpoint"].empty_label = "(none)"
-        self.fields["timeout"].min_value = 1
+        write_bucket = cast(forms.ModelChoiceField, self.fields["write_bucket"])
+        call_endpoint = cast(forms.ModelChoiceField, self.fields["call_endpoint"])
+        write_bucket.queryset = Bucket.objects.filter(owner=owner)
+        call_endpoint.queryset = Endpoint.objects.filter(owner=owner)
+        write_bucket.empty_label = call_endpoint.empty_label = "(none)"
+        cast(forms.IntegerField, self.fields["timeout"]).min_value = 1
 
 
 class DevicePageForm(forms.Form):
     """A form that shares the device page with the callback settings: its own element ids
     (`id_<prefix>_<field>`), so a label focuses its own field (both forms have a "name")."""
 
-    id_prefix = None
+    id_prefix: str | None = None
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
@@ -100,5 +102,5 @@ class AttachApplicationForm(forms.Form):
 
     def __init__(self, *args, device, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["connection"].queryset = (Connection.objects.filter(owner=device.owner)
-                                              .exclude(pk__in=device.applications.values("pk")))
+        cast(forms.ModelChoiceField, self.fields["connection"]).queryset = (
+            Connection.objects.filter(owner=device.owner).exclude(pk__in=device.applications.values("pk")))

@@ -66,7 +66,7 @@ class PropertySchema(serializers.Serializer):
 class DownlinkSchema(serializers.Serializer):
     id = serializers.IntegerField()
     payload = serializers.JSONField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.source
     state = serializers.ChoiceField(["queued", "delivered"])
     created = serializers.IntegerField()
     delivered = serializers.IntegerField(allow_null=True)
@@ -83,7 +83,7 @@ class DownlinkQueuedSchema(serializers.Serializer):
 
 _ERROR = {"$ref": "#/components/schemas/ApiErrorSchema"}
 _TP_ERROR = {"$ref": "#/components/schemas/ThingParkErrorSchema"}
-_DEVICE_SECURITY = [{"deviceToken": []}, {}]
+_DEVICE_SECURITY: list[dict[str, list[str]]] = [{"deviceToken": []}, {}]
 _ANSWER = {"description": "Committed. The oldest queued downlink (X-Downlink-Id, X-Downlinks-Pending), else the "
                           "response property's value, else {}.",
            "content": {"application/json": {"schema": {}}}}

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from devices import cache as callback_cache
 
 
-def callback_rate_exceeded(*, device_pk):
+def callback_rate_exceeded(*, device_pk: int) -> int | None:
     """Counts one callback of the device; returns the seconds until its window ends if it is over
     settings.DEVICE_RATE_LIMIT per minute, else None. 0 turns the limit off. Fails open: an
     unreachable cache must not stop devices from sending."""
@@ -31,7 +31,7 @@ def callback_rate_exceeded(*, device_pk):
     return None
 
 
-def _count(key):
+def _count(key: str) -> int:
     """Counts one hit on `key` (created with a 120 s expiry); returns the count. With Redis, one
     round trip (SET NX EX and INCR pipelined); elsewhere Django's add + incr."""
     backend = getattr(cache, "_cache", None)

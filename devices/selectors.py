@@ -1,12 +1,14 @@
 """Reads on devices. Every device is reached through its owner."""
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import Http404
 
 from devices import cache as callback_cache
-from devices.models import Device, DeviceProperty
+from devices.models import Device, DeviceProperty, Downlink
 from platform.tokens import token_matches
 
 
-def device_for_callback(username, device_id, token):
+def device_for_callback(username: str, device_id: str, token: str | None) -> Device | None:
     """The device if the token is its callback token; None for an unknown or deactivated user,
     unknown device, missing or wrong token alike, so the answer reveals nothing. Cached (devices/cache.py)."""
     if not token or "\x00" in username or "\x00" in device_id:
@@ -27,29 +29,25 @@ def device_for_callback(username, device_id, token):
     return Device.from_db("default", callback_cache.FIELDS, [values[name] for name in callback_cache.FIELDS])
 
 
-def device_for_owner(owner, device_id):
-    return Device.objects.filter(owner=owner, device_id=device_id).first()
-
-
-def devices_for_owner(owner):
+def devices_for_owner(owner: User) -> QuerySet[Device]:
     return (Device.objects.filter(owner=owner).select_related("write_bucket", "call_endpoint")
             .prefetch_related("applications"))
 
 
-def device_for_owner_or_404(owner, device_id):
+def device_for_owner_or_404(owner: User, device_id: str) -> Device:
     device = devices_for_owner(owner).filter(device_id=device_id).first()
     if device is None:
         raise Http404(f"No device '{device_id}'.")
     return device
 
 
-def property_or_404(device, name):
+def property_or_404(device: Device, name: str) -> DeviceProperty:
     prop = DeviceProperty.objects.filter(device=device, name=name).first()
     if prop is None:
         raise Http404(f"Device '{device.device_id}' has no property '{name}'.")
     return prop
 
 
-def downlinks_for_device(device, limit):
+def downlinks_for_device(device: Device, limit: int) -> QuerySet[Downlink]:
     """Queued and delivered downlinks, newest first."""
     return device.downlinks.order_by("-id")[:limit]

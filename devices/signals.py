@@ -5,11 +5,16 @@ Each signal carries plain values and is sent after the transaction that stored t
 a receiver sees committed rows and may open its own transactions. A receiver that raises is
 logged and never fails the batch or the sweep: the data is stored either way."""
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import django.dispatch
 
 from platform.payloads import payload_records
+
+if TYPE_CHECKING:
+    from devices.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +31,8 @@ class StoredMessage:
     owner_id: int
     message_id: int
     ts: int
-    records: tuple      # ((bucket pk, ts ms, val), ...) written by `write_bucket`
-    properties: tuple   # ((name, value), ...) set by `set_property`
+    records: tuple[tuple[int, int, Any], ...]  # ((bucket pk, ts ms, val), ...) written by `write_bucket`
+    properties: tuple[tuple[str, Any], ...]  # ((name, value), ...) set by `set_property`
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class StatusChanged:
     ts: int             # epoch ms of the change
 
 
-def _send(signal, **kwargs):
+def _send(signal: django.dispatch.Signal, **kwargs: Any) -> None:
     for receiver, result in signal.send_robust(sender=None, **kwargs):
         if isinstance(result, Exception):
             logger.error("%s receiver %r failed; the data is stored, only its follow-up is lost",
@@ -46,7 +51,7 @@ def _send(signal, **kwargs):
                          exc_info=(type(result), result, result.__traceback__))
 
 
-def messages_stored_send(batch):
+def messages_stored_send(batch: Iterable["Message"]) -> None:
     """Announces a committed batch of inbox messages (devices.Message with their device)."""
     if not messages_stored.has_listeners():
         return
@@ -61,7 +66,7 @@ def messages_stored_send(batch):
     _send(messages_stored, messages=messages)
 
 
-def status_changed_send(changes):
+def status_changed_send(changes: Iterable[StatusChanged]) -> None:
     """Announces committed connection changes: [StatusChanged, ...]."""
     if changes and status_changed.has_listeners():
         _send(status_changed, devices=list(changes))

@@ -8,8 +8,10 @@ wakes the deliveries queue, which starts a sender unless one is running.
 """
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q
@@ -19,7 +21,7 @@ from endpoints import targets, templating
 from endpoints.models import Attempt, Connection, Delivery, Endpoint
 from endpoints.targets import connection as connection_kind
 from endpoints.targets import endpoint as endpoint_kind
-from endpoints.transport import TransportError, headers_check, http_send, truncate
+from endpoints.transport import HttpAnswer, TransportError, headers_check, http_send, truncate
 
 logger = logging.getLogger(__name__)
 connection_downlink_url = connection_kind.downlink_url
@@ -31,7 +33,7 @@ class DeliveryItem:
 
     owner_id: int
     endpoint_pk: int | None
-    connection_pks: tuple
+    connection_pks: tuple[Any, ...]
     message_id: int
     device_id: str
     device_name: str
@@ -39,7 +41,7 @@ class DeliveryItem:
     ts: int
 
 
-def deliveries_create(*, items):
+def deliveries_create(*, items: Iterable[DeliveryItem]) -> int:
     """Creates one pending Delivery per message and target: the endpoint if it is enabled, each
     active connection; all must belong to the message's owner. Idempotent: the unique
     (target, message) constraints make a second call for the same messages create nothing.
@@ -67,7 +69,7 @@ def deliveries_create(*, items):
     return len(rows)
 
 
-def deliveries_wake():
+def deliveries_wake() -> None:
     """Wakes the deliveries queue (a sender starts unless one runs). A failure is harmless: the
     rows are committed and the beat redrive finds them."""
     from endpoints.tasks import dispatch_deliveries_task
@@ -78,7 +80,7 @@ def deliveries_wake():
         logger.warning("could not wake the deliveries queue; the redrive will send them", exc_info=True)
 
 
-def delivery_retry(*, delivery):
+def delivery_retry(*, delivery: Delivery) -> bool:
     """Puts a failed delivery back in the queue with a fresh retry schedule; it goes before newer
     pending deliveries of its target (order by id). Returns False unless it was failed."""
     requeued = Delivery.objects.filter(pk=delivery.pk, state=Delivery.FAILED).update(
@@ -88,7 +90,7 @@ def delivery_retry(*, delivery):
     return bool(requeued)
 
 
-def endpoint_call(*, endpoint, payload, now_ms):
+def endpoint_call(*, endpoint: Endpoint, payload: Any, now_ms: int) -> HttpAnswer:
     """Sends one request to an endpoint now, with `payload` as the message, and logs it as a
     delivery without retries. Returns the HttpAnswer; raises TransportError or TemplateError."""
     # Created `failed` and settled below: never a pending row the queue could pick up meanwhile.
@@ -115,7 +117,7 @@ def endpoint_call(*, endpoint, payload, now_ms):
             delivered_at=timezone.now() if ok else None)
 
 
-def deliveries_retry_now(*, target):
+def deliveries_retry_now(*, target: Endpoint | Connection) -> int:
     """"Retry now" on an endpoint or application: its pending deliveries waiting for a retry (and,
     for an application, the blame period) are due at once. Returns how many were waiting."""
     field = "endpoint" if isinstance(target, Endpoint) else "connection"
@@ -123,13 +125,13 @@ def deliveries_retry_now(*, target):
     with transaction.atomic():
         waiting = Delivery.objects.filter(**{field: target}, state=Delivery.PENDING, next_attempt_at__gt=now).update(
             next_attempt_at=now)
-        if field == "connection":
+        if isinstance(target, Connection):
             Connection.objects.filter(pk=target.pk, blamed_until__gt=now).update(blamed_until=now)
         transaction.on_commit(deliveries_wake)
     return waiting
 
 
-def deliveries_statistics(*, target):
+def deliveries_statistics(*, target: Endpoint | Connection) -> tuple[dict[str, int], datetime | None]:
     """{"delivered", "failed", "pending", "oldestPendingSeconds"} over the target's deliveries still
     in the log (one aggregate query), and when the next attempt is due (None: nothing waits)."""
     field = "endpoint" if isinstance(target, Endpoint) else "connection"
@@ -140,14 +142,15 @@ def deliveries_statistics(*, target):
         next_at=Min("next_attempt_at", filter=pending))
     now = timezone.now()
     next_at = row["next_at"]
-    if next_at and field == "connection" and target.blamed_until and target.blamed_until > next_at:
+    if next_at and isinstance(target, Connection) and target.blamed_until and target.blamed_until > next_at:
         next_at = target.blamed_until
     statistics = {"delivered": row["delivered"], "failed": row["failed"], "pending": row["pending"],
                   "oldestPendingSeconds": int((now - row["oldest"]).total_seconds()) if row["oldest"] else 0}
     return statistics, (next_at if next_at and next_at > now else None)
 
 
-def deliveries_prune(*, older_than_days, now=None, batch_size=1000, deadline_s=50.0):
+def deliveries_prune(*, older_than_days: int, now: datetime | None = None, batch_size: int = 1000,
+                     deadline_s: float = 50.0) -> int:
     """Deletes delivered and failed deliveries, with their attempts, whose last activity (creation
     and every attempt) is older than `older_than_days`; pending ones are never touched. Works in
     batches of `batch_size`, each its own short transaction, and starts no new batch after

@@ -9,7 +9,7 @@ ALLOW_HINT = ("To allow it on your own server (a receiver on this machine or you
               "ENDPOINTS_ALLOW_PRIVATE_IPS=true in the environment and restart.")
 
 
-def private_url_warning(url):
+def private_url_warning(url: str | None) -> str | None:
     """A sentence saying sends to `url` will be refused, or None. Only literal addresses and
     localhost are judged: no DNS lookup while a page renders (the guard itself resolves names)."""
     if settings.ENDPOINTS_ALLOW_PRIVATE_IPS or not url:

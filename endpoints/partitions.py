@@ -10,10 +10,11 @@ Plain conditional UPDATEs, so it works the same on PostgreSQL and SQLite."""
 import math
 import random
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from endpoints.models import Delivery, DeliveryPartition, DeliverySender
@@ -22,33 +23,34 @@ LEASE = 30  # seconds a partition stays held without renewal
 SEEN = 5  # a sender not seen for this long no longer counts
 
 
-def partition_count():
+def partition_count() -> int:
     return settings.DELIVERY_PARTITIONS
 
 
-def in_partitions(queryset, numbers):
+def in_partitions(queryset: QuerySet[Delivery], numbers: Iterable[int]) -> QuerySet[Delivery]:
     """Deliveries whose lane falls in those partitions."""
     return queryset.annotate(partition=F("lane") % partition_count()).filter(partition__in=list(numbers))
 
 
-def senders_live():
+def senders_live() -> int:
     return DeliverySender.objects.filter(seen__gte=timezone.now() - timedelta(seconds=SEEN)).count()
 
 
 class Holder:
     """One sender's partitions: `held` (sendable unless also in `releasing`), renewed by balance()."""
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.held, self.releasing = set(), set()
+        self.held: set[int] = set()
+        self.releasing: set[int] = set()
         self.renewed = 0.0
         self.live = 1
 
-    def valid(self):
+    def valid(self) -> bool:
         """False when the leases may have run out (the sender stalled): stop sending until renewed."""
         return time.monotonic() - self.renewed < LEASE - 5
 
-    def balance(self):
+    def balance(self) -> set[int]:
         """Heartbeat, renew, then take or mark for release until the share is right. Returns the
         partitions lost (taken over by another sender after a stall): drop their work at once."""
         now = timezone.now()
@@ -90,13 +92,13 @@ class Holder:
             DeliverySender.objects.filter(seen__lt=now - timedelta(minutes=1)).delete()
         return lost
 
-    def release(self, numbers):
+    def release(self, numbers: Iterable[int]) -> None:
         numbers = set(numbers)
         DeliveryPartition.objects.filter(number__in=numbers, holder=self.name).update(holder="", lease_until=None)
         self.held -= numbers
         self.releasing -= numbers
 
-    def leave(self):
+    def leave(self) -> None:
         """Gives everything up and stops counting as a sender."""
         self.release(set(self.held))
         DeliverySender.objects.filter(name=self.name).delete()

@@ -1,22 +1,26 @@
 """Reads on endpoints, connections and the delivery log; always through the owner."""
 import uuid
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
 from endpoints.models import Attempt, Connection, Delivery, Endpoint
 
 
-def endpoints_for_owner(owner):
+def endpoints_for_owner(owner: User) -> QuerySet[Endpoint]:
     return Endpoint.objects.filter(owner=owner).order_by("endpoint_id")
 
 
-def endpoint_for_owner(owner, endpoint_id):
+def endpoint_for_owner(owner: User, endpoint_id: str) -> Endpoint | None:
     return Endpoint.objects.filter(owner=owner, endpoint_id=endpoint_id).first()
 
 
-def connections_for_owner(owner):
+def connections_for_owner(owner: User) -> QuerySet[Connection]:
     return Connection.objects.filter(owner=owner).order_by("-created", "pk")
 
 
-def connection_for_owner(owner, connection_id):
+def connection_for_owner(owner: User, connection_id: Any) -> Connection | None:
     """The owner's connection with that id, or None (also for a malformed id)."""
     try:
         pk = uuid.UUID(str(connection_id))
@@ -25,7 +29,7 @@ def connection_for_owner(owner, connection_id):
     return Connection.objects.filter(owner=owner, pk=pk).first()
 
 
-def connection_for_downlink_secret(secret):
+def connection_for_downlink_secret(secret: str | None) -> Connection | None:
     """The connection whose downlink URL carries this secret, or None (also when its owner is
     deactivated: their URLs answer like unknown ones). The URL is the credential."""
     if not secret or len(secret) > 64 or "\x00" in secret:
@@ -34,13 +38,16 @@ def connection_for_downlink_secret(secret):
             .select_related("owner").first())
 
 
-def attempts_for_target(*, endpoint=None, connection=None):
+def attempts_for_target(*, endpoint: Endpoint | None = None,
+                        connection: Connection | None = None) -> QuerySet[Attempt]:
     """The target's attempt log, newest first, each with its delivery."""
-    target = {"delivery__endpoint": endpoint} if endpoint is not None else {"delivery__connection": connection}
+    target: dict[str, Any] = ({"delivery__endpoint": endpoint} if endpoint is not None
+                              else {"delivery__connection": connection})
     return Attempt.objects.filter(**target).select_related("delivery").order_by("-id")
 
 
-def deliveries_for_target(*, endpoint=None, connection=None, state=None):
-    target = {"endpoint": endpoint} if endpoint is not None else {"connection": connection}
+def deliveries_for_target(*, endpoint: Endpoint | None = None, connection: Connection | None = None,
+                          state: str | None = None) -> QuerySet[Delivery]:
+    target: dict[str, Any] = {"endpoint": endpoint} if endpoint is not None else {"connection": connection}
     rows = Delivery.objects.filter(**target).order_by("-id")
     return rows.filter(state=state) if state else rows

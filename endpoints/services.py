@@ -3,6 +3,9 @@
 The engine's own writes (deliveries, attempts, leases, connection state) live in sender.py; the
 configuration writes here save only configuration columns, so an edit never overwrites a state
 or lease a worker is changing at the same moment."""
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +16,7 @@ CONNECTION_FIELDS = ["connector_id", "name", "active", "destination_url", "heade
                      "send_raw_decoded_format", "max_in_flight"]
 
 
-def endpoint_create(*, owner, endpoint_id, **config):
+def endpoint_create(*, owner: User, endpoint_id: str, **config: Any) -> Endpoint:
     """Creates an endpoint; the caller has checked that the id is free for this owner."""
     endpoint = Endpoint(owner=owner, endpoint_id=endpoint_id, **config)
     endpoint.full_clean()
@@ -21,7 +24,7 @@ def endpoint_create(*, owner, endpoint_id, **config):
     return endpoint
 
 
-def endpoint_update(*, endpoint, **changes):
+def endpoint_update(*, endpoint: Endpoint, **changes: Any) -> Endpoint:
     """Sets the given configuration fields and saves only those (plus `modified`)."""
     for name, value in changes.items():
         if name not in ENDPOINT_FIELDS:
@@ -32,12 +35,12 @@ def endpoint_update(*, endpoint, **changes):
     return endpoint
 
 
-def endpoint_delete(*, endpoint):
+def endpoint_delete(*, endpoint: Endpoint) -> None:
     """Deletes the endpoint with its deliveries and their log; devices calling it stop calling."""
     endpoint.delete()
 
 
-def connection_create(*, owner, **config):
+def connection_create(*, owner: User, **config: Any) -> Connection:
     """Creates a connection; `active: false` creates it DEACTIVATED."""
     connection = Connection(owner=owner, **config)
     connection.state = Connection.OPENED if connection.active else Connection.DEACTIVATED
@@ -46,7 +49,7 @@ def connection_create(*, owner, **config):
     return connection
 
 
-def connection_replace(*, connection, **config):
+def connection_replace(*, connection: Connection, **config: Any) -> Connection:
     """Replaces the whole configuration (ThingPark PUT): fields not given get their defaults.
     Deactivating sets DEACTIVATED (nothing is queued for it from then on; pending deliveries wait);
     reactivating sets OPENED, restarts `startupTime` and lifts any blame."""
@@ -74,6 +77,6 @@ def connection_replace(*, connection, **config):
     return connection
 
 
-def connection_delete(*, connection):
+def connection_delete(*, connection: Connection) -> None:
     """Deletes the connection with its deliveries; its downlink URL stops working at once."""
     connection.delete()

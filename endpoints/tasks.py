@@ -13,14 +13,14 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="endpoints.tasks.dispatch_deliveries_task")
-def dispatch_deliveries_task():
+def dispatch_deliveries_task() -> bool:
     """Sent after an ingest batch commits: queues a sender unless one is running (it finds the new
     deliveries by itself)."""
     return senders_start()
 
 
 @shared_task(name="endpoints.tasks.redrive_deliveries_task")
-def redrive_deliveries_task():
+def redrive_deliveries_task() -> bool:
     """Beat, every 10 s: retries whose time has come, blame periods that ended, lost wake-ups."""
     if claimable(timezone.now()).exists():
         return senders_start()
@@ -29,14 +29,14 @@ def redrive_deliveries_task():
 
 @shared_task(name="endpoints.tasks.send_deliveries_task", soft_time_limit=settings.DELIVERY_SENDER_SECONDS + 120,
              time_limit=settings.DELIVERY_SENDER_SECONDS + 150)
-def send_deliveries_task():
+def send_deliveries_task() -> int:
     """Sends due deliveries of this sender's share of the partitions until its time is up or
     there is nothing to send (endpoints/sender/)."""
     return Sender().run()
 
 
 @shared_task(name="endpoints.tasks.delivery_log_retention_task", soft_time_limit=300, time_limit=360)
-def delivery_log_retention_task():
+def delivery_log_retention_task() -> int:
     """Beat, hourly (maintenance queue): deletes settled deliveries and their attempts older than
     ENDPOINTS_LOG_RETENTION_DAYS in bounded batches; if cut short, the next run continues."""
     return deliveries_prune(older_than_days=settings.ENDPOINTS_LOG_RETENTION_DAYS, deadline_s=240.0)

@@ -12,6 +12,7 @@ Connections (ThingPark, docs/devices.md) use single braces in header values: `{D
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 _DOUBLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -23,7 +24,7 @@ class TemplateError(ValueError):
     """A template that cannot be filled safely (e.g. a header value that would contain a newline)."""
 
 
-def _field(payload, path):
+def _field(payload: Any, path: str) -> Any:
     """`a.b.0.c` looked up in nested objects and arrays; _MISSING when absent."""
     value = payload
     for key in path.split(".") if path else []:
@@ -36,7 +37,7 @@ def _field(payload, path):
     return value
 
 
-def _lookup(name, context):
+def _lookup(name: str, context: dict[str, Any]) -> Any:
     if name in ("device", "device_name", "user", "ts"):
         return context.get(name, _MISSING)
     if name == "payload":
@@ -45,7 +46,7 @@ def _lookup(name, context):
     return _field(context.get("payload"), path)
 
 
-def _as_text(value):
+def _as_text(value: Any) -> str:
     """A value as plain text: strings as they are, everything else as JSON."""
     if value is _MISSING:
         return ""
@@ -54,8 +55,8 @@ def _as_text(value):
     return json.dumps(value, separators=(",", ":"))
 
 
-def render_body(template, context):
-    def insert(match):
+def render_body(template: str, context: dict[str, Any]) -> str:
+    def insert(match: re.Match[str]) -> str:
         value = _lookup(match.group(1), context)
         if value is _MISSING:
             value = None
@@ -66,11 +67,11 @@ def render_body(template, context):
     return _DOUBLE.sub(insert, template)
 
 
-def render_url(template, context):
+def render_url(template: str, context: dict[str, Any]) -> str:
     return _DOUBLE.sub(lambda m: quote(_as_text(_lookup(m.group(1), context)), safe=""), template)
 
 
-def _header_checked(name, value):
+def _header_checked(name: str, value: str) -> str:
     if "\r" in value or "\n" in value:
         raise TemplateError(f"Header {name!r} would contain a line break; it was not sent.")
     if "\x00" in value:
@@ -84,23 +85,24 @@ def _header_checked(name, value):
     return value
 
 
-def render_headers(headers, context):
+def render_headers(headers: dict[str, Any] | None, context: dict[str, Any]) -> dict[str, str]:
     """Endpoint headers with `{{...}}` filled; TemplateError if a value holds CR or LF."""
     return {name: _header_checked(name, _DOUBLE.sub(lambda m: _as_text(_lookup(m.group(1), context)), str(value)))
             for name, value in (headers or {}).items()}
 
 
-def iso_time(ts_ms):
+def iso_time(ts_ms: int) -> str:
     """Epoch milliseconds as ISO 8601 in UTC with milliseconds, as ThingPark writes `Time`."""
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
-def render_thingpark_headers(headers, *, device, device_name, customer, ts, payload):
+def render_thingpark_headers(headers: dict[str, Any] | None, *, device: str, device_name: str, customer: str, ts: int,
+                             payload: Any) -> dict[str, str]:
     """Connection headers with `{DevEUI}`, `{DeviceName}`, `{Time}`, `{CustomerID}` and
     `{payload.a.b}` filled; other braces are left as they are."""
     values = {"DevEUI": device, "DeviceName": device_name, "Time": iso_time(ts), "CustomerID": customer}
 
-    def fill(match):
+    def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         if name.startswith("payload"):
             return _as_text(_field(payload, name[len("payload."):]) if "." in name else payload)

@@ -21,6 +21,8 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -42,18 +44,21 @@ class _PinnedAdapter(HTTPAdapter):
     name and the hostname checked on the certificate, so a pooled keep-alive connection is only
     reused for the same checked address and name."""
 
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: bool | str | None,
+                                        proxies: Any = None, cert: Any = None) -> Any:
         pinned = getattr(request, "pinned_ip", None)
         if pinned is None:
             return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
         try:
-            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+            # The stubs let this method's `verify` be None but not the one it is passed on to.
+            host_params, pool_kwargs = self.build_connection_pool_key_attributes(
+                request, verify, cert)  # type: ignore[arg-type]
         except ValueError as exc:
             raise requests.exceptions.InvalidURL(exc, request=request) from None
+        kwargs: dict[str, object] = dict(pool_kwargs)
         if host_params["scheme"] == "https":
-            pool_kwargs = {**pool_kwargs, "server_hostname": host_params["host"],
-                           "assert_hostname": host_params["host"]}
-        return self.poolmanager.connection_from_host(**{**host_params, "host": pinned}, pool_kwargs=pool_kwargs)
+            kwargs.update(server_hostname=host_params["host"], assert_hostname=host_params["host"])
+        return self.poolmanager.connection_from_host(**{**host_params, "host": pinned}, pool_kwargs=kwargs)
 
 
 _session = requests.Session()
@@ -67,7 +72,7 @@ class TransportError(Exception):
     """A request that got no HTTP answer. `permanent`: retrying the same request cannot succeed
     (a refused address, a malformed URL); otherwise it may (timeout, refused connection, DNS)."""
 
-    def __init__(self, message, *, permanent=False):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
 
@@ -77,14 +82,14 @@ class HttpAnswer:
     status: int
     body: str
     ms: int
-    headers: dict = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return 200 <= self.status < 300
 
 
-def truncate(text, limit=LOG_LIMIT):
+def truncate(text: str | None, limit: int = LOG_LIMIT) -> str:
     """Text cut for a log row, saying that it was cut."""
     if text is None:
         return ""
@@ -99,7 +104,7 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
-def _rfc6052_candidates(value):
+def _rfc6052_candidates(value: int) -> list[IPv4Address]:
     """The IPv4 addresses a 64:ff9b:1::/48 address may carry: RFC 6052 places it after a /48,
     /56, /64 or /96 prefix (skipping bits 64-71), and the address does not say which was used."""
     octets = value.to_bytes(16, "big")
@@ -107,7 +112,7 @@ def _rfc6052_candidates(value):
     return [ipaddress.IPv4Address(span) for span in spans]
 
 
-def embedded_ipv4(ip):
+def embedded_ipv4(ip: IPv4Address | IPv6Address) -> list[IPv4Address]:
     """Every IPv4 address an IPv6 address embeds: IPv4-mapped, IPv4-compatible, 6to4 (2002::/16),
     NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and both Teredo fields (2001::/32; Python decodes the
     client's obfuscated address). Empty for an IPv4 address or a plain IPv6 one."""
@@ -127,12 +132,12 @@ def embedded_ipv4(ip):
     return found
 
 
-def _not_public(ip):
+def _not_public(ip: IPv4Address | IPv6Address) -> bool:
     return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
             or ip.is_unspecified or not ip.is_global)
 
 
-def _address_refused(ip):
+def _address_refused(ip: IPv4Address | IPv6Address) -> bool:
     """One rule for every address: refused when it, or any IPv4 address it embeds, is not public.
     An IPv4-mapped address is the IPv4 address itself (the socket dials that), so only the
     embedded one is judged; every other form is judged both ways."""
@@ -142,7 +147,7 @@ def _address_refused(ip):
     return _not_public(ip) or any(_not_public(inner) for inner in embedded)
 
 
-def address_check(url):
+def address_check(url: str) -> list[str] | None:
     """Refuses a URL whose host resolves to any non-public address. Every resolved address is
     checked, so a name with one public and one private record is refused too. Returns the checked
     addresses in resolver order (the ones to connect to), or None when the guard is off."""
@@ -164,7 +169,7 @@ def address_check(url):
         raise TransportError(f"Cannot resolve {host}: {exc}") from None
     checked = []
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])  # an int only for AF_UNIX, never asked
         if _address_refused(ip):
             raise TransportError(f"{host} resolves to {ip}, a private or reserved address; only public "
                                  "addresses can be called (a self-hoster allows them with "
@@ -174,7 +179,7 @@ def address_check(url):
     return checked
 
 
-def _not_connected(exc):
+def _not_connected(exc: Exception) -> bool:
     """True when no connection was made at all (refused, unreachable, connect timeout): nothing
     was sent, so the next checked address may be tried, as a resolver-driven connect would."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -183,7 +188,8 @@ def _not_connected(exc):
     return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
-def http_send(*, method, url, headers=None, body=None, timeout=10):
+def http_send(*, method: str, url: str, headers: dict[str, str] | None = None, body: str | bytes | None = None,
+              timeout: float = 10) -> HttpAnswer:
     """Sends one request and returns its answer (any status). Raises TransportError when there is
     no answer. Never follows redirects: a 3xx is returned as the answer."""
     addresses = address_check(url)
@@ -194,9 +200,9 @@ def http_send(*, method, url, headers=None, body=None, timeout=10):
         prepared = _session.prepare_request(requests.Request(method, url, headers=headers, data=data))
         if addresses:
             # The Host header names the site, not the address dialled (urllib3 would use the pool's).
-            prepared.headers["Host"] = urlsplit(prepared.url).netloc.rpartition("@")[2]
+            prepared.headers["Host"] = urlsplit(prepared.url or url).netloc.rpartition("@")[2]
         for index, address in enumerate(addresses or [None]):
-            prepared.pinned_ip = address
+            prepared.pinned_ip = address  # type: ignore[attr-defined]  # our own attribute, read by _PinnedAdapter
             try:
                 response = _session.send(prepared, allow_redirects=False, stream=True,
                                          timeout=(min(5, timeout), timeout))
@@ -209,6 +215,7 @@ def http_send(*, method, url, headers=None, body=None, timeout=10):
                 ms = int((time.monotonic() - started) * 1000)
                 text = raw.decode(response.encoding or "utf-8", errors="replace")
                 return HttpAnswer(status=response.status_code, body=text, ms=ms, headers=dict(response.headers))
+        raise TransportError("No address to connect to.")  # not reached: the last address answers or raises
     except requests.Timeout:
         raise TransportError(f"No answer within {timeout} s.") from None
     except requests.exceptions.InvalidURL as exc:
@@ -226,7 +233,7 @@ def http_send(*, method, url, headers=None, body=None, timeout=10):
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-def headers_check(headers):
+def headers_check(headers: dict[str, str]) -> dict[str, str]:
     """Refuses headers that no HTTP client can send (a name that is not a token, a value with a
     control character or outside Latin-1) with a TransportError that says which and why; it is
     permanent, since the same configuration and message make the same header again."""
@@ -248,10 +255,11 @@ class _GuardResolver(aiohttp.abc.AbstractResolver):
     """aiohttp asks this for the addresses to dial: the ones `address_check` accepted for the URL
     just before the request (so no second lookup a hostile DNS server could answer differently)."""
 
-    def __init__(self):
-        self.checked = {}
+    def __init__(self) -> None:
+        self.checked: dict[tuple[str | None, int], list[str]] = {}
 
-    async def resolve(self, host, port=0, family=socket.AF_INET):
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
         addresses = self.checked.get((host, port))
         if addresses is None:  # guard off: resolve as usual
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -259,7 +267,7 @@ class _GuardResolver(aiohttp.abc.AbstractResolver):
         return [{"hostname": host, "host": address, "port": port, "family": socket.AF_INET6 if ":" in address
                  else socket.AF_INET, "proto": 0, "flags": socket.AI_NUMERICHOST} for address in addresses]
 
-    async def close(self):
+    async def close(self) -> None:
         pass
 
 
@@ -268,14 +276,15 @@ class AsyncTransport:
     address, pinned; no redirects; timeouts; the answer read up to READ_LIMIT) and returns an
     HttpAnswer or raises TransportError. Create and use it inside one event loop."""
 
-    def __init__(self, *, limit=256):
+    def __init__(self, *, limit: int = 256) -> None:
         self.resolver = _GuardResolver()
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit, resolver=self.resolver,
                                            use_dns_cache=False, enable_cleanup_closed=True),
             headers={"User-Agent": USER_AGENT}, trust_env=False, auto_decompress=True)
 
-    async def send(self, *, method, url, headers=None, body=None, timeout=10):
+    async def send(self, *, method: str, url: str, headers: dict[str, str] | None = None,
+                   body: str | bytes | None = None, timeout: float = 10) -> HttpAnswer:
         parts = urlsplit(url)
         loop = asyncio.get_running_loop()
         addresses = await loop.run_in_executor(None, address_check, url)
@@ -303,11 +312,11 @@ class AsyncTransport:
             raise TransportError(f"The request cannot be sent as configured: {truncate(str(exc), 300)}",
                                  permanent=True) from None
 
-    async def close(self):
+    async def close(self) -> None:
         await self.session.close()
 
 
-def _reason(exc):
+def _reason(exc: BaseException) -> str:
     """The innermost, readable cause of a requests error (urllib3 nests them deeply)."""
     cause = exc
     while cause.__context__ is not None and cause.__context__ is not cause:

@@ -1,13 +1,18 @@
 """API authentication and the ownership rule: every object is reached through its owner."""
+from typing import Any, TypeVar
+
 from django.contrib.auth import get_user_model
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 from platform.models import AccessToken
 
+_T = TypeVar("_T")
 
-def bearer_token(request):
+
+def bearer_token(request: HttpRequest | Request) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, or None."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
@@ -17,7 +22,7 @@ def bearer_token(request):
 
 
 class AccessTokenAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
         token = bearer_token(request)
         if token is None:
             return None
@@ -30,11 +35,11 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
             AccessToken.objects.filter(pk=row.pk).update(last_used=now)
         return row.user, row
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
 
 
-def found_or_404(found, what):
+def found_or_404(found: _T | None, what: str) -> _T:
     """`found`, or a 404 saying there is no such `what`: the one answer for an object that does not
     exist and for another user's (views and API alike; DRF answers Http404 as its own 404)."""
     if found is None:
@@ -42,7 +47,7 @@ def found_or_404(found, what):
     return found
 
 
-def owner_or_404(request, username):
+def owner_or_404(request: HttpRequest | Request, username: str) -> Any:
     """The user named in the URL, if it is the one asking; anyone else gets a 404, never a 403,
     so the API does not reveal which users exist."""
     user = request.user

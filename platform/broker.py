@@ -7,6 +7,7 @@ each claim a transaction, so a half-written message is never seen, and it needs 
 """
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 # Seconds a publisher or the worker waits for SQLite's write lock before giving up. Every claim
 # takes the lock (BEGIN IMMEDIATE in kombu), so web, worker and beat share it; the default 5 s
@@ -14,7 +15,7 @@ from pathlib import Path
 LOCK_TIMEOUT = 30
 
 
-def embedded_broker(path: Path):
+def embedded_broker(path: Path) -> tuple[str, dict[str, Any]]:
     """The broker URL and transport options for a SQLite file at `path` (created in WAL mode, so
     a reader never waits for a writer)."""
     with sqlite3.connect(path) as db:
@@ -22,7 +23,7 @@ def embedded_broker(path: Path):
     return f"sqla+sqlite:///{path}", {"connect_args": {"timeout": LOCK_TIMEOUT}}
 
 
-def embedded_broker_prune(path: Path):
+def embedded_broker_prune(path: Path) -> int:
     """Deletes the messages the worker has already taken. kombu's SQLAlchemy transport only marks
     them invisible, so the file would grow forever; `manage.py runstack` calls this at start,
     when no worker holds one. Returns how many were deleted."""
@@ -35,7 +36,7 @@ def embedded_broker_prune(path: Path):
         return db.execute("DELETE FROM kombu_message WHERE visible = 0").rowcount
 
 
-def embedded_queues_declare():
+def embedded_queues_declare() -> None:
     """Creates the broker's tables and queues before the workers start: two workers (storage and
     deliveries) declaring them at the same moment race on kombu's get-or-create of a queue row
     (UNIQUE constraint failed: kombu_queue.name), and the loser exits."""

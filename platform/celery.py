@@ -5,6 +5,7 @@ messages on the broker are only wake-ups, so a lost one costs latency (the beat 
 up), never data.
 """
 import os
+from typing import Any
 
 from celery import Celery, signals
 from kombu import Queue
@@ -61,7 +62,7 @@ app.conf["CELERY_DB_REUSE_MAX"] = 10**9
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _database_connections_checked(**kwargs):
+def _database_connections_checked(**kwargs: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()

@@ -7,26 +7,31 @@ import itertools
 import math
 import statistics
 import zlib
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from html import escape
+from typing import Any
 
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#0d9488",
            "#ea580c"]
 MAX_SERIES = 6
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 800, 260, 56, 14, 12, 28
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
+Point = tuple[int, float]  # (ts ms, value)
+
 TIME_STEPS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR,
               6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY]
 
 
-def field_colours(names):
+def field_colours(names: Iterable[str]) -> dict[str, str]:
     """{name: colour}. A field's colour comes from its name (a hash picks its slot in the palette),
     not from its position among the fields, so a chart of the same bucket over another range keeps
     its colours; a collision takes the next free slot, in name order."""
-    taken, colours = set(), {}
+    taken: set[int] = set()
+    colours = {}
     for name in sorted(names):
         slot = zlib.crc32(name.encode()) % len(PALETTE)
         while slot in taken and len(taken) < len(PALETTE):
@@ -36,10 +41,11 @@ def field_colours(names):
     return colours
 
 
-def numeric_series(points, fields=None, limit=MAX_SERIES):
+def numeric_series(points: Iterable[tuple[int, Any]], fields: Sequence[str] | None = None,
+                   limit: int = MAX_SERIES) -> dict[str, list[Point]]:
     """{field: [(ts, value), ...]} for the numeric top-level fields of [(ts, val), ...], or only
     `fields` (in that order) when given."""
-    series = {name: [] for name in fields or ()}
+    series: dict[str, list[Point]] = {name: [] for name in fields or ()}
     for ts, val in points:
         if not isinstance(val, dict):
             val = {"value": val}
@@ -52,7 +58,7 @@ def numeric_series(points, fields=None, limit=MAX_SERIES):
     return {k: v for k, v in series.items() if v}
 
 
-def nice_ticks(lo, hi, count=5):
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round values covering [lo, hi] (steps of 1, 2, 2.5 or 5 times a power of ten)."""
     if hi <= lo:
         lo, hi = lo - 1, hi + 1
@@ -64,16 +70,16 @@ def nice_ticks(lo, hi, count=5):
     return [round(start + i * step, 10) for i in range(n + 1)]
 
 
-def _local(ms):
+def _local(ms: int) -> datetime:
     return timezone.localtime(datetime.fromtimestamp(ms / 1000, tz=UTC))
 
 
-def time_ticks(lo_ts, hi_ts, count=6):
+def time_ticks(lo_ts: int, hi_ts: int, count: int = 6) -> list[tuple[int, str]]:
     """[(ts, label)] at natural boundaries in local time: minutes, hours, midnights, or first days
     of months for long ranges."""
     span = hi_ts - lo_ts
     step = next((s for s in TIME_STEPS if span / s <= count), None)
-    ticks = []
+    ticks: list[tuple[int, str]] = []
     if step is None:  # months: the first of every 1, 2, 3, 6 or 12 months
         months = next(m for m in (1, 2, 3, 6, 12) if span / (m * 30 * DAY) <= count)
         moment = _local(lo_ts).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -87,7 +93,7 @@ def time_ticks(lo_ts, hi_ts, count=6):
                 return ticks
             ticks.append((ts, moment.strftime("%b %Y" if moment.month == 1 or not ticks else "%b")))
     first = _local(lo_ts)
-    offset = int(first.utcoffset().total_seconds() * 1000)
+    offset = int((first.utcoffset() or timedelta(0)).total_seconds() * 1000)  # localtime() is aware: never None
     ts = -((-(lo_ts + offset)) // step) * step - offset  # the first local multiple of step at or after lo
     while ts <= hi_ts:
         moment = _local(ts)
@@ -97,13 +103,13 @@ def time_ticks(lo_ts, hi_ts, count=6):
     return ticks
 
 
-def _number(value, decimals=None):
+def _number(value: float, decimals: int | None = None) -> str:
     if decimals is not None:
         return f"{value:.{decimals}f}"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _segments(pts, step):
+def _segments(pts: list[Point], step: int | None) -> list[list[Point]]:
     """Splits a series where consecutive points are further apart than three typical intervals
     (the aggregation step, or the median spacing of raw records): no line is drawn over a gap."""
     deltas = [b[0] - a[0] for a, b in itertools.pairwise(pts)]
@@ -118,8 +124,10 @@ def _segments(pts, step):
     return segments
 
 
-def svg_chart(points, *, min_ts=None, max_ts=None, step=None, fields=None, unit="", decimals=None,
-              y_min=None, y_max=None, colour=None, width=WIDTH):
+def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, max_ts: int | None = None,
+              step: int | None = None, fields: Sequence[str] | None = None, unit: str = "",
+              decimals: int | None = None, y_min: float | None = None, y_max: float | None = None,
+              colour: str | None = None, width: int = WIDTH) -> SafeString | str:
     """An SVG line chart of [(ts_ms, val)]; '' when nothing numeric is there, so the template can
     show its empty state. `fields` chooses and orders the series; `colour` overrides the first
     field's colour; `y_min`/`y_max` fix the value axis; `width` is the drawing's width in its own
@@ -141,10 +149,10 @@ def svg_chart(points, *, min_ts=None, max_ts=None, step=None, fields=None, unit=
     hi = ticks[-1] if y_max is None else y_max
     plot_w, plot_h = width - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 
-    def x(ts):
+    def x(ts: int) -> float:
         return PAD_L + (ts - lo_ts) / (hi_ts - lo_ts) * plot_w
 
-    def y(v):
+    def y(v: float) -> float:
         return PAD_T + (1 - (min(max(v, lo), hi) - lo) / (hi - lo)) * plot_h
 
     suffix = f" {unit}" if unit else ""

@@ -6,16 +6,18 @@ own: the rate limit lets N times as much through and a failed-login count resets
 to the next. So with DEBUG off a shared cache is required, unless the operator says that exactly
 one process serves (SINGLE_PROCESS=true). `manage.py check` / `migrate` report it, and the WSGI
 application refuses to start (platform/wsgi.py), since gunicorn runs no system checks."""
+from typing import Any
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 
-def cache_is_shared():
+def cache_is_shared() -> bool:
     return settings.CACHE_SHARED
 
 
-def shared_cache_check(app_configs=None, **kwargs):
+def shared_cache_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     if settings.DEBUG or settings.SINGLE_PROCESS or cache_is_shared():
         return []
     return [checks.Error(
@@ -26,7 +28,7 @@ def shared_cache_check(app_configs=None, **kwargs):
         id="platform.E001")]
 
 
-def refuse_unsafe_start():
+def refuse_unsafe_start() -> None:
     """Raises ImproperlyConfigured with the check's message: for servers that run no checks."""
     errors = shared_cache_check()
     if errors:

@@ -9,10 +9,10 @@ from platform.validators import ID_PATTERN
 class IdConverter:
     regex = ID_PATTERN.strip("^$")
 
-    def to_python(self, value):
+    def to_python(self, value: str) -> str:
         return value
 
-    def to_url(self, value):
+    def to_url(self, value: str) -> str:
         return value
 
 

@@ -19,16 +19,18 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 
-_reading = {}  # id(reader) -> reader, only while a read is in progress
-_watchdog = None
+_reading: dict[int, "DeadlineInput"] = {}  # id(reader) -> reader, only while a read is in progress
+_watchdog: threading.Thread | None = None
 _watchdog_lock = threading.Lock()
 TICK = 0.25
 
 
-def _watch():
+def _watch() -> None:
     while True:
         time.sleep(TICK)
         now = time.monotonic()
@@ -37,7 +39,7 @@ def _watch():
                 reader.expire()
 
 
-def _watchdog_start():
+def _watchdog_start() -> None:
     global _watchdog
     with _watchdog_lock:
         if _watchdog is None or not _watchdog.is_alive():  # a fork leaves no thread behind
@@ -49,18 +51,18 @@ class DeadlineInput:
     """`wsgi.input` whose reads end at the deadline: what arrived by then is returned (short), and
     `timed_out` says the body is incomplete."""
 
-    def __init__(self, stream, sock, deadline):
+    def __init__(self, stream: Any, sock: socket.socket, deadline: float) -> None:
         self.stream, self.sock, self.deadline = stream, sock, deadline
         self.timed_out = False
 
-    def expire(self):
+    def expire(self) -> None:
         self.timed_out = True
         try:
             self.sock.shutdown(socket.SHUT_RD)  # the blocked recv() returns b""
         except OSError:
             pass
 
-    def _call(self, method, *args):
+    def _call(self, method: str, *args: Any) -> Any:
         if self.timed_out:
             return b"" if method != "readlines" else []
         _reading[id(self)] = self
@@ -73,16 +75,16 @@ class DeadlineInput:
         finally:
             _reading.pop(id(self), None)
 
-    def read(self, *args):
+    def read(self, *args: Any) -> bytes:
         return self._call("read", *args)
 
-    def readline(self, *args):
+    def readline(self, *args: Any) -> bytes:
         return self._call("readline", *args)
 
-    def readlines(self, *args):
+    def readlines(self, *args: Any) -> list[bytes]:
         return self._call("readlines", *args)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():
             yield line
 
@@ -91,10 +93,10 @@ class BodyDeadline:
     """WSGI middleware: see the module docstring. Only requests with a body served by gunicorn
     (which puts the client socket in `gunicorn.socket`) are armed."""
 
-    def __init__(self, app):
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         sock = environ.get("gunicorn.socket")
         has_body = environ.get("CONTENT_LENGTH") not in (None, "", "0") or \
             "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -105,7 +107,7 @@ class BodyDeadline:
         reader = DeadlineInput(environ["wsgi.input"], sock, time.monotonic() + timeout)
         environ["wsgi.input"] = reader
 
-        def start_unless_timed_out(status, headers, exc_info=None):
+        def start_unless_timed_out(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if reader.timed_out:
                 return lambda data: None
             return start_response(status, headers, exc_info)

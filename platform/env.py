@@ -1,5 +1,7 @@
 """Typed readers for environment variables: a bad value stops startup with a message naming it."""
 import os
+from collections.abc import Iterable
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -7,7 +9,11 @@ TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
 
 
-def env_str(name, default=None, *, required=False):
+@overload
+def env_str(name: str, default: str, *, required: bool = False) -> str: ...
+@overload
+def env_str(name: str, default: None = None, *, required: bool = False) -> str | None: ...
+def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
     value = os.environ.get(name)
     if value is None or value == "":
         if required:
@@ -16,7 +22,7 @@ def env_str(name, default=None, *, required=False):
     return value
 
 
-def env_bool(name, default=False):
+def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -28,7 +34,7 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use true or false.")
 
 
-def env_int(name, default, *, minimum=None):
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
@@ -41,14 +47,14 @@ def env_int(name, default, *, minimum=None):
     return number
 
 
-def env_list(name, default=()):
+def env_list(name: str, default: Iterable[str] = ()) -> list[str]:
     value = os.environ.get(name)
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_int_list(name, default=()):
+def env_int_list(name: str, default: Iterable[str] = ()) -> list[int]:
     """A comma-separated list of whole numbers, e.g. a retry schedule in seconds."""
     try:
         return [int(item) for item in env_list(name, default)]

@@ -2,7 +2,7 @@
 route matched, a request refused by middleware, an exception no handler caught. The routes of
 the JSON API answer in the API's error shape (ThingPark's under /iot-flow/), never with an HTML
 page; the web UI keeps Django's pages."""
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 from platform.api import INTERNAL, error_response
@@ -10,36 +10,36 @@ from platform.api import INTERNAL, error_response
 API_PREFIXES = ("/v1/", "/v3/", "/iot-flow/", "/api/schema")
 
 
-def _is_api(request):
+def _is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIXES)
 
 
-def api_error(request, status, message):
+def api_error(request: HttpRequest, status: int, message: str) -> HttpResponse:
     if request.path_info.startswith("/iot-flow/"):
         return JsonResponse({"code": f"com-{status // 100 * 1000 + status % 100}", "message": message},
                             status=status)
     return error_response(status, message)
 
 
-def page_not_found(request, exception):
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return api_error(request, 404, "Not found: no such route, or no such object of yours (see /api/docs/).")
     return defaults.page_not_found(request, exception)
 
 
-def bad_request(request, exception):
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return api_error(request, 400, "Bad request: the request itself could not be read.")
     return defaults.bad_request(request, exception)
 
 
-def permission_denied(request, exception):
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return api_error(request, 403, "Forbidden.")
     return defaults.permission_denied(request, exception)
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return api_error(request, 500, INTERNAL)
     return defaults.server_error(request)

@@ -16,7 +16,7 @@ def json_form_value(text):
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(required=False, help_text="Optional.")
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # the stubs leave out Django's Meta
         fields = ("username", "email")
 
 

@@ -5,7 +5,7 @@ import ipaddress
 import socket
 
 
-def lan_address():
+def lan_address() -> str:
     """The address this machine uses to reach the network; 127.0.0.1 when it has none. A UDP
     socket's connect only picks the route: no packet is sent."""
     try:
@@ -16,7 +16,7 @@ def lan_address():
         return "127.0.0.1"
 
 
-def default_site_url(bind):
+def default_site_url(bind: str) -> str:
     """The base URL for a `host:port` bind address: the LAN address when listening everywhere."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
@@ -25,7 +25,7 @@ def default_site_url(bind):
     return f"http://{host}:{port or 8000}" if ":" not in host else f"http://[{host}]:{port or 8000}"
 
 
-def reachable_from_this_computer_only(url_host):
+def reachable_from_this_computer_only(url_host: str | None) -> bool:
     """True for loopback names and addresses: a device elsewhere cannot use such a URL."""
     if not url_host:
         return False

@@ -11,7 +11,7 @@ _SECRETS = [
 ]
 
 
-def redact(text):
+def redact(text: str) -> str:
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
@@ -20,7 +20,7 @@ def redact(text):
 class RedactSecrets(logging.Filter):
     """Rewrites the message and its string arguments; never drops a record."""
 
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):

@@ -8,6 +8,7 @@ many addresses; per address stops one client trying many accounts. The cache bei
 sign-ins through (logged) rather than locking everyone out."""
 import hashlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -15,18 +16,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
 THROTTLED = "throttled"
 
 
-def _keys(request, username):
+def _keys(request: HttpRequest | None, username: str | None) -> tuple[str, str]:
     account = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:32]
     address = (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
     return f"login:fail:account:{account}", f"login:fail:address:{address}"
 
 
-def login_blocked(request, username):
+def login_blocked(request: HttpRequest | None, username: str | None) -> bool:
     """True when the account or the address is over its limit of failed sign-ins."""
     account_key, address_key = _keys(request, username)
     try:
@@ -38,7 +40,7 @@ def login_blocked(request, username):
             or counts.get(address_key, 0) >= settings.LOGIN_FAILURES_PER_ADDRESS)
 
 
-def login_failed(request, username):
+def login_failed(request: HttpRequest | None, username: str | None) -> None:
     for key in _keys(request, username):
         try:
             cache.add(key, 0, timeout=settings.LOGIN_THROTTLE_SECONDS)
@@ -50,15 +52,22 @@ def login_failed(request, username):
             return
 
 
-def login_succeeded(request, username):
+def login_succeeded(request: HttpRequest | None, username: str | None) -> None:
     try:
         cache.delete(_keys(request, username)[0])
     except Exception:
         logger.warning("login throttle: could not clear a count", exc_info=True)
 
 
-class ThrottledLoginMixin:
-    def clean(self):
+# The mixin's methods use the form it is mixed into (data, request, clean); type checkers see that base.
+if TYPE_CHECKING:
+    _LoginForm = AuthenticationForm
+else:
+    _LoginForm = object
+
+
+class ThrottledLoginMixin(_LoginForm):
+    def clean(self) -> dict[str, Any]:
         username = self.data.get("username") if hasattr(self.data, "get") else None
         if login_blocked(self.request, username):
             minutes = max(1, settings.LOGIN_THROTTLE_SECONDS // 60)
@@ -87,7 +96,7 @@ class LoginView(auth_views.LoginView):
 
     authentication_form = LoginForm
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         if any(e.code == THROTTLED for e in form.errors.as_data().get("__all__", [])):
             response.status_code = 429

@@ -50,7 +50,7 @@ class JSONRenderer(renderers.JSONRenderer):
         try:
             return super().render(data, accepted_media_type, renderer_context)
         except UnicodeEncodeError:
-            self.ensure_ascii = True
+            self.ensure_ascii = True  # type: ignore[misc]  # this instance only; the stubs say ClassVar
             return super().render(data, accepted_media_type, renderer_context)
 
 

@@ -21,7 +21,9 @@ class AccessTokenScheme(OpenApiAuthenticationExtension):
 class ErrorDetailSchema(serializers.Serializer):
     code = serializers.IntegerField(help_text="the HTTP status")
     message = serializers.CharField(help_text="what is wrong and what to fix")
-    fields = serializers.DictField(required=False, help_text="per-field messages, on a 400 from validation")
+    # A declared field goes to _declared_fields (the serializer's `fields` property stays as it is).
+    fields = serializers.DictField(  # type: ignore[assignment]
+        required=False, help_text="per-field messages, on a 400 from validation")
 
 
 class ApiErrorSchema(serializers.Serializer):

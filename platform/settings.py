@@ -3,6 +3,7 @@
 SECRET_KEY and DEBUG=false."""
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -118,6 +119,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHE_URL = env_str("CACHE_URL", "locmem://")
 # Exactly one process serves the web, so a per-process cache is enough (platform/checks.py).
 SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "platform.cache.RedisCache", "LOCATION": CACHE_URL,
                           # Short: every cache use on the callback path (token cache, rate counter,
@@ -202,7 +204,7 @@ SPECTACULAR_SETTINGS = {
 # real broker, no server (platform/broker.py says why not the filesystem transport).
 EMBEDDED_BROKER_PATH = VAR_DIR / "broker.sqlite3"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "embedded://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 if CELERY_BROKER_URL == "embedded://":
     CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker(EMBEDDED_BROKER_PATH)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):

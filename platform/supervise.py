@@ -12,15 +12,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from types import FrameType
 
 MIN_UPTIME = 5.0  # a child that dies sooner than this is restarted after a pause, not in a loop
 
 
-def supervise(name, command):
-    child = None
+def supervise(name: str, command: Sequence[str]) -> int:
+    child: subprocess.Popen[bytes] | None = None
     stopping = False
 
-    def forward(signum, frame):
+    def forward(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
         if child is not None and child.poll() is None:

@@ -17,7 +17,7 @@ URL_MAX = 2000
 _TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 
 
-def text_problem(text):
+def text_problem(text: str) -> str | None:
     """Why a string cannot be stored at all (PostgreSQL holds neither), or None."""
     if "\x00" in text:
         return "contains a NUL character (\\u0000)"
@@ -28,7 +28,7 @@ def text_problem(text):
     return None
 
 
-def header_problem(name, value):
+def header_problem(name: object, value: object) -> str | None:
     """What is wrong with one header (a template value is judged as written), or None. HTTP
     sends header values as Latin-1, so a character outside it (`€`) can never be sent."""
     if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
@@ -52,7 +52,7 @@ def header_problem(name, value):
     return None
 
 
-def validate_headers(headers):
+def validate_headers(headers: object) -> None:
     """Raises ValidationError saying what to fix unless `headers` is a {name: value} object of
     valid headers. Used by the forms, both APIs and the models."""
     if not isinstance(headers, dict):
@@ -63,7 +63,7 @@ def validate_headers(headers):
             raise ValidationError(problem)
 
 
-def url_problem(url):
+def url_problem(url: object) -> str | None:
     """What keeps a URL (which may hold `{{...}}` templates) from ever being called, or None:
     judged as the transport would read it, with each template standing for a plain word."""
     if not isinstance(url, str):
@@ -93,7 +93,7 @@ def url_problem(url):
     return None
 
 
-def validate_url(url):
+def validate_url(url: object) -> None:
     problem = url_problem(url)
     if problem:
         raise ValidationError(problem)

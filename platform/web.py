@@ -1,10 +1,22 @@
 """Small helpers the HTML views share: htmx's "one URL, two renderings" and toasts."""
+from collections.abc import Collection
+from typing import Any
+
 from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django_htmx.middleware import HtmxDetails
 
 
-def render_page(request, template, context=None, *, partials=(), status=200):
+class HtmxHttpRequest(HttpRequest):
+    """What a view is handed once HtmxMiddleware has run: a request with `htmx` (for annotations)."""
+
+    htmx: HtmxDetails
+
+
+def render_page(request: HtmxHttpRequest, template: str, context: dict[str, Any] | None = None, *,
+                partials: Collection[str] = (), status: int = 200) -> HttpResponse:
     """Renders the whole page, or only the partial htmx asked for.
 
     An htmx request names its target element (`HX-Target`); when that id is one of `partials`,
@@ -19,9 +31,9 @@ def render_page(request, template, context=None, *, partials=(), status=200):
     return render(request, template, context, status=status)
 
 
-def toasts_oob(request):
+def toasts_oob(request: HttpRequest) -> str:
     return render_to_string("_toasts.html", {"oob": True, "messages": messages.get_messages(request)})
 
 
-def toast(request, text, level=messages.SUCCESS):
+def toast(request: HttpRequest, text: str, level: int = messages.SUCCESS) -> None:
     messages.add_message(request, level, text)

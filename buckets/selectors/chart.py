@@ -1,5 +1,8 @@
 """The points of a chart over a time range, for the bucket page and dashboard chart widgets alike:
 aggregated in the database past an hour (so a year costs about what a day does), raw below."""
+from typing import Any
+
+from buckets.models import Bucket
 from buckets.selectors.aggregate import AGG_STEPS, records_aggregate
 from buckets.selectors.query import records_query
 
@@ -7,7 +10,7 @@ CHART_POINTS = 300  # enough to read a trend on a phone or a laptop; the SVG sta
 RAW_LIMIT = 1000
 
 
-def choose_agg(span_ms):
+def choose_agg(span_ms: int) -> str | None:
     """The smallest interval that keeps the chart under CHART_POINTS points; None = raw records."""
     if span_ms <= 3_600_000:
         return None
@@ -17,7 +20,8 @@ def choose_agg(span_ms):
     return "1w"
 
 
-def chart_points(*, bucket, min_ts, max_ts, agg_type="mean", agg="auto"):
+def chart_points(*, bucket: Bucket, min_ts: int, max_ts: int, agg_type: str = "mean",
+                 agg: str | None = "auto") -> tuple[list[tuple[int, Any]], str | None, int | None]:
     """(points [(ts, val)] oldest first, agg used or None for raw records, step in ms or None).
     `agg="auto"` picks the interval with choose_agg."""
     if agg == "auto":

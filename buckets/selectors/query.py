@@ -1,14 +1,18 @@
 """Buckets through their owner, and plain record reads."""
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import Http404
 
 from buckets.models import Bucket, Record
 
 
-def buckets_list(*, owner):
+def buckets_list(*, owner: User) -> QuerySet[Bucket]:
     return Bucket.objects.filter(owner=owner).order_by("bucket_id")
 
 
-def bucket_get(*, owner, bucket_id):
+def bucket_get(*, owner: User, bucket_id: str) -> Bucket:
     """The owner's bucket, or Http404 (another user's bucket does not exist for this owner)."""
     try:
         return Bucket.objects.get(owner=owner, bucket_id=bucket_id)
@@ -16,7 +20,7 @@ def bucket_get(*, owner, bucket_id):
         raise Http404("No such bucket.") from None
 
 
-def records_in_range(*, bucket, min_ts=None, max_ts=None):
+def records_in_range(*, bucket: Bucket, min_ts: int | None = None, max_ts: int | None = None) -> QuerySet[Record]:
     """The bucket's records with min_ts <= ts <= max_ts (either bound optional); served by the
     (bucket, ts) index."""
     qs = Record.objects.filter(bucket=bucket)
@@ -27,7 +31,8 @@ def records_in_range(*, bucket, min_ts=None, max_ts=None):
     return qs
 
 
-def records_query(*, bucket, items=100, min_ts=None, max_ts=None, sort="desc"):
+def records_query(*, bucket: Bucket, items: int = 100, min_ts: int | None = None, max_ts: int | None = None,
+                  sort: str = "desc") -> list[dict[str, Any]]:
     """Up to `items` records as [{"ts": ms, "val": {...}}], newest first unless sort="asc". Ties on
     ts are broken by insertion order so pages are stable."""
     order = ("ts", "id") if sort == "asc" else ("-ts", "-id")

@@ -7,7 +7,9 @@ import socket
 import time
 import uuid
 from collections import Counter, deque
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +21,7 @@ from endpoints.models import Delivery
 from endpoints.partitions import Holder, in_partitions, partition_count, senders_live
 from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
 from endpoints.sender.rows import attempts_insert, claimable, senders_start
-from endpoints.targets import KINDS, kind_of
+from endpoints.targets import KINDS, Request, kind_of
 from endpoints.transport import TransportError, truncate
 
 logger = logging.getLogger(__name__)
@@ -31,8 +33,10 @@ ROW_LEASE = timedelta(hours=1)  # a marker; cleared by whoever takes the partiti
 TARGETS_FRESH = 5.0  # seconds a loaded target (its URL, headers, state) is used before reloading
 RESCAN = 1.0  # seconds between full looks (from the oldest pending delivery) at the held partitions
 
+TargetKey = tuple[str, Any]  # (kind name, target pk)
 
-def _target_key(delivery):
+
+def _target_key(delivery: Delivery | Claimed) -> TargetKey:
     name, _ = kind_of(delivery)
     return name, delivery.endpoint_id or delivery.connection_id
 
@@ -41,26 +45,26 @@ class Sender:
     """Runs until `budget` seconds have passed (then finishes what is in flight) or nothing was
     sendable for `idle_exit` seconds. run() returns how many attempts it made."""
 
-    def __init__(self, *, budget=None, idle_exit=2.0, name=None):
+    def __init__(self, *, budget: float | None = None, idle_exit: float = 2.0, name: str | None = None) -> None:
         self.budget = settings.DELIVERY_SENDER_SECONDS if budget is None else budget
         self.idle_exit = idle_exit
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.partitions = Holder(self.name)
-        self.lanes = {}  # lane -> deque of claimed deliveries, oldest first
-        self.busy = set()  # lanes with a delivery in flight
-        self.ready = deque()  # lanes whose head may be sent
-        self.waiting = {}  # target key -> lanes held back by the target's in-flight limit
-        self.flying = Counter()  # target key -> requests in flight
+        self.lanes: dict[int, deque[Claimed]] = {}  # lane -> deque of claimed deliveries, oldest first
+        self.busy: set[int] = set()  # lanes with a delivery in flight
+        self.ready: deque[int] = deque()  # lanes whose head may be sent
+        self.waiting: dict[TargetKey, deque[int]] = {}  # target key -> lanes held back by the target's in-flight limit
+        self.flying: Counter[TargetKey] = Counter()  # target key -> requests in flight
         self.in_flight = 0
-        self.targets = {}  # target key -> (loaded at, target)
-        self.immediate = []  # outcomes known without sending (a request that cannot be built)
+        self.targets: dict[TargetKey, tuple[float, Any]] = {}  # target key -> (loaded at, target)
+        self.immediate: list[Outcome] = []  # outcomes known without sending (a request that cannot be built)
         self.more_work = False
         self.cursor = 0  # the newest delivery id looked at
         self.next_rescan = 0.0
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def run(self):
+    def run(self) -> int:
         try:
             from django.core.cache import cache
 
@@ -116,18 +120,18 @@ class Sender:
             senders_start(force=True)
         return attempts
 
-    def _held(self):
+    def _held(self) -> int:
         return sum(len(q) for q in self.lanes.values()) + self.in_flight
 
-    def _sendable_partitions(self):
+    def _sendable_partitions(self) -> set[int]:
         return self.partitions.held - self.partitions.releasing
 
-    def _work_left(self):
+    def _work_left(self) -> bool:
         return claimable(timezone.now()).exists()
 
     # -- partitions ----------------------------------------------------------------------------
 
-    def _balance(self):
+    def _balance(self) -> None:
         before = set(self.partitions.held)
         lost = self.partitions.balance()
         if self.partitions.held - before:
@@ -146,18 +150,18 @@ class Sender:
 
     # -- claim, dispatch, collect, settle ------------------------------------------------------
 
-    def _claim(self, limit):
+    def _claim(self, limit: int) -> int:
         """Claims due deliveries of the held partitions in id order, skipping any behind an
         older pending delivery of its lane that is not due (a retry waiting), and queues them."""
         now = timezone.now()
         full = time.monotonic() >= self.next_rescan
         if full:
             self.next_rescan = time.monotonic() + RESCAN
-        rows = claimable(now, after=0 if full else self.cursor)
+        due = claimable(now, after=0 if full else self.cursor)
         sendable = self._sendable_partitions()
         if len(sendable) < partition_count():
-            rows = in_partitions(rows, sendable)
-        rows = [Claimed(*values) for values in rows.order_by("id").values_list(*Claimed.__slots__)[:limit]]
+            due = in_partitions(due, sendable)
+        rows = [Claimed(*values) for values in due.order_by("id").values_list(*Claimed.__slots__)[:limit]]
         if full and len(rows) == limit:
             self.next_rescan = 0.0  # more old ones: look again from the start next time
         if not rows:
@@ -177,12 +181,12 @@ class Sender:
         return len(rows)
 
     @staticmethod
-    def _newest():
+    def _newest() -> int:
         return Delivery.objects.filter(state=Delivery.PENDING).order_by("-id").values_list("id", flat=True).first() or 0
 
-    def _targets_load(self, rows):
+    def _targets_load(self, rows: list[Claimed]) -> None:
         fresh = time.monotonic() - TARGETS_FRESH
-        wanted = {}
+        wanted: dict[str, set[Any]] = {}  # target kind -> target pks
         for delivery in rows:
             key = _target_key(delivery)
             loaded = self.targets.get(key)
@@ -192,12 +196,12 @@ class Sender:
             for pk, target in KINDS[name].Model.objects.select_related("owner").in_bulk(pks).items():
                 self.targets[(name, pk)] = (time.monotonic(), target)
 
-    def _limit(self, key, target):
+    def _limit(self, key: TargetKey, target: Any) -> int:
         limit = getattr(target, "max_in_flight", None) or settings.DELIVERY_MAX_IN_FLIGHT
         return max(1, -(-limit // self.partitions.live))  # the target's limit is shared among senders
 
-    def _dispatch(self, io):
-        batch = []
+    def _dispatch(self, io: IoLoop) -> None:
+        batch: list[tuple[Claimed, Request, float]] = []
         for _ in range(len(self.ready)):
             lane_no = self.ready.popleft()
             lane = self.lanes.get(lane_no)
@@ -231,7 +235,7 @@ class Sender:
             batch.append((delivery, request, kind.timeout(target)))
         io.submit(batch)
 
-    def _collect(self, io, *, wait):
+    def _collect(self, io: IoLoop, *, wait: float) -> list[Outcome]:
         outcomes, self.immediate = self.immediate, []
         try:
             if wait and not outcomes:
@@ -242,11 +246,15 @@ class Sender:
             pass
         return outcomes
 
-    def _settle(self, outcomes):
+    def _settle(self, outcomes: list[Outcome]) -> None:
         """Records every outcome in one transaction: attempts, deliveries, target states, and the
         row leases given back for the lanes a failure holds up."""
         now = timezone.now()
-        delivered, failed, retry, release, target_state = {}, [], [], [], {}
+        delivered: dict[int | None, list[int]] = {}  # answer status -> delivery pks
+        failed: list[tuple[int, Outcome]] = []
+        retry: list[tuple[int, datetime, Outcome]] = []
+        release: list[int] = []
+        target_state: dict[TargetKey, tuple[bool, Any]] = {}  # key -> (ok, blame)
         for outcome in outcomes:
             delivery = outcome.delivery
             key = _target_key(delivery)
@@ -303,7 +311,7 @@ class Sender:
             elif lane is not None:
                 del self.lanes[delivery.lane]
 
-    def _slots_free(self, outcomes):
+    def _slots_free(self, outcomes: list[Outcome]) -> None:
         """Gives each outcome's request slot back to its target (once) and wakes the lanes that
         waited for one."""
         for outcome in outcomes:
@@ -316,11 +324,12 @@ class Sender:
             for lane_no in self.waiting.pop(key, ()):
                 self.ready.append(lane_no)
 
-    def _lane_target(self, lane_no):
+    def _lane_target(self, lane_no: int) -> TargetKey | None:
         lane = self.lanes.get(lane_no)
         return _target_key(lane[0]) if lane else None
 
-    def _drop(self, which, *, release=True):
+    # `which(lane)`; the callers bind their loop variables as defaults, hence the `...`.
+    def _drop(self, which: Callable[..., bool], *, release: bool = True) -> list[int]:
         """Forgets the queued (not in-flight) deliveries of the lanes `which` selects; gives their
         row leases back now (release=True) or returns their ids for the caller's transaction."""
         dropped = []
@@ -333,7 +342,7 @@ class Sender:
             Delivery.objects.filter(pk__in=dropped).update(leased_until=None)
         return dropped
 
-    def _drop_all(self):
+    def _drop_all(self) -> None:
         try:
             self._drop(lambda n: True)
         except Exception:  # the database is gone: the next holder of the partition clears the leases

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from endpoints.models import Delivery
+from endpoints.targets import Request
 from endpoints.transport import AsyncTransport, TransportError
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Claimed:
 
 @dataclass
 class Outcome:
-    delivery: Delivery
+    delivery: Delivery | Claimed
     url: str = ""
     status: int | None = None
     ms: int = 0
@@ -40,11 +41,11 @@ class Outcome:
     freed: bool = False  # its target's request slot was given back
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.error
 
 
-def failed_outcome(delivery, exc, url=""):
+def failed_outcome(delivery: Delivery | Claimed, exc: Exception, url: str = "") -> Outcome:
     return Outcome(delivery, url=url, error=str(exc), permanent=getattr(exc, "permanent", True))
 
 
@@ -52,37 +53,37 @@ class IoLoop:
     """An asyncio loop in its own thread with one AsyncTransport. submit() returns at once; each
     outcome arrives on `done` (a thread-safe queue)."""
 
-    def __init__(self):
-        self.done = queue.Queue()
-        self.tasks = set()
+    def __init__(self) -> None:
+        self.done: queue.Queue[Outcome] = queue.Queue()
+        self.tasks: set[asyncio.Task[None]] = set()
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True, name="delivery-io")
         self.thread.start()
         ready.wait()
 
-    def _run(self, ready):
+    def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
         self.transport = self.loop.run_until_complete(self._open())
         ready.set()
         self.loop.run_forever()
 
     @staticmethod
-    async def _open():
+    async def _open() -> AsyncTransport:
         return AsyncTransport()
 
-    def submit(self, batch):
+    def submit(self, batch: list[tuple[Claimed, Request, float]]) -> None:
         """Starts [(delivery, request, timeout), ...] on the loop: one wake-up of its thread."""
         if batch:
             self.loop.call_soon_threadsafe(self._start, batch)
 
-    def _start(self, batch):
+    def _start(self, batch: list[tuple[Claimed, Request, float]]) -> None:
         for delivery, request, timeout in batch:
             task = self.loop.create_task(self._send(delivery, request, timeout))
             self.tasks.add(task)  # the loop keeps only weak references to its tasks
             task.add_done_callback(self.tasks.discard)
 
-    async def _send(self, delivery, request, timeout):
+    async def _send(self, delivery: Claimed, request: Request, timeout: float) -> None:
         method, url, headers, body = request
         try:
             answer = await self.transport.send(method=method, url=url, headers=headers, body=body, timeout=timeout)
@@ -95,7 +96,7 @@ class IoLoop:
             outcome = Outcome(delivery, url=url, error=f"Unexpected error: {exc!r}", permanent=True)
         self.done.put(outcome)
 
-    def close(self):
+    def close(self) -> None:
         try:
             asyncio.run_coroutine_threadsafe(self.transport.close(), self.loop).result(5)
         finally:

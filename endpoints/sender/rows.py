@@ -1,7 +1,10 @@
 """The SQL of the sender: what may be claimed, the attempts of a batch, and starting a sender."""
 import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from endpoints.models import Attempt, Delivery
 from endpoints.partitions import senders_live
@@ -10,7 +13,7 @@ from endpoints.targets import KINDS
 logger = logging.getLogger(__name__)
 
 
-def attempts_insert(rows, chunk=200):
+def attempts_insert(rows: Sequence[tuple[Any, ...]], chunk: int = 200) -> None:
     """Many Attempt rows, one multi-row INSERT per `chunk`: Django's bulk_create spends more time
     building its statement than the database spends storing the rows."""
     from django.db import connection
@@ -25,7 +28,7 @@ def attempts_insert(rows, chunk=200):
                            f"VALUES {values}", [v for pk, at, *rest in part for v in (pk, adapt(at), *rest)])
 
 
-def claimable(now, *, after=0):
+def claimable(now: datetime, *, after: int = 0) -> QuerySet[Delivery]:
     """Pending deliveries a sender may claim now: due, not held, their target available, and not
     behind an older pending delivery of their lane that nobody holds and that is waiting for a
     retry. With `after` (the newest id a sender has looked at), only newer deliveries, and any
@@ -42,7 +45,7 @@ def claimable(now, *, after=0):
     return due.exclude(Exists(blocked))
 
 
-def senders_start(*, force=False, helper=False):
+def senders_start(*, force: bool = False, helper: bool = False) -> bool:
     """Queues a sender unless one is running (or was queued in the last seconds); `helper`: one
     more while one runs, `force`: in any case. A sender takes its share of the partitions, so a
     second one started while the first is busy halves the work of each. Failures are harmless:

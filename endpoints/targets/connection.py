@@ -3,7 +3,8 @@ and pauses all its deliveries for its blamePeriod; then they resume with the old
 message. Failures in a row double the pause, up to 16 x blamePeriod and never past 10 minutes.
 Nothing is dropped: only a request that can never be sent as configured fails a delivery."""
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q
@@ -11,23 +12,28 @@ from django.db.models import Q
 from endpoints import templating
 from endpoints.models import Connection
 
-Model, FIELD = Connection, "connection"
+if TYPE_CHECKING:
+    from endpoints.models import Delivery
+    from endpoints.sender.io import Claimed
+    from endpoints.targets import Request
+
+Model = Connection
 # Connections have no timeout setting of their own (ThingPark's have none either).
 TIMEOUT = 10
 MAX_PAUSE = 600
 MAX_DOUBLINGS = 4
 
 
-def downlink_url(connection):
+def downlink_url(connection: Connection) -> str:
     return f"{settings.SITE_URL}/iot-flow/downlinkMessages/{connection.downlink_secret}"
 
 
-def available(now):
+def available(now: datetime) -> Q:
     return Q(connection__isnull=True) | (Q(connection__active=True) & (
         Q(connection__blamed_until__isnull=True) | Q(connection__blamed_until__lte=now)))
 
 
-def request(target, delivery):
+def request(target: Connection, delivery: "Delivery | Claimed") -> "Request":
     """The DevEUI_uplink body (or the raw device JSON with sendRawDecodedFormat) and the
     configured headers with ThingPark placeholders filled."""
     from endpoints.targets import message_id_header
@@ -46,17 +52,18 @@ def request(target, delivery):
     return "POST", target.destination_url, headers, json.dumps(body)
 
 
-def timeout(target):
+def timeout(target: Connection) -> float:
     return TIMEOUT
 
 
-def pause(connection, failures):
+def pause(connection: Connection, failures: int) -> int:
     """Seconds of blame after `failures` failed episodes in a row (1 = the first)."""
     doublings = min(max(failures - 1, 0), MAX_DOUBLINGS)
     return max(1, min(MAX_PAUSE, connection.blame_period * 2 ** doublings))
 
 
-def after_failure(target, delivery, now, *, attempts):
+def after_failure(target: Connection, delivery: "Delivery | Claimed", now: datetime, *,
+                  attempts: int) -> tuple[datetime, tuple[datetime, int] | None]:
     """The delivery waits for the end of the blame, and so does every other of this connection.
     A failure while already blamed (a request that was in flight) does not lengthen the pause."""
     if target.blamed_until and target.blamed_until > now:
@@ -67,7 +74,7 @@ def after_failure(target, delivery, now, *, attempts):
     return until, (until, failures)
 
 
-def settle(target, *, ok, now, blame):
+def settle(target: Connection, *, ok: bool, now: datetime, blame: tuple[datetime, int] | None) -> None:
     """OPENED after a success; UNREACHABLE with the blame after a failure. A deactivated
     connection keeps its state (conditional update). No write when nothing changes, which is the
     common case: a success on a connection that is OPENED already."""

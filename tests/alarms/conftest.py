@@ -7,9 +7,9 @@ import pytest
 from django.core.cache import cache
 
 from alarms import services
-from buckets.services import now_ms
 from devices.ingest import messages_process
 from devices.models import Message
+from platform.clock import now_ms
 
 _ts = itertools.count()
 

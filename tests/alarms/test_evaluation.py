@@ -9,10 +9,10 @@ from alarms import evaluation, services
 from alarms.conditions import MISSING, holds
 from alarms.models import Alarm, RuleState
 from buckets.models import Bucket, Record
-from buckets.services import now_ms
 from devices.models import Device
 from devices.services import device_create
 from devices.signals import StoredMessage
+from platform.clock import now_ms
 from tests.alarms.conftest import ingest, make_rule
 
 pytestmark = pytest.mark.parity

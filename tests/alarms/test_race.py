@@ -6,7 +6,7 @@ import pytest
 from alarms.evaluation import rule_evaluate
 from alarms.models import Alarm, AlarmEvent
 from alarms.services import alarm_activate
-from buckets.services import now_ms
+from platform.clock import now_ms
 from tests.alarms.conftest import make_rule
 from tests.devices.test_concurrency import run_together
 

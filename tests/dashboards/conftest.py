@@ -2,8 +2,8 @@ import pytest
 from django.core.cache import cache
 
 from buckets.models import Record
-from buckets.services import now_ms
 from dashboards.services import dashboard_create
+from platform.clock import now_ms
 from tests.web.conftest import outsider, web  # noqa: F401  (the signed-in browser sessions)
 
 WIDGETS = [

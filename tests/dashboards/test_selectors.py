@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from buckets.models import Record
-from buckets.services import now_ms
 from dashboards import selectors, services
 from devices.services import property_set
+from platform.clock import now_ms
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from buckets.models import Record
-from buckets.services import now_ms
 from dashboards import selectors
 from dashboards.models import Dashboard
 from devices.models import DeviceProperty, Downlink
+from platform.clock import now_ms
 from tests.web.conftest import HX, hx
 
 pytestmark = pytest.mark.django_db

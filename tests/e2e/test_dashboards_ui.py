@@ -8,8 +8,8 @@ import requests
 from django.core.cache import cache
 
 from buckets.models import Record
-from buckets.services import now_ms
 from devices.services import property_set
+from platform.clock import now_ms
 from tests.e2e.test_ui import PHONE, browser, shot, sign_in, stack  # noqa: F401  (fixtures and helpers)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ui]

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from buckets.models import Record
-from buckets.services import now_ms
+from platform.clock import now_ms
 from tests.stack import Stack, live_database_url, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ui]

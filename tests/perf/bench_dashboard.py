@@ -60,9 +60,9 @@ def load(records):
     from django.db import connection
 
     from buckets.models import Bucket
-    from buckets.services import now_ms
     from dashboards.services import dashboard_create
     from devices.services import device_create, property_set
+    from platform.clock import now_ms
 
     user = get_user_model().objects.create_user("bench", "bench@example.com", "bench-password-1")
     bucket = Bucket.objects.create(owner=user, bucket_id="big")

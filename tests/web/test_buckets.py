@@ -1,7 +1,7 @@
 import pytest
 
 from buckets.models import Bucket, Record
-from buckets.services import now_ms
+from platform.clock import now_ms
 from tests.web.conftest import hx
 
 pytestmark = pytest.mark.django_db

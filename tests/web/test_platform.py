@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 
 from devices.models import Message
 from endpoints.models import Connection, Delivery
+from platform.clock import now_ms
 from platform.models import AccessToken
-from platform.payloads import now_ms
 
 pytestmark = pytest.mark.django_db
 
