@@ -23,6 +23,7 @@ from alarms.watch import watch_map
 from devices.models import Device
 from devices.signals import StatusChanged, StoredMessage
 from platform import backends
+from platform.clock import ms
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +157,9 @@ def _series_evaluate(rule: Rule, device_pk: int, values: Series, state: RuleStat
     confirm = rule.confirm or {"type": "immediate"}
     if state is not None and state.last_ts is not None:
         values = [(ts, v) for ts, v in values if ts >= state.last_ts]
+    condition: dict[str, Any] = rule.condition or {}  # field and property rules have one (alarms/services.py)
     for ts, value in values:
-        matches = holds(rule.condition, value)
+        matches = holds(condition, value)
         if alarm is not None:
             if matches or rule.latch or (rule.normalize and not holds(rule.normalize, value)):
                 continue
@@ -280,7 +282,7 @@ def sweep_silence(now: datetime) -> int:
 def sweep_timespans(now: datetime) -> int:
     """A timespan rule whose last value matched and was not contradicted for its seconds opens
     the alarm even if the device sends nothing more (the condition has held that long)."""
-    now_ms = int(now.timestamp() * 1000)
+    now_ms = ms(now)
     opened = 0
     for state in (RuleState.objects.filter(since_ts__isnull=False, rule__enabled=True,
                                            rule__confirm__type="timespan").select_related("rule")):

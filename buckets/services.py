@@ -1,6 +1,6 @@
 """Writes on buckets."""
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -29,7 +29,7 @@ def records_store(*, bucket_pk: int, rows: Sequence[RecordRow]) -> int:
     return records_store_many(rows_by_bucket={bucket_pk: rows})
 
 
-def records_store_many(*, rows_by_bucket: dict[int, Sequence[RecordRow]]) -> int:
+def records_store_many(*, rows_by_bucket: Mapping[int, Sequence[RecordRow]]) -> int:
     """Stores {bucket_pk: [(message_id, index, ts, val), ...]} with one multi-row INSERT for all
     the buckets (a batch from many devices writes many buckets: one statement, not one each).
     Idempotent: a row whose (bucket, message, index) exists is skipped. A disabled bucket stores

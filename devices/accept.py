@@ -19,7 +19,7 @@ from django.utils import timezone
 from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
 from platform import backends
-from platform.payloads import now_ms
+from platform.clock import now_ms
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from platform.clock import ms
+
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#0d9488",
            "#ea580c"]
 MAX_SERIES = 6
@@ -88,7 +90,7 @@ def time_ticks(lo_ts: int, hi_ts: int, count: int = 6) -> list[tuple[int, str]]:
             moment = moment.replace(year=index // 12, month=index % 12 + 1)
             if (moment.month - 1) % months:
                 continue
-            ts = int(moment.timestamp() * 1000)
+            ts = ms(moment)
             if ts > hi_ts:
                 return ticks
             ticks.append((ts, moment.strftime("%b %Y" if moment.month == 1 or not ticks else "%b")))

@@ -3,6 +3,7 @@
 speaks them (docs/api.md). Every "now" and every datetime on the wire goes through here."""
 import time
 from datetime import datetime
+from typing import overload
 
 
 def now_ms() -> int:
@@ -10,6 +11,10 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@overload
+def ms(moment: datetime) -> int: ...
+@overload
+def ms(moment: None) -> None: ...
 def ms(moment: datetime | None) -> int | None:
     """A datetime as epoch milliseconds (None stays None)."""
     return None if moment is None else int(moment.timestamp() * 1000)

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_POST
 
 from devices.models import Device, Message
 from endpoints.models import Connection, Delivery
+from platform.clock import now_ms
 from platform.forms import AccessTokenForm, SignUpForm
 from platform.models import AccessToken
-from platform.payloads import now_ms
 from platform.web import render_page, toast
 
 

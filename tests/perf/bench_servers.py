@@ -10,6 +10,7 @@ no Celery worker runs (the inbox only grows), so the figures are the web tier's 
 Knobs: BENCH_SERVERS, e.g. "gunicorn:2x4,gunicorn:4x1,granian:2x4" (server:workers x threads; the
 default is both servers with WEB_WORKERS x WEB_THREADS), BENCH_TARGETS ("trivial view,callback").
 """
+import functools
 import os
 import statistics
 import sys
@@ -43,8 +44,7 @@ def servers():
     for item in spec.split(","):
         kind, size = item.split(":")
         workers, threads = size.split("x")
-        found[f"{kind} {size}"] = (lambda k, w, t: lambda name, app, port: START[k](name, app, port, w, t))(
-            kind, workers, threads)
+        found[f"{kind} {size}"] = functools.partial(START[kind], workers=workers, threads=threads)
     return found
 
 
