@@ -1,7 +1,15 @@
 """Reads on rules and alarms; always through the owner."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db.models import Case, IntegerField, Value, When
 
 from alarms.models import Alarm, AlarmEmail, Rule
+from platform.auth import found_or_404
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "none": 4}
 
@@ -11,8 +19,9 @@ def rules_for_owner(owner):
             .prefetch_related("devices", "endpoints").order_by("rule_id"))
 
 
-def rule_for_owner(owner, rule_id):
-    return rules_for_owner(owner).filter(rule_id=rule_id).first()
+def rule_for_owner_or_404(owner: User, rule_id: str) -> Rule:
+    """The owner's rule, or Http404: the one look-up of the rule pages and the API."""
+    return found_or_404(rules_for_owner(owner).filter(rule_id=rule_id).first(), "rule")
 
 
 def alarms_for_owner(owner, *, states=None, severity=None, device=None, rule=None):
@@ -33,8 +42,9 @@ def alarms_for_owner(owner, *, states=None, severity=None, device=None, rule=Non
         "open_rank", "severity_rank", "-id")
 
 
-def alarm_for_owner(owner, pk):
-    return Alarm.objects.filter(owner=owner, pk=pk).select_related("rule", "device").first()
+def alarm_for_owner_or_404(owner: User, pk: int) -> Alarm:
+    """The owner's alarm, or Http404: the one look-up of the alarm pages and the API."""
+    return found_or_404(Alarm.objects.filter(owner=owner, pk=pk).select_related("rule", "device").first(), "alarm")
 
 
 def open_alarms_count(owner):

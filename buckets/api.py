@@ -18,7 +18,7 @@ from platform.schema import api_errors
 
 
 def _bucket(request, user, bucket):
-    return selectors.bucket_get(owner=owner_or_404(request, user), bucket_id=bucket)
+    return selectors.bucket_for_owner_or_404(owner_or_404(request, user), bucket)
 
 
 # Query parameters that take one of a list of words (an enum in the schema).

@@ -30,7 +30,7 @@ class DashboardAPIView(APIView):
         return owner_or_404(self.request, self.kwargs["user"])
 
     def dashboard(self):
-        return selectors.dashboard_get(owner=self.owner(), dashboard_id=self.kwargs["dashboard"])
+        return selectors.dashboard_for_owner_or_404(self.owner(), self.kwargs["dashboard"])
 
 
 class DashboardListApi(DashboardAPIView):

@@ -17,10 +17,6 @@ SHARE_SESSION_KEY = "dashboard_share_once"
 POLL_SECONDS = 3
 
 
-def dashboard_for(request, dashboard_id):
-    return selectors.dashboard_get(owner=request.user, dashboard_id=dashboard_id)
-
-
 def cards(dashboard, data):
     """(widget, its data) in reading order: top to bottom, then left to right (the order a phone
     stacks them in)."""
@@ -66,7 +62,7 @@ def dashboard_create(request):
 
 @login_required
 def dashboard_edit(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     form = DashboardForm(request.POST or None, editing=True,
                          initial={"name": dashboard.name, "description": dashboard.description})
     if request.method == "POST" and form.is_valid():
@@ -81,7 +77,7 @@ def dashboard_edit(request, dashboard_id):
 @login_required
 @require_POST
 def dashboard_delete(request, dashboard_id):
-    services.dashboard_delete(dashboard=dashboard_for(request, dashboard_id))
+    services.dashboard_delete(dashboard=selectors.dashboard_for_owner_or_404(request.user, dashboard_id))
     toast(request, f"Dashboard {dashboard_id} deleted.")
     return redirect("dashboard_list")
 
@@ -89,7 +85,7 @@ def dashboard_delete(request, dashboard_id):
 @login_required
 @never_cache
 def dashboard_detail(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     context = page_context(dashboard, editing=request.GET.get("edit") == "1")
     once = request.session.pop(SHARE_SESSION_KEY, None) if not request.htmx else None
     context["share_url"] = once["url"] if once and once.get("dashboard") == dashboard.pk else None
@@ -116,13 +112,13 @@ def _refresh(request, dashboard, *, shared, secret=None):
 @never_cache
 @require_GET
 def dashboard_refresh(request, dashboard_id):
-    return _refresh(request, dashboard_for(request, dashboard_id), shared=False)
+    return _refresh(request, selectors.dashboard_for_owner_or_404(request.user, dashboard_id), shared=False)
 
 
 @login_required
 @require_POST
 def dashboard_share(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     secret = services.share_create(dashboard=dashboard)
     url = f"{settings.SITE_URL}{reverse('shared_dashboard', args=[secret])}"
     request.session[SHARE_SESSION_KEY] = {"dashboard": dashboard.pk, "url": url}
@@ -133,7 +129,7 @@ def dashboard_share(request, dashboard_id):
 @login_required
 @require_POST
 def dashboard_unshare(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     services.share_revoke(dashboard=dashboard)
     toast(request, "Link revoked: it no longer opens the dashboard.")
     return redirect("dashboard_detail", dashboard_id=dashboard.dashboard_id)

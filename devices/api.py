@@ -152,7 +152,7 @@ class PropertyListView(DeviceAPIView):
 class PropertyDetailView(DeviceAPIView):
     @extend_schema(responses={200: doc.PropertySchema, **api_errors()})
     def get(self, request, user, device, property):
-        return Response(property_json(selectors.property_or_404(self.device(), property)))
+        return Response(property_json(selectors.property_for_device_or_404(self.device(), property)))
 
     @extend_schema(request=PropertyValueSerializer,
                    responses={200: doc.PropertySchema, 201: doc.PropertySchema, **api_errors(400)})
@@ -170,7 +170,7 @@ class PropertyDetailView(DeviceAPIView):
     @extend_schema(request=PropertyValueSerializer, responses={200: doc.PropertySchema, **api_errors(400)})
     def patch(self, request, user, device, property):
         """Changes the value of an existing property (404 if there is none)."""
-        prop = selectors.property_or_404(self.device(), property)
+        prop = selectors.property_for_device_or_404(self.device(), property)
         serializer = PropertyValueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         prop, _ = services.property_set(device_id=prop.device_id, name=prop.name,
@@ -179,7 +179,7 @@ class PropertyDetailView(DeviceAPIView):
 
     @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, device, property):
-        services.property_delete(prop=selectors.property_or_404(self.device(), property))
+        services.property_delete(prop=selectors.property_for_device_or_404(self.device(), property))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,10 +1,14 @@
 """API authentication and the ownership rule: every object is reached through its owner."""
+from typing import TypeVar
+
 from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from platform.models import AccessToken
+
+T = TypeVar("T")
 
 
 def bearer_token(request):
@@ -34,11 +38,12 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-def found_or_404(found, what):
-    """`found`, or a 404 saying there is no such `what`: the one answer for an object that does not
-    exist and for another user's (views and API alike; DRF answers Http404 as its own 404)."""
+def found_or_404(found: T | None, what: str, key: object = None) -> T:
+    """`found`, or a 404 saying there is no such `what` (naming the `key` asked for, if given): the
+    one answer for an object that does not exist and for another user's (views and API alike; DRF
+    answers Http404 as its own 404). Each app's selectors wrap it as `<model>_for_owner_or_404`."""
     if found is None:
-        raise Http404(f"No such {what}.")
+        raise Http404(f"No such {what} '{key}'." if key is not None else f"No such {what}.")
     return found
 
 

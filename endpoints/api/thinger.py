@@ -17,7 +17,7 @@ from endpoints.models import Delivery, Endpoint
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
 from platform.api import error_response
-from platform.auth import found_or_404, owner_or_404
+from platform.auth import owner_or_404
 from platform.schema import api_errors
 from platform.validators import ID_PATTERN, header_problem, url_problem
 
@@ -98,10 +98,6 @@ def _settings(data):
     return {**data, **config}
 
 
-def _endpoint_or_404(request, user, endpoint_id):
-    return found_or_404(selectors.endpoint_for_owner(owner_or_404(request, user), endpoint_id), "endpoint")
-
-
 class EndpointDetailSchema(EndpointSchema):
     statistics = doc.StatisticsSchema(help_text="deliveries still in the log")
 
@@ -128,7 +124,7 @@ class EndpointList(APIView):
 class EndpointDetail(APIView):
     @extend_schema(responses={200: EndpointDetailSchema, **api_errors()})
     def get(self, request, user, endpoint):
-        found = _endpoint_or_404(request, user, endpoint)
+        found = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
         statistics, _ = engine.deliveries_statistics(target=found)
         return Response({**endpoint_json(found), "statistics": statistics})
 
@@ -141,7 +137,7 @@ class EndpointDetail(APIView):
         return self._update(request, user, endpoint, partial=True)
 
     def _update(self, request, user, endpoint_id, *, partial):
-        endpoint = _endpoint_or_404(request, user, endpoint_id)
+        endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint_id)
         if not isinstance(request.data, dict):
             raise ValidationError("Send the endpoint as a JSON object.")
         data = request.data
@@ -159,7 +155,7 @@ class EndpointDetail(APIView):
 
     @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, endpoint):
-        services.endpoint_delete(endpoint=_endpoint_or_404(request, user, endpoint))
+        services.endpoint_delete(endpoint=selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -169,7 +165,7 @@ class EndpointCall(APIView):
     @extend_schema(request={"application/json": doc.ANY_JSON},
                    responses={200: doc.CallAnswerSchema, **api_errors(400, 502)})
     def post(self, request, user, endpoint):
-        endpoint = _endpoint_or_404(request, user, endpoint)
+        endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
         payload = request.data if request.body else {}
         try:
             answer = engine.endpoint_call(endpoint=endpoint, payload=payload, now_ms=int(time.time() * 1000))
@@ -188,7 +184,7 @@ class EndpointCalls(APIView):
     @extend_schema(parameters=[OpenApiParameter("items", int, description="default 100, max 1000")],
                    responses={200: doc.AttemptSchema(many=True), **api_errors(400)})
     def get(self, request, user, endpoint):
-        endpoint = _endpoint_or_404(request, user, endpoint)
+        endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
         try:
             items = int_param(request.query_params, "items", 100, maximum=1000)
         except ValueError as exc:
@@ -203,7 +199,7 @@ class EndpointDeliveries(APIView):
                                OpenApiParameter("items", int, description="default 100, max 1000")],
                    responses={200: doc.DeliverySchema(many=True), **api_errors(400)})
     def get(self, request, user, endpoint):
-        endpoint = _endpoint_or_404(request, user, endpoint)
+        endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
         state = request.query_params.get("state")
         # An empty value is not "any state": the schema's enum does not include it.
         if state not in (None, *[s for s, _ in Delivery.STATES]):
@@ -221,8 +217,8 @@ class EndpointDeliveryRetry(APIView):
 
     @extend_schema(request=None, responses={202: doc.DeliverySchema, **api_errors(400)})
     def post(self, request, user, endpoint, delivery):
-        endpoint = _endpoint_or_404(request, user, endpoint)
-        row = found_or_404(selectors.deliveries_for_target(endpoint=endpoint).filter(pk=delivery).first(), "delivery")
+        endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
+        row = selectors.delivery_for_target_or_404(endpoint=endpoint, pk=delivery)
         with transaction.atomic():
             if not engine.delivery_retry(delivery=row):
                 raise ValidationError(f"Only a failed delivery can be retried; this one is {row.state}.")

@@ -19,7 +19,6 @@ from endpoints.api import openapi as doc
 from endpoints.api.common import delivery_json, int_param
 from endpoints.models import Delivery
 from platform.api import database_error_answer
-from platform.auth import found_or_404
 from platform.validators import header_problem, text_problem, url_problem
 
 CONNECTOR = "actility-http-iot"
@@ -152,10 +151,6 @@ def connection_parse(data):
             "send_raw_decoded_format": raw, "max_in_flight": in_flight}
 
 
-def _connection_or_404(request, connection_id):
-    return found_or_404(selectors.connection_for_owner(request.user, connection_id), "connection")
-
-
 def _page(request, rows, render):
     try:
         page = int_param(request.query_params, "page", 1)
@@ -189,20 +184,20 @@ class ConnectionList(ThingParkView):
 class ConnectionDetail(ThingParkView):
     @extend_schema(responses={200: doc.ConnectionDetailSchema, **doc.thingpark_errors()})
     def get(self, request, connection):
-        found = _connection_or_404(request, connection)
+        found = selectors.connection_for_owner_or_404(request.user, connection)
         statistics, _ = engine.deliveries_statistics(target=found)
         return Response({**connection_json(found), "statistics": statistics})
 
     @extend_schema(request=doc.ConnectionRequestSchema,
                    responses={200: doc.ConnectionSchema, **doc.thingpark_errors(400)})
     def put(self, request, connection):
-        found = _connection_or_404(request, connection)
+        found = selectors.connection_for_owner_or_404(request.user, connection)
         services.connection_replace(connection=found, **connection_parse(request.data))
         return Response(connection_json(found))
 
     @extend_schema(responses={204: None, **doc.thingpark_errors()})
     def delete(self, request, connection):
-        services.connection_delete(connection=_connection_or_404(request, connection))
+        services.connection_delete(connection=selectors.connection_for_owner_or_404(request.user, connection))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -212,7 +207,7 @@ class ConnectionDeliveries(ThingParkView):
     @extend_schema(parameters=[doc.STATE_PARAMETER, *doc.PAGE_PARAMETERS],
                    responses={200: doc.DeliverySchema(many=True), **doc.thingpark_errors(400)})
     def get(self, request, connection):
-        found = _connection_or_404(request, connection)
+        found = selectors.connection_for_owner_or_404(request.user, connection)
         state = request.query_params.get("state")
         if state not in (None, *[s for s, _ in Delivery.STATES]):
             raise BadRequest("state must be pending, delivered or failed.")
@@ -224,8 +219,8 @@ class ConnectionDeliveryRetry(ThingParkView):
 
     @extend_schema(request=None, responses={202: doc.DeliverySchema, **doc.thingpark_errors(400)})
     def post(self, request, connection, delivery):
-        found = _connection_or_404(request, connection)
-        row = found_or_404(selectors.deliveries_for_target(connection=found).filter(pk=delivery).first(), "delivery")
+        found = selectors.connection_for_owner_or_404(request.user, connection)
+        row = selectors.delivery_for_target_or_404(connection=found, pk=delivery)
         with transaction.atomic():
             if not engine.delivery_retry(delivery=row):
                 raise BadRequest(f"Only a failed delivery can be retried; this one is {row.state}.")
