@@ -1,0 +1,71 @@
+"""Serializer fields every API's response bodies share. A response body is one serializer that both
+renders it and documents it (drf-spectacular reads the same fields), so a field's class is its
+type in the schema: these keep that true for times and for values computed from the object."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from platform.payloads import ms
+
+
+class EpochMsField(serializers.IntegerField):
+    """A datetime as epoch milliseconds, the API's time format; an integer in the schema."""
+
+    def to_representation(self, value: datetime) -> int:
+        return ms(value)
+
+
+class ComputedMixin:
+    """The field's value is `compute(obj)` of the whole object, rendered (and documented) as the
+    field class it is mixed into; None renders as null. For values no attribute holds as such:
+    `x or None`, a state derived from a timestamp, a URL built from a secret."""
+
+    def __init__(self, *args: Any, compute: Callable[[Any], Any], **kwargs: Any) -> None:
+        self.compute = compute
+        super().__init__(*args, source="*", **kwargs)
+
+    def to_representation(self, instance: Any) -> Any:
+        value = self.compute(instance)
+        return None if value is None else super().to_representation(value)
+
+
+class ComputedBooleanField(ComputedMixin, serializers.BooleanField):
+    pass
+
+
+class ComputedCharField(ComputedMixin, serializers.CharField):
+    pass
+
+
+class ComputedChoiceField(ComputedMixin, serializers.ChoiceField):
+    pass
+
+
+class ComputedEpochMsField(ComputedMixin, EpochMsField):
+    pass
+
+
+class ContextCharField(serializers.CharField):
+    """A value the object does not hold, given in the serializer's context under the field's name
+    (a secret shown once, when it is made)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, instance: Any) -> str:
+        return self.context[self.field_name]
+
+
+class RelatedIdsField(serializers.ListField):
+    """A to-many relation as the list of its objects' ids (the child field renders one id)."""
+
+    def __init__(self, *args: Any, id_attribute: str = "pk", **kwargs: Any) -> None:
+        self.id_attribute = id_attribute
+        super().__init__(*args, **kwargs)
+
+    def to_representation(self, related: Any) -> list:
+        return [self.child.to_representation(getattr(obj, self.id_attribute)) for obj in related.all()]
