@@ -113,13 +113,13 @@ class BucketDataApi(APIView):
         except PayloadError as exc:
             return error_response(400, str(exc))
         stored, skipped = services.records_write(bucket=found, records=payload_records(payload, services.now_ms()))
-        return Response({"stored": stored, "skipped": skipped})
+        return Response(doc.RecordsStoredSchema({"stored": stored, "skipped": skipped}).data)
 
     @extend_schema(parameters=[RangeSerializer], responses={200: doc.RecordsDeletedSchema, **api_errors(400)})
     def delete(self, request, user, bucket):
         found = _bucket(request, user, bucket)
         deleted = services.records_clear(bucket=found, **_valid(RangeSerializer, _query(request)))
-        return Response({"deleted": deleted})
+        return Response(doc.RecordsDeletedSchema({"deleted": deleted}).data)
 
 
 class _IgnoreFormatParameter(DefaultContentNegotiation):
