@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -15,7 +16,7 @@ from endpoints import delivery as engine
 from endpoints.models import Connection, Endpoint
 from platform.payloads import ms
 from platform.serializers import ComputedCharField, ComputedEpochMsField, EpochMsField
-from platform.validators import ID_PATTERN, header_problem, url_problem
+from platform.validators import ID_PATTERN, url_problem, validate_headers
 
 DELIVERY_STATES = ["pending", "delivered", "failed"]
 
@@ -68,12 +69,25 @@ class StatisticsSchema(serializers.Serializer):
 
 # --- Thinger-style endpoints -----------------------------------------------------------------------
 
+class HeadersField(serializers.DictField):
+    """{name: value} checked by the one header rule (platform.validators) and kept as sent: the
+    child field documents the values but does not read them, as it would turn a number into text
+    and strip spaces where the other surfaces refuse them."""
+
+    def to_internal_value(self, data: object) -> dict:
+        try:
+            validate_headers(data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        return dict(data)
+
+
 # Named for the schema: buckets has a ConfigSerializer too, and both would be the component "Config".
 @extend_schema_serializer(component_name="EndpointConfig")
 class ConfigSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000)
     method = serializers.ChoiceField([m for m, _ in Endpoint.METHODS], default="POST")
-    headers = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
+    headers = HeadersField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
     body = serializers.JSONField(default=None, allow_null=True)
     timeout = serializers.IntegerField(min_value=1, max_value=60, default=10)
     max_in_flight = serializers.IntegerField(min_value=1, max_value=256, default=None, allow_null=True,
@@ -84,13 +98,6 @@ class ConfigSerializer(serializers.Serializer):
         problem = url_problem(value)
         if problem:
             raise ValidationError(problem)
-        return value
-
-    def validate_headers(self, value):
-        for name, header in value.items():
-            problem = header_problem(name, header)
-            if problem:
-                raise ValidationError(problem)
         return value
 
     def validate_body(self, value):

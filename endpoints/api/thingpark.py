@@ -27,7 +27,7 @@ from endpoints.serializers import (
     DeliverySchema,
 )
 from platform.api import database_error_answer
-from platform.validators import header_problem, text_problem, url_problem
+from platform.validators import text_problem, url_problem, validate_headers
 
 CONNECTOR = "actility-http-iot"
 MAX_BLAME_PERIOD = 7 * 24 * 3600
@@ -118,10 +118,10 @@ def connection_parse(data):
     if problem:
         raise BadRequest(f"configuration.destinationURL: {problem}")
     headers = _typed(config.get("headers") or {}, dict, "configuration.headers")
-    for header, value in headers.items():
-        problem = header_problem(header, value)
-        if problem:
-            raise BadRequest(f"configuration.headers: {problem}")
+    try:
+        validate_headers(headers)
+    except DjangoValidationError as exc:
+        raise BadRequest(f"configuration.headers: {exc.messages[0]}") from None
     blame = config.get("blamePeriod", 30)
     blame = 30 if blame is None else _typed(blame, int, "configuration.blamePeriod")
     if not 0 <= blame <= MAX_BLAME_PERIOD:
