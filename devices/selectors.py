@@ -33,10 +33,6 @@ def device_for_callback(username, device_id, token):
     return Device.from_db("default", callback_cache.FIELDS, [values[name] for name in callback_cache.FIELDS])
 
 
-def device_for_owner(owner, device_id):
-    return Device.objects.filter(owner=owner, device_id=device_id).first()
-
-
 def devices_for_owner(owner):
     return (Device.objects.filter(owner=owner).select_related("write_bucket", "call_endpoint")
             .prefetch_related("applications"))
