@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
@@ -41,7 +41,7 @@ def _log(attempts):
     return rows
 
 
-def _retry(request, delivery):
+def _retry(request: HttpRequest, delivery: Delivery) -> None:
     """Requeues one failed delivery of a target the user owns; toasts the outcome. A delivery that
     is no longer failed (retried twice, from another tab) is a warning, not an error: the page
     then shows its current state."""
