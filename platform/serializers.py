@@ -61,11 +61,8 @@ class ContextCharField(serializers.CharField):
 
 
 class RelatedIdsField(serializers.ListField):
-    """A to-many relation as the list of its objects' ids (the child field renders one id)."""
-
-    def __init__(self, *args: Any, id_attribute: str = "pk", **kwargs: Any) -> None:
-        self.id_attribute = id_attribute
-        super().__init__(*args, **kwargs)
+    """A to-many relation as the list of its objects' primary keys (the child field renders one);
+    `.all()` uses what the selector prefetched."""
 
     def to_representation(self, related: Any) -> list:
-        return [self.child.to_representation(getattr(obj, self.id_attribute)) for obj in related.all()]
+        return [self.child.to_representation(obj.pk) for obj in related.all()]
