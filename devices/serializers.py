@@ -54,7 +54,7 @@ class DeviceSchema(serializers.Serializer):
 
 
 # A new device and its callback token: render with `context={"token": ...}` (only the token's hash
-# is stored, so the device does not hold it). No docstring: it would become the schema's text.
+# is stored, so the device does not hold it).
 class DeviceCreatedSchema(DeviceSchema):
     token = ContextCharField(help_text="the callback token, shown only here and on regeneration")
 
