@@ -26,7 +26,7 @@ from endpoints.serializers import (
     ConnectionSchema,
     DeliverySchema,
 )
-from platform.api import database_error_answer
+from platform.api import database_error_answer, thingpark_error_body
 from platform.validators import text_problem, url_problem, validate_headers
 
 CONNECTOR = "actility-http-iot"
@@ -41,10 +41,8 @@ class BadRequest(exceptions.APIException):
     status_code = 400
 
 
-def thingpark_error(status_code, message):
-    # ThingPark's codes: com-4000 for 400, com-4001 for 401, com-4004 for 404, com-5003 for 503.
-    return Response({"code": f"com-{status_code // 100 * 1000 + status_code % 100}", "message": message},
-                    status=status_code)
+def thingpark_error(status_code: int, message: str) -> Response:
+    return Response(thingpark_error_body(status_code, message), status=status_code)
 
 
 def _message(detail):
