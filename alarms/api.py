@@ -15,13 +15,11 @@ from alarms.serializers import (
     RuleSchema,
     RuleSerializer,
     ShelveSerializer,
-    alarm_json,
-    rule_json,
 )
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Endpoint
-from platform.auth import found_or_404, owner_or_404
+from platform.auth import owner_or_404
 from platform.schema import api_errors
 
 ITEMS_DEFAULT, ITEMS_MAX = 100, 1000
@@ -62,18 +60,10 @@ def rule_spec(owner, data):
     }
 
 
-def _rule_or_404(request, user, rule_id):
-    return found_or_404(selectors.rule_for_owner(owner_or_404(request, user), rule_id), "rule")
-
-
-def _alarm_or_404(request, user, pk):
-    return found_or_404(selectors.alarm_for_owner(owner_or_404(request, user), pk), "alarm")
-
-
 class RuleList(APIView):
     @extend_schema(operation_id="v1_users_alarms_rules_list", responses={200: RuleSchema(many=True), **api_errors()})
     def get(self, request, user):
-        return Response([rule_json(r) for r in selectors.rules_for_owner(owner_or_404(request, user))])
+        return Response(RuleSchema(selectors.rules_for_owner(owner_or_404(request, user)), many=True).data)
 
     @extend_schema(request=RuleSerializer, responses={201: RuleSchema, **api_errors(400)})
     def post(self, request, user):
@@ -85,13 +75,14 @@ class RuleList(APIView):
             rule = services.rule_create(owner=owner, rule_id=data["rule"], **rule_spec(owner, data))
         except DjangoValidationError as exc:
             raise _model_errors(exc) from None
-        return Response(rule_json(selectors.rule_for_owner(owner, rule.rule_id)), status=status.HTTP_201_CREATED)
+        return Response(RuleSchema(selectors.rule_for_owner_or_404(owner, rule.rule_id)).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class RuleDetail(APIView):
     @extend_schema(responses={200: RuleSchema, **api_errors()})
     def get(self, request, user, rule):
-        return Response(rule_json(_rule_or_404(request, user, rule)))
+        return Response(RuleSchema(selectors.rule_for_owner_or_404(owner_or_404(request, user), rule)).data)
 
     @extend_schema(request=RuleSerializer, responses={200: RuleSchema, **api_errors(400)})
     def put(self, request, user, rule):
@@ -104,12 +95,12 @@ class RuleDetail(APIView):
         return self._update(request, user, rule, partial=True)
 
     def _update(self, request, user, rule_id, *, partial):
-        found = _rule_or_404(request, user, rule_id)
+        found = selectors.rule_for_owner_or_404(owner_or_404(request, user), rule_id)
         data = request.data if isinstance(request.data, dict) else {}
         if "rule" in data and data["rule"] != found.rule_id:
             raise ValidationError({"rule": "A rule's id cannot change."})
         if partial:
-            current = rule_json(found)
+            current = RuleSchema(found).data
             merged = {**current, **data}
             for nested in ("source", "notify"):
                 if isinstance(data.get(nested), dict) and (nested != "source" or
@@ -123,11 +114,11 @@ class RuleDetail(APIView):
             services.rule_update(rule=found, **rule_spec(found.owner, serializer.validated_data))
         except DjangoValidationError as exc:
             raise _model_errors(exc) from None
-        return Response(rule_json(selectors.rule_for_owner(found.owner, found.rule_id)))
+        return Response(RuleSchema(selectors.rule_for_owner_or_404(found.owner, found.rule_id)).data)
 
     @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, rule):
-        services.rule_delete(rule=_rule_or_404(request, user, rule))
+        services.rule_delete(rule=selectors.rule_for_owner_or_404(owner_or_404(request, user), rule))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -165,29 +156,27 @@ class AlarmList(APIView):
             raise ValidationError({"items": f"Give a number from 1 to {ITEMS_MAX}."}) from None
         rows = selectors.alarms_for_owner(owner, states=states, severity=severity, device=query.get("device"),
                                           rule=query.get("rule"))[:items]
-        return Response([alarm_json(a) for a in rows])
+        return Response(AlarmSchema(rows, many=True).data)
 
 
 class AlarmDetail(APIView):
     @extend_schema(responses={200: AlarmDetailSchema, **api_errors()})
     def get(self, request, user, alarm):
-        found = _alarm_or_404(request, user, alarm)
-        return Response(alarm_json(found, selectors.events_for_alarm(found)))
+        return Response(AlarmDetailSchema(selectors.alarm_for_owner_or_404(owner_or_404(request, user), alarm)).data)
 
 
 class AlarmAction(APIView):
     action = None
 
     def _done(self, request, user, alarm, **kwargs):
-        found = _alarm_or_404(request, user, alarm)
+        found = selectors.alarm_for_owner_or_404(owner_or_404(request, user), alarm)
         act = {"acknowledge": services.alarm_acknowledge, "shelve": services.alarm_shelve,
                "clear": services.alarm_clear}[self.action]
         try:
             changed = act(alarm=found, by=request.user.get_username(), **kwargs)
         except services.AlarmActionError as exc:
             raise ValidationError(str(exc)) from None
-        return Response(alarm_json(selectors.alarm_for_owner(changed.owner, changed.pk),
-                                   selectors.events_for_alarm(changed)))
+        return Response(AlarmDetailSchema(selectors.alarm_for_owner_or_404(changed.owner, changed.pk)).data)
 
 
 class AlarmAcknowledge(AlarmAction):

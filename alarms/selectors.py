@@ -6,6 +6,7 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from alarms.models import Alarm, AlarmEvent, Rule
 from devices.models import Device
+from platform.auth import found_or_404
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "none": 4}
 
@@ -15,8 +16,9 @@ def rules_for_owner(owner: User) -> QuerySet[Rule]:
             .prefetch_related("devices", "endpoints").order_by("rule_id"))
 
 
-def rule_for_owner(owner: User, rule_id: str) -> Rule | None:
-    return rules_for_owner(owner).filter(rule_id=rule_id).first()
+def rule_for_owner_or_404(owner: User, rule_id: str) -> Rule:
+    """The owner's rule, or Http404: the one look-up of the rule pages and the API."""
+    return found_or_404(rules_for_owner(owner).filter(rule_id=rule_id).first(), "rule")
 
 
 def alarms_for_owner(owner: User, *, states: Collection[str] | None = None, severity: str | None = None,
@@ -38,8 +40,9 @@ def alarms_for_owner(owner: User, *, states: Collection[str] | None = None, seve
         "open_rank", "severity_rank", "-id")
 
 
-def alarm_for_owner(owner: User, pk: int) -> Alarm | None:
-    return Alarm.objects.filter(owner=owner, pk=pk).select_related("rule", "device").first()
+def alarm_for_owner_or_404(owner: User, pk: int) -> Alarm:
+    """The owner's alarm, or Http404: the one look-up of the alarm pages and the API."""
+    return found_or_404(Alarm.objects.filter(owner=owner, pk=pk).select_related("rule", "device").first(), "alarm")
 
 
 def open_alarms_count(owner: User) -> int:

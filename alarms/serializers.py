@@ -1,53 +1,22 @@
 """The alarms API's bodies: rules and alarms as docs/alarms.md writes them, and the request
-serializers that check their shape (the meaning is checked once, in services.rule_check)."""
+serializers that check their shape (the meaning is checked once, in services.rule_check).
+
+Each response class renders its body and is its schema (drf-spectacular); their names end in
+"Schema", the components of the published OpenAPI document, so comments, not docstrings (which
+become the components' text), say how they render."""
+from __future__ import annotations
+
+from typing import Any
+
 from rest_framework import serializers
 
 from alarms.conditions import CONFIRMS, OPS
 from alarms.models import SEVERITIES, Alarm, Rule
+from platform.clock import ms
+from platform.serializers import ComputedEpochMsField, EpochMsField
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
-
-
-def ms(value):
-    return int(value.timestamp() * 1000) if value else None
-
-
-def rule_json(rule):
-    source = {"type": rule.source_type}
-    if rule.source_type == Rule.BUCKET:
-        source.update(bucket=rule.bucket.bucket_id if rule.bucket_id else None, field=rule.field)
-    elif rule.source_type == Rule.PROPERTY:
-        source.update(property=rule.property, field=rule.field)
-    elif rule.source_type == Rule.SILENCE:
-        source["minutes"] = rule.silence_minutes
-    return {
-        "rule": rule.rule_id, "name": rule.name, "description": rule.description, "enabled": rule.enabled,
-        "severity": rule.severity, "source": source,
-        "devices": None if rule.all_devices else sorted(d.device_id for d in rule.devices.all()),
-        "condition": rule.condition, "confirm": rule.confirm or {"type": "immediate"}, "normalize": rule.normalize,
-        "latch": rule.latch,
-        "notify": {"endpoints": sorted(e.endpoint_id for e in rule.endpoints.all()), "emails": list(rule.emails)},
-        "reminder": {"minutes": rule.reminder_minutes} if rule.reminder_minutes else None,
-        "created": ms(rule.created), "modified": ms(rule.modified),
-    }
-
-
-def event_json(event):
-    return {"ts": ms(event.ts), "type": event.type, "detail": event.detail}
-
-
-def alarm_json(alarm, events=None):
-    body = {
-        "id": str(alarm.pk), "rule": alarm.rule.rule_id, "device": alarm.device.device_id,
-        "severity": alarm.severity, "state": alarm.state, "value": alarm.value,
-        "activated": ms(alarm.activated), "acknowledged": ms(alarm.acknowledged),
-        "normalized": ms(alarm.normalized), "cleared": ms(alarm.cleared),
-        "shelved_until": ms(alarm.shelved_until) if alarm.state == Alarm.SHELVED else None,
-    }
-    if events is not None:
-        body["events"] = [event_json(e) for e in events]
-    return body
 
 
 class SourceSerializer(serializers.Serializer):
@@ -98,31 +67,57 @@ class RuleSerializer(serializers.Serializer):
     reminder = ReminderSerializer(required=False, allow_null=True)
 
 
+# A rule as the API answers it: the request's fields plus times. Rendered here, not by the
+# request's fields: `source` is a union whose keys depend on its type, and the ids are the
+# related objects' ids.
 class RuleSchema(RuleSerializer):
     created = serializers.IntegerField(help_text="epoch ms")
     modified = serializers.IntegerField(help_text="epoch ms")
 
+    def to_representation(self, rule: Rule) -> dict:
+        source: dict[str, Any] = {"type": rule.source_type}
+        if rule.source_type == Rule.BUCKET:
+            source.update(bucket=rule.bucket.bucket_id if rule.bucket_id else None, field=rule.field)
+        elif rule.source_type == Rule.PROPERTY:
+            source.update(property=rule.property, field=rule.field)
+        elif rule.source_type == Rule.SILENCE:
+            source["minutes"] = rule.silence_minutes
+        return {
+            "rule": rule.rule_id, "name": rule.name, "description": rule.description, "enabled": rule.enabled,
+            "severity": rule.severity, "source": source,
+            "devices": None if rule.all_devices else sorted(d.device_id for d in rule.devices.all()),
+            "condition": rule.condition, "confirm": rule.confirm or {"type": "immediate"},
+            "normalize": rule.normalize, "latch": rule.latch,
+            "notify": {"endpoints": sorted(e.endpoint_id for e in rule.endpoints.all()),
+                       "emails": list(rule.emails)},
+            "reminder": {"minutes": rule.reminder_minutes} if rule.reminder_minutes else None,
+            "created": ms(rule.created), "modified": ms(rule.modified),
+        }
+
 
 class EventSchema(serializers.Serializer):
-    ts = serializers.IntegerField()
+    ts = EpochMsField()
     type = serializers.ChoiceField([t for t, _ in Alarm._meta.get_field("events").related_model.TYPES])
     detail = serializers.CharField()
 
 
 class AlarmSchema(serializers.Serializer):
-    id = serializers.CharField()
-    rule = serializers.CharField()
-    device = serializers.CharField()
+    id = serializers.CharField(source="pk")
+    rule = serializers.CharField(source="rule.rule_id")
+    device = serializers.CharField(source="device.device_id")
     severity = serializers.ChoiceField(list(SEVERITIES))
     state = serializers.ChoiceField([s for s, _ in Alarm.STATES])
     value = serializers.JSONField(allow_null=True)
-    activated = serializers.IntegerField()
-    acknowledged = serializers.IntegerField(allow_null=True)
-    normalized = serializers.IntegerField(allow_null=True)
-    cleared = serializers.IntegerField(allow_null=True)
-    shelved_until = serializers.IntegerField(allow_null=True)
+    activated = EpochMsField()
+    acknowledged = EpochMsField(allow_null=True)
+    normalized = EpochMsField(allow_null=True)
+    cleared = EpochMsField(allow_null=True)
+    # Only while shelved: the time left over from an earlier shelving means nothing once it ends.
+    shelved_until = ComputedEpochMsField(compute=lambda a: a.shelved_until if a.state == Alarm.SHELVED else None,
+                                         allow_null=True)
 
 
+# The alarm and its events, oldest first (AlarmEvent's ordering).
 class AlarmDetailSchema(AlarmSchema):
     events = EventSchema(many=True)
 

@@ -10,18 +10,9 @@ from django.views.decorators.http import require_POST
 from alarms import selectors, services
 from alarms.forms import RuleForm, ShelveForm
 from alarms.models import Alarm
-from platform.auth import found_or_404
 from platform.web import render_page, toast
 
 LIST_SIZE = 200
-
-
-def alarm_for(request, pk):
-    return found_or_404(selectors.alarm_for_owner(request.user, pk), "alarm")
-
-
-def rule_for(request, rule_id):
-    return found_or_404(selectors.rule_for_owner(request.user, rule_id), "rule")
 
 
 def _list_context(request):
@@ -42,7 +33,7 @@ def _detail_context(alarm):
 
 @login_required
 def alarm_detail(request, pk):
-    alarm = alarm_for(request, pk)
+    alarm = selectors.alarm_for_owner_or_404(request.user, pk)
     return render_page(request, "alarms/detail.html", _detail_context(alarm), partials=("alarm-card",))
 
 
@@ -60,7 +51,7 @@ DONE = {"acknowledge": "acknowledged", "shelve": "shelved", "clear": "cleared"}
 def alarm_action(request, pk, action):
     """Acknowledge, shelve or clear (after the confirmation window); htmx gets the part it
     targets with the toast, without JS a redirect to where the button was."""
-    alarm = alarm_for(request, pk)
+    alarm = selectors.alarm_for_owner_or_404(request.user, pk)
     if action not in DONE:
         raise Http404("No such action.")
     kwargs = {}
@@ -77,7 +68,7 @@ def alarm_action(request, pk, action):
         toast(request, f"Alarm {alarm.rule.rule_id} on {alarm.device.device_id} {DONE[action]}.")
     target = request.htmx.target if request.htmx else None
     if target == "alarm-card":
-        return render_page(request, "alarms/detail.html", _detail_context(alarm_for(request, pk)),
+        return render_page(request, "alarms/detail.html", _detail_context(selectors.alarm_for_owner_or_404(request.user, pk)),
                            partials=("alarm-card",))
     if target == "alarm-rows":
         return render_page(request, "alarms/list.html", _list_context(request), partials=("alarm-rows",))
@@ -109,7 +100,7 @@ def rule_create(request):
 
 @login_required
 def rule_edit(request, rule_id):
-    rule = rule_for(request, rule_id)
+    rule = selectors.rule_for_owner_or_404(request.user, rule_id)
     form = RuleForm(request.POST or None, owner=request.user, editing=rule, initial=RuleForm.initial_for(rule))
     if request.method == "POST" and form.is_valid():
         try:
@@ -126,7 +117,7 @@ def rule_edit(request, rule_id):
 @login_required
 @require_POST
 def rule_delete(request, rule_id):
-    rule = rule_for(request, rule_id)
+    rule = selectors.rule_for_owner_or_404(request.user, rule_id)
     services.rule_delete(rule=rule)
     toast(request, f"Rule {rule_id} deleted with its alarms.")
     return redirect("alarm_rule_list")

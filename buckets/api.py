@@ -13,12 +13,13 @@ from buckets.selectors.export import CONTENT_TYPES
 from buckets.serializers import BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer, bucket_changes
 from platform.api import error_response
 from platform.auth import owner_or_404
+from platform.clock import now_ms
 from platform.payloads import PayloadError, payload_parse, payload_records
 from platform.schema import api_errors
 
 
 def _bucket(request, user, bucket):
-    return selectors.bucket_get(owner=owner_or_404(request, user), bucket_id=bucket)
+    return selectors.bucket_for_owner_or_404(owner_or_404(request, user), bucket)
 
 
 # Query parameters that take one of a list of words (an enum in the schema).
@@ -112,14 +113,14 @@ class BucketDataApi(APIView):
             return error_response(413, "Body too large: send the records in smaller arrays.")
         except PayloadError as exc:
             return error_response(400, str(exc))
-        stored, skipped = services.records_write(bucket=found, records=payload_records(payload, services.now_ms()))
-        return Response({"stored": stored, "skipped": skipped})
+        stored, skipped = services.records_write(bucket=found, records=payload_records(payload, now_ms()))
+        return Response(doc.RecordsStoredSchema({"stored": stored, "skipped": skipped}).data)
 
     @extend_schema(parameters=[RangeSerializer], responses={200: doc.RecordsDeletedSchema, **api_errors(400)})
     def delete(self, request, user, bucket):
         found = _bucket(request, user, bucket)
         deleted = services.records_clear(bucket=found, **_valid(RangeSerializer, _query(request)))
-        return Response({"deleted": deleted})
+        return Response(doc.RecordsDeletedSchema({"deleted": deleted}).data)
 
 
 class _IgnoreFormatParameter(DefaultContentNegotiation):

@@ -1,5 +1,7 @@
 """Shapes of the buckets API bodies that no validating serializer describes, for the OpenAPI
-schema (drf-spectacular). Documentation only."""
+schema (drf-spectacular). The write answers (stored, deleted) are rendered by their class too;
+records are documented here but answered as the selectors read them (up to 1000 a page, each
+`val` as stored)."""
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 

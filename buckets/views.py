@@ -8,10 +8,10 @@ from django.views.decorators.http import require_POST
 
 from buckets import services
 from buckets.forms import BucketForm, RangeForm
-from buckets.selectors import bucket_get, buckets_list
+from buckets.selectors import bucket_for_owner_or_404, buckets_list
 from buckets.selectors.chart import chart_points
 from buckets.selectors.query import records_in_range
-from buckets.services import now_ms
+from platform.clock import ms, now_ms
 from platform.web import render_page, toast
 
 
@@ -39,7 +39,7 @@ def bucket_create(request):
 
 @login_required
 def bucket_edit(request, bucket_id):
-    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    bucket = bucket_for_owner_or_404(request.user, bucket_id)
     form = BucketForm(request.POST or None, editing=True, initial=BucketForm.initial_for(bucket))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -58,8 +58,8 @@ def data_range(form):
     # A start or an end makes the range custom, whatever `range` says: the form that sets them also
     # carries the current preset, so that changing only the aggregate keeps the range.
     if data.get("start") or data.get("end"):
-        lo = int(data["start"].timestamp() * 1000) if data.get("start") else now - RangeForm.PRESETS["24h"]
-        hi = int(data["end"].timestamp() * 1000) if data.get("end") else now
+        lo = ms(data["start"]) if data.get("start") else now - RangeForm.PRESETS["24h"]
+        hi = ms(data["end"]) if data.get("end") else now
         return lo, hi, "custom"
     preset = data.get("range") if data.get("range") in RangeForm.PRESETS else "24h"
     return now - RangeForm.PRESETS[preset], now, preset
@@ -67,7 +67,7 @@ def data_range(form):
 
 @login_required
 def bucket_detail(request, bucket_id):
-    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    bucket = bucket_for_owner_or_404(request.user, bucket_id)
     form = RangeForm(request.GET or None)
     min_ts, max_ts, preset = data_range(form)
     agg_type = (form.cleaned_data.get("agg_type") if form.is_valid() else None) or "mean"
@@ -91,7 +91,7 @@ def bucket_detail(request, bucket_id):
 @login_required
 @require_POST
 def bucket_clear(request, bucket_id):
-    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    bucket = bucket_for_owner_or_404(request.user, bucket_id)
     deleted = services.records_clear(bucket=bucket)
     toast(request, f"Cleared {deleted} record{'s' if deleted != 1 else ''} from {bucket.bucket_id}.")
     return redirect("bucket_detail", bucket_id=bucket.bucket_id)
@@ -100,7 +100,7 @@ def bucket_clear(request, bucket_id):
 @login_required
 @require_POST
 def bucket_delete(request, bucket_id):
-    bucket = bucket_get(owner=request.user, bucket_id=bucket_id)
+    bucket = bucket_for_owner_or_404(request.user, bucket_id)
     services.bucket_delete(bucket=bucket)
     toast(request, f"Bucket {bucket_id} deleted.")
     return redirect("bucket_list")

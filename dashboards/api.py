@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dashboards import selectors, services
-from dashboards.serializers import DashboardSchema, DashboardWriteSerializer, ShareSchema, dashboard_json
+from dashboards.serializers import DashboardSchema, DashboardWriteSerializer, ShareSchema
 from dashboards.widgets import WidgetError
 from platform.auth import owner_or_404
 from platform.schema import api_errors
@@ -30,13 +30,13 @@ class DashboardAPIView(APIView):
         return owner_or_404(self.request, self.kwargs["user"])
 
     def dashboard(self):
-        return selectors.dashboard_get(owner=self.owner(), dashboard_id=self.kwargs["dashboard"])
+        return selectors.dashboard_for_owner_or_404(self.owner(), self.kwargs["dashboard"])
 
 
 class DashboardListApi(DashboardAPIView):
     @extend_schema(operation_id="v1_users_dashboards_list", responses={200: DashboardSchema(many=True), **api_errors()})
     def get(self, request, user):
-        return Response([dashboard_json(d) for d in selectors.dashboards_list(owner=self.owner())])
+        return Response(DashboardSchema(selectors.dashboards_list(owner=self.owner()), many=True).data)
 
     @extend_schema(request=DashboardWriteSerializer, responses={201: DashboardSchema, **api_errors(400)})
     def post(self, request, user):
@@ -51,7 +51,7 @@ class DashboardListApi(DashboardAPIView):
                                                     widgets=_widget_list(data.get("widgets", [])))
             except services.DashboardExists as exc:
                 raise serializers.ValidationError({"dashboard": str(exc)}) from None
-        return Response(dashboard_json(created), status=status.HTTP_201_CREATED)
+        return Response(DashboardSchema(created).data, status=status.HTTP_201_CREATED)
 
 
 def _widget_list(value):
@@ -63,7 +63,7 @@ def _widget_list(value):
 class DashboardApi(DashboardAPIView):
     @extend_schema(responses={200: DashboardSchema, **api_errors()})
     def get(self, request, user, dashboard):
-        return Response(dashboard_json(self.dashboard()))
+        return Response(DashboardSchema(self.dashboard()).data)
 
     @extend_schema(request=DashboardWriteSerializer(partial=True), responses={200: DashboardSchema, **api_errors(400)})
     def put(self, request, user, dashboard):
@@ -76,7 +76,7 @@ class DashboardApi(DashboardAPIView):
             if "widgets" in changes:
                 changes["widgets"] = _widget_list(changes["widgets"])
             services.dashboard_update(dashboard=found, **changes)
-        return Response(dashboard_json(found))
+        return Response(DashboardSchema(found).data)
 
     patch = put
 
@@ -91,7 +91,7 @@ class DashboardShareApi(DashboardAPIView):
     def post(self, request, user, dashboard):
         """A new read-only link (any earlier one stops working)."""
         secret = services.share_create(dashboard=self.dashboard())
-        return Response({"url": f"{settings.SITE_URL}/shared/{secret}/"})
+        return Response(ShareSchema({"url": f"{settings.SITE_URL}/shared/{secret}/"}).data)
 
     @extend_schema(request=None, responses={204: None, **api_errors()})
     def delete(self, request, user, dashboard):

@@ -4,6 +4,8 @@ shows, and the version stamp that lets a refresh answer "nothing changed" cheapl
 Read-only over buckets and devices. A whole dashboard is read in a bounded number of queries:
 one for its buckets, one for its devices, one for their properties, one "latest records" read per
 bucket shown by value, gauge or table widgets, and the chart and map widgets' own range reads."""
+from __future__ import annotations
+
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -30,8 +32,9 @@ def dashboards_list(*, owner: User) -> QuerySet[Dashboard]:
     return Dashboard.objects.filter(owner=owner).order_by("dashboard_id")
 
 
-def dashboard_get(*, owner: User, dashboard_id: str) -> Dashboard:
-    """The owner's dashboard, or Http404 (another user's does not exist for this owner)."""
+def dashboard_for_owner_or_404(owner: User, dashboard_id: str) -> Dashboard:
+    """The owner's dashboard, or Http404 (another user's does not exist for this owner): the one
+    look-up of the dashboard pages, the widget views and the API."""
     return found_or_404(Dashboard.objects.filter(owner=owner, dashboard_id=dashboard_id).select_related("owner").first(),
                         "dashboard")
 

@@ -1,23 +1,17 @@
 """The JSON of docs/dashboards.md. Widgets are checked by dashboards/widgets.py (one set of rules
-for the API and the web forms); these serializers check the dashboard's own fields."""
+for the API and the web forms); these serializers check the dashboard's own fields.
+
+Each response class renders its body and is its schema (drf-spectacular); their names end in
+"Schema", the components of the published OpenAPI document, so comments, not docstrings (which
+become the components' text), say how they render."""
+from __future__ import annotations
+
 from rest_framework import serializers
 
-from platform.payloads import ms
+from platform.serializers import ComputedBooleanField, EpochMsField
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
-
-
-def dashboard_json(dashboard):
-    return {
-        "dashboard": dashboard.dashboard_id,
-        "name": dashboard.name,
-        "description": dashboard.description,
-        "widgets": dashboard.widgets,
-        "shared": dashboard.share_hash is not None,
-        "created": ms(dashboard.created),
-        "modified": ms(dashboard.modified),
-    }
 
 
 class DashboardWriteSerializer(serializers.Serializer):
@@ -37,6 +31,8 @@ class DashboardWriteSerializer(serializers.Serializer):
         return value
 
 
+# A widget is rendered as stored: dashboards/widgets.py checked it whole when it was saved, and
+# what it holds beyond these keys (a downlink's payload, say) is the widget's own.
 class WidgetSchema(serializers.Serializer):
     id = serializers.CharField()
     type = serializers.ChoiceField(choices=["chart", "value", "gauge", "status", "map", "table", "property",
@@ -48,15 +44,19 @@ class WidgetSchema(serializers.Serializer):
     options = serializers.DictField(help_text='{"unit", "decimals", "min", "max", "color"}; downlink: '
                                               '{"payload", "label"}')
 
+    def to_representation(self, widget: dict) -> dict:
+        return widget
+
 
 class DashboardSchema(serializers.Serializer):
-    dashboard = serializers.CharField()
+    dashboard = serializers.CharField(source="dashboard_id")
     name = serializers.CharField()
     description = serializers.CharField()
     widgets = WidgetSchema(many=True)
-    shared = serializers.BooleanField(help_text="whether a read-only link is live")
-    created = serializers.IntegerField(help_text="epoch ms")
-    modified = serializers.IntegerField(help_text="epoch ms")
+    shared = ComputedBooleanField(compute=lambda d: d.share_hash is not None,
+                                  help_text="whether a read-only link is live")
+    created = EpochMsField(help_text="epoch ms")
+    modified = EpochMsField(help_text="epoch ms")
 
 
 class ShareSchema(serializers.Serializer):

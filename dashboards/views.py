@@ -11,14 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboards import selectors, services
 from dashboards.forms import DashboardForm
 from platform.auth import found_or_404
+from platform.clock import ms
 from platform.web import render_page, toast
 
 SHARE_SESSION_KEY = "dashboard_share_once"
 POLL_SECONDS = 3
-
-
-def dashboard_for(request, dashboard_id):
-    return selectors.dashboard_get(owner=request.user, dashboard_id=dashboard_id)
 
 
 def cards(dashboard, data):
@@ -39,7 +36,7 @@ def page_context(dashboard, *, shared=False, secret=None, editing=False, stamp=N
 
 def _layout_version(dashboard):
     """The dashboard's last change, in ms: a page showing an older layout reloads itself."""
-    return int(dashboard.modified.timestamp() * 1000)
+    return ms(dashboard.modified)
 
 
 @login_required
@@ -66,7 +63,7 @@ def dashboard_create(request):
 
 @login_required
 def dashboard_edit(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     form = DashboardForm(request.POST or None, editing=True,
                          initial={"name": dashboard.name, "description": dashboard.description})
     if request.method == "POST" and form.is_valid():
@@ -81,7 +78,7 @@ def dashboard_edit(request, dashboard_id):
 @login_required
 @require_POST
 def dashboard_delete(request, dashboard_id):
-    services.dashboard_delete(dashboard=dashboard_for(request, dashboard_id))
+    services.dashboard_delete(dashboard=selectors.dashboard_for_owner_or_404(request.user, dashboard_id))
     toast(request, f"Dashboard {dashboard_id} deleted.")
     return redirect("dashboard_list")
 
@@ -89,7 +86,7 @@ def dashboard_delete(request, dashboard_id):
 @login_required
 @never_cache
 def dashboard_detail(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     context = page_context(dashboard, editing=request.GET.get("edit") == "1")
     once = request.session.pop(SHARE_SESSION_KEY, None) if not request.htmx else None
     context["share_url"] = once["url"] if once and once.get("dashboard") == dashboard.pk else None
@@ -116,13 +113,13 @@ def _refresh(request, dashboard, *, shared, secret=None):
 @never_cache
 @require_GET
 def dashboard_refresh(request, dashboard_id):
-    return _refresh(request, dashboard_for(request, dashboard_id), shared=False)
+    return _refresh(request, selectors.dashboard_for_owner_or_404(request.user, dashboard_id), shared=False)
 
 
 @login_required
 @require_POST
 def dashboard_share(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     secret = services.share_create(dashboard=dashboard)
     url = f"{settings.SITE_URL}{reverse('shared_dashboard', args=[secret])}"
     request.session[SHARE_SESSION_KEY] = {"dashboard": dashboard.pk, "url": url}
@@ -133,7 +130,7 @@ def dashboard_share(request, dashboard_id):
 @login_required
 @require_POST
 def dashboard_unshare(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     services.share_revoke(dashboard=dashboard)
     toast(request, "Link revoked: it no longer opens the dashboard.")
     return redirect("dashboard_detail", dashboard_id=dashboard.dashboard_id)

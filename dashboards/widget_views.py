@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from dashboards import selectors, services
 from dashboards.forms import TYPE_LABELS, WidgetForm
-from dashboards.views import dashboard_for, page_context
+from dashboards.views import page_context
 from dashboards.widgets import WidgetError
 from platform.payloads import PayloadError, json_check
 from platform.web import render_page, toast, toasts_oob
@@ -54,7 +54,7 @@ def _form_page(request, dashboard, form, widget=None, status=200):
 
 @login_required
 def widget_create(request, dashboard_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     if request.method != "POST":
         # A change of type, bucket or device re-renders the form (htmx) with what fits the choice.
         return _form_page(request, dashboard, WidgetForm(owner=request.user, initial=_query(request),
@@ -73,7 +73,7 @@ def widget_create(request, dashboard_id):
 
 @login_required
 def widget_edit(request, dashboard_id, widget_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     widget = _widget(dashboard, widget_id)
     if request.method != "POST":
         initial = _query(request) if request.GET else _initial(widget)
@@ -99,7 +99,7 @@ def _grid(request, dashboard, message):
 @login_required
 @require_POST
 def widget_move(request, dashboard_id, widget_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     widget = _widget(dashboard, widget_id)
     name = request.POST.get("move", "")
     if name not in MOVES:
@@ -112,7 +112,7 @@ def widget_move(request, dashboard_id, widget_id):
 @login_required
 @require_POST
 def widget_delete(request, dashboard_id, widget_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     widget = _widget(dashboard, widget_id)
     services.widget_remove(dashboard=dashboard, widget_id=widget_id)
     return _grid(request, dashboard, f"Widget {widget['title'] or widget['id']} deleted.")
@@ -135,7 +135,7 @@ def _body(request, dashboard, widget, message):
 @login_required
 @require_POST
 def widget_property(request, dashboard_id, widget_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     widget = _widget(dashboard, widget_id)
     raw = request.POST.get("value", "")
     try:
@@ -154,7 +154,7 @@ def widget_property(request, dashboard_id, widget_id):
 @login_required
 @require_POST
 def widget_downlink(request, dashboard_id, widget_id):
-    dashboard = dashboard_for(request, dashboard_id)
+    dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     widget = _widget(dashboard, widget_id)
     if services.widget_downlink_send(dashboard=dashboard, widget_id=widget_id) is None:
         raise Http404("This widget sends no downlink.")

@@ -1,5 +1,6 @@
 """The devices part of the REST API (docs/devices.md). Thin adapters: the owner (404 for anyone
-else), a serializer to validate, one service to write."""
+else), a serializer to validate, one service to write, the response serializer (the same class
+the schema documents) to answer."""
 import re
 from contextlib import contextmanager
 
@@ -9,20 +10,22 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import openapi as doc
 from devices import selectors, services
 from devices.serializers import (
     ID_MESSAGE,
+    CallbackSettingsSchema,
     CallbackSettingsSerializer,
+    DeviceCreatedSchema,
+    DeviceSchema,
+    DeviceStatsSchema,
     DeviceWriteSerializer,
+    DownlinkQueuedSchema,
+    DownlinkSchema,
     DownlinkSerializer,
     PropertyCreateSerializer,
+    PropertySchema,
     PropertyValueSerializer,
-    callback_settings_json,
-    device_json,
-    device_stats_json,
-    downlink_json,
-    property_json,
+    TokenSchema,
 )
 from platform.auth import owner_or_404
 from platform.schema import api_errors
@@ -50,12 +53,12 @@ class DeviceAPIView(APIView):
 
 class DeviceListView(DeviceAPIView):
     @extend_schema(operation_id="v1_users_devices_list",
-                   responses={200: doc.DeviceSchema(many=True), **api_errors()})
+                   responses={200: DeviceSchema(many=True), **api_errors()})
     def get(self, request, user):
-        return Response([device_json(d) for d in selectors.devices_for_owner(self.owner())])
+        return Response(DeviceSchema(selectors.devices_for_owner(self.owner()), many=True).data)
 
     @extend_schema(request=DeviceWriteSerializer,
-                   responses={201: doc.DeviceCreatedSchema, **api_errors(400)})
+                   responses={201: DeviceCreatedSchema, **api_errors(400)})
     def post(self, request, user):
         owner = self.owner()
         serializer = DeviceWriteSerializer(data=request.data, context={"owner": owner})
@@ -65,17 +68,17 @@ class DeviceListView(DeviceAPIView):
         with model_errors_as_400():
             device, token = services.device_create(owner=owner, device_id=data.pop("device"), **data)
         # The callback token appears here and on regeneration only: it is stored hashed.
-        return Response({**device_json(device), "token": token}, status=status.HTTP_201_CREATED)
+        return Response(DeviceCreatedSchema(device, context={"token": token}).data, status=status.HTTP_201_CREATED)
 
 
 class DeviceDetailView(DeviceAPIView):
-    @extend_schema(responses={200: doc.DeviceSchema, **api_errors()})
+    @extend_schema(responses={200: DeviceSchema, **api_errors()})
     def get(self, request, user, device):
-        return Response(device_json(self.device()))
+        return Response(DeviceSchema(self.device()).data)
 
     # The request is documented as partial for PUT too: both change only the fields given.
     @extend_schema(request=DeviceWriteSerializer(partial=True),
-                   responses={200: doc.DeviceSchema, **api_errors(400)})
+                   responses={200: DeviceSchema, **api_errors(400)})
     def put(self, request, user, device):
         # PUT and PATCH both change only the fields given, as Thinger's API does.
         found = self.device()
@@ -87,7 +90,7 @@ class DeviceDetailView(DeviceAPIView):
         data.pop("type", None)
         with model_errors_as_400():
             services.device_update(device=found, **data)
-        return Response(device_json(selectors.device_for_owner_or_404(found.owner, found.device_id)))
+        return Response(DeviceSchema(selectors.device_for_owner_or_404(found.owner, found.device_id)).data)
 
     patch = put
 
@@ -98,9 +101,9 @@ class DeviceDetailView(DeviceAPIView):
 
 
 class DeviceStatsView(DeviceAPIView):
-    @extend_schema(responses={200: doc.DeviceStatsSchema, **api_errors()})
+    @extend_schema(responses={200: DeviceStatsSchema, **api_errors()})
     def get(self, request, user, device):
-        return Response(device_stats_json(self.device()))
+        return Response(DeviceStatsSchema(self.device()).data)
 
 
 class CallbackSettingsView(DeviceAPIView):
@@ -111,34 +114,34 @@ class CallbackSettingsView(DeviceAPIView):
             request.method, f"Method {request.method} not allowed with a user credential: GET or PUT the callback "
                             "settings here; a device POSTs its data with its callback token.")
 
-    @extend_schema(responses={200: doc.CallbackSettingsSchema, **api_errors()})
+    @extend_schema(responses={200: CallbackSettingsSchema, **api_errors()})
     def get(self, request, user, device):
-        return Response(callback_settings_json(self.device()))
+        return Response(CallbackSettingsSchema(self.device()).data)
 
-    @extend_schema(request=doc.CallbackSettingsSchema, responses={200: doc.CallbackSettingsSchema, **api_errors(400)})
+    @extend_schema(request=CallbackSettingsSchema, responses={200: CallbackSettingsSchema, **api_errors(400)})
     def put(self, request, user, device):
         found = self.device()
         serializer = CallbackSettingsSerializer(data=request.data, context={"owner": found.owner})
         serializer.is_valid(raise_exception=True)
         with model_errors_as_400():
             services.callback_settings_set(device=found, **serializer.settings())
-        return Response(callback_settings_json(found))
+        return Response(CallbackSettingsSchema(found).data)
 
 
 class CallbackTokenView(DeviceAPIView):
-    @extend_schema(request=None, responses={200: doc.TokenSchema, **api_errors()})
+    @extend_schema(request=None, responses={200: TokenSchema, **api_errors()})
     def post(self, request, user, device):
-        return Response({"token": services.device_token_regenerate(device=self.device())})
+        return Response(TokenSchema({"token": services.device_token_regenerate(device=self.device())}).data)
 
 
 class PropertyListView(DeviceAPIView):
     @extend_schema(operation_id="v3_users_devices_properties_list",
-                   responses={200: doc.PropertySchema(many=True), **api_errors()})
+                   responses={200: PropertySchema(many=True), **api_errors()})
     def get(self, request, user, device):
-        return Response([property_json(p) for p in self.device().properties.all()])
+        return Response(PropertySchema(self.device().properties.all(), many=True).data)
 
     @extend_schema(request=PropertyCreateSerializer,
-                   responses={201: doc.PropertySchema, **api_errors(400)})
+                   responses={201: PropertySchema, **api_errors(400)})
     def post(self, request, user, device):
         found = self.device()
         serializer = PropertyCreateSerializer(data=request.data)
@@ -146,16 +149,16 @@ class PropertyListView(DeviceAPIView):
         with model_errors_as_400():
             prop = services.property_create(device=found, name=serializer.validated_data["property"],
                                             value=serializer.validated_data["value"])
-        return Response(property_json(prop), status=status.HTTP_201_CREATED)
+        return Response(PropertySchema(prop).data, status=status.HTTP_201_CREATED)
 
 
 class PropertyDetailView(DeviceAPIView):
-    @extend_schema(responses={200: doc.PropertySchema, **api_errors()})
+    @extend_schema(responses={200: PropertySchema, **api_errors()})
     def get(self, request, user, device, property):
-        return Response(property_json(selectors.property_or_404(self.device(), property)))
+        return Response(PropertySchema(selectors.property_for_device_or_404(self.device(), property)).data)
 
     @extend_schema(request=PropertyValueSerializer,
-                   responses={200: doc.PropertySchema, 201: doc.PropertySchema, **api_errors(400)})
+                   responses={200: PropertySchema, 201: PropertySchema, **api_errors(400)})
     def put(self, request, user, device, property):
         """Sets the value, creating the property if needed (201 then)."""
         found = self.device()
@@ -165,39 +168,39 @@ class PropertyDetailView(DeviceAPIView):
             raise serializers.ValidationError({"property": f"Bad property name: {ID_MESSAGE}"})
         prop, created = services.property_set(device_id=found.pk, name=property,
                                               value=serializer.validated_data["value"])
-        return Response(property_json(prop), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(PropertySchema(prop).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=PropertyValueSerializer, responses={200: doc.PropertySchema, **api_errors(400)})
+    @extend_schema(request=PropertyValueSerializer, responses={200: PropertySchema, **api_errors(400)})
     def patch(self, request, user, device, property):
         """Changes the value of an existing property (404 if there is none)."""
-        prop = selectors.property_or_404(self.device(), property)
+        prop = selectors.property_for_device_or_404(self.device(), property)
         serializer = PropertyValueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         prop, _ = services.property_set(device_id=prop.device_id, name=prop.name,
                                         value=serializer.validated_data["value"])
-        return Response(property_json(prop))
+        return Response(PropertySchema(prop).data)
 
     @extend_schema(responses={204: None, **api_errors()})
     def delete(self, request, user, device, property):
-        services.property_delete(prop=selectors.property_or_404(self.device(), property))
+        services.property_delete(prop=selectors.property_for_device_or_404(self.device(), property))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DownlinkListView(DeviceAPIView):
     @extend_schema(parameters=[OpenApiParameter("items", int, description=f"default {DOWNLINKS_DEFAULT}, "
                                                                          f"max {DOWNLINKS_MAX}")],
-                   responses={200: doc.DownlinkSchema(many=True), **api_errors(400)})
+                   responses={200: DownlinkSchema(many=True), **api_errors(400)})
     def get(self, request, user, device):
         try:
             items = min(max(int(request.query_params.get("items", DOWNLINKS_DEFAULT)), 1), DOWNLINKS_MAX)
         except ValueError:
             raise serializers.ValidationError({"items": f"Give a number from 1 to {DOWNLINKS_MAX}."}) from None
-        return Response([downlink_json(d) for d in selectors.downlinks_for_device(self.device(), items)])
+        return Response(DownlinkSchema(selectors.downlinks_for_device(self.device(), items), many=True).data)
 
-    @extend_schema(request=DownlinkSerializer, responses={201: doc.DownlinkQueuedSchema, **api_errors(400)})
+    @extend_schema(request=DownlinkSerializer, responses={201: DownlinkQueuedSchema, **api_errors(400)})
     def post(self, request, user, device):
         found = self.device()
         serializer = DownlinkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         downlink = services.downlink_queue(device=found, payload=serializer.validated_data["payload"])
-        return Response({"id": downlink.pk}, status=status.HTTP_201_CREATED)
+        return Response(DownlinkQueuedSchema(downlink).data, status=status.HTTP_201_CREATED)

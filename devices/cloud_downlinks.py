@@ -13,13 +13,10 @@ from django.views.decorators.csrf import csrf_exempt
 from devices.models import Device
 from devices.services import downlink_queue
 from endpoints.selectors import connection_for_downlink_secret
+from platform.api import thingpark_error_response
 from platform.payloads import PayloadError, json_parse
 
 HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
-
-
-def _error(status, message):
-    return JsonResponse({"code": f"com-{status // 100 * 1000 + status % 100}", "message": message}, status=status)
 
 
 def _parse(body):
@@ -48,30 +45,30 @@ def _parse(body):
 @csrf_exempt
 def downlink_messages(request, secret):
     if request.method != "POST":
-        response = _error(405, "Use POST with a DevEUI_downlink body.")
+        response = thingpark_error_response(405, "Use POST with a DevEUI_downlink body.")
         response["Allow"] = "POST"
         return response
     limit = settings.DEVICE_CALLBACK_MAX_BYTES
     body = request.read(limit + 1)
     if len(body) > limit:
-        return _error(413, f"Body too large: at most {limit} bytes.")
+        return thingpark_error_response(413, f"Body too large: at most {limit} bytes.")
     try:
         connection = connection_for_downlink_secret(secret)
         if connection is None:
-            return _error(404, "No such downlink URL.")
+            return thingpark_error_response(404, "No such downlink URL.")
         try:
             device_id, payload = _parse(body)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return thingpark_error_response(400, str(exc))
         if not connection.active:
-            return _error(403, "This connection is deactivated: activate it to send downlinks.")
+            return thingpark_error_response(403, "This connection is deactivated: activate it to send downlinks.")
         device = Device.objects.filter(owner_id=connection.owner_id, device_id=device_id,
                                        applications=connection).first()
         if device is None:
-            return _error(404, f"No device {device_id[:64]!r} is attached to this connection.")
+            return thingpark_error_response(404, f"No device {device_id[:64]!r} is attached to this connection.")
         downlink = downlink_queue(device=device, payload=payload, source=str(connection.pk))
     except DatabaseError:
-        response = _error(503, "The database is unavailable: retry later.")
+        response = thingpark_error_response(503, "The database is unavailable: retry later.")
         response["Retry-After"] = "5"
         return response
     return JsonResponse({"id": downlink.pk, "status": "queued"}, status=202)

@@ -1,10 +1,10 @@
 """Reads on devices. Every device is reached through its owner."""
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import Http404
 
 from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink
+from platform.auth import found_or_404
 from platform.tokens import token_matches
 
 
@@ -35,17 +35,13 @@ def devices_for_owner(owner: User) -> QuerySet[Device]:
 
 
 def device_for_owner_or_404(owner: User, device_id: str) -> Device:
-    device = devices_for_owner(owner).filter(device_id=device_id).first()
-    if device is None:
-        raise Http404(f"No device '{device_id}'.")
-    return device
+    """The owner's device, or Http404: the one look-up of the device pages and the API."""
+    return found_or_404(devices_for_owner(owner).filter(device_id=device_id).first(), "device", device_id)
 
 
-def property_or_404(device: Device, name: str) -> DeviceProperty:
-    prop = DeviceProperty.objects.filter(device=device, name=name).first()
-    if prop is None:
-        raise Http404(f"Device '{device.device_id}' has no property '{name}'.")
-    return prop
+def property_for_device_or_404(device: Device, name: str) -> DeviceProperty:
+    """The device's property, or Http404 (the device was reached through its owner)."""
+    return found_or_404(DeviceProperty.objects.filter(device=device, name=name).first(), "property", name)
 
 
 def downlinks_for_device(device: Device, limit: int) -> QuerySet[Downlink]:

@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from buckets.models import Bucket
 from endpoints.models import Connection, Endpoint
-from platform.payloads import PayloadError, json_check, ms
+from platform.payloads import PayloadError, json_check
+from platform.serializers import ComputedCharField, ComputedChoiceField, ContextCharField, EpochMsField, RelatedIdsField
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
@@ -30,57 +31,89 @@ class StorableJSONField(serializers.JSONField):
         return value
 
 
-def device_json(device):
-    return {
-        "device": device.device_id,
-        "name": device.name,
-        "description": device.description,
-        "type": device.type,
-        "enabled": device.enabled,
-        "applications": [str(connection.pk) for connection in device.applications.all()],
-        "connection": {"active": device.connected, "ts": ms(device.connected_ts)},
-        "created": ms(device.created),
-        "modified": ms(device.modified),
-    }
+# --- Response bodies: each class renders its body and is its schema (drf-spectacular) ---------
+# The names end in "Schema": they are the components of the published OpenAPI document. Comments,
+# not docstrings: a docstring becomes the component's description there.
 
 
-def device_stats_json(device):
-    return {
-        "connected": device.connected,
-        "connected_ts": ms(device.connected_ts),
-        "last_seen": ms(device.last_seen),
-        "ip_address": device.ip_address,
-        "rx_bytes": device.rx_bytes,
-        "tx_bytes": device.tx_bytes,
-        "rx_messages": device.rx_messages,
-    }
+class DeviceConnectionSchema(serializers.Serializer):
+    active = serializers.BooleanField(source="connected")
+    ts = EpochMsField(source="connected_ts", allow_null=True, help_text="epoch ms of the last change")
 
 
-def callback_settings_json(device):
-    return {
-        "actions": {
-            "write_bucket": device.write_bucket.bucket_id if device.write_bucket else None,
-            "call_endpoint": device.call_endpoint.endpoint_id if device.call_endpoint else None,
-            "set_property": device.set_property or None,
-            "send_property": device.send_property or None,
-        },
-        "properties": {"timeout": device.timeout},
-    }
+class DeviceSchema(serializers.Serializer):
+    device = id_field(source="device_id")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    type = serializers.CharField(help_text='always "HTTP"')
+    enabled = serializers.BooleanField()
+    applications = RelatedIdsField(child=serializers.UUIDField(), help_text="attached connection ids")
+    connection = DeviceConnectionSchema(source="*")
+    created = EpochMsField(help_text="epoch ms")
+    modified = EpochMsField(help_text="epoch ms")
 
 
-def property_json(prop):
-    return {"property": prop.name, "value": prop.value}
+# A new device and its callback token: render with `context={"token": ...}` (only the token's hash
+# is stored, so the device does not hold it).
+class DeviceCreatedSchema(DeviceSchema):
+    token = ContextCharField(help_text="the callback token, shown only here and on regeneration")
 
 
-def downlink_json(downlink):
-    return {
-        "id": downlink.pk,
-        "payload": downlink.payload,
-        "source": downlink.source,
-        "state": "delivered" if downlink.delivered_at else "queued",
-        "created": ms(downlink.created),
-        "delivered": ms(downlink.delivered_at),
-    }
+class DeviceStatsSchema(serializers.Serializer):
+    connected = serializers.BooleanField()
+    connected_ts = EpochMsField(allow_null=True)
+    last_seen = EpochMsField(allow_null=True)
+    ip_address = serializers.CharField(allow_null=True)
+    rx_bytes = serializers.IntegerField()
+    tx_bytes = serializers.IntegerField()
+    rx_messages = serializers.IntegerField()
+
+
+class CallbackActionsSchema(serializers.Serializer):
+    write_bucket = ComputedCharField(compute=lambda d: d.write_bucket.bucket_id if d.write_bucket else None,
+                                     allow_null=True, required=False, help_text="bucket id, null = off")
+    call_endpoint = ComputedCharField(compute=lambda d: d.call_endpoint.endpoint_id if d.call_endpoint else None,
+                                      allow_null=True, required=False, help_text="endpoint id, null = off")
+    set_property = ComputedCharField(compute=lambda d: d.set_property or None, allow_null=True, required=False,
+                                     help_text="property that stores the last payload, null = off")
+    send_property = ComputedCharField(compute=lambda d: d.send_property or None, allow_null=True, required=False,
+                                      help_text="property whose value answers the callback, null = off")
+
+
+class CallbackPropertiesSchema(serializers.Serializer):
+    timeout = serializers.IntegerField(required=False, help_text="connection timeout, minutes (default 10)")
+
+
+# Thinger's callback settings of a device; also documents PUT's body (the same shape).
+class CallbackSettingsSchema(serializers.Serializer):
+    actions = CallbackActionsSchema(source="*", required=False, allow_null=True)
+    properties = CallbackPropertiesSchema(source="*", required=False, allow_null=True)
+
+
+class TokenSchema(serializers.Serializer):
+    token = serializers.CharField(help_text="the new callback token; the old one stops working")
+
+
+class PropertySchema(serializers.Serializer):
+    property = id_field(source="name")
+    value = serializers.JSONField(allow_null=True)
+
+
+class DownlinkSchema(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    payload = serializers.JSONField()
+    source = serializers.CharField()
+    state = ComputedChoiceField(["queued", "delivered"],
+                                compute=lambda d: "delivered" if d.delivered_at else "queued")
+    created = EpochMsField()
+    delivered = EpochMsField(source="delivered_at", allow_null=True)
+
+
+class DownlinkQueuedSchema(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+
+
+# --- Request bodies ------------------------------------------------------------------------------
 
 
 class DeviceWriteSerializer(serializers.Serializer):

@@ -7,13 +7,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from devices import services
+from devices import selectors, services
 from devices.forms import AttachApplicationForm, DeviceCreateForm, DeviceSettingsForm, DownlinkForm, PropertyForm
-from devices.models import Device, DeviceProperty
-from endpoints.models import Connection
+from endpoints.selectors import connection_for_owner_or_404
 from platform.lan import reachable_from_this_computer_only
 from platform.web import render_page, toast
 
@@ -21,13 +20,9 @@ from platform.web import render_page, toast
 TOKEN_SESSION_KEY = "device_token_once"
 
 
-def device_for(request, device_id):
-    return get_object_or_404(Device, owner=request.user, device_id=device_id)
-
-
 @login_required
 def device_list(request):
-    devices = Device.objects.filter(owner=request.user)
+    devices = selectors.devices_for_owner(request.user)
     return render_page(request, "devices/list.html", {"devices": devices}, partials=("device-rows",))
 
 
@@ -87,7 +82,7 @@ DETAIL_PARTS = ("messages", "stats", "properties", "downlinks", "applications", 
 
 @login_required
 def device_detail(request, device_id):
-    device = device_for(request, device_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
     return render_page(request, "devices/detail.html", detail_context(request, device), partials=DETAIL_PARTS)
 
 
@@ -108,7 +103,7 @@ def _saved(request, device, message):
 @login_required
 @require_POST
 def device_settings(request, device_id):
-    device = device_for(request, device_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
     form = DeviceSettingsForm(request.POST, instance=device)
     if not form.is_valid():
         return _detail(request, device, status=400, settings_form=form)
@@ -125,7 +120,7 @@ def device_settings(request, device_id):
 @login_required
 @require_POST
 def device_token(request, device_id):
-    device = device_for(request, device_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
     token = services.device_token_regenerate(device=device)
     request.session[TOKEN_SESSION_KEY] = {"device": device.pk, "token": token}
     toast(request, "New callback token created; the old one no longer works. Copy it now.")
@@ -135,7 +130,7 @@ def device_token(request, device_id):
 @login_required
 @require_POST
 def device_property(request, device_id):
-    device = device_for(request, device_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
     form = PropertyForm(request.POST)
     if not form.is_valid():
         return _detail(request, device, status=400, property_form=form)
@@ -146,8 +141,8 @@ def device_property(request, device_id):
 @login_required
 @require_POST
 def device_property_delete(request, device_id, name):
-    device = device_for(request, device_id)
-    prop = get_object_or_404(DeviceProperty, device=device, name=name)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
+    prop = selectors.property_for_device_or_404(device, name)
     services.property_delete(prop=prop)
     return _saved(request, device, f"Property {name} deleted.")
 
@@ -155,7 +150,7 @@ def device_property_delete(request, device_id, name):
 @login_required
 @require_POST
 def device_downlink(request, device_id):
-    device = device_for(request, device_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
     form = DownlinkForm(request.POST)
     if not form.is_valid():
         return _detail(request, device, status=400, downlink_form=form)
@@ -166,7 +161,7 @@ def device_downlink(request, device_id):
 @login_required
 @require_POST
 def device_application_add(request, device_id):
-    device = device_for(request, device_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
     form = AttachApplicationForm(request.POST, device=device)
     if not form.is_valid():
         return _detail(request, device, status=400, attach_form=form)
@@ -177,8 +172,8 @@ def device_application_add(request, device_id):
 @login_required
 @require_POST
 def device_application_remove(request, device_id, connection_id):
-    device = device_for(request, device_id)
-    connection = get_object_or_404(Connection, owner=request.user, pk=connection_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
+    connection = connection_for_owner_or_404(request.user, connection_id)
     services.device_update(device=device, applications=device.applications.exclude(pk=connection.pk))
     return _saved(request, device, f"Application {connection.name} removed from {device.device_id}.")
 
@@ -186,7 +181,7 @@ def device_application_remove(request, device_id, connection_id):
 @login_required
 @require_POST
 def device_delete(request, device_id):
-    device = device_for(request, device_id)
+    device = selectors.device_for_owner_or_404(request.user, device_id)
     services.device_delete(device=device)
     toast(request, f"Device {device_id} deleted.")
     return redirect("device_list")

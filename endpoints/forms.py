@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 from endpoints.models import Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import json_form_value
-from platform.validators import header_problem, id_validator, url_problem
+from platform.validators import id_validator, url_problem, validate_headers
 
 
 class HeaderRowsWidget(forms.Widget):
@@ -45,11 +45,10 @@ class HeadersField(forms.Field):
                 continue
             if not key:
                 raise forms.ValidationError(f"The header with value {val!r} needs a name.")
-            # The mask stands for a stored secret kept as it is (keep_masked): only the name is checked.
-            problem = header_problem(key, "" if val == MASK else val)
-            if problem:
-                raise forms.ValidationError(problem)
             headers[key] = val
+        # The one header rule; the mask stands for a stored secret kept as it is (keep_masked), so
+        # only its name is checked.
+        validate_headers({key: "" if val == MASK else val for key, val in headers.items()})
         return headers
 
     def validate(self, value):

@@ -1,4 +1,6 @@
 """Reads on endpoints, connections and the delivery log; always through the owner."""
+from __future__ import annotations
+
 import uuid
 from typing import Any
 
@@ -6,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from endpoints.models import Attempt, Connection, Delivery, Endpoint
+from platform.auth import found_or_404
 
 
 def endpoints_for_owner(owner: User) -> QuerySet[Endpoint]:
@@ -14,6 +17,11 @@ def endpoints_for_owner(owner: User) -> QuerySet[Endpoint]:
 
 def endpoint_for_owner(owner: User, endpoint_id: str) -> Endpoint | None:
     return Endpoint.objects.filter(owner=owner, endpoint_id=endpoint_id).first()
+
+
+def endpoint_for_owner_or_404(owner: User, endpoint_id: str) -> Endpoint:
+    """The owner's endpoint, or Http404: the one look-up of the endpoint pages and the API."""
+    return found_or_404(endpoint_for_owner(owner, endpoint_id), "endpoint")
 
 
 def connections_for_owner(owner: User) -> QuerySet[Connection]:
@@ -27,6 +35,12 @@ def connection_for_owner(owner: User, connection_id: Any) -> Connection | None:
     except ValueError:
         return None
     return Connection.objects.filter(owner=owner, pk=pk).first()
+
+
+def connection_for_owner_or_404(owner: User, connection_id: str) -> Connection:
+    """The owner's connection, or Http404 (also for a malformed id): the one look-up of the
+    application pages, the device pages that attach them and the ThingPark API."""
+    return found_or_404(connection_for_owner(owner, connection_id), "connection")
 
 
 def connection_for_downlink_secret(secret: str | None) -> Connection | None:
@@ -51,3 +65,10 @@ def deliveries_for_target(*, endpoint: Endpoint | None = None, connection: Conne
     target: dict[str, Any] = {"endpoint": endpoint} if endpoint is not None else {"connection": connection}
     rows = Delivery.objects.filter(**target).order_by("-id")
     return rows.filter(state=state) if state else rows
+
+
+def delivery_for_target_or_404(*, endpoint: Endpoint | None = None, connection: Connection | None = None,
+                               pk: int) -> Delivery:
+    """A delivery of that target (reached through its owner), or Http404 for any other id."""
+    return found_or_404(deliveries_for_target(endpoint=endpoint, connection=connection).filter(pk=pk).first(),
+                        "delivery")

@@ -1,12 +1,11 @@
 """Endpoint and application (connection) pages. Adapters only: owner look-up (404 for anyone
 else), a form, one service call, the page or the part htmx asked for."""
-import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
@@ -26,18 +25,10 @@ from endpoints.secret_headers import header_rows, keep_masked
 from endpoints.targets import connection as connection_kind
 from endpoints.templating import TemplateError
 from endpoints.transport import TransportError
-from platform.auth import found_or_404
+from platform.clock import now_ms
 from platform.web import render_page, toast, toasts_oob
 
 LOG_SIZE = 20
-
-
-def endpoint_for(request, endpoint_id):
-    return found_or_404(selectors.endpoint_for_owner(request.user, endpoint_id), "endpoint")
-
-
-def connection_for(request, pk):
-    return found_or_404(selectors.connection_for_owner(request.user, pk), "application")
 
 
 def _log(attempts):
@@ -50,11 +41,10 @@ def _log(attempts):
     return rows
 
 
-def _retry(request, deliveries, pk):
-    """Requeues one failed delivery of a target the user owns (404 for any other id); toasts the
-    outcome. A delivery that is no longer failed (retried twice, from another tab) is a warning,
-    not an error: the page then shows its current state."""
-    delivery = found_or_404(deliveries.filter(pk=pk).first(), "delivery")
+def _retry(request: HttpRequest, delivery: Delivery) -> None:
+    """Requeues one failed delivery of a target the user owns; toasts the outcome. A delivery that
+    is no longer failed (retried twice, from another tab) is a warning, not an error: the page
+    then shows its current state."""
     with transaction.atomic():
         requeued = delivery_retry(delivery=delivery)
     if requeued:
@@ -94,7 +84,7 @@ def endpoint_create(request):
 
 @login_required
 def endpoint_edit(request, endpoint_id):
-    endpoint = endpoint_for(request, endpoint_id)
+    endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
     form = EndpointForm(request.POST or None, owner=request.user, editing=endpoint,
                         initial=EndpointForm.initial_for(endpoint))
     if request.method == "POST" and form.is_valid():
@@ -126,7 +116,7 @@ def _endpoint_context(endpoint, reveal=False, **extra):
 
 @login_required
 def endpoint_detail(request, endpoint_id):
-    endpoint = endpoint_for(request, endpoint_id)
+    endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
     return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint, reveal=_reveal(request)),
                        partials=("calls",))
 
@@ -135,13 +125,13 @@ def endpoint_detail(request, endpoint_id):
 @require_POST
 def endpoint_test(request, endpoint_id):
     """Sends one request now and shows what came back."""
-    endpoint = endpoint_for(request, endpoint_id)
+    endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
     form = SendTestForm(request.POST)
     answer = None
     if form.is_valid():
         try:
             response = endpoint_call(endpoint=endpoint, payload=form.cleaned_data["payload"],
-                                     now_ms=int(time.time() * 1000))
+                                     now_ms=now_ms())
             answer = {"ok": response.ok, "status": response.status, "ms": response.ms, "body": response.body}
         except (TransportError, TemplateError) as exc:
             answer = {"ok": False, "error": str(exc)}
@@ -159,8 +149,8 @@ def endpoint_test(request, endpoint_id):
 @require_POST
 def endpoint_delivery_retry(request, endpoint_id, delivery):
     """Retry from the call log: htmx gets the refreshed log and the toast; without JS, a redirect."""
-    endpoint = endpoint_for(request, endpoint_id)
-    _retry(request, selectors.deliveries_for_target(endpoint=endpoint), delivery)
+    endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
+    _retry(request, selectors.delivery_for_target_or_404(endpoint=endpoint, pk=delivery))
     if request.htmx:
         return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint), partials=("calls",))
     return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
@@ -169,7 +159,7 @@ def endpoint_delivery_retry(request, endpoint_id, delivery):
 @login_required
 @require_POST
 def endpoint_delete(request, endpoint_id):
-    endpoint = endpoint_for(request, endpoint_id)
+    endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
     services.endpoint_delete(endpoint=endpoint)
     toast(request, f"Endpoint {endpoint_id} deleted.")
     return redirect("endpoint_list")
@@ -229,7 +219,7 @@ def _application_context(connection, reveal=False, **extra):
 
 @login_required
 def application_detail(request, pk):
-    connection = connection_for(request, pk)
+    connection = selectors.connection_for_owner_or_404(request.user, pk)
     editing = request.GET.get("edit")
     if editing not in ApplicationForm.EDITABLE:
         editing = None
@@ -247,7 +237,7 @@ def application_detail(request, pk):
 @require_POST
 def application_retry_now(request, pk):
     """"Retry now": what waits for the blame period or a retry is due at once."""
-    connection = connection_for(request, pk)
+    connection = selectors.connection_for_owner_or_404(request.user, pk)
     waiting = deliveries_retry_now(target=connection)
     toast(request, f"Retrying {waiting} deliver{'y' if waiting == 1 else 'ies'} to {connection.name} now.")
     if request.htmx:
@@ -268,7 +258,7 @@ def _setting(request, context, field, toast_html=""):
 @require_POST
 def application_field(request, pk, field):
     """Saves one setting from the details page (after the confirmation window)."""
-    connection = connection_for(request, pk)
+    connection = selectors.connection_for_owner_or_404(request.user, pk)
     if field not in ApplicationForm.EDITABLE:
         raise Http404("No such setting.")
     form = ApplicationForm(request.POST, only=field)
@@ -295,7 +285,7 @@ def application_field(request, pk, field):
 @login_required
 @require_POST
 def application_active(request, pk):
-    connection = connection_for(request, pk)
+    connection = selectors.connection_for_owner_or_404(request.user, pk)
     active = not connection.active
     services.connection_replace(connection=connection, **_config(connection, active=active))
     toast(request, f"Application {connection.name} {'activated' if active else 'deactivated'}.")
@@ -306,8 +296,8 @@ def application_active(request, pk):
 @require_POST
 def application_delivery_retry(request, pk, delivery):
     """Retry from "Latest deliveries": htmx gets the refreshed activity part and the toast."""
-    connection = connection_for(request, pk)
-    _retry(request, selectors.deliveries_for_target(connection=connection), delivery)
+    connection = selectors.connection_for_owner_or_404(request.user, pk)
+    _retry(request, selectors.delivery_for_target_or_404(connection=connection, pk=delivery))
     if request.htmx:
         return render_page(request, "applications/detail.html", _application_context(connection),
                            partials=("activity",))
@@ -317,7 +307,7 @@ def application_delivery_retry(request, pk, delivery):
 @login_required
 @require_POST
 def application_delete(request, pk):
-    connection = connection_for(request, pk)
+    connection = selectors.connection_for_owner_or_404(request.user, pk)
     services.connection_delete(connection=connection)
     toast(request, f"Application {connection.name} deleted.")
     return redirect("application_list")

@@ -6,7 +6,8 @@ Database errors are told apart by whose they are (the README's "Errors"):
 - a value the database cannot hold (DataError: a NUL character, a number out of range) or a
   uniqueness race: the client's, 400 naming the field where it can be found;
 - anything else (a query we built wrong): our bug, 500, logged with its SQL.
-`database_error_answer` decides; DRF views (here) and ThingPark's views share it."""
+`database_error_answer` decides; DRF views (here) and ThingPark's views share it. ThingPark's
+routes answer in ThingPark's shape: thingpark_error_body."""
 import logging
 
 from django.core.exceptions import RequestDataTooBig
@@ -25,6 +26,17 @@ INTERNAL = "Internal error: it has been logged; please report it if it persists.
 _OUTAGE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 _SQLITE_OUTAGES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")
 _INT64 = 2**63
+
+
+def thingpark_error_body(status: int, message: str) -> dict:
+    """ThingPark's error body, for the /iot-flow/ routes (API.md section 3): the status in its code,
+    com-4000 for 400, com-4001 for 401, com-4004 for 404, com-5003 for 503."""
+    return {"code": f"com-{status // 100 * 1000 + status % 100}", "message": message}
+
+
+def thingpark_error_response(status: int, message: str) -> JsonResponse:
+    """ThingPark's error answer from a plain Django view (DRF views render thingpark_error_body)."""
+    return JsonResponse(thingpark_error_body(status, message), status=status)
 
 
 def error_response(status, message, **headers):

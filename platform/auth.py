@@ -9,7 +9,7 @@ from rest_framework.request import Request
 
 from platform.models import AccessToken
 
-_T = TypeVar("_T")
+T = TypeVar("T")
 
 
 def bearer_token(request: HttpRequest | Request) -> str | None:
@@ -39,11 +39,12 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-def found_or_404(found: _T | None, what: str) -> _T:
-    """`found`, or a 404 saying there is no such `what`: the one answer for an object that does not
-    exist and for another user's (views and API alike; DRF answers Http404 as its own 404)."""
+def found_or_404(found: T | None, what: str, key: object = None) -> T:
+    """`found`, or a 404 saying there is no such `what` (naming the `key` asked for, if given): the
+    one answer for an object that does not exist and for another user's (views and API alike; DRF
+    answers Http404 as its own 404). Each app's selectors wrap it as `<model>_for_owner_or_404`."""
     if found is None:
-        raise Http404(f"No such {what}.")
+        raise Http404(f"No such {what} '{key}'." if key is not None else f"No such {what}.")
     return found
 
 

@@ -2,10 +2,10 @@
 route matched, a request refused by middleware, an exception no handler caught. The routes of
 the JSON API answer in the API's error shape (ThingPark's under /iot-flow/), never with an HTML
 page; the web UI keeps Django's pages."""
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
-from platform.api import INTERNAL, error_response
+from platform.api import INTERNAL, error_response, thingpark_error_response
 
 API_PREFIXES = ("/v1/", "/v3/", "/iot-flow/", "/api/schema")
 
@@ -16,8 +16,7 @@ def _is_api(request: HttpRequest) -> bool:
 
 def api_error(request: HttpRequest, status: int, message: str) -> HttpResponse:
     if request.path_info.startswith("/iot-flow/"):
-        return JsonResponse({"code": f"com-{status // 100 * 1000 + status % 100}", "message": message},
-                            status=status)
+        return thingpark_error_response(status, message)
     return error_response(status, message)
 
 

@@ -8,7 +8,6 @@ import math
 from typing import Any, NoReturn
 
 # Moved to platform/clock.py; still importable from here for the modules not yet switched to it.
-from platform.clock import ms, now_ms  # noqa: F401
 
 MAX_DEPTH = 64
 # Buckets aggregate numbers as double precision; a larger number would fail there, not here.

@@ -29,8 +29,10 @@ def text_problem(text: str) -> str | None:
 
 
 def header_problem(name: object, value: object) -> str | None:
-    """What is wrong with one header (a template value is judged as written), or None. HTTP
-    sends header values as Latin-1, so a character outside it (`€`) can never be sent."""
+    """What is wrong with one header (a template value is judged as written), or None: the one
+    header rule of the forms, both APIs and the models (through validate_headers). HTTP sends
+    header values as Latin-1, so a character outside it (`€`) can never be sent; nor can a control
+    character, and a space around the value is dropped on the way."""
     if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
         shown = ascii(name)[:60]
         return (f"{shown} is not a valid header name: use 1 to 128 ASCII letters, digits or "
@@ -44,6 +46,11 @@ def header_problem(name: object, value: object) -> str | None:
     problem = text_problem(value)
     if problem:
         return f"Header {name}: the value {problem}."
+    # What no HTTP client sends (the transport refuses it at every attempt): better refused now.
+    if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
+        return f"Header {name}: the value contains a control character: remove it."
+    if value != value.strip(" \t"):
+        return f"Header {name}: the value starts or ends with a space or a tab: remove it."
     try:
         value.encode("latin-1")
     except UnicodeEncodeError:

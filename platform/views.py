@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Q
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -13,6 +13,7 @@ from endpoints.models import Connection, Delivery
 from platform.clock import now_ms
 from platform.forms import AccessTokenForm, SignUpForm
 from platform.models import AccessToken
+from platform.selectors import access_token_for_owner_or_404
 from platform.web import render_page, toast
 
 
@@ -95,7 +96,7 @@ def token_list(request):
 @login_required
 @require_POST
 def token_revoke(request, pk):
-    token = get_object_or_404(AccessToken, user=request.user, pk=pk)
+    token = access_token_for_owner_or_404(request.user, pk)
     token.delete()
     toast(request, f"Access token {token.name} revoked: it no longer works.")
     return redirect("token_list")

@@ -3,21 +3,19 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import Http404
 
 from buckets.models import Bucket, Record
+from platform.auth import found_or_404
 
 
 def buckets_list(*, owner: User) -> QuerySet[Bucket]:
     return Bucket.objects.filter(owner=owner).order_by("bucket_id")
 
 
-def bucket_get(*, owner: User, bucket_id: str) -> Bucket:
-    """The owner's bucket, or Http404 (another user's bucket does not exist for this owner)."""
-    try:
-        return Bucket.objects.get(owner=owner, bucket_id=bucket_id)
-    except Bucket.DoesNotExist:
-        raise Http404("No such bucket.") from None
+def bucket_for_owner_or_404(owner: User, bucket_id: str) -> Bucket:
+    """The owner's bucket, or Http404 (another user's bucket does not exist for this owner): the
+    one look-up of the bucket pages and the API."""
+    return found_or_404(Bucket.objects.filter(owner=owner, bucket_id=bucket_id).first(), "bucket")
 
 
 def records_in_range(*, bucket: Bucket, min_ts: int | None = None, max_ts: int | None = None) -> QuerySet[Record]:

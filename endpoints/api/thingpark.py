@@ -7,8 +7,10 @@ import math
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,11 +18,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from endpoints import delivery as engine
 from endpoints import selectors, services
 from endpoints.api import openapi as doc
-from endpoints.api.common import delivery_json, int_param
+from endpoints.api.common import int_param
 from endpoints.models import Delivery
-from platform.api import database_error_answer
-from platform.auth import found_or_404
-from platform.validators import header_problem, text_problem, url_problem
+from endpoints.serializers import (
+    ConnectionDetailSchema,
+    ConnectionRequestSchema,
+    ConnectionSchema,
+    DeliverySchema,
+)
+from platform.api import database_error_answer, thingpark_error_body
+from platform.validators import text_problem, url_problem, validate_headers
 
 CONNECTOR = "actility-http-iot"
 MAX_BLAME_PERIOD = 7 * 24 * 3600
@@ -34,10 +41,8 @@ class BadRequest(exceptions.APIException):
     status_code = 400
 
 
-def thingpark_error(status_code, message):
-    # ThingPark's codes: com-4000 for 400, com-4001 for 401, com-4004 for 404, com-5003 for 503.
-    return Response({"code": f"com-{status_code // 100 * 1000 + status_code % 100}", "message": message},
-                    status=status_code)
+def thingpark_error(status_code: int, message: str) -> Response:
+    return Response(thingpark_error_body(status_code, message), status=status_code)
 
 
 def _message(detail):
@@ -78,26 +83,6 @@ class ThingParkView(APIView):
         super().permission_denied(request, message=message, code=code)
 
 
-def connection_json(connection):
-    return {
-        "id": str(connection.pk),
-        "connectorId": connection.connector_id,
-        "name": connection.name,
-        "active": connection.active,
-        "configuration": {
-            "destinationURL": connection.destination_url,
-            "headers": connection.headers,
-            "blamePeriod": connection.blame_period,
-            "description": connection.description,
-            "sendRawDecodedFormat": connection.send_raw_decoded_format,
-            "maxInFlight": connection.max_in_flight,
-        },
-        "state": connection.state,
-        "startupTime": connection.startup_time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "downlinkUrl": engine.connection_downlink_url(connection),
-    }
-
-
 def _typed(value, kind, name):
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         label = {str: "a string", bool: "true or false", int: "a whole number", dict: "an object"}[kind]
@@ -131,10 +116,10 @@ def connection_parse(data):
     if problem:
         raise BadRequest(f"configuration.destinationURL: {problem}")
     headers = _typed(config.get("headers") or {}, dict, "configuration.headers")
-    for header, value in headers.items():
-        problem = header_problem(header, value)
-        if problem:
-            raise BadRequest(f"configuration.headers: {problem}")
+    try:
+        validate_headers(headers)
+    except DjangoValidationError as exc:
+        raise BadRequest(f"configuration.headers: {exc.messages[0]}") from None
     blame = config.get("blamePeriod", 30)
     blame = 30 if blame is None else _typed(blame, int, "configuration.blamePeriod")
     if not 0 <= blame <= MAX_BLAME_PERIOD:
@@ -152,11 +137,8 @@ def connection_parse(data):
             "send_raw_decoded_format": raw, "max_in_flight": in_flight}
 
 
-def _connection_or_404(request, connection_id):
-    return found_or_404(selectors.connection_for_owner(request.user, connection_id), "connection")
-
-
-def _page(request, rows, render):
+def _page(request: Request, rows: QuerySet, schema: type[serializers.Serializer]) -> Response:
+    """One page of `rows`, rendered by `schema`, with ThingPark's X-Total... headers."""
     try:
         page = int_param(request.query_params, "page", 1)
         per_page = int_param(request.query_params, "perPage", 20, maximum=100)
@@ -165,7 +147,7 @@ def _page(request, rows, render):
     total = rows.count()
     # A page past the last is empty; it is not asked of the database, whose OFFSET is 64-bit.
     start = (page - 1) * per_page
-    response = Response([render(r) for r in rows[start: start + per_page]] if start < total else [])
+    response = Response(schema(rows[start: start + per_page], many=True).data if start < total else [])
     response["X-Total"] = str(total)
     response["X-Total-Pages"] = str(math.ceil(total / per_page))
     response["X-Page"] = str(page)
@@ -175,34 +157,34 @@ def _page(request, rows, render):
 
 class ConnectionList(ThingParkView):
     @extend_schema(operation_id="iot_flow_v1_connections_list", parameters=doc.PAGE_PARAMETERS,
-                   responses={200: doc.ConnectionSchema(many=True), **doc.thingpark_errors(400)})
+                   responses={200: ConnectionSchema(many=True), **doc.thingpark_errors(400)})
     def get(self, request):
-        return _page(request, selectors.connections_for_owner(request.user), connection_json)
+        return _page(request, selectors.connections_for_owner(request.user), ConnectionSchema)
 
-    @extend_schema(request=doc.ConnectionRequestSchema,
-                   responses={201: doc.ConnectionSchema, **doc.thingpark_errors(400)})
+    @extend_schema(request=ConnectionRequestSchema,
+                   responses={201: ConnectionSchema, **doc.thingpark_errors(400)})
     def post(self, request):
         connection = services.connection_create(owner=request.user, **connection_parse(request.data))
-        return Response(connection_json(connection), status=status.HTTP_201_CREATED)
+        return Response(ConnectionSchema(connection).data, status=status.HTTP_201_CREATED)
 
 
 class ConnectionDetail(ThingParkView):
-    @extend_schema(responses={200: doc.ConnectionDetailSchema, **doc.thingpark_errors()})
+    @extend_schema(responses={200: ConnectionDetailSchema, **doc.thingpark_errors()})
     def get(self, request, connection):
-        found = _connection_or_404(request, connection)
+        found = selectors.connection_for_owner_or_404(request.user, connection)
         statistics, _ = engine.deliveries_statistics(target=found)
-        return Response({**connection_json(found), "statistics": statistics})
+        return Response(ConnectionDetailSchema(found, context={"statistics": statistics}).data)
 
-    @extend_schema(request=doc.ConnectionRequestSchema,
-                   responses={200: doc.ConnectionSchema, **doc.thingpark_errors(400)})
+    @extend_schema(request=ConnectionRequestSchema,
+                   responses={200: ConnectionSchema, **doc.thingpark_errors(400)})
     def put(self, request, connection):
-        found = _connection_or_404(request, connection)
+        found = selectors.connection_for_owner_or_404(request.user, connection)
         services.connection_replace(connection=found, **connection_parse(request.data))
-        return Response(connection_json(found))
+        return Response(ConnectionSchema(found).data)
 
     @extend_schema(responses={204: None, **doc.thingpark_errors()})
     def delete(self, request, connection):
-        services.connection_delete(connection=_connection_or_404(request, connection))
+        services.connection_delete(connection=selectors.connection_for_owner_or_404(request.user, connection))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -210,24 +192,24 @@ class ConnectionDeliveries(ThingParkView):
     """The connection's deliveries, newest first: ?state=pending|delivered|failed, page/perPage."""
 
     @extend_schema(parameters=[doc.STATE_PARAMETER, *doc.PAGE_PARAMETERS],
-                   responses={200: doc.DeliverySchema(many=True), **doc.thingpark_errors(400)})
+                   responses={200: DeliverySchema(many=True), **doc.thingpark_errors(400)})
     def get(self, request, connection):
-        found = _connection_or_404(request, connection)
+        found = selectors.connection_for_owner_or_404(request.user, connection)
         state = request.query_params.get("state")
         if state not in (None, *[s for s, _ in Delivery.STATES]):
             raise BadRequest("state must be pending, delivered or failed.")
-        return _page(request, selectors.deliveries_for_target(connection=found, state=state), delivery_json)
+        return _page(request, selectors.deliveries_for_target(connection=found, state=state), DeliverySchema)
 
 
 class ConnectionDeliveryRetry(ThingParkView):
     """Puts a failed delivery back in the queue: 202, or 400 if it is not failed."""
 
-    @extend_schema(request=None, responses={202: doc.DeliverySchema, **doc.thingpark_errors(400)})
+    @extend_schema(request=None, responses={202: DeliverySchema, **doc.thingpark_errors(400)})
     def post(self, request, connection, delivery):
-        found = _connection_or_404(request, connection)
-        row = found_or_404(selectors.deliveries_for_target(connection=found).filter(pk=delivery).first(), "delivery")
+        found = selectors.connection_for_owner_or_404(request.user, connection)
+        row = selectors.delivery_for_target_or_404(connection=found, pk=delivery)
         with transaction.atomic():
             if not engine.delivery_retry(delivery=row):
                 raise BadRequest(f"Only a failed delivery can be retried; this one is {row.state}.")
         row.refresh_from_db()
-        return Response(delivery_json(row), status=status.HTTP_202_ACCEPTED)
+        return Response(DeliverySchema(row).data, status=status.HTTP_202_ACCEPTED)

@@ -107,7 +107,7 @@ def test_templated_urls_are_still_accepted(alice, api):
 # --- One header rule ---------------------------------------------------------------------------
 
 BAD_HEADERS = [{"X-é": "1"}, {"X-A": "€"}, {"X-A\n": "1"}, {"X-A\r\n": "1"}, {"X A": "1"}, {"X-A": "a\nb"},
-               {"": "1"}, {"X-A": "a\x00b"}]
+               {"": "1"}, {"X-A": "a\x00b"}, {"X-A": "a\x01b"}, {"X-A": "a\x7fb"}]
 
 
 @pytest.mark.parametrize("headers", BAD_HEADERS, ids=[ascii(h) for h in BAD_HEADERS])
@@ -138,6 +138,32 @@ def test_one_header_rule_in_forms_both_apis_and_the_models(alice, api, connectio
         with pytest.raises(ValidationError) as caught:
             model.full_clean()
         assert "headers" in caught.value.message_dict
+
+
+# Values the forms never see as such (they post text and strip what is typed around it).
+API_ONLY_BAD_HEADERS = [{"X-A": 1}, {"X-A": None}, {"X-A": " padded"}, {"X-A": "padded\t"}]
+
+
+@pytest.mark.parametrize("headers", API_ONLY_BAD_HEADERS, ids=[ascii(h) for h in API_ONLY_BAD_HEADERS])
+def test_both_apis_and_the_models_refuse_the_same_header_values(alice, api, connection, headers):
+    client = api(alice)
+    thinger = client.post("/v1/users/alice/endpoints",
+                          {"endpoint": "e9", "config": {"url": "https://x.example", "headers": headers}}, format="json")
+    assert thinger.status_code == 400, thinger.content
+    thingpark = client.put(f"/iot-flow/v1/connections/{connection.pk}", _connection_body(headers=headers),
+                           format="json")
+    assert thingpark.status_code == 400, thingpark.content
+    for model in (Endpoint(owner=alice, endpoint_id="e9", url="https://x.example", headers=headers),
+                  Connection(owner=alice, name="A", destination_url="https://x.example", headers=headers)):
+        with pytest.raises(ValidationError) as caught:
+            model.full_clean()
+        assert "headers" in caught.value.message_dict
+
+
+def test_a_tab_inside_a_header_value_is_fine(alice, api):
+    response = api(alice).post("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {
+        "url": "https://x.example", "headers": {"X-A": "a\tb"}}}, format="json")
+    assert response.status_code == 201 and response.json()["config"]["headers"] == {"X-A": "a\tb"}
 
 
 def test_latin1_header_values_are_fine(alice, api):

@@ -1,0 +1,212 @@
+"""The endpoints and connections APIs' bodies (docs/devices.md): each response class renders its
+body and is its schema (drf-spectacular), and the request serializers that check what is sent.
+
+The response classes' names end in "Schema": they are the components of the published OpenAPI
+document. Comments, not docstrings, describe them: a docstring becomes the component's text."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from endpoints import delivery as engine
+from endpoints.models import Connection, Endpoint
+from platform.clock import ms
+from platform.serializers import ComputedCharField, ComputedEpochMsField, EpochMsField
+from platform.validators import ID_PATTERN, url_problem, validate_headers
+
+DELIVERY_STATES = ["pending", "delivered", "failed"]
+
+
+# --- The delivery log, on both APIs ---------------------------------------------------------------
+
+class CallAnswerSchema(serializers.Serializer):
+    status = serializers.IntegerField(help_text="the endpoint's HTTP status")
+    body = serializers.CharField(help_text="its answer, truncated")
+    ms = serializers.IntegerField()
+
+
+class AttemptSchema(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    delivery = serializers.IntegerField(source="delivery_id")
+    message_id = serializers.IntegerField(source="delivery.message_id", allow_null=True)
+    device = ComputedCharField(compute=lambda a: a.delivery.device_id or None, allow_null=True)
+    state = serializers.ChoiceField(DELIVERY_STATES, source="delivery.state", help_text="the delivery's state now")
+    ts = EpochMsField(source="at", help_text="epoch ms of the attempt")
+    url = serializers.CharField()
+    status = serializers.IntegerField(source="status_code", allow_null=True, help_text="null: no HTTP answer")
+    ms = serializers.IntegerField()
+    body = serializers.CharField(source="response_body", help_text="the answer, truncated")
+    error = ComputedCharField(compute=lambda a: a.error or None, allow_null=True)
+
+
+class DeliverySchema(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    message_id = serializers.IntegerField(allow_null=True, help_text="null for a manual call")
+    device = ComputedCharField(compute=lambda d: d.device_id or None, allow_null=True)
+    ts = serializers.IntegerField(help_text="message time, epoch ms")
+    state = serializers.ChoiceField(DELIVERY_STATES)
+    attempts = serializers.IntegerField()
+    next_attempt = ComputedEpochMsField(compute=lambda d: d.next_attempt_at if d.state == "pending" else None,
+                                        allow_null=True, help_text="epoch ms, while pending")
+    last_status = serializers.IntegerField(allow_null=True)
+    last_error = ComputedCharField(compute=lambda d: d.last_error or None, allow_null=True)
+    created = EpochMsField()
+    delivered = EpochMsField(source="delivered_at", allow_null=True)
+
+
+# Rendered from the {"delivered", "failed", "pending", "oldestPendingSeconds"} of
+# endpoints.delivery.deliveries_statistics.
+class StatisticsSchema(serializers.Serializer):
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    oldestPendingSeconds = serializers.IntegerField(help_text="age of the oldest pending delivery; 0 if none")
+
+
+# --- Thinger-style endpoints -----------------------------------------------------------------------
+
+class HeadersField(serializers.DictField):
+    """{name: value} checked by the one header rule (platform.validators) and kept as sent: the
+    child field documents the values but does not read them, as it would turn a number into text
+    and strip spaces where the other surfaces refuse them."""
+
+    def to_internal_value(self, data: Any) -> dict:
+        try:
+            validate_headers(data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        return dict(data)
+
+
+# Named for the schema: buckets has a ConfigSerializer too, and both would be the component "Config".
+@extend_schema_serializer(component_name="EndpointConfig")
+class ConfigSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000)
+    method = serializers.ChoiceField([m for m, _ in Endpoint.METHODS], default="POST")
+    headers = HeadersField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
+    body = serializers.JSONField(default=None, allow_null=True)
+    timeout = serializers.IntegerField(min_value=1, max_value=60, default=10)
+    max_in_flight = serializers.IntegerField(min_value=1, max_value=256, default=None, allow_null=True,
+                                             help_text="requests in flight at once (each device's messages still "
+                                                       "go one at a time, in order); null = the platform's default")
+
+    def validate_url(self, value):
+        problem = url_problem(value)
+        if problem:
+            raise ValidationError(problem)
+        return value
+
+    def validate_body(self, value):
+        # A JSON body given as an object is kept as its text: the body is a template.
+        if value is None or isinstance(value, str):
+            return value or None
+        return json.dumps(value)
+
+
+class EndpointSerializer(serializers.Serializer):
+    endpoint = serializers.RegexField(ID_PATTERN,
+                                      error_messages={"invalid": "Use 1 to 64 letters, digits, '_' or '-'."})
+    name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    description = serializers.CharField(allow_blank=True, default="")
+    type = serializers.CharField(default="http_request")
+    enabled = serializers.BooleanField(default=True)
+    config = ConfigSerializer()
+
+    def validate_type(self, value):
+        if value != "http_request":
+            raise ValidationError("Only 'http_request' endpoints are supported.")
+        return value
+
+
+# Rendered here, not by the request's fields: their names are the wire's, not the model's.
+class EndpointSchema(EndpointSerializer):
+    """An endpoint as the API answers it: the request fields plus times."""
+
+    created = serializers.IntegerField(help_text="epoch ms")
+    modified = serializers.IntegerField(help_text="epoch ms")
+
+    def to_representation(self, endpoint: Endpoint) -> dict:
+        return {
+            "endpoint": endpoint.endpoint_id,
+            "name": endpoint.name,
+            "description": endpoint.description,
+            "type": endpoint.type,
+            "enabled": endpoint.enabled,
+            "config": {"url": endpoint.url, "method": endpoint.method, "headers": endpoint.headers,
+                       "body": endpoint.body, "timeout": endpoint.timeout, "max_in_flight": endpoint.max_in_flight},
+            "created": ms(endpoint.created),
+            "modified": ms(endpoint.modified),
+        }
+
+
+# GET on one endpoint: render with `context={"statistics": <deliveries_statistics' first value>}`.
+class EndpointDetailSchema(EndpointSchema):
+    statistics = StatisticsSchema(help_text="deliveries still in the log")
+
+    def to_representation(self, endpoint: Endpoint) -> dict:
+        return {**super().to_representation(endpoint),
+                "statistics": StatisticsSchema(self.context["statistics"]).data}
+
+
+# --- ThingPark connections (the request is checked by endpoints/api/thingpark.connection_parse) ----
+
+class ConnectionConfigurationSchema(serializers.Serializer):
+    destinationURL = serializers.URLField(help_text="must start with http:// or https://")
+    headers = serializers.DictField(child=serializers.CharField(), required=False,
+                                    help_text="values may use {DevEUI}, {DeviceName}, {Time}, {CustomerID}, "
+                                              "{payload.a.b}")
+    blamePeriod = serializers.IntegerField(required=False, default=30, help_text="seconds")
+    description = serializers.CharField(required=False, allow_blank=True)
+    sendRawDecodedFormat = serializers.BooleanField(required=False, default=False)
+    maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256,
+                                           help_text="requests in flight at once (each device's messages still go "
+                                                     "one at a time, in order); null = the platform's default")
+
+
+class ConnectionRequestSchema(serializers.Serializer):
+    connectorId = serializers.CharField(required=False, default="actility-http-iot")
+    name = serializers.CharField(max_length=200)
+    active = serializers.BooleanField(required=False, default=True)
+    configuration = ConnectionConfigurationSchema()
+
+
+# A connection as ThingPark answers it: the request's fields, then its state, in ThingPark's order
+# (rendered here: the wire's names are camelCase, the model's are not).
+class ConnectionSchema(ConnectionRequestSchema):
+    id = serializers.UUIDField()
+    state = serializers.ChoiceField(["OPENED", "UNREACHABLE", "DEACTIVATED"])
+    startupTime = serializers.DateTimeField()
+    downlinkUrl = serializers.URLField(help_text="POST DevEUI_downlink here; the URL is the credential")
+
+    def to_representation(self, connection: Connection) -> dict:
+        return {
+            "id": str(connection.pk),
+            "connectorId": connection.connector_id,
+            "name": connection.name,
+            "active": connection.active,
+            "configuration": {
+                "destinationURL": connection.destination_url,
+                "headers": connection.headers,
+                "blamePeriod": connection.blame_period,
+                "description": connection.description,
+                "sendRawDecodedFormat": connection.send_raw_decoded_format,
+                "maxInFlight": connection.max_in_flight,
+            },
+            "state": connection.state,
+            "startupTime": connection.startup_time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "downlinkUrl": engine.connection_downlink_url(connection),
+        }
+
+
+# GET on one connection: render with `context={"statistics": <deliveries_statistics' first value>}`.
+class ConnectionDetailSchema(ConnectionSchema):
+    statistics = StatisticsSchema(help_text="deliveries still in the log")
+
+    def to_representation(self, connection: Connection) -> dict:
+        return {**super().to_representation(connection),
+                "statistics": StatisticsSchema(self.context["statistics"]).data}

@@ -1,0 +1,68 @@
+"""Serializer fields every API's response bodies share. A response body is one serializer that both
+renders it and documents it (drf-spectacular reads the same fields), so a field's class is its
+type in the schema: these keep that true for times and for values computed from the object."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from platform.clock import ms
+
+
+class EpochMsField(serializers.IntegerField):
+    """A datetime as epoch milliseconds, the API's time format; an integer in the schema."""
+
+    def to_representation(self, value: datetime) -> int:  # type: ignore[override]  # a datetime in, an int out
+        return ms(value)
+
+
+class ComputedMixin(serializers.Field):
+    """The field's value is `compute(obj)` of the whole object, rendered (and documented) as the
+    field class it is mixed into; None renders as null. For values no attribute holds as such:
+    `x or None`, a state derived from a timestamp, a URL built from a secret."""
+
+    def __init__(self, *args: Any, compute: Callable[[Any], Any], **kwargs: Any) -> None:
+        self.compute = compute
+        super().__init__(*args, source="*", **kwargs)
+
+    def to_representation(self, instance: Any) -> Any:
+        value = self.compute(instance)
+        return None if value is None else super().to_representation(value)
+
+
+class ComputedBooleanField(ComputedMixin, serializers.BooleanField):
+    pass
+
+
+class ComputedCharField(ComputedMixin, serializers.CharField):
+    pass
+
+
+class ComputedChoiceField(ComputedMixin, serializers.ChoiceField):
+    pass
+
+
+class ComputedEpochMsField(ComputedMixin, EpochMsField):
+    pass
+
+
+class ContextCharField(serializers.CharField):
+    """A value the object does not hold, given in the serializer's context under the field's name
+    (a secret shown once, when it is made)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, instance: Any) -> str:
+        return self.context[self.field_name or ""]
+
+
+class RelatedIdsField(serializers.ListField):
+    """A to-many relation as the list of its objects' primary keys (the child field renders one);
+    `.all()` uses what the selector prefetched."""
+
+    def to_representation(self, related: Any) -> list:
+        return [self.child.to_representation(obj.pk) for obj in related.all()]
