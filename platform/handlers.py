@@ -10,15 +10,20 @@ that may carry a user's credentials (an access token, which has a '.', or a brow
 the full middleware. Only a bearer token without a '.' (a device token, or a wrong one) takes the
 device handler there; `.../callback/data` is always a device's."""
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 DEVICE_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
 _CALLBACK = re.compile(r"/v3/users/[^/]+/devices/[^/]+/callback(/data)?\Z")
 
 
-def is_device_callback(environ: dict) -> bool:
+def is_device_callback(environ: "WSGIEnvironment") -> bool:
     found = _CALLBACK.match(environ.get("PATH_INFO", ""))
     if found is None:
         return False
@@ -44,9 +49,9 @@ class DeviceHandler(WSGIHandler):
 class Router:
     """The WSGI application: device callbacks to the device handler, everything else to Django's."""
 
-    def __init__(self, web, device):
+    def __init__(self, web: "WSGIApplication", device: "WSGIApplication") -> None:
         self.web, self.device = web, device
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         handler = self.device if is_device_callback(environ) else self.web
         return handler(environ, start_response)
