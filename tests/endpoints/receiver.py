@@ -19,12 +19,15 @@ class Received:
 @dataclass
 class Receiver:
     """`answers` is consumed one per request: an int status, ("sleep", seconds, status), or
-    ("block", threading.Event) to hold the request until the event is set; when empty, 200."""
+    ("block", threading.Event) to hold the request until the event is set; when empty, 200.
+    `answer_for(body)`, if set, is asked first: a status for that request, or None for the above
+    (for answers that must not depend on which of several parallel requests arrives first)."""
 
     server: ThreadingHTTPServer = None
     requests: list = field(default_factory=list)
     answers: list = field(default_factory=list)
     on_request: object = None
+    answer_for: object = None
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -49,7 +52,9 @@ def receiver_start():
         def _handle(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            answer = receiver.answers.pop(0) if receiver.answers else 200
+            answer = receiver.answer_for(body) if receiver.answer_for else None
+            if answer is None:
+                answer = receiver.answers.pop(0) if receiver.answers else 200
             with receiver.arrived:
                 receiver.requests.append(Received(self.command, self.path, dict(self.headers), body))
                 receiver.arrived.notify_all()
