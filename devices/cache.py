@@ -129,7 +129,7 @@ def _user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 
 def connect() -> None:
-    """Called from devices/models.py, so every process that can write a device listens."""
+    """Called from DevicesConfig.ready(), so every process that can write a device listens."""
     from django.db.models.signals import post_delete, post_save, pre_save
 
     post_save.connect(_device_changed, sender="devices.Device", dispatch_uid="devices.cache.saved")

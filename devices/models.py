@@ -106,9 +106,3 @@ class StatusChange(models.Model):
 
     class Meta:
         ordering = ["-id"]
-
-
-# The callback's cached token lookup is invalidated by signals on Device and the user model.
-from devices import cache as _callback_cache
-
-_callback_cache.connect()
