@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 import requests
@@ -276,7 +276,14 @@ class AsyncTransport:
     address, pinned; no redirects; timeouts; the answer read up to READ_LIMIT) and returns an
     HttpAnswer or raises TransportError. Create and use it inside one event loop."""
 
+    # How long a URL host's checked addresses are reused (aiohttp's own DNS cache keeps names as
+    # long). A check is a thread-pool hop and a DNS lookup: per request it was a quarter of the
+    # sender's CPU (py-spy on tests/perf/bench_deliveries.py). The connection still goes only to
+    # the checked addresses, pinned by the resolver below.
+    CHECK_SECONDS = 10.0
+
     def __init__(self, *, limit: int = 256) -> None:
+        self.checks: dict[str, tuple[float, list[str] | None]] = {}
         self.resolver = _GuardResolver()
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit, resolver=self.resolver,
@@ -286,8 +293,7 @@ class AsyncTransport:
     async def send(self, *, method: str, url: str, headers: dict[str, str] | None = None,
                    body: str | bytes | None = None, timeout: float = 10) -> HttpAnswer:
         parts = urlsplit(url)
-        loop = asyncio.get_running_loop()
-        addresses = await loop.run_in_executor(None, address_check, url)
+        addresses = await self._checked(parts)
         if addresses is not None:
             self.resolver.checked[(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))] = addresses
         data = body.encode() if isinstance(body, str) else body
@@ -311,6 +317,18 @@ class AsyncTransport:
         except (ValueError, LookupError, UnicodeError) as exc:  # aiohttp refusing what we gave it
             raise TransportError(f"The request cannot be sent as configured: {truncate(str(exc), 300)}",
                                  permanent=True) from None
+
+    async def _checked(self, parts: SplitResult) -> list[str] | None:
+        """address_check of the URL's scheme, host and port, reused for CHECK_SECONDS."""
+        key, now = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}", time.monotonic()
+        found = self.checks.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        addresses = await asyncio.get_running_loop().run_in_executor(None, address_check, parts.geturl())
+        if len(self.checks) > 10_000:  # many hosts: start over rather than grow
+            self.checks.clear()
+        self.checks[key] = (now + self.CHECK_SECONDS, addresses)
+        return addresses
 
     async def close(self) -> None:
         await self.session.close()
