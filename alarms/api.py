@@ -1,5 +1,7 @@
 """The alarms part of the REST API (docs/alarms.md). Thin adapters: the owner (404 for anyone
 else), a serializer for the shape, one service for the meaning and the write."""
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -137,7 +139,7 @@ class AlarmList(APIView):
         """Open alarms first (most severe first), then closed ones; newest first within each."""
         owner = owner_or_404(request, user)
         query = request.query_params
-        states = None
+        states: set[str] | None = None
         if query.get("state"):
             states = set()
             for state in query["state"].split(","):
@@ -166,12 +168,13 @@ class AlarmDetail(APIView):
 
 
 class AlarmAction(APIView):
-    action = None
+    action: str = ""
 
     def _done(self, request, user, alarm, **kwargs):
         found = selectors.alarm_for_owner_or_404(owner_or_404(request, user), alarm)
-        act = {"acknowledge": services.alarm_acknowledge, "shelve": services.alarm_shelve,
-               "clear": services.alarm_clear}[self.action]
+        acts: dict[str, Callable[..., Alarm]] = {"acknowledge": services.alarm_acknowledge,
+                                                 "shelve": services.alarm_shelve, "clear": services.alarm_clear}
+        act = acts[self.action]
         try:
             changed = act(alarm=found, by=request.user.get_username(), **kwargs)
         except services.AlarmActionError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 from rest_framework import serializers
 
 from alarms.conditions import CONFIRMS, OPS
-from alarms.models import SEVERITIES, Alarm, Rule
+from alarms.models import SEVERITIES, Alarm, AlarmEvent, Rule
 from platform.clock import ms
 from platform.serializers import ComputedEpochMsField, EpochMsField
 from platform.validators import ID_PATTERN
@@ -56,7 +56,7 @@ class RuleSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True, default="")
     enabled = serializers.BooleanField(default=True)
     severity = serializers.ChoiceField(list(SEVERITIES), default="medium")
-    source = SourceSerializer()
+    source = SourceSerializer()  # type: ignore[assignment]  # the field is named like Field.source (stubs)
     devices = serializers.ListField(child=serializers.CharField(), allow_null=True, default=None,
                                     help_text="device ids; null = every device that feeds the source")
     condition = ConditionSerializer(required=False, allow_null=True)
@@ -77,7 +77,7 @@ class RuleSchema(RuleSerializer):
     def to_representation(self, rule: Rule) -> dict:
         source: dict[str, Any] = {"type": rule.source_type}
         if rule.source_type == Rule.BUCKET:
-            source.update(bucket=rule.bucket.bucket_id if rule.bucket_id else None, field=rule.field)
+            source.update(bucket=rule.bucket.bucket_id if rule.bucket is not None else None, field=rule.field)
         elif rule.source_type == Rule.PROPERTY:
             source.update(property=rule.property, field=rule.field)
         elif rule.source_type == Rule.SILENCE:
@@ -97,7 +97,7 @@ class RuleSchema(RuleSerializer):
 
 class EventSchema(serializers.Serializer):
     ts = EpochMsField()
-    type = serializers.ChoiceField([t for t, _ in Alarm._meta.get_field("events").related_model.TYPES])
+    type = serializers.ChoiceField([t for t, _ in AlarmEvent.TYPES])
     detail = serializers.CharField()
 
 

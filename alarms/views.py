@@ -1,5 +1,7 @@
 """Alarm and rule pages. Adapters only: owner look-up (404 for anyone else), a form, one service
 call, the page or the part htmx asked for."""
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -59,8 +61,9 @@ def alarm_action(request, pk, action):
         form = ShelveForm(request.POST)
         kwargs["minutes"] = form.cleaned_data["minutes"] if form.is_valid() else 60
     try:
-        act = {"acknowledge": services.alarm_acknowledge, "shelve": services.alarm_shelve,
-               "clear": services.alarm_clear}[action]
+        acts: dict[str, Callable[..., Alarm]] = {"acknowledge": services.alarm_acknowledge,
+                                                 "shelve": services.alarm_shelve, "clear": services.alarm_clear}
+        act = acts[action]
         act(alarm=alarm, by=request.user.get_username(), **kwargs)
     except services.AlarmActionError as exc:
         toast(request, str(exc), messages.WARNING)

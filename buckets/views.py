@@ -61,7 +61,8 @@ def data_range(form):
         lo = ms(data["start"]) if data.get("start") else now - RangeForm.PRESETS["24h"]
         hi = ms(data["end"]) if data.get("end") else now
         return lo, hi, "custom"
-    preset = data.get("range") if data.get("range") in RangeForm.PRESETS else "24h"
+    chosen: str = data.get("range") or ""
+    preset = chosen if chosen in RangeForm.PRESETS else "24h"
     return now - RangeForm.PRESETS[preset], now, preset
 
 

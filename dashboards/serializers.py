@@ -39,8 +39,8 @@ class WidgetSchema(serializers.Serializer):
                                             "downlink"])
     title = serializers.CharField()
     layout = serializers.DictField(help_text='{"x": 0, "y": 0, "w": 6, "h": 4} on a 12-column grid')
-    source = serializers.DictField(help_text='{"bucket", "fields", "range", "agg", "agg_type"} | '
-                                             '{"device", "property", "field"} | {"device"}')
+    source = serializers.DictField(  # type: ignore[assignment]  # the field is named like Field.source (stubs)
+        help_text='{"bucket", "fields", "range", "agg", "agg_type"} | {"device", "property", "field"} | {"device"}')
     options = serializers.DictField(help_text='{"unit", "decimals", "min", "max", "color"}; downlink: '
                                               '{"payload", "label"}')
 

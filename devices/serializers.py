@@ -102,7 +102,7 @@ class PropertySchema(serializers.Serializer):
 class DownlinkSchema(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     payload = serializers.JSONField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the field is named like Field.source (stubs)
     state = ComputedChoiceField(["queued", "delivered"],
                                 compute=lambda d: "delivered" if d.delivered_at else "queued")
     created = EpochMsField()
@@ -142,7 +142,7 @@ class DeviceWriteSerializer(serializers.Serializer):
     def validate_applications(self, ids):
         """The owner's connections, by id; any other id (unknown, malformed, another user's) is
         refused the same way, so the answer reveals nothing about other users."""
-        parsed = {}
+        parsed: dict[str, uuid.UUID | None] = {}
         for raw in ids:
             try:
                 parsed[raw] = uuid.UUID(raw)
@@ -155,7 +155,7 @@ class DeviceWriteSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"No application {', '.join(repr(u) for u in unknown)}: use the ids of your applications "
                 "(GET /iot-flow/v1/connections).")
-        return list({pk: found[pk] for pk in parsed.values()}.values())
+        return list({pk: found[pk] for pk in parsed.values() if pk is not None}.values())
 
 
 class CallbackSettingsSerializer(serializers.Serializer):
@@ -171,7 +171,8 @@ class CallbackSettingsSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(f"Unknown action {', '.join(unknown)}: use {', '.join(ACTIONS)}.")
         owner = self.context["owner"]
-        result, errors = {}, {}
+        result: dict[str, Bucket | Endpoint | str | None] = {}
+        errors: dict[str, str] = {}
         for name in ACTIONS:
             value = actions.get(name)
             if value is None or value == "":

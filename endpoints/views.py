@@ -130,9 +130,8 @@ def endpoint_test(request, endpoint_id):
     answer = None
     if form.is_valid():
         try:
-            response = endpoint_call(endpoint=endpoint, payload=form.cleaned_data["payload"],
-                                     now_ms=now_ms())
-            answer = {"ok": response.ok, "status": response.status, "ms": response.ms, "body": response.body}
+            reply = endpoint_call(endpoint=endpoint, payload=form.cleaned_data["payload"], now_ms=now_ms())
+            answer = {"ok": reply.ok, "status": reply.status, "ms": reply.ms, "body": reply.body}
         except (TransportError, TemplateError) as exc:
             answer = {"ok": False, "error": str(exc)}
     context = _endpoint_context(endpoint, test_form=form, answer=answer)
