@@ -36,7 +36,10 @@ class Device(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "device_id"], name="device_unique_per_owner")]
-        indexes = [models.Index(fields=["disconnect_at"], condition=Q(connected=True), name="device_timeout_due")]
+        # No index on the connection-state columns (connected, connected_ts, last_seen, disconnect_at):
+        # an UPDATE that changes no indexed column can be HOT (no index touched), which both the
+        # callback's update and the sweep's flip are; the sweep finds due rows with a sequential
+        # scan instead (README "Performance"). The table's fillfactor is set in migration 0003.
         ordering = ["device_id"]
 
     def __str__(self):
