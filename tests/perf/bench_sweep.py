@@ -8,12 +8,12 @@ PERF_ROUNDS rounds (default 5), the time of the whole sweep (announce included) 
 its PostgreSQL backend, with the medians; and the time of a sweep that finds nothing due among
 the same 100,000 devices (what beat pays every 30 s). Asserts nothing.
 
-Levers (PERF_LEVERS, comma-separated, default "before,now"):
+Levers (PERF_LEVERS, comma-separated, default "before,fk,now"):
   now      the code as it is
-  before   the partial index on disconnect_at WHERE connected, the default fillfactor and the
-           statement as they were before migration devices/0003 (for comparison)
-  nofk     the code as it is without the StatusChange -> Device foreign key (measured, not kept:
-           README "Performance")
+  fk       the code as it is, with the StatusChange -> Device foreign-key constraint that
+           migration devices/0004 dropped
+  before   as before migrations devices/0003 and 0004: the partial index on disconnect_at WHERE
+           connected, the default fillfactor, the foreign key, and the chunk statement of then
 Each lever is set on the schema before its run and undone after; the table is rewritten
 (TRUNCATE, INSERT) every run, so the fillfactor applies to every row.
 """
@@ -33,7 +33,7 @@ PG = os.environ.get("PERF_PG", "postgres://postgres@127.0.0.1:5432")
 DB = os.environ.get("PERF_SWEEP_DB", "perf_sweep")
 DEVICES = int(os.environ.get("PERF_DEVICES_SWEPT", "100000"))
 ROUNDS = int(os.environ.get("PERF_ROUNDS", "5"))
-LEVERS = os.environ.get("PERF_LEVERS", "before,now").split(",")
+LEVERS = os.environ.get("PERF_LEVERS", "before,fk,now").split(",")
 os.environ.update({"DJANGO_SETTINGS_MODULE": "platform.settings", "DATABASE_URL": f"{PG}/{DB}",
                    "DEBUG": "false", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
 
@@ -52,18 +52,19 @@ WITH due AS (
     RETURNING device_id
 )
 SELECT f.id, f.owner_id FROM flipped f JOIN recorded r ON r.device_id = f.id"""
-FK = "devices_statuschange_device_fk_bench"
+# The constraint Django created before migration devices/0004, with its name.
+ADD_FK = ("ALTER TABLE devices_statuschange ADD CONSTRAINT devices_statuschange_device_id_b53731d7_fk_devices_device_id "
+          "FOREIGN KEY (device_id) REFERENCES devices_device (id) DEFERRABLE INITIALLY DEFERRED")
+DROP_FK = "ALTER TABLE devices_statuschange DROP CONSTRAINT devices_statuschange_device_id_b53731d7_fk_devices_device_id"
 # lever: (SQL to set it, SQL to undo it, chunk statement or None for the code's own)
 LEVER_SQL = {
     "now": ([], [], None),
+    "fk": ([ADD_FK], [DROP_FK], None),
     "before": (["CREATE INDEX device_timeout_due ON devices_device (disconnect_at) WHERE connected",
-                "ALTER TABLE devices_device RESET (fillfactor)"],
-               ["DROP INDEX device_timeout_due", "ALTER TABLE devices_device SET (fillfactor = 50)"], BEFORE_SQL),
-    "nofk": (["ALTER TABLE devices_statuschange DROP CONSTRAINT {fk}"],
-             [("ALTER TABLE devices_statuschange ADD CONSTRAINT {fk} FOREIGN KEY (device_id) "
-               "REFERENCES devices_device (id) DEFERRABLE INITIALLY DEFERRED")], None),
+                "ALTER TABLE devices_device RESET (fillfactor)", ADD_FK],
+               ["DROP INDEX device_timeout_due", "ALTER TABLE devices_device SET (fillfactor = 50)", DROP_FK],
+               BEFORE_SQL),
 }
-
 
 def say(text=""):
     print(text, flush=True)
@@ -76,13 +77,6 @@ def database_reset():
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB}"')
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-
-
-def statuschange_fk(cursor):
-    """The name Django gave the StatusChange -> Device foreign key."""
-    cursor.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'devices_statuschange'::regclass "
-                   "AND contype = 'f'")
-    return cursor.fetchone()[0]
 
 
 def seed(cursor, owner_id, due):
@@ -115,9 +109,8 @@ def run(lever, owner_id, due=True):
 
     set_sql, undo_sql, statement = LEVER_SQL[lever]
     with connection.cursor() as cursor:
-        fk = statuschange_fk(cursor) if lever == "nofk" else FK
         for sql in set_sql:
-            cursor.execute(sql.format(fk=fk))
+            cursor.execute(sql)
         seed(cursor, owner_id, due)
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
@@ -131,7 +124,7 @@ def run(lever, owner_id, due=True):
         services._SWEEP_SQL = own_sql
         with connection.cursor() as cursor:
             for sql in undo_sql:
-                cursor.execute(sql.format(fk=fk))
+                cursor.execute(sql)
     assert flipped == (DEVICES if due else 0), flipped
     return flipped, seconds, cpu
 
