@@ -15,7 +15,9 @@ Levers (PERF_LEVERS, comma-separated, default "before,fk,now"):
   before   as before migrations devices/0003 and 0004: the partial index on disconnect_at WHERE
            connected, the default fillfactor, the foreign key, and the chunk statement of then
 Each lever is set on the schema before its run and undone after; the table is rewritten
-(TRUNCATE, INSERT) every run, so the fillfactor applies to every row.
+(TRUNCATE, INSERT) every run, so the fillfactor applies to every row. PERF_CHURN=1: before each
+sweep, every device takes one update like a callback's (last_seen, disconnect_at, counters), 1,000
+devices per transaction and not vacuumed after, as on a live table.
 """
 import os
 import statistics
@@ -34,6 +36,7 @@ DB = os.environ.get("PERF_SWEEP_DB", "perf_sweep")
 DEVICES = int(os.environ.get("PERF_DEVICES_SWEPT", "100000"))
 ROUNDS = int(os.environ.get("PERF_ROUNDS", "5"))
 LEVERS = os.environ.get("PERF_LEVERS", "before,fk,now").split(",")
+CHURN = os.environ.get("PERF_CHURN") == "1"
 os.environ.update({"DJANGO_SETTINGS_MODULE": "platform.settings", "DATABASE_URL": f"{PG}/{DB}",
                    "DEBUG": "false", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
 
@@ -94,6 +97,12 @@ def seed(cursor, owner_id, due):
                       FROM generate_series(1, %s) g""", [owner_id, now, now, at, now, now, DEVICES])
     cursor.execute("VACUUM ANALYZE devices_device")  # as autovacuum leaves long-committed rows
     cursor.execute("VACUUM ANALYZE devices_statuschange")
+    if CHURN:
+        cursor.execute("SELECT min(id) FROM devices_device")
+        first = cursor.fetchone()[0]
+        for low in range(first, first + DEVICES, 1000):
+            cursor.execute("""UPDATE devices_device SET last_seen = %s, disconnect_at = %s, rx_bytes = rx_bytes + 200,
+                                rx_messages = rx_messages + 1 WHERE id >= %s AND id < %s""", [now, at, low, low + 1000])
 
 
 def backend_cpu(pid):
@@ -130,7 +139,8 @@ def run(lever, owner_id, due=True):
 
 
 def main():
-    say(f"== timeout sweep benchmark: {DEVICES} due devices, {os.cpu_count()} cores, {load()} before")
+    say(f"== timeout sweep benchmark: {DEVICES} due devices{', one callback update each before' if CHURN else ''}, "
+        f"{os.cpu_count()} cores, {load()} before")
     loop_ms, count_ms = machine_baseline()
     say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
         f"rows {count_ms:.0f} ms")
