@@ -2,7 +2,8 @@
 """The connection-timeout sweep: 100,000 due devices flipped by `devices_sweep_timeouts()`.
 
 Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_sweep.py`. Uses its own database
-(PERF_SWEEP_DB, default perf_sweep, dropped and created) on the local PostgreSQL. Prints the
+(PERF_SWEEP_DB, default perf_sweep, dropped and created) on the local PostgreSQL, and Redis
+database 13 as the cache (PERF_SWEEP_REDIS; the alarms' watch map is read there). Prints the
 machine baseline (bench_ingest.machine_baseline), then for each lever, alternating within each of
 PERF_ROUNDS rounds (default 5), the time of the whole sweep (announce included) and the CPU of
 its PostgreSQL backend, with the medians; and the time of a sweep that finds nothing due among
@@ -37,7 +38,9 @@ DEVICES = int(os.environ.get("PERF_DEVICES_SWEPT", "100000"))
 ROUNDS = int(os.environ.get("PERF_ROUNDS", "5"))
 LEVERS = os.environ.get("PERF_LEVERS", "before,fk,now").split(",")
 CHURN = os.environ.get("PERF_CHURN") == "1"
+REDIS = os.environ.get("PERF_SWEEP_REDIS", "redis://127.0.0.1:6379/13")
 os.environ.update({"DJANGO_SETTINGS_MODULE": "platform.settings", "DATABASE_URL": f"{PG}/{DB}",
+                   "CELERY_BROKER_URL": REDIS, "CACHE_URL": REDIS,
                    "DEBUG": "false", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
 
 # The chunk statement before migration devices/0003 (devices/services.py then).
@@ -80,6 +83,9 @@ def database_reset():
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB}"')
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    import redis
+
+    redis.Redis.from_url(REDIS).flushdb()
 
 
 def seed(cursor, owner_id, due):
