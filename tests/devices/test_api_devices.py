@@ -1,7 +1,7 @@
 """The devices REST API (docs/devices.md): /v1/users/{user}/devices[/{device}] and stats."""
 import pytest
 
-from devices.models import Device, Message
+from devices.models import Device, Message, StatusChange
 from devices.services import device_create
 from endpoints.models import Connection
 from tests.devices.conftest import post
@@ -91,8 +91,10 @@ def test_update_refuses_id_change_and_other_types(api, alice, device):
 
 def test_delete(api, alice, device, client):
     post(client, device, {"a": 1})
+    assert StatusChange.objects.filter(device=device).exists()
     assert api(alice).delete(f"{BASE}/d1").status_code == 204
-    assert not Device.objects.exists() and not Message.objects.exists()
+    # Status changes have no constraint in the database (devices/models.py): Django deletes them.
+    assert not Device.objects.exists() and not Message.objects.exists() and not StatusChange.objects.exists()
     assert api(alice).get(f"{BASE}/d1").status_code == 404
 
 
