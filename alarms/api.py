@@ -168,13 +168,15 @@ class AlarmDetail(APIView):
 
 
 class AlarmAction(APIView):
-    action: str = ""
+    # Not `action`: drf-spectacular reads a view's `action` as the name of the method that holds
+    # the operation's description, and the schema lost the post() docstrings.
+    verb: str = ""
 
     def _done(self, request, user, alarm, **kwargs):
         found = selectors.alarm_for_owner_or_404(owner_or_404(request, user), alarm)
         acts: dict[str, Callable[..., Alarm]] = {"acknowledge": services.alarm_acknowledge,
                                                  "shelve": services.alarm_shelve, "clear": services.alarm_clear}
-        act = acts[self.action]
+        act = acts[self.verb]
         try:
             changed = act(alarm=found, by=request.user.get_username(), **kwargs)
         except services.AlarmActionError as exc:
@@ -183,7 +185,7 @@ class AlarmAction(APIView):
 
 
 class AlarmAcknowledge(AlarmAction):
-    action = "acknowledge"
+    verb = "acknowledge"
 
     @extend_schema(request=None, responses={200: AlarmDetailSchema, **api_errors(400)})
     def post(self, request, user, alarm):
@@ -192,7 +194,7 @@ class AlarmAcknowledge(AlarmAction):
 
 
 class AlarmShelve(AlarmAction):
-    action = "shelve"
+    verb = "shelve"
 
     @extend_schema(request=ShelveSerializer, responses={200: AlarmDetailSchema, **api_errors(400)})
     def post(self, request, user, alarm):
@@ -203,7 +205,7 @@ class AlarmShelve(AlarmAction):
 
 
 class AlarmClear(AlarmAction):
-    action = "clear"
+    verb = "clear"
 
     @extend_schema(request=None, responses={200: AlarmDetailSchema, **api_errors(400)})
     def post(self, request, user, alarm):
