@@ -3,7 +3,8 @@
 A device's callback needs none of what the web UI's middleware does (sessions, a browser's login,
 CSRF, messages, static files, htmx, frame options): it authenticates with its own token and is
 answered in JSON. Routed to a handler with only SecurityMiddleware (HTTPS redirect and security
-headers, as configured), a callback costs less CPU (README, "Intake levers").
+headers, as configured) and CommonMiddleware (Content-Length), a callback costs less CPU (README,
+"Intake levers").
 
 `.../callback` is also the callback-settings URL for a user (devices/callback.py): a request there
 that may carry a user's credentials (an access token, which has a '.', or a browser session) keeps
@@ -19,7 +20,9 @@ from django.core.handlers.wsgi import WSGIHandler
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-DEVICE_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+# CommonMiddleware sets Content-Length: without it gunicorn answers HTTP/1.1 in chunks, which the
+# smallest firmware HTTP clients do not read.
+DEVICE_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
 _CALLBACK = re.compile(r"/v3/users/[^/]+/devices/[^/]+/callback(/data)?\Z")
 
 

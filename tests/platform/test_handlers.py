@@ -60,6 +60,7 @@ def test_device_callback_is_stored_and_answered_with_security_headers(app, devic
     answer = call(app, DATA, "POST", json.dumps({"t": 1}).encode(), HTTP_AUTHORIZATION=f"Bearer {device.token}")
     assert answer["status"] == 200 and Message.objects.count() == 1
     assert answer["headers"]["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware kept
+    assert answer["headers"]["Content-Length"] == str(len(answer["body"]))  # firmware reads no chunks
     assert "Cookie" not in answer["headers"].get("Vary", "")
 
 
