@@ -8,9 +8,20 @@ import time
 
 
 async def _send(pool, host, port, request):
+    reused = bool(pool)
     reader, writer = pool.pop() if pool else await asyncio.open_connection(host, port)
     writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, ConnectionError) as exc:
+        # A kept-alive connection the server closed while it sat idle in the pool (gunicorn's
+        # keep-alive timeout): nothing was read, so send again on a new one, as HTTP clients do.
+        if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+            raise
+        writer.close()
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     length = 0
     for line in head.split(b"\r\n"):
