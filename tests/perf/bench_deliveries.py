@@ -180,17 +180,11 @@ def main():
     (bench.OUT / "var").mkdir(exist_ok=True)
     bench.say(f"== delivery benchmark: {os.cpu_count()} cores, {DELIVERIES} pending deliveries per run; "
               f"{bench.load()} before")
-    loop_ms, count_ms = bench.machine_baseline()
-    bench.say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
-              f"rows {count_ms:.0f} ms")
+    bench.say_baseline()
     for shape, workers in RUNS:
         (run_ingest(int(workers)) if shape == "ingest" else run(shape, int(workers)))
     bench.say(f"machine after the run: {bench.load()}")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        for name in list(bench.processes):
-            bench.stop(name)
+    bench.run_main(main)

@@ -283,6 +283,22 @@ def machine_baseline():
     return loop_ms, count_ms
 
 
+def say_baseline():
+    """Prints machine_baseline(), the line every benchmark starts its figures with."""
+    loop_ms, count_ms = machine_baseline()
+    say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
+        f"rows {count_ms:.0f} ms")
+
+
+def run_main(main):
+    """Runs a benchmark's main() and stops every process it started, however it ends."""
+    try:
+        main()
+    finally:
+        for name in list(processes):
+            stop(name)
+
+
 def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: `apt-get install wrk` (make perf does it)")
@@ -290,9 +306,7 @@ def main():
     (OUT / "var").mkdir(exist_ok=True)
     say(f"== ingest benchmark: {os.cpu_count()} cores, gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads "
         f"(gthread), {DEVICES} devices, {SECONDS}s saturation run; {load()} before")
-    loop_ms, count_ms = machine_baseline()
-    say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
-        f"rows {count_ms:.0f} ms")
+    say_baseline()
     database_reset()
     receiver_port, web_port, limit_port = free_port(), free_port(), free_port()
     spawn("receiver", [sys.executable, str(HERE / "receiver.py"), str(receiver_port)])
@@ -400,8 +414,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        for name in list(processes):
-            stop(name)
+    run_main(main)

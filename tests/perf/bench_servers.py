@@ -60,8 +60,7 @@ def main():
     (bench.OUT / "var").mkdir(exist_ok=True)
     bench.say(f"== web servers: {os.cpu_count()} cores, {', '.join(SERVERS)} (workers x threads), {ROUND}s rounds;"
               f" {bench.load()} before")
-    loop_ms, count_ms = bench.machine_baseline()
-    bench.say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) {count_ms:.0f} ms")
+    bench.say_baseline()
     bench.database_reset()
     bench.seed(bench.free_port())
     from django.db import connection
@@ -89,8 +88,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        for name in list(bench.processes):
-            bench.stop(name)
+    bench.run_main(main)

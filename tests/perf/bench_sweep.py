@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 # bench_ingest sets its own database in os.environ on import: ours is set below.
-from tests.perf.bench_ingest import load, machine_baseline
+from tests.perf.bench_ingest import load, say_baseline
 
 PG = os.environ.get("PERF_PG", "postgres://postgres@127.0.0.1:5432")
 DB = os.environ.get("PERF_SWEEP_DB", "perf_sweep")
@@ -147,9 +147,7 @@ def run(lever, owner_id, due=True):
 def main():
     say(f"== timeout sweep benchmark: {DEVICES} due devices{', one callback update each before' if CHURN else ''}, "
         f"{os.cpu_count()} cores, {load()} before")
-    loop_ms, count_ms = machine_baseline()
-    say(f"machine baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; PostgreSQL count(*) of 1M generated "
-        f"rows {count_ms:.0f} ms")
+    say_baseline()
     database_reset()
     import django
 
