@@ -181,6 +181,7 @@ SELECT (SELECT id FROM msg)"""
 # The common case in one autocommit statement (atomic by itself): the answer is the one without
 # downlink or property ({}), unless a downlink is queued, in which case the statement changes
 # nothing and says so.
+_PLAIN_ANSWER_BYTES = _answer_bytes(answer_pick(downlink=None))  # once, not per callback
 _ACCEPT_FAST_SQL = """
 WITH queued AS (
     SELECT EXISTS (SELECT 1 FROM devices_downlink WHERE device_id = %(device)s AND delivered_at IS NULL) AS pending
@@ -207,16 +208,15 @@ SELECT pending FROM queued"""
 def _message_accept_fast(*, device: Device, payload: Any, size: int,
                          ip_address: str | None) -> CallbackAnswer | None:
     """The answer ({}) if done, None if a downlink is queued (nothing was written)."""
-    answer = answer_pick(downlink=None)
     now = timezone.now()
     params: dict[str, Any] = {
         "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connection),
         "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout),
-        "tx": _answer_bytes(answer)}
+        "tx": _PLAIN_ANSWER_BYTES}
     with connection.cursor() as cursor:
         cursor.execute(_ACCEPT_FAST_SQL, params)
         queued = cursor.fetchone()[0]
-    return None if queued else answer
+    return None if queued else answer_pick(downlink=None)
 
 
 def _json_value(value: Any) -> Any:

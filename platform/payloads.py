@@ -7,8 +7,6 @@ import json
 import math
 from typing import Any, NoReturn
 
-# Moved to platform/clock.py; still importable from here for the modules not yet switched to it.
-
 MAX_DEPTH = 64
 # Buckets aggregate numbers as double precision; a larger number would fail there, not here.
 MAX_NUMBER = 1e300
