@@ -3,8 +3,9 @@ the timeout sweep announces it, silence, timespans, reminders and shelving in th
 
 Cost: a batch whose owners, buckets and properties no enabled rule watches costs one cache read
 (alarms/watch.py). A batch with watched data costs a few queries whatever its size: the rules,
-the open alarms, the confirmation rows (locked, so two workers cannot both count a match) and
-their update; only an activation or a normalization writes more (tests/perf/bench_alarms.py)."""
+each pair's newest alarm, the confirmation rows (locked, so two workers cannot both count a
+match) and their update, the newest value's time on open alarms; only an activation or a
+normalization writes more (tests/perf/bench_alarms.py)."""
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -90,8 +91,9 @@ def pairs_evaluate(values: dict[tuple[Rule, int], Series]) -> int:
     Opens an alarm once a condition is confirmed, normalizes an open one when its condition stops
     holding (or its normalize condition holds) unless the rule latches. Atomic, and a handful of
     queries whatever the number of pairs: the confirmation rows in one locking read (ordered, so
-    workers cannot deadlock; a second worker waits and then sees the first one's alarm), the
-    open alarms in one read, the changed rows in one bulk update; activations and
+    workers cannot deadlock; a second worker waits and then sees the first one's alarm), each
+    pair's newest alarm in one read, the changed rows in one bulk update, the open alarms that
+    saw newer values in another; activations and
     normalizations, which are rare, cost their own writes. Returns how many pairs it evaluated."""
     if not values:
         return 0
@@ -108,18 +110,31 @@ def pairs_evaluate(values: dict[tuple[Rule, int], Series]) -> int:
                 RuleState.objects.bulk_create(missing, ignore_conflicts=True)
             states = {(s.rule_id, s.device_id): s for s in RuleState.objects.select_for_update().filter(
                 rule_id__in=rule_pks, device_id__in=device_pks).order_by("id")}
-        open_alarms = {(a.rule_id, a.device_id): a for a in Alarm.objects.filter(
-            rule_id__in=rule_pks, device_id__in=device_pks, state__in=Alarm.OPEN)}
-        changed = []
+        latest = _latest_alarms(rule_pks, device_pks)
+        changed, seen = [], []
         for (rule, device_pk), series in values.items():
             state = states.get((rule.pk, device_pk)) if _stateful(rule) else None
             before = (state.count, state.since_ts, state.last_ts, state.last_value) if state else None
-            _series_evaluate(rule, device_pk, series, state, open_alarms.get((rule.pk, device_pk)))
+            alarm, newest = _series_evaluate(rule, device_pk, series, state, latest.get((rule.pk, device_pk)))
             if state is not None and (state.count, state.since_ts, state.last_ts, state.last_value) != before:
                 changed.append(state)
+            if alarm is not None and newest is not None and (alarm.last_ts is None or newest > alarm.last_ts):
+                alarm.last_ts = newest
+                seen.append(alarm)
         if changed:
             _states_save(changed)
+        if seen:
+            # Rare (open alarms that saw newer values) and few, unlike the rule states: no VALUES trick.
+            Alarm.objects.bulk_update(seen, ["last_ts"])
     return len(values)
+
+
+def _latest_alarms(rule_pks: set[int], device_pks: set[int]) -> dict[tuple[int, int], Alarm]:
+    """Each (rule, device)'s newest alarm, open or closed, in one query: the open one is always
+    the newest, and a closed one still tells which values are too old to open a new one."""
+    newest = (Alarm.objects.filter(rule_id__in=rule_pks, device_id__in=device_pks)
+              .values("rule_id", "device_id").annotate(newest=Max("id")).values("newest"))
+    return {(a.rule_id, a.device_id): a for a in Alarm.objects.filter(pk__in=newest)}
 
 
 _STATES_SQL = """UPDATE alarms_rulestate SET count = v.count, since_ts = v.since_ts, last_ts = v.last_ts,
@@ -150,32 +165,42 @@ def rule_evaluate(*, rule: Rule, device_pk: int, values: Iterable[tuple[int, Any
 
 
 def _series_evaluate(rule: Rule, device_pk: int, values: Series, state: RuleState | None,
-                     alarm: Alarm | None) -> None:
-    """One device's values through one rule, oldest first; values older than the newest one
-    already evaluated are skipped (a batch overtaken by a newer one)."""
-    values = sorted(values, key=lambda item: item[0])
+                     latest: Alarm | None) -> tuple[Alarm | None, int | None]:
+    """One device's values through one rule, oldest first, given the pair's newest alarm (open
+    or not); values older than the newest one already evaluated are skipped (a batch overtaken by
+    a newer one). Returns the alarm open at the end and the time of the newest value evaluated."""
+    values = _not_older(sorted(values, key=lambda item: item[0]), state, latest)
+    alarm = latest if latest is not None and latest.is_open else None
     confirm = rule.confirm or {"type": "immediate"}
-    if state is not None and state.last_ts is not None:
-        values = [(ts, v) for ts, v in values if ts >= state.last_ts]
     condition: dict[str, Any] = rule.condition or {}  # field and property rules have one (alarms/services.py)
     for ts, value in values:
         matches = holds(condition, value)
         if alarm is not None:
             if matches or rule.latch or (rule.normalize and not holds(rule.normalize, value)):
                 continue
-            services.alarm_normalize(alarm=alarm, detail=f"Value {_shown(value)}: the condition no longer holds.")
+            services.alarm_normalize(alarm=alarm, detail=f"Value {_shown(value)}: the condition no longer holds.",
+                                     ts=ts)
             alarm = None
             _reset(state)
             continue
         if not matches:
             _reset(state)
         elif _confirmed(confirm, state, ts):
-            alarm = services.alarm_activate(rule=rule, device_pk=device_pk, value=value)
+            alarm = services.alarm_activate(rule=rule, device_pk=device_pk, value=value, ts=ts)
             if alarm is None:  # another worker opened it a moment ago
                 alarm = Alarm.objects.filter(rule=rule, device_id=device_pk, state__in=Alarm.OPEN).first()
             _reset(state)
         if state is not None:
             state.last_ts, state.last_value = ts, (None if value is MISSING else value)
+    return alarm, (values[-1][0] if values else None)
+
+
+def _not_older(values: Series, state: RuleState | None, latest: Alarm | None) -> Series:
+    """Drops the values older than the newest one evaluated, which the confirmation row knows for
+    sequence and timespan rules, and the pair's newest alarm for every rule (immediate rules have
+    no row; and a row does not advance while its alarm is open)."""
+    marks = [t for t in (state.last_ts if state else None, latest.last_ts if latest else None) if t is not None]
+    return [(ts, v) for ts, v in values if ts >= max(marks)] if marks else values
 
 
 def _shown(value: Any) -> Any:
@@ -294,7 +319,8 @@ def sweep_timespans(now: datetime) -> int:
             if locked is None:
                 continue
             if (not Alarm.objects.filter(rule=rule, device_id=state.device_id, state__in=Alarm.OPEN).exists()
-                    and services.alarm_activate(rule=rule, device_pk=state.device_id, value=locked.last_value)):
+                    and services.alarm_activate(rule=rule, device_pk=state.device_id, value=locked.last_value,
+                                                  ts=locked.last_ts)):
                 opened += 1
             locked.count, locked.since_ts = 0, None
             locked.save(update_fields=["count", "since_ts"])

@@ -71,6 +71,9 @@ class Alarm(models.Model):
     normalized = models.DateTimeField(null=True, blank=True)
     cleared = models.DateTimeField(null=True, blank=True)
     last_notified = models.DateTimeField(null=True, blank=True, help_text="activation or last reminder")
+    # Immediate rules keep no RuleState, so the alarm remembers the newest value its rule saw for
+    # the device: a late, older value must neither close it nor (once closed) open a new one.
+    last_ts = models.BigIntegerField(null=True, blank=True, help_text="newest value evaluated, epoch ms")
 
     class Meta:
         ordering = ["-id"]

@@ -143,17 +143,18 @@ def _shown(value: Any) -> Any:
 
 
 def alarm_activate(*, rule: Rule, device_pk: int, value: Any, now: datetime | None = None,
-                   detail: str = "") -> Alarm | None:
-    """Opens an alarm for the rule and device and queues its notifications, atomically. Returns
-    None if one is open already: the partial unique index decides between racing workers, the
-    loser's insert fails and it rolls back to its savepoint."""
+                   detail: str = "", ts: int | None = None) -> Alarm | None:
+    """Opens an alarm for the rule and device and queues its notifications, atomically; `ts` is
+    the activating value's time (epoch ms), if it has one. Returns None if one is open already:
+    the partial unique index decides between racing workers, the loser's insert fails and it
+    rolls back to its savepoint."""
     now = now or timezone.now()
     value = None if value is MISSING else value
     try:
         with transaction.atomic():
             alarm = Alarm.objects.create(owner_id=rule.owner_id, rule=rule, device_id=device_pk,
                                          severity=rule.severity, state=Alarm.ACTIVE, value=value,
-                                         activated=now, last_notified=now)
+                                         activated=now, last_notified=now, last_ts=ts)
             event_add(alarm, "activate", detail or f"{notify.source_text(rule)} {describe(rule.condition)}: "
                                                    f"value {_shown(value)}".replace("  ", " "))
             notify.alarm_notify(alarm=alarm, kind="activate")
@@ -162,9 +163,10 @@ def alarm_activate(*, rule: Rule, device_pk: int, value: Any, now: datetime | No
     return alarm
 
 
-def alarm_normalize(*, alarm: Alarm, detail: str = "The condition no longer holds.") -> bool:
+def alarm_normalize(*, alarm: Alarm, detail: str = "The condition no longer holds.", ts: int | None = None) -> bool:
     """Closes an open alarm because its condition stopped holding; notifies unless it was
-    shelved. False if it was no longer open."""
+    shelved. `ts`: the normalizing value's time (epoch ms), if it has one. False if it was no
+    longer open."""
     now = timezone.now()
     with transaction.atomic():
         current = Alarm.objects.select_for_update().filter(pk=alarm.pk, state__in=Alarm.OPEN).first()
@@ -172,11 +174,13 @@ def alarm_normalize(*, alarm: Alarm, detail: str = "The condition no longer hold
             return False
         was = current.state
         current.state, current.normalized, current.shelved_until = Alarm.NORMALIZED, now, None
-        current.save(update_fields=["state", "normalized", "shelved_until"])
+        if ts is not None:
+            current.last_ts = ts
+        current.save(update_fields=["state", "normalized", "shelved_until", "last_ts"])
         event_add(current, "normalize", detail)
         if was != Alarm.SHELVED:
             notify.alarm_notify(alarm=current, kind="normalize")
-    alarm.state, alarm.normalized = current.state, current.normalized
+    alarm.state, alarm.normalized, alarm.last_ts = current.state, current.normalized, current.last_ts
     return True
 
 

@@ -128,6 +128,34 @@ def test_older_values_than_the_newest_evaluated_are_skipped(alice, device):
     assert states(rule) == []
 
 
+def test_a_late_older_value_does_not_normalize_an_open_alarm(alice, device):
+    rule = make_rule(alice)  # immediate: no confirmation row to remember the newest value
+    t0 = now_ms()
+    ingest(device, {"temperature": 35, "ts": t0})
+    ingest(device, {"temperature": 20, "ts": t0 - 60_000})  # measured before the 35: old news
+    assert states(rule) == ["active"]
+
+
+def test_a_late_older_value_does_not_reopen_a_normalized_alarm(alice, device):
+    rule = make_rule(alice)
+    t0 = now_ms() - 600_000
+    ingest(device, {"temperature": 35, "ts": t0}, {"temperature": 20, "ts": t0 + 60_000})
+    assert states(rule) == ["normalized"]
+    ingest(device, {"temperature": 40, "ts": t0 + 30_000})  # older than the value that normalized it
+    assert states(rule) == ["normalized"]
+    ingest(device, {"temperature": 41, "ts": t0 + 90_000})  # newer: a new alarm
+    assert states(rule) == ["normalized", "active"]
+
+
+def test_a_late_value_older_than_one_that_kept_the_alarm_open_is_skipped(alice, device):
+    rule = make_rule(alice, confirm={"type": "sequence", "count": 2})
+    t0 = now_ms() - 600_000
+    ingest(device, {"temperature": 31, "ts": t0}, {"temperature": 32, "ts": t0 + 1})
+    ingest(device, {"temperature": 33, "ts": t0 + 60_000})
+    ingest(device, {"temperature": 20, "ts": t0 + 30_000})  # between the activation and the 33
+    assert states(rule) == ["active"]
+
+
 def test_normalize_condition_gives_hysteresis(alice, device):
     rule = make_rule(alice, normalize={"op": "lt", "value": 25})
     ingest(device, {"temperature": 35})
