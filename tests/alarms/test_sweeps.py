@@ -128,6 +128,12 @@ def test_shelving_silences_notifications_until_the_time_is_up(alice, device):
     alarm.refresh_from_db()
     assert alarm.state == "active" and alarm.shelved_until is None
     assert [e.type for e in alarm.events.all()][-1] == "shelve"
+    assert services.alarms_remind() == 0  # the period starts again when shelving ends
+    Alarm.objects.filter(pk=alarm.pk).update(last_notified=timezone.now() - timedelta(minutes=2))
+    assert services.alarms_remind() == 1
+    assert [e.type for e in alarm.events.all()].count("remind") == 1  # none while shelved, this one after
+    assert list(AlarmEmail.objects.filter(alarm=alarm).values_list("kind", flat=True).order_by("id")) == [
+        "activate", "remind"]
 
 
 def test_normalizing_while_shelved_sends_no_notification(alice, device):
