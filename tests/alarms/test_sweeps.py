@@ -10,7 +10,7 @@ from alarms import services
 from alarms.evaluation import alarms_sweep
 from alarms.models import Alarm, AlarmEmail
 from devices.models import Device
-from devices.services import devices_sweep_timeouts
+from devices.services import device_create, devices_sweep_timeouts
 from tests.alarms.conftest import ingest, make_rule
 
 pytestmark = pytest.mark.parity
@@ -52,6 +52,37 @@ def test_status_rule_ignores_devices_disconnected_before_it_existed(alice, devic
     rule = make_rule(alice, rule_id="offline", source_type="status")
     alarms_sweep()
     assert not Alarm.objects.filter(rule=rule).exists()
+
+
+def _alarmed(rule):
+    return list(Alarm.objects.filter(rule=rule).values_list("device__device_id", flat=True))
+
+
+def test_status_rule_for_listed_devices_ignores_the_others(alice, device, bucket):
+    other, _ = device_create(owner=alice, device_id="d2", write_bucket=bucket)
+    rule = make_rule(alice, rule_id="offline", source_type="status", devices=[other])
+    _disconnect_due(device)
+    _disconnect_due(other)
+    assert devices_sweep_timeouts() == 2
+    assert _alarmed(rule) == ["d2"]
+    alarms_sweep()  # nor does the backstop pick the unlisted device up
+    assert _alarmed(rule) == ["d2"]
+
+
+def test_status_backstop_for_listed_devices_ignores_the_others(alice, device, bucket):
+    other, _ = device_create(owner=alice, device_id="d2", write_bucket=bucket)
+    rule = make_rule(alice, rule_id="offline", source_type="status", devices=[other])
+    Device.objects.filter(pk__in=[device.pk, other.pk]).update(connected=False, connected_ts=timezone.now())
+    alarms_sweep()
+    assert _alarmed(rule) == ["d2"]
+
+
+def test_silence_rule_for_listed_devices_ignores_the_others(alice, device, bucket):
+    other, _ = device_create(owner=alice, device_id="d2", write_bucket=bucket)
+    rule = make_rule(alice, rule_id="quiet", source_type="silence", silence_minutes=5, devices=[other])
+    Device.objects.filter(pk__in=[device.pk, other.pk]).update(last_seen=timezone.now() - timedelta(minutes=10))
+    alarms_sweep()
+    assert _alarmed(rule) == ["d2"]
 
 
 def test_silence_rule_fires_once_per_silent_spell(alice, device):
