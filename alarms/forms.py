@@ -27,13 +27,15 @@ class RuleForm(forms.Form):
     name = forms.CharField(max_length=200, required=False, help_text="What people read, e.g. Too hot.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
                                   help_text="Optional: what to do when it fires, e.g. Open the greenhouse windows.")
-    enabled = forms.BooleanField(required=False, initial=True, help_text="A disabled rule opens no alarms.")
+    enabled = forms.BooleanField(required=False, initial=True, help_text="A disabled rule opens no alarms, e.g. untick it while a sensor is "
+                                                                 "being serviced.")
     severity = forms.ChoiceField(choices=[(s, s) for s in SEVERITIES], initial="medium",
-                                 help_text="How bad it is: critical alarms are listed first.")
+                                 help_text="How bad it is, e.g. critical for a freezer that warms up, low for a "
+                                           "battery running down: critical alarms are listed first.")
     source_type = forms.ChoiceField(label="Watch", choices=Rule.SOURCES,
                                     help_text="A bucket field is tested on each new record, a property on each "
                                               "change; status fires when a device disconnects; silence when it "
-                                              "sends nothing for a while.")
+                                              "sends nothing for a while, e.g. Silence: no data for 5 minutes.")
     bucket = forms.ModelChoiceField(queryset=Bucket.objects.none(), required=False,
                                     help_text="Bucket rules: the bucket your devices write to, e.g. b1.")
     property = forms.CharField(max_length=64, required=False,
@@ -47,32 +49,39 @@ class RuleForm(forms.Form):
     devices = forms.ModelMultipleChoiceField(queryset=Device.objects.none(), required=False,
                                              widget=forms.CheckboxSelectMultiple,
                                              help_text="Leave all unchecked to watch every device that feeds the "
-                                                       "source, including ones you add later.")
+                                                       "source, including ones you add later; or tick some, e.g. "
+                                                       "only greenhouse-1.")
     op = forms.ChoiceField(label="Condition", choices=OP_LABELS, initial="gt",
-                           help_text="Bucket and property rules: when the value is a problem, e.g. greater than.")
+                           help_text="Bucket and property rules: when the value is a problem, e.g. greater than "
+                                     "(gt).")
     value = forms.CharField(required=False, help_text="e.g. 30. For equal / not equal also text or true/false, "
                                                       "e.g. error. Not needed for present / absent.")
     max = forms.FloatField(label="Upper bound", required=False,
-                           help_text="Only for between / outside: with value 20 and upper bound 40, between means "
-                                     "20 to 40.")
+                           help_text="Only for between / outside, e.g. 40: with value 20, between means 20 to "
+                                     "40.")
     confirm_type = forms.ChoiceField(label="Confirm", choices=CONFIRM_CHOICES, initial="immediate",
-                                     help_text="Avoid alarms on a single odd reading.")
+                                     help_text="Avoid alarms on a single odd reading, e.g. after 3 readings "
+                                               "in a row, or when it holds for 2 minutes.")
     confirm_count = forms.IntegerField(label="Consecutive matches", min_value=1, required=False,
                                        help_text="For the consecutive option, e.g. 3: three readings in a row.")
     confirm_seconds = forms.IntegerField(label="Holds for (seconds)", min_value=1, required=False,
                                          help_text="For the time option, e.g. 120: the condition holds for 2 minutes.")
     normalize_op = forms.ChoiceField(label="Normalize when", required=False,
                                      choices=[("", "the condition stops holding")] + OP_LABELS,
-                                     help_text="Optional hysteresis: fire above 30, normalize only below 25.")
+                                     help_text="Optional hysteresis, e.g. fire above 30, normalize only below "
+                                               "25 (less than, 25).")
     normalize_value = forms.CharField(label="Normalize value", required=False, help_text="e.g. 25.")
     normalize_max = forms.FloatField(label="Normalize upper bound", required=False,
-                                     help_text="Only for between / outside.")
+                                     help_text="Only for between / outside, e.g. 28: normalize when between "
+                                               "20 and 28.")
     latch = forms.BooleanField(required=False, help_text="Latch: the alarm stays open until someone clears it, "
-                                                         "even when the values return to normal.")
+                                                         "even when the values return to normal, e.g. for a "
+                                                         "door that was forced open.")
     endpoints = forms.ModelMultipleChoiceField(
         label="Call endpoints", queryset=Endpoint.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Each is called on activation, reminders and normalization; its templates can use {{alarm.rule}}, "
-                  "{{alarm.device}}, {{alarm.severity}}, {{alarm.state}}, {{alarm.value}}, {{alarm.url}}.")
+                  "{{alarm.device}}, {{alarm.severity}}, {{alarm.state}}, {{alarm.value}}, {{alarm.url}}, e.g. "
+                  "{\"text\": \"{{alarm.rule}} on {{alarm.device}}: {{alarm.value}}\"}.")
     emails = forms.CharField(label="E-mail addresses", required=False,
                              widget=forms.TextInput(attrs={"placeholder": "ops@example.com, me@example.com"}),
                              help_text="Comma-separated, e.g. ops@example.com.")

@@ -2,6 +2,7 @@
 the badge, rule forms, and the device page's open alarms. charlie gets 404s."""
 import pytest
 
+from alarms.forms import RuleForm
 from alarms.models import Alarm, Rule
 from buckets.models import Bucket
 from tests.alarms.conftest import ingest, make_rule
@@ -89,6 +90,11 @@ def test_create_a_rule_from_the_form(web, alice, device, bucket):
     assert rule.emails == ["ops@example.com", "me@example.com"] and rule.all_devices and rule.reminder_minutes == 60
     listing = web.get("/alarms/rules/").content.decode()
     assert "b1.temperature" in listing and "for 2 min" in listing
+
+
+def test_every_rule_form_field_is_explained_with_an_example(alice):
+    vague = [name for name, field in RuleForm(owner=alice).fields.items() if "e.g." not in str(field.help_text)]
+    assert vague == []
 
 
 def test_form_errors_say_what_to_fix(web, bucket):
