@@ -29,10 +29,26 @@ class SourceSerializer(serializers.Serializer):
     minutes = serializers.IntegerField(required=False, allow_null=True, help_text="type silence")
 
 
+class NumberField(serializers.FloatField):
+    """A JSON number kept as the client sent it: FloatField would store 40 and answer 40.0, where
+    the contract's examples show 40. A number in the schema all the same."""
+
+    def to_internal_value(self, data: Any) -> int | float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> int | float:  # type: ignore[override]  # a number, as it came in
+        return value
+
+
 class ConditionSerializer(serializers.Serializer):
     op = serializers.ChoiceField(list(OPS))
-    value = serializers.JSONField(required=False, help_text="a number for gt/gte/lt/lte/between/outside")
-    max = serializers.FloatField(required=False, help_text="upper bound for between/outside")
+    # Any JSON value, null too: eq/ne compare with whatever the field holds (rule_check wants a
+    # number for the numeric ops and says so).
+    value = serializers.JSONField(required=False, allow_null=True,
+                                  help_text="a number for gt/gte/lt/lte/between/outside; any JSON value for eq/ne")
+    max = NumberField(required=False, help_text="upper bound for between/outside")
 
 
 class ConfirmSerializer(serializers.Serializer):

@@ -47,6 +47,27 @@ def test_rule_crud_in_thingers_shape(api, alice, device, endpoint):
     assert client.get(f"{RULES}/too-hot").status_code == 404
 
 
+def test_numbers_come_back_as_they_were_sent(api, alice, device, endpoint):
+    rule = {**TOO_HOT, "condition": {"op": "between", "value": 20, "max": 40},
+            "normalize": {"op": "outside", "value": 18.5, "max": 35}}
+    body = api(alice).post(RULES, rule, format="json").json()
+    assert body["condition"] == {"op": "between", "value": 20, "max": 40}
+    assert body["normalize"] == {"op": "outside", "value": 18.5, "max": 35}
+    # 40 == 40.0 in Python: the types tell whether it came back as the client sent it.
+    assert [type(body[key][part]) for key in ("condition", "normalize") for part in ("value", "max")] == [
+        int, int, float, int]
+
+
+def test_eq_and_ne_compare_with_any_json_value_including_null(api, alice, device, endpoint):
+    client = api(alice)
+    created = client.post(RULES, {**TOO_HOT, "condition": {"op": "eq", "value": None}, "normalize": None},
+                          format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["condition"] == {"op": "eq", "value": None}
+    refused = client.post(RULES, {**TOO_HOT, "rule": "hot2", "condition": {"op": "gt", "value": None}}, format="json")
+    assert refused.status_code == 400 and "compares numbers" in refused.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("change, message", [
     ({"source": {"type": "bucket", "bucket": "nope", "field": "t"}}, "no bucket 'nope'"),
     ({"source": {"type": "bucket"}}, "source.bucket"),
