@@ -21,6 +21,15 @@ ERROR_FIELDS = {"rule": "rule_id", "source": "source_type", "condition": "op", "
                 "severity": "severity"}
 
 
+class NumberField(forms.FloatField):
+    """Keeps a whole number whole: an upper bound of 40 is stored, and answered by the API, as 40
+    (as a rule made through the API keeps it), not 40.0."""
+
+    def to_python(self, value):
+        number = super().to_python(value)
+        return int(number) if number is not None and number.is_integer() else number
+
+
 class RuleForm(forms.Form):
     rule_id = forms.CharField(label="Rule id", max_length=64, validators=[id_validator],
                               help_text="A short id used in the API and in notifications, e.g. too-hot.")
@@ -56,9 +65,8 @@ class RuleForm(forms.Form):
                                      "(gt).")
     value = forms.CharField(required=False, help_text="e.g. 30. For equal / not equal also text or true/false, "
                                                       "e.g. error. Not needed for present / absent.")
-    max = forms.FloatField(label="Upper bound", required=False,
-                           help_text="Only for between / outside, e.g. 40: with value 20, between means 20 to "
-                                     "40.")
+    max = NumberField(label="Upper bound", required=False,
+                      help_text="Only for between / outside, e.g. 40: with value 20, between means 20 to 40.")
     confirm_type = forms.ChoiceField(label="Confirm", choices=CONFIRM_CHOICES, initial="immediate",
                                      help_text="Avoid alarms on a single odd reading, e.g. after 3 readings "
                                                "in a row, or when it holds for 2 minutes.")
@@ -71,9 +79,8 @@ class RuleForm(forms.Form):
                                      help_text="Optional hysteresis, e.g. fire above 30, normalize only below "
                                                "25 (less than, 25).")
     normalize_value = forms.CharField(label="Normalize value", required=False, help_text="e.g. 25.")
-    normalize_max = forms.FloatField(label="Normalize upper bound", required=False,
-                                     help_text="Only for between / outside, e.g. 28: normalize when between "
-                                               "20 and 28.")
+    normalize_max = NumberField(label="Normalize upper bound", required=False,
+                                help_text="Only for between / outside, e.g. 28: normalize when between 20 and 28.")
     latch = forms.BooleanField(required=False, help_text="Latch: the alarm stays open until someone clears it, "
                                                          "even when the values return to normal, e.g. for a "
                                                          "door that was forced open.")

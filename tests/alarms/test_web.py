@@ -92,6 +92,17 @@ def test_create_a_rule_from_the_form(web, alice, device, bucket):
     assert "b1.temperature" in listing and "for 2 min" in listing
 
 
+def test_a_whole_upper_bound_from_the_form_stays_whole(web, bucket):
+    response = web.post("/alarms/rules/+new/", {
+        "rule_id": "comfy", "enabled": "on", "severity": "low", "source_type": "bucket", "bucket": bucket.pk,
+        "field": "temperature", "op": "outside", "value": "20", "max": "40", "confirm_type": "immediate",
+        "normalize_op": "between", "normalize_value": "21", "normalize_max": "39.5"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    rule = Rule.objects.get(rule_id="comfy")
+    assert rule.condition == {"op": "outside", "value": 20, "max": 40}
+    assert (type(rule.condition["max"]), rule.normalize["max"]) == (int, 39.5)  # as the API answers it
+
+
 def test_every_rule_form_field_is_explained_with_an_example(alice):
     vague = [name for name, field in RuleForm(owner=alice).fields.items() if "e.g." not in str(field.help_text)]
     assert vague == []
