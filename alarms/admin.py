@@ -23,7 +23,7 @@ class AlarmAdmin(admin.ModelAdmin):
     list_filter = ["state", "severity"]
     list_select_related = ["owner", "rule", "device"]
     search_fields = ["rule__rule_id", "device__device_id", "owner__username"]
-    readonly_fields = ["activated", "acknowledged", "normalized", "cleared", "last_notified"]
+    readonly_fields = ["activated", "acknowledged", "normalized", "cleared", "last_notified", "last_ts"]
     inlines = [EventInline]
     show_full_result_count = False
 
