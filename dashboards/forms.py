@@ -7,7 +7,7 @@ from django import forms
 
 from buckets.models import Bucket
 from buckets.selectors import AGG_TYPES
-from dashboards.selectors import bucket_fields
+from buckets.selectors.query import bucket_fields
 from dashboards.widgets import RANGES, TYPES, WidgetError, widget_clean
 from devices.forms import JSONTextField
 from devices.models import Device, DeviceProperty
