@@ -160,7 +160,7 @@ def _widget_data(widget: Widget, buckets: dict[str, Bucket], devices: dict[str, 
             columns = list(source["fields"]) or sorted(
                 {key for r in rows for key in (r["val"] if isinstance(r["val"], dict) else {})})[:12]
             return {"columns": columns, "rows": [(r["ts"], [_path(r["val"], c) for c in columns]) for r in rows]}
-        value, ts = _latest_value(bucket, latest.get(bucket.bucket_id, []), source["field"])
+        value, ts = _latest_value(bucket, latest.get(bucket.bucket_id, []), source["fields"][0])
         return {"value": value, "ts": ts}
     device = devices.get(source["device"])
     if device is None:

@@ -32,9 +32,6 @@ def _initial(widget):
     """The form's values for an existing widget."""
     source, options = widget["source"], widget["options"]
     values = {"type": widget["type"], "title": widget["title"], **source, **options}
-    if "field" in source and "bucket" in source:
-        values["fields"] = [source["field"]]
-        values.pop("field")
     if "payload" in options:
         values["payload"] = json.dumps(options["payload"])
     return values

@@ -56,7 +56,7 @@ def test_add_a_widget_from_the_form(web, dashboard, records):
                                                             "fields": ["humidity"], "unit": "%"})
     assert response.status_code == 302
     added = Dashboard.objects.get(pk=dashboard.pk).widgets[-1]
-    assert added["source"] == {"bucket": "b1", "field": "humidity"} and added["options"] == {"unit": "%"}
+    assert added["source"] == {"bucket": "b1", "fields": ["humidity"]} and added["options"] == {"unit": "%"}
     bad = web.post("/dashboards/home/widgets/+new/", {"type": "value", "bucket": "b1"})
     assert bad.status_code == 400 and "Give the one field" in bad.text
     foreign = web.post("/dashboards/home/widgets/+new/", {"type": "status", "device": "nope"})
