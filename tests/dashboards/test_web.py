@@ -5,7 +5,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from buckets.models import Record
-from dashboards import selectors
+from dashboards import selectors, services
 from dashboards.models import Dashboard
 from devices.models import DeviceProperty, Downlink
 from platform.clock import now_ms
@@ -169,3 +169,34 @@ def test_a_value_can_come_from_a_device_property(web, dashboard, device):
     added = Dashboard.objects.get(pk=dashboard.pk).widgets[-1]
     assert added["source"] == {"device": "d1", "property": "battery", "field": "level"}
     assert "87 %" in web.get("/dashboards/home/").text
+
+
+def test_renaming_a_chart_in_the_form_keeps_its_aggregate_interval(web, dashboard, records):
+    form = web.get("/dashboards/home/widgets/chart/edit/")
+    assert 'name="agg"' in form.text and '<option value="5m" selected>' in form.text
+    # What the browser sends back: every input as the form showed it, with a new title.
+    saved = web.post("/dashboards/home/widgets/chart/edit/", {
+        "type": "chart", "title": "Renamed", "bucket": "b1", "fields": ["temperature"], "range": "24h",
+        "agg": "5m", "agg_type": "max", "unit": "°C", "decimals": 1, "color": "#d33"})
+    assert saved.status_code == 302
+    source = Dashboard.objects.get(pk=dashboard.pk).widget("chart")["source"]
+    assert source["agg"] == "5m" and source["agg_type"] == "max"
+    too_fine = web.post("/dashboards/home/widgets/chart/edit/", {"type": "chart", "bucket": "b1", "range": "30d",
+                                                                  "agg": "5m"})
+    assert too_fine.status_code == 400 and "more than 2000" in too_fine.text
+
+
+def test_renaming_a_map_in_the_form_keeps_its_position_fields_and_api_options(web, dashboard, records):
+    map_widget = dashboard.widget("map")
+    services.widget_update(dashboard=dashboard, widget_id="map", data={
+        **map_widget, "source": {"bucket": "b1", "fields": ["lat", "lon"]}, "options": {"unit": "m"}})
+    form = web.get("/dashboards/home/widgets/map/edit/")
+    assert "Latitude field" in form.text and '<option value="lat" selected>' in form.text
+    saved = web.post("/dashboards/home/widgets/map/edit/", {"type": "map", "title": "Track", "bucket": "b1",
+                                                            "range": "24h", "lat_field": "lat", "lon_field": "lon"})
+    assert saved.status_code == 302
+    stored = Dashboard.objects.get(pk=dashboard.pk).widget("map")
+    assert stored["title"] == "Track" and stored["source"]["fields"] == ["lat", "lon"]
+    assert stored["options"] == {"unit": "m"}  # no input for it in a map's form: kept
+    half = web.post("/dashboards/home/widgets/map/edit/", {"type": "map", "bucket": "b1", "lat_field": "lat"})
+    assert half.status_code == 400 and "has-error" in half.text
