@@ -149,6 +149,22 @@ def test_admin_lists_dashboards_without_their_secret(client, dashboard, django_u
     assert change.status_code == 200 and dashboard.share_hash not in change.text
 
 
+
+def test_admin_checks_widgets_as_the_api_does(client, dashboard, alice, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1")
+    client.force_login(admin)
+    url = f"/admin/dashboards/dashboard/{dashboard.pk}/change/"
+    form = {"owner": alice.pk, "dashboard_id": "home", "name": "Home", "description": ""}
+    foreign = client.post(url, {**form, "widgets": '[{"type": "chart", "source": {"bucket": "elsewhere"}}]'})
+    assert foreign.status_code == 200 and "0.source.bucket: Bucket" in foreign.text
+    assert Dashboard.objects.get(pk=dashboard.pk).widgets == dashboard.widgets
+    saved = client.post(url, {**form, "widgets": '[{"type": "status", "source": {"device": "d1"}}]'})
+    assert saved.status_code == 302
+    assert Dashboard.objects.get(pk=dashboard.pk).widgets[0]["layout"] == {"x": 0, "y": 0, "w": 3, "h": 2}
+    owner = Client()
+    owner.force_login(alice)
+    assert owner.get("/dashboards/home/").status_code == 200
+
 def test_a_page_with_an_older_layout_is_told_to_reload(web, dashboard):
     page = web.get("/dashboards/home/")
     version = page.context["layout_version"]
