@@ -167,7 +167,8 @@ def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, m
         if lo <= v <= hi:
             out.append(f'<line class="axis" x1="{PAD_L}" x2="{width - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
                        f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_number(v)}</text>')
-    for ts, label in time_ticks(lo_ts, hi_ts, count=max(3, min(8, width // 120))):
+    # One label per ~80 units: a 6-column widget (480) still gets weekly labels over 30 days.
+    for ts, label in time_ticks(lo_ts, hi_ts, count=max(3, min(8, width // 80))):
         out.append(f'<line class="tick" x1="{x(ts):.1f}" x2="{x(ts):.1f}" y1="{HEIGHT - PAD_B}" '
                    f'y2="{HEIGHT - PAD_B + 4}"/><text x="{x(ts):.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
                    f'{label}</text>')

@@ -62,3 +62,10 @@ def test_the_colour_option_belongs_to_the_first_chosen_field_even_without_points
     svg = svg_chart([(T0, {"b": 1})], fields=["a", "b"], colour="#123456")
     assert _colour_of(svg, "b") != "#123456"
     assert _colour_of(svg_chart([(T0, {"a": 1, "b": 2})], fields=["b", "a"], colour="#123456"), "b") == "#123456"
+
+
+def test_a_narrow_30_day_chart_has_a_label_every_week():
+    day = 24 * HOUR
+    points = [(T0 + i * day, {"t": i}) for i in range(31)]
+    svg = svg_chart(points, min_ts=T0, max_ts=T0 + 30 * day, width=480)
+    assert svg.count('<line class="tick"') >= 4
