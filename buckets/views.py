@@ -10,7 +10,7 @@ from buckets import services
 from buckets.forms import BucketForm, RangeForm
 from buckets.selectors import bucket_for_owner_or_404, buckets_list
 from buckets.selectors.chart import chart_points
-from buckets.selectors.query import records_in_range
+from buckets.selectors.query import bucket_fields_cached, records_in_range
 from platform.clock import ms, now_ms
 from platform.web import render_page, toast
 
@@ -81,6 +81,8 @@ def bucket_detail(request, bucket_id):
     context = {
         "bucket": bucket, "form": form, "preset": preset, "agg": agg, "agg_type": agg_type,
         "chart_points": points, "chart_step": step, "min_ts": min_ts, "max_ts": max_ts,
+        # Every field of the bucket, so that a field's colour does not depend on the range.
+        "chart_known": bucket_fields_cached(bucket=bucket),
         "page": page, "page_query": urlencode(keep), "presets": [*RangeForm.PRESETS, "custom"],
         "exports": [(fmt.upper(), f"{api_base}/export?{urlencode({'format': fmt, **query})}")
                     for fmt in ("csv", "json", "ndjson")],

@@ -1,10 +1,32 @@
+from django import forms
 from django.contrib import admin
 
 from dashboards.models import Dashboard
+from dashboards.widgets import WidgetError, widgets_clean
+
+
+class DashboardAdminForm(forms.ModelForm):
+    """The widgets go through the API's own check (widgets_clean), so the admin cannot store a
+    widget the pages would fail on (e.g. one without layout) or one naming another user's bucket."""
+
+    class Meta:
+        model = Dashboard
+        fields = "__all__"
+
+    def clean_widgets(self):
+        widgets = self.cleaned_data.get("widgets")
+        owner = self.cleaned_data.get("owner")  # cleaned before widgets (model field order)
+        if owner is None:  # the owner field shows its own error
+            return widgets
+        try:
+            return widgets_clean(owner=owner, widgets=[] if widgets is None else widgets)
+        except WidgetError as exc:
+            raise forms.ValidationError(f"{exc.path}: {exc.message}" if exc.path else exc.message) from None
 
 
 @admin.register(Dashboard)
 class DashboardAdmin(admin.ModelAdmin):
+    form = DashboardAdminForm
     list_display = ["dashboard_id", "owner", "name", "widget_count", "shared", "modified"]
     search_fields = ["dashboard_id", "name", "owner__username"]
     readonly_fields = ["shared_at", "created", "modified"]

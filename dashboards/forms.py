@@ -6,8 +6,8 @@ from typing import cast
 from django import forms
 
 from buckets.models import Bucket
-from buckets.selectors import AGG_TYPES
-from dashboards.selectors import bucket_fields
+from buckets.selectors import AGG_STEPS, AGG_TYPES
+from buckets.selectors.query import bucket_fields
 from dashboards.widgets import RANGES, TYPES, WidgetError, widget_clean
 from devices.forms import JSONTextField
 from devices.models import Device, DeviceProperty
@@ -17,18 +17,20 @@ TYPE_LABELS = {"chart": "Chart", "value": "Value", "gauge": "Gauge", "status": "
                "table": "Table", "property": "Property", "downlink": "Downlink button"}
 # The inputs each widget type uses; the form shows only those (it re-renders when the type changes).
 INPUTS = {
-    "chart": ["bucket", "fields", "range", "agg_type", "unit", "decimals", "min", "max", "color"],
+    "chart": ["bucket", "fields", "range", "agg", "agg_type", "unit", "decimals", "min", "max", "color"],
     "value": ["bucket", "fields", "device", "property", "field", "unit", "decimals", "color"],
     "gauge": ["bucket", "fields", "device", "property", "field", "unit", "decimals", "min", "max", "color"],
     "status": ["device"],
-    "map": ["bucket", "range", "color"],
+    "map": ["bucket", "range", "lat_field", "lon_field", "color"],
     "table": ["bucket", "fields", "items", "decimals"],
     "property": ["device", "property", "field", "unit", "decimals"],
     "downlink": ["device", "payload", "label"],
 }
 ERROR_FIELDS = {"source.bucket": "bucket", "source.fields": "fields", "source.field": "fields",
                 "source.device": "device", "source.property": "property", "source.items": "items",
-                "source.range": "range", "source.agg_type": "agg_type", "title": "title"}
+                "source.range": "range", "source.agg": "agg", "source.agg_type": "agg_type", "title": "title"}
+# A map's two fields are chosen in the latitude and longitude pickers, not in the list of fields.
+MAP_ERROR_FIELDS = {**ERROR_FIELDS, "source.fields": "lat_field"}
 
 
 class DashboardForm(forms.Form):
@@ -51,8 +53,12 @@ class WidgetForm(forms.Form):
     fields: dict[str, forms.Field] = forms.MultipleChoiceField(  # type: ignore[assignment]
         label="Fields", required=False, widget=forms.CheckboxSelectMultiple)
     range = forms.ChoiceField(label="Range", choices=[(r, r) for r in RANGES], initial="24h", required=False)
+    agg = forms.ChoiceField(label="Aggregate interval", choices=[("auto", "auto (by range)")] + [
+        (a, a) for a in AGG_STEPS], initial="auto", required=False)
     agg_type = forms.ChoiceField(label="Aggregate", choices=[(t, t) for t in AGG_TYPES], initial="mean",
                                  required=False)
+    lat_field = forms.ChoiceField(label="Latitude field", required=False)
+    lon_field = forms.ChoiceField(label="Longitude field", required=False)
     items = forms.IntegerField(label="Rows", min_value=1, max_value=50, initial=10, required=False)
     device = forms.ChoiceField(label="Device", required=False)
     property = forms.CharField(label="Property", max_length=64, required=False,
@@ -91,6 +97,7 @@ class WidgetForm(forms.Form):
         offered = bucket_fields(bucket=bucket) if bucket else []
         chosen = current.getlist("fields") if hasattr(current, "getlist") else list(current.get("fields") or [])
         cast(forms.ChoiceField, self.fields["fields"]).choices = [(f, f) for f in dict.fromkeys([*offered, *chosen])]
+        self._position_choices(offered, current)
         self.fields["fields"].help_text = (
             "Fields seen in the bucket's latest records. A chart or table without any shows them all; a value or "
             "gauge shows one." if offered else
@@ -102,6 +109,14 @@ class WidgetForm(forms.Form):
         if self.kind in ("value", "gauge"):
             self.fields["bucket"].help_text = "A field of a bucket's latest record, or leave it empty and choose a " \
                                               "device and one of its properties below."
+
+    def _position_choices(self, offered, current):
+        """The map's latitude and longitude pickers offer the discovered fields, and the stored
+        choice even when recent records lack it (else saving the form would drop it)."""
+        for name, default in (("lat_field", "lat or latitude"), ("lon_field", "lon or longitude")):
+            stored = [current.get(name)] if current.get(name) else []
+            cast(forms.ChoiceField, self.fields[name]).choices = [("", f"({default})")] + [
+                (f, f) for f in dict.fromkeys([*offered, *stored])]
 
     def visible(self):
         return [self[name] for name in self.fields if name in self.shown]
@@ -117,8 +132,10 @@ class WidgetForm(forms.Form):
             source = {"bucket": data.get("bucket") or None, "fields": data.get("fields") or []}
         elif kind in ("chart", "map", "table"):
             source = {"bucket": data.get("bucket") or None}
-            source.update({k: data[k] for k in INPUTS[kind] if k in ("fields", "range", "agg_type", "items")
+            source.update({k: data[k] for k in INPUTS[kind] if k in ("fields", "range", "agg", "agg_type", "items")
                            and data.get(k) not in (None, "", [])})
+            if kind == "map" and (data.get("lat_field") or data.get("lon_field")):
+                source["fields"] = [data.get("lat_field") or "", data.get("lon_field") or ""]
         else:
             source = {"device": data.get("device") or None}
             if kind == "property":
@@ -138,6 +155,6 @@ class WidgetForm(forms.Form):
         try:
             self.cleaned_widget = widget_clean(owner=self.owner, data=self.widget())
         except WidgetError as exc:
-            name = ERROR_FIELDS.get(exc.path) or exc.path.partition(".")[2]
+            name = (MAP_ERROR_FIELDS if self.kind == "map" else ERROR_FIELDS).get(exc.path) or exc.path.partition(".")[2]
             self.add_error(name if name in self.fields else None, exc.message)
         return data

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from buckets.models import Bucket, Record
-from buckets.selectors.query import records_query
+from buckets.selectors.query import bucket_fields_cached, records_query
 from dashboards.charts import chart_data
 from dashboards.models import Dashboard
 from dashboards.widgets import RANGES, Widget
@@ -148,7 +148,8 @@ def _widget_data(widget: Widget, buckets: dict[str, Bucket], devices: dict[str, 
             min_ts = now - RANGES[source["range"]]
             points, agg, step = chart_data(bucket=bucket, source=source, span=RANGES[source["range"]], now=now)
             return {"points": points, "agg": agg, "step": step, "min_ts": min_ts, "max_ts": now,
-                    "fields": source["fields"] or None, "width": max(420, 80 * widget["layout"]["w"])}
+                    "fields": source["fields"] or None, "width": max(420, 80 * widget["layout"]["w"]),
+                    "known": bucket_fields_cached(bucket=bucket)}
         if kind == "map":
             rows = records_query(bucket=bucket, items=MAP_POINTS, min_ts=now - RANGES[source["range"]], max_ts=now)
             track = [(r["ts"], pos) for r in reversed(rows) if (pos := _position(r["val"], source["fields"]))]
@@ -159,7 +160,7 @@ def _widget_data(widget: Widget, buckets: dict[str, Bucket], devices: dict[str, 
             columns = list(source["fields"]) or sorted(
                 {key for r in rows for key in (r["val"] if isinstance(r["val"], dict) else {})})[:12]
             return {"columns": columns, "rows": [(r["ts"], [_path(r["val"], c) for c in columns]) for r in rows]}
-        value, ts = _latest_value(bucket, latest.get(bucket.bucket_id, []), source["field"])
+        value, ts = _latest_value(bucket, latest.get(bucket.bucket_id, []), source["fields"][0])
         return {"value": value, "ts": ts}
     device = devices.get(source["device"])
     if device is None:
@@ -173,11 +174,3 @@ def _widget_data(widget: Widget, buckets: dict[str, Bucket], devices: dict[str, 
     return {"device": device.device_id}
 
 
-def bucket_fields(*, bucket: Bucket, sample: int = 50) -> list[str]:
-    """The field names of a bucket's newest records (top level), for the widget form."""
-    names = []
-    for record in records_query(bucket=bucket, items=sample):
-        for key in (record["val"] if isinstance(record["val"], dict) else {}):
-            if key not in names:
-                names.append(key)
-    return sorted(names)

@@ -40,7 +40,8 @@ class WidgetSchema(serializers.Serializer):
     title = serializers.CharField()
     layout = serializers.DictField(help_text='{"x": 0, "y": 0, "w": 6, "h": 4} on a 12-column grid')
     source = serializers.DictField(  # type: ignore[assignment]  # the field is named like Field.source (stubs)
-        help_text='{"bucket", "fields", "range", "agg", "agg_type"} | {"device", "property", "field"} | {"device"}')
+        help_text='{"bucket", "fields", "range", "agg", "agg_type"} | {"device", "property", "field"} | {"device"}; '
+                  'a value or gauge over a bucket: {"bucket", "fields": [one]} ("field": one is accepted)')
     options = serializers.DictField(help_text='{"unit", "decimals", "min", "max", "color"}; downlink: '
                                               '{"payload", "label"}')
 

@@ -32,12 +32,20 @@ def _initial(widget):
     """The form's values for an existing widget."""
     source, options = widget["source"], widget["options"]
     values = {"type": widget["type"], "title": widget["title"], **source, **options}
-    if "field" in source and "bucket" in source:
-        values["fields"] = [source["field"]]
-        values.pop("field")
+    if widget["type"] == "map" and source.get("fields"):
+        values["lat_field"], values["lon_field"] = source["fields"]
     if "payload" in options:
         values["payload"] = json.dumps(options["payload"])
     return values
+
+
+def _keep_hidden_options(stored, cleaned, shown):
+    """The edited widget, keeping the stored options the form has no input for (set through the
+    API, e.g. a map's unit): saving a new title must not drop them. A new type starts afresh."""
+    if stored["type"] != cleaned["type"]:
+        return cleaned
+    kept = {k: v for k, v in stored["options"].items() if k not in shown}
+    return {**cleaned, "options": {**kept, **cleaned["options"]}}
 
 
 def _query(request):
@@ -82,7 +90,8 @@ def widget_edit(request, dashboard_id, widget_id):
         return _form_page(request, dashboard, form, widget)
     form = WidgetForm(request.POST, owner=request.user, refresh_url=request.path)
     if form.is_valid():
-        services.widget_update(dashboard=dashboard, widget_id=widget_id, data=form.cleaned_widget)
+        data = _keep_hidden_options(widget, form.cleaned_widget, form.shown)
+        services.widget_update(dashboard=dashboard, widget_id=widget_id, data=data)
         toast(request, f"Widget {form.cleaned_widget['title'] or TYPE_LABELS[form.cleaned_widget['type']]} saved.")
         return redirect("dashboard_detail", dashboard_id=dashboard.dashboard_id)
     return _form_page(request, dashboard, form, widget, status=400)

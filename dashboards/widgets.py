@@ -122,6 +122,17 @@ def _fields(data: dict[str, Any], limit: int, path: str = "source.fields") -> li
     return fields
 
 
+def _one_field(data: dict[str, Any]) -> str:
+    """The field of a value or gauge over a bucket: "fields": [one] as docs/dashboards.md says, or
+    "field": "one", the older spelling (still accepted; stored and answered as "fields")."""
+    if data.get("field") is not None and "fields" not in data:
+        return _name(data["field"], "source.field", "field")
+    fields = _fields(data, 1)
+    if len(fields) != 1:
+        raise WidgetError("source.fields", "Give the one field to show, e.g. \"fields\": [\"temperature\"].")
+    return fields[0]
+
+
 def _source(owner: User, kind: str, data: Any) -> dict[str, Any]:
     data = _object(data, "source")
     _known(data, SOURCE_KEYS[kind], "source")
@@ -129,13 +140,7 @@ def _source(owner: User, kind: str, data: Any) -> dict[str, Any]:
         if "device" in data and "bucket" not in data:
             kind = "property"
         else:
-            field = data.get("field")
-            if field is None:
-                fields = _fields(data, 1)
-                if len(fields) != 1:
-                    raise WidgetError("source.fields", "Give the one field to show, e.g. \"fields\": [\"temperature\"].")
-                field = fields[0]
-            return {"bucket": _bucket(owner, data), "field": _name(field, "source.field", "field")}
+            return {"bucket": _bucket(owner, data), "fields": [_one_field(data)]}
     if kind == "chart":
         source: dict[str, Any] = {"bucket": _bucket(owner, data), "fields": _fields(data, MAX_FIELDS),
                   "range": _choice(data, "range", tuple(RANGES), "24h", "source"),

@@ -30,8 +30,9 @@ TIME_STEPS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MIN
 
 def field_colours(names: Iterable[str]) -> dict[str, str]:
     """{name: colour}. A field's colour comes from its name (a hash picks its slot in the palette),
-    not from its position among the fields, so a chart of the same bucket over another range keeps
-    its colours; a collision takes the next free slot, in name order."""
+    not from its position among the fields; a collision takes the next free slot, in name order.
+    Give every field the bucket holds, not only those of one range: a collision resolved among the
+    fields of one range would give a field another colour in a range without its rival."""
     taken: set[int] = set()
     colours = {}
     for name in sorted(names):
@@ -129,17 +130,20 @@ def _segments(pts: list[Point], step: int | None) -> list[list[Point]]:
 def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, max_ts: int | None = None,
               step: int | None = None, fields: Sequence[str] | None = None, unit: str = "",
               decimals: int | None = None, y_min: float | None = None, y_max: float | None = None,
-              colour: str | None = None, width: int = WIDTH) -> SafeString | str:
+              colour: str | None = None, width: int = WIDTH, known: Iterable[str] = ()) -> SafeString | str:
     """An SVG line chart of [(ts_ms, val)]; '' when nothing numeric is there, so the template can
-    show its empty state. `fields` chooses and orders the series; `colour` overrides the first
-    field's colour; `y_min`/`y_max` fix the value axis; `width` is the drawing's width in its own
-    units (a narrow widget draws a narrow chart, so its text stays readable when scaled down)."""
+    show its empty state. `fields` chooses and orders the series; `colour` overrides the colour of
+    fields[0] (without fields, of the first charted field in name order); `y_min`/`y_max` fix the value
+    axis; `width` is the drawing's width in its own units (a narrow widget draws a narrow chart, so
+    its text stays readable when scaled down); `known` names the bucket's fields beyond this range,
+    so that colours do not depend on the range (field_colours)."""
     series = numeric_series(points, fields)
     if not series:
         return ""
-    colours = field_colours(series)
+    colours = field_colours({*(known or ()), *(fields or ()), *series})
     if colour:
-        colours[next(iter(series))] = colour
+        # fields[0] even when it has no points in this range: the next field must not take its colour.
+        colours[fields[0] if fields else min(series)] = colour
     all_ts = [ts for pts in series.values() for ts, _ in pts]
     values = [v for pts in series.values() for _, v in pts]
     lo_ts = min_ts if min_ts is not None else min(all_ts)
@@ -163,7 +167,8 @@ def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, m
         if lo <= v <= hi:
             out.append(f'<line class="axis" x1="{PAD_L}" x2="{width - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
                        f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_number(v)}</text>')
-    for ts, label in time_ticks(lo_ts, hi_ts, count=max(3, min(8, width // 120))):
+    # One label per ~80 units: a 6-column widget (480) still gets weekly labels over 30 days.
+    for ts, label in time_ticks(lo_ts, hi_ts, count=max(3, min(8, width // 80))):
         out.append(f'<line class="tick" x1="{x(ts):.1f}" x2="{x(ts):.1f}" y1="{HEIGHT - PAD_B}" '
                    f'y2="{HEIGHT - PAD_B + 4}"/><text x="{x(ts):.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
                    f'{label}</text>')

@@ -1,4 +1,6 @@
 """docs/dashboards.md: dashboards CRUD, widget validation against the owner's objects, sharing."""
+import importlib
+
 import pytest
 
 from dashboards.models import Dashboard
@@ -17,7 +19,9 @@ def test_create_get_list_update_delete(api, alice, bucket, device):
     chart = body["widgets"][0]
     assert chart == {**WIDGETS[0], "source": {**WIDGETS[0]["source"]}}
     value = body["widgets"][1]
-    assert value["source"] == {"bucket": "b1", "field": "temperature"}
+    assert value["source"] == {"bucket": "b1", "fields": ["temperature"]}
+    assert body["widgets"][2]["source"] == {"bucket": "b1", "fields": ["humidity"]}  # given as "field": answered in
+    # the contract's shape
     assert value["layout"] == {"x": 6, "y": 0, "w": 3, "h": 2}  # the first free place, beside the chart
     assert body["widgets"][3]["layout"] == {"x": 6, "y": 2, "w": 3, "h": 2}  # status: under the value
     assert [d["dashboard"] for d in client.get(URL).json()] == ["home"]
@@ -103,3 +107,13 @@ def test_share_and_revoke(api, alice, client, dashboard):
     assert owner.delete(f"{URL}/home/share").status_code == 204
     assert client.get(newer[newer.index("/shared/"):]).status_code == 404
     assert owner.get(f"{URL}/home").json()["shared"] is False
+
+
+def test_stored_value_and_gauge_widgets_are_respelled_with_fields():
+    migration = importlib.import_module("dashboards.migrations.0002_value_gauge_fields")
+    widgets = [{"type": "gauge", "source": {"bucket": "b1", "field": "t"}},
+               {"type": "value", "source": {"device": "d1", "property": "p", "field": "f"}}]
+    assert migration._respell(widgets, forward=True)
+    assert widgets == [{"type": "gauge", "source": {"bucket": "b1", "fields": ["t"]}},
+                       {"type": "value", "source": {"device": "d1", "property": "p", "field": "f"}}]
+    assert migration._respell(widgets, forward=False) and widgets[0]["source"] == {"bucket": "b1", "field": "t"}

@@ -1,6 +1,7 @@
 """Dashboards in a real browser against real gunicorn and Celery, driven by visible labels: build
-a dashboard with each widget type, watch a value update while the device posts, use the controls,
-share it, open the link in a fresh browser context (read-only), revoke it (404)."""
+a dashboard with each widget type, edit one through its form, watch a value update while the
+device posts, use the controls, share it, open the link in a fresh browser context (read-only),
+revoke it (404)."""
 import json
 
 import pytest
@@ -8,6 +9,7 @@ import requests
 from django.core.cache import cache
 
 from buckets.models import Record
+from dashboards.models import Dashboard
 from devices.services import property_set
 from platform.clock import now_ms
 from tests.e2e.test_ui import PHONE, browser, shot, sign_in, stack  # noqa: F401  (fixtures and helpers)
@@ -107,7 +109,22 @@ def test_build_watch_share_revoke(stack, browser, alice, bucket, device):  # noq
     page.click("#confirm-ok")
     expect(page.locator("#toasts")).to_contain_text("Widget Latest records deleted.")
     expect(page.get_by_role("region", name="Latest records")).to_have_count(0)
-    page.get_by_role("link", name="Done editing").click()
+
+    # Edit a widget through its form: a new title, range and aggregate; saving leaves the grid mode.
+    page.get_by_role("link", name="Edit Temperature chart").click()
+    expect(page.get_by_role("heading", name="Edit widget Temperature chart")).to_be_visible()
+    expect(page.locator("#widget-form:not([data-stale]):not(.htmx-added)")).to_be_attached()
+    expect(page.get_by_label("temperature", exact=True)).to_be_checked()  # the stored choices are shown
+    page.get_by_label("Title").fill("Temperature, 7 days")
+    page.get_by_label("Range").select_option("7d")
+    page.get_by_label("Aggregate interval").select_option("3h")
+    page.get_by_label("Aggregate", exact=True).select_option("max")
+    page.get_by_role("button", name="Save widget").click()
+    expect(page.locator("#toasts")).to_contain_text("Widget Temperature, 7 days saved.")
+    edited = page.get_by_role("region", name="Temperature, 7 days")
+    expect(edited.locator("svg polyline").first).to_be_attached()
+    source = Dashboard.objects.get(owner=alice, dashboard_id="home").widget("w1")["source"]
+    assert source == {"bucket": "b1", "fields": ["temperature"], "range": "7d", "agg": "3h", "agg_type": "max"}
 
     # Live: the device posts, the value and the status follow without a reload.
     callback = f"{stack.url}/v3/users/alice/devices/d1/callback/data"

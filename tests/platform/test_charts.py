@@ -46,3 +46,26 @@ def test_a_gap_in_the_data_breaks_the_line_and_points_have_hover_text():
 
 def test_nothing_numeric_is_an_empty_chart():
     assert svg_chart([(T0, {"s": "x"})]) == ""
+
+
+def test_a_colliding_field_keeps_its_colour_when_its_rival_is_not_in_the_range():
+    # humidity and snr hash to the same slot: resolved among the range's fields, snr was red with
+    # humidity in the range and blue without it.
+    assert field_colours(["humidity", "snr"])["snr"] != field_colours(["snr"])["snr"]
+    known = ["humidity", "snr"]
+    both = svg_chart([(T0, {"humidity": 40, "snr": 7})], known=known)
+    alone = svg_chart([(T0, {"snr": 7})], known=known)
+    assert _colour_of(both, "snr") == _colour_of(alone, "snr")
+
+
+def test_the_colour_option_belongs_to_the_first_chosen_field_even_without_points():
+    svg = svg_chart([(T0, {"b": 1})], fields=["a", "b"], colour="#123456")
+    assert _colour_of(svg, "b") != "#123456"
+    assert _colour_of(svg_chart([(T0, {"a": 1, "b": 2})], fields=["b", "a"], colour="#123456"), "b") == "#123456"
+
+
+def test_a_narrow_30_day_chart_has_a_label_every_week():
+    day = 24 * HOUR
+    points = [(T0 + i * day, {"t": i}) for i in range(31)]
+    svg = svg_chart(points, min_ts=T0, max_ts=T0 + 30 * day, width=480)
+    assert svg.count('<line class="tick"') >= 4

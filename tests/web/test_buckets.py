@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from buckets.models import Bucket, Record
@@ -87,3 +89,19 @@ def test_range_and_aggregate_keep_each_other(web, bucket):
     shown = web.get("/buckets/b1/?range=7d&start=&end=&agg_type=max")
     assert shown.context["preset"] == "7d" and shown.context["agg_type"] == "max"
     assert 'href="?range=30d&agg_type=max"' in shown.text
+
+
+def test_bucket_chart_colours_do_not_swap_between_ranges(web, bucket):
+    # humidity and snr take the same palette slot; humidity is in the 24 h range only.
+    now = now_ms()
+    recent = [Record(bucket=bucket, index=i, ts=now - i * 60_000, val={"snr": 7 + i}) for i in range(5)]
+    older = [Record(bucket=bucket, index=5 + i, ts=now - (2 + i) * 3_600_000, val={"snr": 7, "humidity": 40})
+             for i in range(10)]
+    Record.objects.bulk_create(recent + older)
+
+    def snr_colour(text):
+        return re.search(r'<span style="color:(#[0-9a-f]+)"><b>snr</b>', text).group(1)
+
+    hour, day = web.get("/buckets/b1/?range=1h").text, web.get("/buckets/b1/?range=24h").text
+    assert "<b>humidity</b>" not in hour and "<b>humidity</b>" in day
+    assert snr_colour(hour) == snr_colour(day)

@@ -14,9 +14,9 @@ from platform.lan import reachable_from_this_computer_only
 # The demo device's dashboard: its data (the curl posts temperature and humidity) and its status.
 DEMO_WIDGETS = [
     {"type": "chart", "title": "Last 24 hours", "source": {"bucket": "demo-bucket", "range": "24h"}},
-    {"type": "value", "title": "Temperature", "source": {"bucket": "demo-bucket", "field": "temperature"},
+    {"type": "value", "title": "Temperature", "source": {"bucket": "demo-bucket", "fields": ["temperature"]},
      "options": {"unit": "°C", "decimals": 1}},
-    {"type": "gauge", "title": "Humidity", "source": {"bucket": "demo-bucket", "field": "humidity"},
+    {"type": "gauge", "title": "Humidity", "source": {"bucket": "demo-bucket", "fields": ["humidity"]},
      "options": {"unit": "%", "min": 0, "max": 100}},
     {"type": "status", "title": "demo-device", "source": {"device": "demo-device"}},
     {"type": "table", "title": "Latest records", "source": {"bucket": "demo-bucket", "items": 8}},
