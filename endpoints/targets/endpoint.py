@@ -70,5 +70,5 @@ def after_failure(target: Endpoint, delivery: "Delivery | Claimed", now: datetim
     return (None if delay is None else now + timedelta(seconds=delay)), None
 
 
-def settle(target: Endpoint, *, ok: bool, now: datetime, blame: None) -> None:
+def settle(target: Endpoint, *, ok: bool, now: datetime, blame: None, sent_at: datetime | None = None) -> None:
     """Endpoints keep no state of their own between attempts."""

@@ -10,6 +10,7 @@ from devices.models import Device, Message
 from endpoints.delivery import deliveries_retry_now, deliveries_statistics
 from endpoints.models import Attempt, Connection, Delivery
 from endpoints.sender import Sender
+from endpoints.sender.io import Claimed, Outcome
 from endpoints.targets import connection as connection_kind
 
 
@@ -87,6 +88,55 @@ def test_a_connection_retries_after_its_blame_period_doubling_up_to_the_cap(devi
     long = Connection(blame_period=300)
     assert [connection_kind.pause(long, n) for n in (1, 2, 3, 9)] == [300, 600, 600, 600]
     assert connection_kind.pause(Connection(blame_period=1), 50) == 16
+
+
+def _two_devices_on(alice, device, connection):
+    other = Device.objects.create(owner=alice, device_id="d2", name="Hall", token_hash="x")
+    for d in (device, other):
+        d.applications.add(connection)
+    return other
+
+
+def test_a_failure_wins_over_a_success_in_the_same_batch(alice, device, connection):
+    """A busy application: one device's request fails while another's succeeds, and both answers
+    are settled together. The failure's blame is written whatever order they came in."""
+    other = _two_devices_on(alice, device, connection)
+    _message(device, {"t": 1})
+    _message(other, {"t": 2})
+    rows = [Claimed(*v) for v in Delivery.objects.order_by("id").values_list(*Claimed.__slots__)]
+    sender = Sender()
+    sender._targets_load(rows)
+    sent_at = timezone.now()
+    sender._settle([Outcome(rows[0], status=500, error="HTTP 500", sent_at=sent_at),
+                    Outcome(rows[1], status=200, sent_at=sent_at)])
+    connection.refresh_from_db()
+    assert connection.state == "UNREACHABLE" and connection.blame_count == 1
+    assert connection.blamed_until > timezone.now() and connection.blamed_at is not None
+    assert Delivery.objects.get(pk=rows[1].pk).state == "delivered"
+
+
+def test_a_request_in_flight_when_the_blame_began_does_not_clear_it(alice, device, connection, receiver):
+    """d1's request is on its way (answered 1 s later) when d2's fails: d1's 200 says nothing
+    about the receiver since, so the application stays blamed, and its next failure doubles the
+    pause. A request sent after the blame began clears it."""
+    other = _two_devices_on(alice, device, connection)
+    Connection.objects.filter(pk=connection.pk).update(blame_period=5)
+    receiver.answer_for = lambda body: ("sleep", 1.0, 200) if b'"d1"' in body else 500
+    _message(device, {"t": 1})
+    failing = _message(other, {"t": 2})
+    assert _deliver() == 2
+    connection.refresh_from_db()
+    assert connection.state == "UNREACHABLE" and connection.blame_count == 1
+    assert Delivery.objects.get(message_id=failing.pk).state == "pending"
+    _time_passes()
+    assert _deliver() == 1
+    connection.refresh_from_db()
+    assert connection.blame_count == 2 and connection.blamed_until - connection.blamed_at == timedelta(seconds=10)
+    receiver.answer_for = None
+    _time_passes()
+    assert _deliver() == 1
+    connection.refresh_from_db()
+    assert connection.state == "OPENED" and connection.blame_count == 0 and connection.blamed_at is None
 
 
 def test_each_device_in_order_devices_in_parallel(alice, connection, receiver):
