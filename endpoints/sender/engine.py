@@ -20,7 +20,7 @@ from endpoints import templating
 from endpoints.models import Delivery
 from endpoints.partitions import Holder, in_partitions, partition_count, senders_live
 from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
-from endpoints.sender.rows import attempts_insert, claimable, senders_start
+from endpoints.sender.rows import attempts_insert, claimable, senders_start, senders_wake_next
 from endpoints.targets import KINDS, Request, kind_of
 from endpoints.transport import TransportError, truncate
 
@@ -133,8 +133,10 @@ class Sender:
             self.partitions.leave()
         # Work committed as we went idle, or left at the end of the budget: another sender takes
         # our partitions over within a second; with none running, queue one now rather than
-        # leave it for the redrive.
-        if self._work_left() and senders_live() == 0:
+        # leave it for the redrive. Nothing due: a wake-up for the next retry or blame end.
+        if not self._work_left():
+            senders_wake_next(timezone.now())
+        elif senders_live() == 0:
             senders_start(force=True)
         return attempts
 

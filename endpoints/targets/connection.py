@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 
 from endpoints import templating
 from endpoints.models import Connection
@@ -31,6 +31,14 @@ def downlink_url(connection: Connection) -> str:
 def available(now: datetime) -> Q:
     return Q(connection__isnull=True) | (Q(connection__active=True) & (
         Q(connection__blamed_until__isnull=True) | Q(connection__blamed_until__lte=now)))
+
+
+def resumes_at(now: datetime) -> datetime | None:
+    """When the first blame over pending deliveries ends: they are not due before."""
+    from endpoints.models import Delivery
+
+    blamed = Connection.objects.filter(active=True, blamed_until__gt=now, deliveries__state=Delivery.PENDING)
+    return blamed.aggregate(first=Min("blamed_until"))["first"]
 
 
 def request(target: Connection, delivery: "Delivery | Claimed") -> "Request":

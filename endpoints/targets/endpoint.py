@@ -42,6 +42,10 @@ def available(now: datetime) -> Q:
     return Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
 
 
+def resumes_at(now: datetime) -> None:
+    """Endpoints pause no more than each delivery's own next_attempt_at says."""
+
+
 def request(target: Endpoint, delivery: "Delivery | Claimed") -> "Request":
     """(method, url, headers, body), templates filled: the message is the template data."""
     from endpoints.targets import message_id_header

@@ -1,7 +1,11 @@
 """The delivery engine's rules beyond one request: nothing wedges a target, connections retry by
 their blamePeriod, lanes keep each device's order while devices go in parallel, health figures.
-Time passing is simulated by moving times into the past, never by sleeping."""
+Time passing is simulated by moving times into the past, never by sleeping, except where the
+timing itself is under test (the wake-up for a retry due after the sender stopped)."""
+import time
 from datetime import timedelta
+
+import pytest
 
 from django.utils import timezone
 
@@ -11,6 +15,7 @@ from endpoints.delivery import deliveries_retry_now, deliveries_statistics
 from endpoints.models import Attempt, Connection, Delivery
 from endpoints.sender import Sender
 from endpoints.sender.io import Claimed, Outcome
+from endpoints.tasks import redrive_deliveries_task, send_deliveries_task
 from endpoints.targets import connection as connection_kind
 
 
@@ -137,6 +142,42 @@ def test_a_request_in_flight_when_the_blame_began_does_not_clear_it(alice, devic
     assert _deliver() == 1
     connection.refresh_from_db()
     assert connection.state == "OPENED" and connection.blame_count == 0 and connection.blamed_at is None
+
+
+def _retry_arrives_on_time(receiver, monkeypatch, due_at):
+    """After one failed attempt the sender stops (idle); the wake-up it queued runs at its eta as a
+    worker would, and the retry reaches the receiver within a second of `due_at()`."""
+    wakeups, started, arrivals = [], [], []
+    monkeypatch.setattr(redrive_deliveries_task, "apply_async", lambda **options: wakeups.append(options["eta"]))
+    monkeypatch.setattr(send_deliveries_task, "delay", lambda: started.append(True))
+    receiver.on_request = lambda request: arrivals.append(timezone.now())
+    assert _deliver() == 1
+    due = due_at()
+    assert len(wakeups) == 1 and timedelta(0) <= wakeups[0] - due <= timedelta(seconds=0.5)
+    time.sleep(max(0.0, (wakeups[0] - timezone.now()).total_seconds()))
+    assert redrive_deliveries_task() and started
+    assert _deliver() == 1
+    assert len(arrivals) == 2 and timedelta(0) <= arrivals[1] - due <= timedelta(seconds=1)
+    assert Delivery.objects.get().state == "delivered"
+
+
+@pytest.mark.parametrize("blame_period", [1, 2])
+def test_a_blame_ending_after_the_sender_stopped_is_retried_on_time(device, connection, receiver, monkeypatch,
+                                                                   blame_period):
+    Connection.objects.filter(pk=connection.pk).update(blame_period=blame_period)
+    receiver.answers = [500]
+    device.applications.add(connection)
+    _message(device, {"t": 1})
+    _retry_arrives_on_time(receiver, monkeypatch, lambda: Connection.objects.get(pk=connection.pk).blamed_until)
+
+
+def test_an_endpoint_retry_after_the_sender_stopped_is_on_time(device, endpoint, receiver, monkeypatch, settings):
+    settings.ENDPOINTS_RETRY_SCHEDULE = [1.5]
+    receiver.answers = [500]
+    device.call_endpoint = endpoint
+    device.save()
+    _message(device, {"t": 1})
+    _retry_arrives_on_time(receiver, monkeypatch, lambda: Delivery.objects.get().next_attempt_at)
 
 
 def test_each_device_in_order_devices_in_parallel(alice, connection, receiver):
