@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from endpoints import templating
 from endpoints.models import Delivery
-from endpoints.partitions import Holder, in_partitions, partition_count, senders_live
+from endpoints.partitions import Holder, in_partitions, limit_share, partition_count, senders_live
 from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
 from endpoints.sender.rows import attempts_insert, claimable, senders_start, senders_wake_next
 from endpoints.targets import KINDS, Request, kind_of
@@ -218,7 +218,7 @@ class Sender:
 
     def _limit(self, key: TargetKey, target: Any) -> int:
         limit = getattr(target, "max_in_flight", None) or settings.DELIVERY_MAX_IN_FLIGHT
-        return max(1, -(-limit // self.partitions.live))  # the target's limit is shared among senders
+        return limit_share(limit, live=self.partitions.live, rank=self.partitions.rank)
 
     def _dispatch(self, io: IoLoop) -> None:
         batch: list[tuple[Claimed, Request, float]] = []

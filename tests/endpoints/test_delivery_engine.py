@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-
 from django.utils import timezone
 
 from devices.ingest import messages_apply
@@ -15,8 +14,8 @@ from endpoints.delivery import deliveries_retry_now, deliveries_statistics
 from endpoints.models import Attempt, Connection, Delivery
 from endpoints.sender import Sender
 from endpoints.sender.io import Claimed, Outcome
-from endpoints.tasks import redrive_deliveries_task, send_deliveries_task
 from endpoints.targets import connection as connection_kind
+from endpoints.tasks import redrive_deliveries_task, send_deliveries_task
 
 
 def _message(device, payload):
@@ -225,3 +224,18 @@ def test_statistics_and_retry_now(device, connection, receiver):
     statistics, next_attempt = deliveries_statistics(target=connection)
     assert statistics == {"delivered": 2, "failed": 0, "pending": 0, "oldestPendingSeconds": 0}
     assert next_attempt is None
+
+
+def test_a_targets_limit_is_shared_out_among_senders_without_exceeding_it(connection):
+    """Two live senders: their parts of maxInFlight add up to it (the remainder to the first by
+    name), where before each took the rounded-up half (3 -> 2 + 2). A limit below the number of
+    senders leaves each one request, as documented: its lanes can go nowhere else."""
+    senders = [Sender(name=name) for name in ("sender-a", "sender-b")]
+    for sender in senders * 2:  # the second round sees both alive
+        sender.partitions.balance()
+    key = ("connection", connection.pk)
+    for limit, parts in ((3, [2, 1]), (4, [2, 2]), (5, [3, 2]), (1, [1, 1])):
+        connection.max_in_flight = limit
+        assert [s._limit(key, connection) for s in senders] == parts
+    for sender in senders:
+        sender.partitions.leave()
