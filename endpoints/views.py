@@ -1,6 +1,9 @@
 """Endpoint and application (connection) pages. Adapters only: owner look-up (404 for anyone
 else), a form, one service call, the page or the part htmx asked for."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -245,7 +248,7 @@ def _application_activity(connection):
             "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE])}
 
 
-APPLICATION_PARTS = {"health": _application_health, "activity": _application_activity}
+APPLICATION_PARTS: dict[str, Callable[[Connection], dict[str, Any]]] = {"health": _application_health, "activity": _application_activity}
 
 
 def _application_context(connection, reveal=False, **extra):
