@@ -67,6 +67,9 @@ class Connection(models.Model):
     # Deliveries to this connection wait until then after a failure (ThingPark's blame period);
     # `blame_count` failures in a row lengthen the pause (endpoints/targets/connection.py).
     blamed_until = models.DateTimeField(null=True, blank=True)
+    # When the blame began: only a success of a request sent after it clears it (a request already
+    # in flight when the receiver started failing proves nothing about the receiver now).
+    blamed_at = models.DateTimeField(null=True, blank=True, editable=False)
     blame_count = models.PositiveIntegerField(default=0, editable=False)
     max_in_flight = models.PositiveIntegerField(
         null=True, blank=True, help_text="requests in flight at once (different devices); empty = the default")

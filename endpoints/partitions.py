@@ -32,6 +32,14 @@ def in_partitions(queryset: QuerySet[Delivery], numbers: Iterable[int]) -> Query
     return queryset.annotate(partition=F("lane") % partition_count()).filter(partition__in=list(numbers))
 
 
+def limit_share(limit: int, *, live: int, rank: int) -> int:
+    """This sender's part of a per-target limit: the floor of an even share, the remainder going
+    to the lowest ranks, so the parts of all live senders add up to the limit. A limit below the
+    number of senders still gives each one request: a sender is the only one that may send its
+    lanes, and a part of 0 would hold them up for as long as it runs."""
+    return max(1, limit // live + (1 if rank < limit % live else 0))
+
+
 def senders_live() -> int:
     return DeliverySender.objects.filter(seen__gte=timezone.now() - timedelta(seconds=SEEN)).count()
 
@@ -45,6 +53,7 @@ class Holder:
         self.releasing: set[int] = set()
         self.renewed = 0.0
         self.live = 1
+        self.rank = 0  # this sender's place among the live ones (by name): who gets a limit's remainder
 
     def valid(self) -> bool:
         """False when the leases may have run out (the sender stalled): stop sending until renewed."""
@@ -69,7 +78,7 @@ class Holder:
         if DeliveryPartition.objects.count() < count:
             DeliveryPartition.objects.bulk_create([DeliveryPartition(number=n) for n in range(count)],
                                                   ignore_conflicts=True)
-        self.live = max(1, senders_live())
+        self._live_count()
         share = math.ceil(count / self.live)
         active = self.held - self.releasing
         if len(active) > share:
@@ -91,6 +100,12 @@ class Holder:
         if random.random() < 0.02:
             DeliverySender.objects.filter(seen__lt=now - timedelta(minutes=1)).delete()
         return lost
+
+    def _live_count(self) -> None:
+        names = list(DeliverySender.objects.filter(seen__gte=timezone.now() - timedelta(seconds=SEEN))
+                     .order_by("name").values_list("name", flat=True))
+        self.live = max(1, len(names))
+        self.rank = names.index(self.name) if self.name in names else 0
 
     def release(self, numbers: Iterable[int]) -> None:
         numbers = set(numbers)

@@ -93,7 +93,8 @@ class ConfigSerializer(serializers.Serializer):
     timeout = serializers.IntegerField(min_value=1, max_value=60, default=10)
     max_in_flight = serializers.IntegerField(min_value=1, max_value=256, default=None, allow_null=True,
                                              help_text="requests in flight at once (each device's messages still "
-                                                       "go one at a time, in order); null = the platform's default")
+                                                       "go one at a time, in order); null = the platform's default, "
+                                                       "64 unless DELIVERY_MAX_IN_FLIGHT says otherwise")
 
     def validate_url(self, value):
         problem = url_problem(value)
@@ -165,7 +166,8 @@ class ConnectionConfigurationSchema(serializers.Serializer):
     sendRawDecodedFormat = serializers.BooleanField(required=False, default=False)
     maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256,
                                            help_text="requests in flight at once (each device's messages still go "
-                                                     "one at a time, in order); null = the platform's default")
+                                                     "one at a time, in order); null = the platform's default, "
+                                                     "64 unless DELIVERY_MAX_IN_FLIGHT says otherwise")
 
 
 class ConnectionRequestSchema(serializers.Serializer):

@@ -65,8 +65,8 @@ def connection_replace(*, connection: Connection, **config: Any) -> Connection:
         fields.append("state")
     elif connection.state == Connection.DEACTIVATED:
         connection.state, connection.startup_time, connection.blamed_until = Connection.OPENED, now, None
-        connection.blame_count = 0
-        fields += ["state", "startup_time", "blamed_until", "blame_count"]
+        connection.blamed_at, connection.blame_count = None, 0
+        fields += ["state", "startup_time", "blamed_until", "blamed_at", "blame_count"]
     connection.full_clean()
     connection.save(update_fields=fields)
     if "state" in fields and connection.active:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from endpoints.delivery import deliveries_prune
-from endpoints.sender import Sender, claimable, senders_start
+from endpoints.sender import Sender, claimable, senders_start, senders_wake_next
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +21,14 @@ def dispatch_deliveries_task() -> bool:
 
 @shared_task(name="endpoints.tasks.redrive_deliveries_task")
 def redrive_deliveries_task() -> bool:
-    """Beat, every 10 s: retries whose time has come, blame periods that ended, lost wake-ups."""
-    if claimable(timezone.now()).exists():
+    """Beat, every 10 s, and queued with an eta for the next retry or blame end: starts a sender
+    for retries whose time has come, blame periods that ended, lost wake-ups; with nothing due,
+    makes sure the next retry has its wake-up (a sender that stopped queued it already, unless
+    its target was paused then)."""
+    now = timezone.now()
+    if claimable(now).exists():
         return senders_start()
+    senders_wake_next(now)
     return False
 
 

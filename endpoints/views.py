@@ -1,6 +1,9 @@
 """Endpoint and application (connection) pages. Adapters only: owner look-up (404 for anyone
 else), a form, one service call, the page or the part htmx asked for."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -106,19 +109,51 @@ def _reveal(request):
     return request.GET.get("reveal") == "headers"
 
 
+def _polled(request, parts):
+    """The part an htmx poll (or button) asked for, if it is one of `parts`: the view then builds
+    only that part's context, as a poll every 3 s must not pay for the whole page."""
+    target = request.htmx.target if request.htmx else None
+    return target if target in parts else None
+
+
+def _endpoint_health(endpoint):
+    statistics, next_attempt = deliveries_statistics(target=endpoint)
+    return {"endpoint": endpoint, "statistics": statistics, "next_attempt": next_attempt}
+
+
+def _endpoint_calls(endpoint):
+    return {"endpoint": endpoint, "calls": _log(selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE])}
+
+
+ENDPOINT_PARTS = {"health": _endpoint_health, "calls": _endpoint_calls}
+
+
 def _endpoint_context(endpoint, reveal=False, **extra):
     return {"endpoint": endpoint, "test_form": SendTestForm(), "answer": None,
             "headers": header_rows(endpoint.headers, reveal=reveal), "revealed": reveal,
             "secret_headers": any(secret for _, _, secret in header_rows(endpoint.headers)),
             "url_warning": private_url_warning(endpoint.url),
-            "calls": _log(selectors.attempts_for_target(endpoint=endpoint)[:LOG_SIZE]), **extra}
+            **_endpoint_health(endpoint), **_endpoint_calls(endpoint), **extra}
 
 
 @login_required
 def endpoint_detail(request, endpoint_id):
     endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
-    return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint, reveal=_reveal(request)),
-                       partials=("calls",))
+    part = _polled(request, ENDPOINT_PARTS)
+    context = ENDPOINT_PARTS[part](endpoint) if part else _endpoint_context(endpoint, reveal=_reveal(request))
+    return render_page(request, "endpoints/detail.html", context, partials=tuple(ENDPOINT_PARTS))
+
+
+@login_required
+@require_POST
+def endpoint_retry_now(request, endpoint_id):
+    """"Retry now": the endpoint's deliveries waiting for a retry are due at once."""
+    endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
+    waiting = deliveries_retry_now(target=endpoint)
+    toast(request, f"Retrying {waiting} deliver{'y' if waiting == 1 else 'ies'} to {endpoint.endpoint_id} now.")
+    if request.htmx:
+        return render_page(request, "endpoints/detail.html", _endpoint_health(endpoint), partials=("health",))
+    return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
 
 
 @login_required
@@ -151,7 +186,7 @@ def endpoint_delivery_retry(request, endpoint_id, delivery):
     endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
     _retry(request, selectors.delivery_for_target_or_404(endpoint=endpoint, pk=delivery))
     if request.htmx:
-        return render_page(request, "endpoints/detail.html", _endpoint_context(endpoint), partials=("calls",))
+        return render_page(request, "endpoints/detail.html", _endpoint_calls(endpoint), partials=("calls",))
     return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
 
 
@@ -200,17 +235,28 @@ def _config(connection, **changes):
     return {**config, **changes}
 
 
-def _application_context(connection, reveal=False, **extra):
+def _application_health(connection, polled=True):
+    """`polled`: the part is rendered on its own, so it also carries the title's status dot."""
     statistics, next_attempt = deliveries_statistics(target=connection)
-    return {"connection": connection, "downlink_url": connection_downlink_url(connection),
+    return {"connection": connection, "statistics": statistics, "next_attempt": next_attempt,
+            "pause": connection_kind.pause(connection, connection.blame_count),
+            "state_help": STATE_HELP.get(connection.state, ""), "polled": polled}
+
+
+def _application_activity(connection):
+    return {"connection": connection, "devices": connection.devices.order_by("device_id"),
+            "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE])}
+
+
+APPLICATION_PARTS: dict[str, Callable[[Connection], dict[str, Any]]] = {"health": _application_health, "activity": _application_activity}
+
+
+def _application_context(connection, reveal=False, **extra):
+    return {"downlink_url": connection_downlink_url(connection),
             "headers": header_rows(connection.headers, reveal=reveal), "revealed": reveal,
             "secret_headers": any(secret for _, _, secret in header_rows(connection.headers)),
             "url_warning": private_url_warning(connection.destination_url),
-            "devices": connection.devices.order_by("device_id"),
-            "attempts": _log(selectors.attempts_for_target(connection=connection)[:LOG_SIZE]),
-            "statistics": statistics, "next_attempt": next_attempt,
-            "pause": connection_kind.pause(connection, connection.blame_count),
-            "state_help": STATE_HELP.get(connection.state, ""),
+            **_application_health(connection, polled=False), **_application_activity(connection),
             "fields": [(name, ApplicationForm.base_fields[name].label or name.capitalize())
                        for name in ApplicationForm.EDITABLE],
             **extra}
@@ -219,6 +265,10 @@ def _application_context(connection, reveal=False, **extra):
 @login_required
 def application_detail(request, pk):
     connection = selectors.connection_for_owner_or_404(request.user, pk)
+    part = _polled(request, APPLICATION_PARTS)
+    if part:
+        return render_page(request, "applications/detail.html", APPLICATION_PARTS[part](connection),
+                           partials=(part,))
     editing = request.GET.get("edit")
     if editing not in ApplicationForm.EDITABLE:
         editing = None
@@ -241,7 +291,7 @@ def application_retry_now(request, pk):
     toast(request, f"Retrying {waiting} deliver{'y' if waiting == 1 else 'ies'} to {connection.name} now.")
     if request.htmx:
         connection.refresh_from_db()
-        return render_page(request, "applications/detail.html", _application_context(connection),
+        return render_page(request, "applications/detail.html", _application_health(connection),
                            partials=("health",))
     return redirect("application_detail", pk=connection.pk)
 
@@ -298,7 +348,7 @@ def application_delivery_retry(request, pk, delivery):
     connection = selectors.connection_for_owner_or_404(request.user, pk)
     _retry(request, selectors.delivery_for_target_or_404(connection=connection, pk=delivery))
     if request.htmx:
-        return render_page(request, "applications/detail.html", _application_context(connection),
+        return render_page(request, "applications/detail.html", _application_activity(connection),
                            partials=("activity",))
     return redirect("application_detail", pk=connection.pk)
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("endpoints/<id:endpoint_id>/", views.endpoint_detail, name="endpoint_detail"),
     path("endpoints/<id:endpoint_id>/edit/", views.endpoint_edit, name="endpoint_edit"),
     path("endpoints/<id:endpoint_id>/test/", views.endpoint_test, name="endpoint_test"),
+    path("endpoints/<id:endpoint_id>/retry/", views.endpoint_retry_now, name="endpoint_retry_now"),
     path("endpoints/<id:endpoint_id>/deliveries/<int:delivery>/retry/", views.endpoint_delivery_retry,
          name="endpoint_delivery_retry"),
     path("endpoints/<id:endpoint_id>/delete/", views.endpoint_delete, name="endpoint_delete"),

@@ -20,6 +20,6 @@ asyncio thread that sends, and the plain records passed between the two), `rows`
 claims and settles run, and starting a sender).
 """
 from endpoints.sender.engine import Sender
-from endpoints.sender.rows import attempts_insert, claimable, senders_start
+from endpoints.sender.rows import attempts_insert, claimable, senders_start, senders_wake_next
 
-__all__ = ["Sender", "attempts_insert", "claimable", "senders_start"]
+__all__ = ["Sender", "attempts_insert", "claimable", "senders_start", "senders_wake_next"]

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from endpoints import templating
 from endpoints.models import Delivery
-from endpoints.partitions import Holder, in_partitions, partition_count, senders_live
+from endpoints.partitions import Holder, in_partitions, limit_share, partition_count, senders_live
 from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
-from endpoints.sender.rows import attempts_insert, claimable, senders_start
+from endpoints.sender.rows import attempts_insert, claimable, senders_start, senders_wake_next
 from endpoints.targets import KINDS, Request, kind_of
 from endpoints.transport import TransportError, truncate
 
@@ -34,11 +34,29 @@ TARGETS_FRESH = 5.0  # seconds a loaded target (its URL, headers, state) is used
 RESCAN = 1.0  # seconds between full looks (from the oldest pending delivery) at the held partitions
 
 TargetKey = tuple[str, Any]  # (kind name, target pk)
+# What one settle batch says about a target: (ok, blame or None, the latest send time of its successes).
+TargetOutcome = tuple[bool, Any, datetime | None]
 
 
 def _target_key(delivery: Delivery | Claimed) -> TargetKey:
     name, _ = kind_of(delivery)
     return name, delivery.endpoint_id or delivery.connection_id
+
+
+def _target_outcome(previous: TargetOutcome | None, *, ok: bool, blame: Any = None,
+                    sent_at: datetime | None = None) -> TargetOutcome:
+    """Folds one more outcome into what a batch says about its target. A failure wins over any
+    success in the same batch (else a busy target that fails some requests is never paused), and
+    its blame is kept whatever comes after it."""
+    if not ok:
+        kept = previous[1] if previous and not previous[0] else None
+        return False, blame or kept, None
+    if previous and not previous[0]:
+        return previous
+    latest = previous[2] if previous else None
+    if latest is None or (sent_at is not None and sent_at > latest):
+        latest = sent_at
+    return True, None, latest
 
 
 class Sender:
@@ -115,8 +133,10 @@ class Sender:
             self.partitions.leave()
         # Work committed as we went idle, or left at the end of the budget: another sender takes
         # our partitions over within a second; with none running, queue one now rather than
-        # leave it for the redrive.
-        if self._work_left() and senders_live() == 0:
+        # leave it for the redrive. Nothing due: a wake-up for the next retry or blame end.
+        if not self._work_left():
+            senders_wake_next(timezone.now())
+        elif senders_live() == 0:
             senders_start(force=True)
         return attempts
 
@@ -198,7 +218,7 @@ class Sender:
 
     def _limit(self, key: TargetKey, target: Any) -> int:
         limit = getattr(target, "max_in_flight", None) or settings.DELIVERY_MAX_IN_FLIGHT
-        return max(1, -(-limit // self.partitions.live))  # the target's limit is shared among senders
+        return limit_share(limit, live=self.partitions.live, rank=self.partitions.rank)
 
     def _dispatch(self, io: IoLoop) -> None:
         batch: list[tuple[Claimed, Request, float]] = []
@@ -233,7 +253,10 @@ class Sender:
                                               permanent=True))
                 continue
             batch.append((delivery, request, kind.timeout(target)))
-        io.submit(batch)
+        if batch:
+            # One clock reading per batch, taken before any of it is sent: a success may clear
+            # only a blame that began before its request left (connection.settle).
+            io.submit(batch, timezone.now())
 
     def _collect(self, io: IoLoop, *, wait: float) -> list[Outcome]:
         outcomes, self.immediate = self.immediate, []
@@ -254,7 +277,7 @@ class Sender:
         failed: list[tuple[int, Outcome]] = []
         retry: list[tuple[int, datetime, Outcome]] = []
         release: list[int] = []
-        target_state: dict[TargetKey, tuple[bool, Any]] = {}  # key -> (ok, blame)
+        target_state: dict[TargetKey, TargetOutcome] = {}
         for outcome in outcomes:
             delivery = outcome.delivery
             key = _target_key(delivery)
@@ -262,7 +285,7 @@ class Sender:
             target = self.targets[key][1] if key in self.targets else None
             if outcome.ok:
                 delivered.setdefault(outcome.status, []).append(delivery.pk)
-                target_state[key] = (True, None)
+                target_state[key] = _target_outcome(target_state.get(key), ok=True, sent_at=outcome.sent_at)
                 continue
             attempts = delivery.attempts + 1
             if outcome.permanent or target is None:
@@ -275,8 +298,7 @@ class Sender:
             retry.append((delivery.pk, next_at, outcome))
             # A full look finds it again when it is due (the incremental one only looks ahead).
             self.next_rescan = min(self.next_rescan, time.monotonic() + max(0.0, (next_at - now).total_seconds()))
-            if blame or key not in target_state:
-                target_state[key] = (False, blame)
+            target_state[key] = _target_outcome(target_state.get(key), ok=False, blame=blame)
             # The rest of the lane waits for this one; for a blamed target, every lane of it.
             release += self._drop(lambda n, lane=delivery.lane: n == lane, release=False)
             if blame:
@@ -298,9 +320,9 @@ class Sender:
                     next_attempt_at=next_at, leased_until=None)
             if release:
                 Delivery.objects.filter(pk__in=release).update(leased_until=None)
-            for key, (ok, blame) in target_state.items():
+            for key, (ok, blame, sent_at) in target_state.items():
                 if key in self.targets:
-                    KINDS[key[0]].settle(self.targets[key][1], ok=ok, now=now, blame=blame)
+                    KINDS[key[0]].settle(self.targets[key][1], ok=ok, now=now, blame=blame, sent_at=sent_at)
         self._slots_free(outcomes)
         for outcome in outcomes:
             delivery = outcome.delivery

@@ -5,6 +5,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
 from endpoints.models import Delivery
 from endpoints.targets import Request
@@ -39,6 +40,7 @@ class Outcome:
     error: str = ""
     permanent: bool = False
     freed: bool = False  # its target's request slot was given back
+    sent_at: datetime | None = None  # when the request was handed to the loop (None: never sent)
 
     @property
     def ok(self) -> bool:
@@ -72,18 +74,19 @@ class IoLoop:
     async def _open() -> AsyncTransport:
         return AsyncTransport()
 
-    def submit(self, batch: list[tuple[Claimed, Request, float]]) -> None:
-        """Starts [(delivery, request, timeout), ...] on the loop: one wake-up of its thread."""
+    def submit(self, batch: list[tuple[Claimed, Request, float]], sent_at: datetime | None = None) -> None:
+        """Starts [(delivery, request, timeout), ...] on the loop: one wake-up of its thread.
+        `sent_at` (one clock reading for the batch) is carried to each outcome."""
         if batch:
-            self.loop.call_soon_threadsafe(self._start, batch)
+            self.loop.call_soon_threadsafe(self._start, batch, sent_at)
 
-    def _start(self, batch: list[tuple[Claimed, Request, float]]) -> None:
+    def _start(self, batch: list[tuple[Claimed, Request, float]], sent_at: datetime | None) -> None:
         for delivery, request, timeout in batch:
-            task = self.loop.create_task(self._send(delivery, request, timeout))
+            task = self.loop.create_task(self._send(delivery, request, timeout, sent_at))
             self.tasks.add(task)  # the loop keeps only weak references to its tasks
             task.add_done_callback(self.tasks.discard)
 
-    async def _send(self, delivery: Claimed, request: Request, timeout: float) -> None:
+    async def _send(self, delivery: Claimed, request: Request, timeout: float, sent_at: datetime | None) -> None:
         method, url, headers, body = request
         try:
             answer = await self.transport.send(method=method, url=url, headers=headers, body=body, timeout=timeout)
@@ -94,6 +97,7 @@ class IoLoop:
         except Exception as exc:  # nothing may wedge a target: log it as the attempt's reason
             logger.exception("unexpected error sending delivery %s", delivery.pk)
             outcome = Outcome(delivery, url=url, error=f"Unexpected error: {exc!r}", permanent=True)
+        outcome.sent_at = sent_at
         self.done.put(outcome)
 
     def close(self) -> None:

@@ -1,16 +1,22 @@
 """The SQL of the sender: what may be claimed, the attempts of a batch, and starting a sender."""
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 
 from endpoints.models import Attempt, Delivery
 from endpoints.partitions import senders_live
 from endpoints.targets import KINDS
 
 logger = logging.getLogger(__name__)
+
+# Retries and blame ends up to this far ahead get a wake-up of their own; later ones (endpoint
+# retries hours away) are left to the beat redrive, for which 10 s late is nothing, and a broker
+# holding eta tasks for hours redelivers them (Redis visibility timeout).
+WAKE_HORIZON = timedelta(minutes=15)
+WAKE_LATE = timedelta(milliseconds=100)  # a wake-up a little after the time, never before it
 
 
 def attempts_insert(rows: Sequence[tuple[Any, ...]], chunk: int = 200) -> None:
@@ -63,4 +69,39 @@ def senders_start(*, force: bool = False, helper: bool = False) -> bool:
         return True
     except Exception:
         logger.warning("could not start a delivery sender; the redrive will", exc_info=True)
+        return False
+
+
+def next_due(now: datetime) -> datetime | None:
+    """When the first pending delivery that is not due now becomes due: a retry's time or the
+    end of a pause (a connection's blame). Two aggregates over the pending deliveries' index."""
+    later = Delivery.objects.filter(state=Delivery.PENDING, next_attempt_at__gt=now)
+    for kind in KINDS.values():
+        later = later.filter(kind.available(now))
+    times = [later.aggregate(first=Min("next_attempt_at"))["first"]]
+    times += [kind.resumes_at(now) for kind in KINDS.values()]
+    return min((t for t in times if t), default=None)
+
+
+def senders_wake_next(now: datetime) -> bool:
+    """Queues the redrive for the first retry or blame end within WAKE_HORIZON, so it is sent on
+    time although no sender runs then (a sender stops after 2 s idle; the beat redrive alone is up
+    to 10 s late). One wake-up per second of due time, however many senders and redrives ask
+    (cache.add). Failures are harmless: the beat redrive still comes."""
+    from django.core.cache import cache
+
+    from endpoints.tasks import redrive_deliveries_task
+
+    try:
+        when = next_due(now)
+        if when is None or when - now > WAKE_HORIZON:
+            return False
+        ahead = (when - now).total_seconds()
+        if not cache.add(f"deliveries:wake:{int(when.timestamp())}", 1, timeout=int(ahead) + 30):
+            return False
+        eta = when + WAKE_LATE
+        redrive_deliveries_task.apply_async(eta=eta, expires=eta + timedelta(seconds=30))
+        return True
+    except Exception:
+        logger.warning("could not queue a delivery wake-up; the redrive will", exc_info=True)
         return False

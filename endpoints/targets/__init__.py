@@ -5,10 +5,13 @@ branches on the kind itself.
 A kind module offers:
   Model                     the target model
   available(now)            a Q on Delivery: its target may be sent to now
+  resumes_at(now)           the first time after now a pause of this kind (beyond the deliveries'
+                            own next_attempt_at) ends, or None
   request(target, delivery) (method, url, headers, body); raises TemplateError/TransportError
   timeout(target)           seconds
   after_failure(target, delivery, now) -> (next_attempt_at or None for failed for good, blame or None)
-  settle(target, ok, now, blame) updates the target's own state after its attempts of one batch
+  settle(target, ok, now, blame, sent_at) updates the target's own state after its attempts of one
+                            batch (sent_at: the latest send time of its successes)
 """
 import zlib
 from types import ModuleType

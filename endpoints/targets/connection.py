@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Min, Q, QuerySet
 
 from endpoints import templating
 from endpoints.models import Connection
@@ -31,6 +31,14 @@ def downlink_url(connection: Connection) -> str:
 def available(now: datetime) -> Q:
     return Q(connection__isnull=True) | (Q(connection__active=True) & (
         Q(connection__blamed_until__isnull=True) | Q(connection__blamed_until__lte=now)))
+
+
+def resumes_at(now: datetime) -> datetime | None:
+    """When the first blame over pending deliveries ends: they are not due before."""
+    from endpoints.models import Delivery
+
+    blamed = Connection.objects.filter(active=True, blamed_until__gt=now, deliveries__state=Delivery.PENDING)
+    return blamed.aggregate(first=Min("blamed_until"))["first"]
 
 
 def request(target: Connection, delivery: "Delivery | Claimed") -> "Request":
@@ -70,21 +78,33 @@ def after_failure(target: Connection, delivery: "Delivery | Claimed", now: datet
         return target.blamed_until, None
     failures = target.blame_count + 1
     until = now + timedelta(seconds=pause(target, failures))
-    target.blamed_until, target.blame_count = until, failures
+    target.blamed_until, target.blame_count, target.blamed_at = until, failures, now
     return until, (until, failures)
 
 
-def settle(target: Connection, *, ok: bool, now: datetime, blame: tuple[datetime, int] | None) -> None:
-    """OPENED after a success; UNREACHABLE with the blame after a failure. A deactivated
-    connection keeps its state (conditional update). No write when nothing changes, which is the
-    common case: a success on a connection that is OPENED already."""
+def settle(target: Connection, *, ok: bool, now: datetime, blame: tuple[datetime, int] | None,
+           sent_at: datetime | None = None) -> None:
+    """OPENED after a success whose request was sent after the blame began (`sent_at`);
+    UNREACHABLE with the blame (which began `now`) after a failure. A deactivated connection keeps
+    its state (conditional updates). No write when nothing changes, which is the common case: a
+    success on a connection that is OPENED already."""
     if ok and target.state == Connection.OPENED and not target.blame_count and target.blamed_until is None:
         return
     live = Connection.objects.filter(pk=target.pk).exclude(state=Connection.DEACTIVATED)
     if ok:
-        live.update(state=Connection.OPENED, blamed_until=None, blame_count=0)
-        target.state, target.blamed_until, target.blame_count = Connection.OPENED, None, 0
+        _unblame(target, live, sent_at or now)
     elif blame:
         until, failures = blame
-        if live.update(state=Connection.UNREACHABLE, blamed_until=until, blame_count=failures):
+        if live.update(state=Connection.UNREACHABLE, blamed_until=until, blame_count=failures, blamed_at=now):
             target.state = Connection.UNREACHABLE
+
+
+def _unblame(target: Connection, live: "QuerySet[Connection]", sent_at: datetime) -> None:
+    """A request that was already in flight when the blame began says nothing about the receiver
+    since: it leaves the blame (and its doubling) alone. The condition is also checked in the row,
+    as another sender may have blamed the connection since this one loaded it."""
+    if target.blamed_at and sent_at < target.blamed_at:
+        return
+    if live.exclude(blamed_at__gt=sent_at).update(state=Connection.OPENED, blamed_until=None, blame_count=0,
+                                                  blamed_at=None):
+        target.state, target.blamed_until, target.blame_count, target.blamed_at = Connection.OPENED, None, 0, None

@@ -42,6 +42,10 @@ def available(now: datetime) -> Q:
     return Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
 
 
+def resumes_at(now: datetime) -> None:
+    """Endpoints pause no more than each delivery's own next_attempt_at says."""
+
+
 def request(target: Endpoint, delivery: "Delivery | Claimed") -> "Request":
     """(method, url, headers, body), templates filled: the message is the template data."""
     from endpoints.targets import message_id_header
@@ -70,5 +74,5 @@ def after_failure(target: Endpoint, delivery: "Delivery | Claimed", now: datetim
     return (None if delay is None else now + timedelta(seconds=delay)), None
 
 
-def settle(target: Endpoint, *, ok: bool, now: datetime, blame: None) -> None:
+def settle(target: Endpoint, *, ok: bool, now: datetime, blame: None, sent_at: datetime | None = None) -> None:
     """Endpoints keep no state of their own between attempts."""

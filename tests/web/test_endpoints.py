@@ -1,6 +1,7 @@
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from endpoints.models import Connection, Endpoint
 from endpoints.transport import HttpAnswer, TransportError
@@ -118,7 +119,7 @@ def test_deactivate_and_delete_application(web, application):
 
 @pytest.mark.parametrize("method,path", [
     ("get", "/endpoints/e1/"), ("get", "/endpoints/e1/edit/"), ("post", "/endpoints/e1/test/"),
-    ("post", "/endpoints/e1/delete/"),
+    ("post", "/endpoints/e1/delete/"), ("post", "/endpoints/e1/retry/"),
 ])
 def test_charlie_gets_404_on_endpoints(outsider, endpoint, method, path):
     assert getattr(outsider, method)(path).status_code == 404
@@ -223,3 +224,54 @@ def test_endpoint_with_id_new_has_a_working_page(web, alice):
 def test_charlie_gets_404_on_alices_object_named_new(outsider, alice):
     Endpoint.objects.create(owner=alice, endpoint_id="new", url="https://example.com/")
     assert outsider.get("/endpoints/new/").status_code == 404
+
+
+# --- Health, polled parts, Retry now -----------------------------------------------------------
+
+def _waiting(owner, **target):
+    """A pending delivery waiting for its retry, a minute from now."""
+    from datetime import timedelta
+
+    from endpoints.models import Delivery
+
+    return Delivery.objects.create(owner=owner, message_id=8, device_id="d1", payload={"t": 1}, ts=1, attempts=1,
+                                   next_attempt_at=timezone.now() + timedelta(minutes=1), **target)
+
+
+def test_endpoint_page_shows_health_polled_on_its_own(web, endpoint):
+    _failed(endpoint.owner, endpoint=endpoint)
+    _waiting(endpoint.owner, endpoint=endpoint)
+    page = web.get("/endpoints/e1/")
+    assert 'id="health"' in page.text and 'hx-trigger="every 3s"' in page.text
+    assert "Next retry" in page.text and 'hx-post="/endpoints/e1/retry/"' in page.text
+    with mock.patch("endpoints.views.selectors.attempts_for_target") as calls:
+        part = web.get("/endpoints/e1/", **hx("health"))
+    assert not calls.called  # a poll of the health part does not build the call log
+    assert "<html" not in part.text and 'id="health"' in part.text
+    assert '<td id="stat-failed">1</td>' in part.text and '<td id="stat-pending">1' in part.text
+
+
+def test_endpoint_retry_now_makes_waiting_deliveries_due(web, endpoint):
+    delivery = _waiting(endpoint.owner, endpoint=endpoint)
+    response = web.post("/endpoints/e1/retry/", **hx("health"))
+    assert response.status_code == 200 and "<html" not in response.text and 'id="health"' in response.text
+    assert "Retrying 1 delivery to e1 now." in response.text and "Next retry" not in response.text
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at <= timezone.now()
+    response = web.post("/endpoints/e1/retry/")
+    assert response.status_code == 302 and response["Location"] == "/endpoints/e1/"
+    assert web.get("/endpoints/e1/retry/").status_code == 405
+
+
+def test_application_health_poll_carries_the_title_dot_and_nothing_else(web, application):
+    page = web.get(f"/applications/{application.pk}/")
+    assert page.text.count('id="title-dot"') == 1 and 'hx-swap-oob' not in page.text.split('id="health"')[0]
+    Connection.objects.filter(pk=application.pk).update(state="UNREACHABLE")
+    with mock.patch("endpoints.views.selectors.attempts_for_target") as attempts:
+        part = web.get(f"/applications/{application.pk}/", **hx("health"))
+    assert not attempts.called
+    assert "<html" not in part.text and 'id="title-dot" class="dot UNREACHABLE"' in part.text
+    assert 'hx-swap-oob="true"' in part.text
+    with mock.patch("endpoints.views.deliveries_statistics") as statistics:
+        part = web.get(f"/applications/{application.pk}/", **hx("activity"))
+    assert not statistics.called and 'id="activity"' in part.text and "title-dot" not in part.text
