@@ -7,10 +7,12 @@ import json
 import pytest
 import requests
 
+from buckets.models import Record
 from devices.services import downlink_queue, property_set
 from endpoints.models import Connection, Endpoint
 from platform.models import AccessToken
-from tests.e2e.test_ui import browser, receiver, sign_in, stack  # noqa: F401  (fixtures)
+from tests.e2e.test_ui import SHOTS, browser, receiver, sign_in, stack  # noqa: F401  (fixtures)
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ui]
 PHONE = {"width": 375, "height": 812}
@@ -37,12 +39,21 @@ def _post(stack, device, body):  # noqa: F811
                          timeout=10)
 
 
+# What sticks out, for the failure message: the innermost elements whose right edge passes the viewport.
+_TOO_WIDE_JS = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1
+  && ![...e.children].some(c => c.getBoundingClientRect().right > innerWidth + 1))
+  .slice(0, 5).map(e => e.outerHTML.slice(0, 200))"""
+
+
 def _no_sideways_scroll(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_main_pages_at_375px_have_no_sideways_scroll(stack, browser, seeded, device):  # noqa: F811
     assert _post(stack, device, [{"temperature": 20 + i, "note": "x" * 40} for i in range(30)]).status_code == 200
+    # Every page is measured with its content: the records stored (a page measured before the
+    # worker stored them passed while the stored ones overflowed).
+    wait_until(lambda: Record.objects.filter(bucket__bucket_id="b1").count() == 30, what="the records stored")
     page = browser.new_page(viewport=PHONE)
     page.set_default_timeout(15_000)
     not_found = []
@@ -56,7 +67,8 @@ def test_main_pages_at_375px_have_no_sideways_scroll(stack, browser, seeded, dev
         page.goto(f"{stack.url}{path}")
         page.wait_for_load_state("load")
         if not _no_sideways_scroll(page):
-            wide.append((path, page.evaluate("document.documentElement.scrollWidth")))
+            page.screenshot(path=str(SHOTS / "phone-too-wide.png"), full_page=True)
+            wide.append((path, page.evaluate("document.documentElement.scrollWidth"), page.evaluate(_TOO_WIDE_JS)))
         tokens_link = page.locator("nav >> text=Access tokens").bounding_box()
         assert tokens_link and 0 <= tokens_link["x"] and tokens_link["x"] + tokens_link["width"] <= PHONE["width"], path
     assert wide == []
