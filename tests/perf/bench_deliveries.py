@@ -17,8 +17,10 @@ with two processes (PERF_RUNS picks runs, default "apps:1,one:1,apps:2,ingest:1,
 import os
 import subprocess
 import sys
+import threading
 import time
 import zlib
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("PERF_DB", "perf_deliveries")
@@ -98,6 +100,44 @@ def pending_messages():
         return cursor.fetchone()[0]
 
 
+class Waits:
+    """Samples what the benchmark database's sessions are doing every 20 ms (pg_stat_activity):
+    on CPU, waiting for a lock, for the WAL flush, for the client... It says what stands in the way
+    when more worker processes do not add throughput and the CPU is not all busy."""
+
+    def __init__(self):
+        self.seen: Counter = Counter()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+
+    def _sample(self):
+        import psycopg
+
+        with psycopg.connect(f"{bench.PG}/{bench.DB}", autocommit=True) as conn:
+            while not self.stopping.is_set():
+                for state, kind, event in conn.execute(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = %s"
+                        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()", [bench.DB]):
+                    if state == "active":
+                        self.seen[f"{kind}:{event}" if kind else "on CPU"] += 1
+                    elif state == "idle in transaction":
+                        self.seen["idle in transaction (worker's Python)"] += 1
+                time.sleep(0.02)
+
+    def say(self):
+        total = sum(self.seen.values()) or 1
+        bench.say("  database sessions (sampled, busy ones): " + ", ".join(
+            f"{name} {count / total:.0%}" for name, count in self.seen.most_common(6)))
+
+
 def run_ingest(workers):
     bench.database_reset()
     receiver_port = bench.free_port()
@@ -116,9 +156,10 @@ def run_ingest(workers):
                     f"from devices.tasks import process_messages_task as t; [t.delay() for _ in range({workers})]")],
                    cwd=bench.ROOT, env=bench.ENV, check=True)
     left = DELIVERIES
-    while left and time.monotonic() - started < 900:
-        time.sleep(0.5)
-        left = pending_messages()
+    with Waits() as waits:
+        while left and time.monotonic() - started < 900:
+            time.sleep(0.5)
+            left = pending_messages()
     elapsed = time.monotonic() - started
     used = {name: s - cpu_before.get(name, 0) for name, s in bench.cpu_seconds().items()}
     bench.say(f"storage, {workers} worker process{'es' if workers > 1 else ''}: {DELIVERIES - left} inbox messages "
@@ -126,6 +167,7 @@ def run_ingest(workers):
     bench.say("  CPU per message: " + ", ".join(f"{name} {seconds / max(DELIVERIES - left, 1) * 1000:.3f} ms"
                                                for name, seconds in used.items() if name != "receiver")
               + f"; {sum(used.values()) / elapsed:.2f} of {os.cpu_count()} cores busy")
+    waits.say()
     for name in list(bench.processes):
         bench.stop(name)
     connection.close()  # the next run drops the database

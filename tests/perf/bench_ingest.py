@@ -6,7 +6,9 @@ PostgreSQL and Redis and Debian's `wrk` (make perf installs it). Uses its own da
 default perf_ingest, dropped and created) and Redis databases 14 and 15. Prints figures; asserts
 nothing. Knobs: PERF_SECONDS (saturation run, default 60), PERF_DEVICES (1000), WEB_WORKERS (2),
 WEB_THREADS (4), INGEST_CONCURRENCY (1), DELIVERY_CONCURRENCY (2), WRK_CONNECTIONS (64),
-DEVICE_RATE_LIMIT (600, the default), PERF_QUICK=1 (limit and saturation only, to compare levers).
+DEVICE_RATE_LIMIT (600, the default), PERF_QUICK=1 (limit and saturation only, to compare levers),
+PERF_SYNCHRONOUS_COMMIT=off (the benchmark database commits without waiting for its WAL flush: the
+most any group commit could save, measured once; see the README's levers table).
 """
 import asyncio
 import os
@@ -173,6 +175,8 @@ def database_reset():
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB}"')
+        if os.environ.get("PERF_SYNCHRONOUS_COMMIT"):
+            conn.execute(f'ALTER DATABASE "{DB}" SET synchronous_commit = {os.environ["PERF_SYNCHRONOUS_COMMIT"]}')
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=ENV, check=True)
     import redis
 
