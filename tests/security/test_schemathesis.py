@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from alarms.services import alarm_activate, rule_create
 from buckets.models import Bucket
+from dashboards.services import dashboard_create
 from devices.services import device_create, property_create
-from endpoints.models import Connection, Endpoint
+from endpoints.models import Connection, Delivery, Endpoint
 from platform.models import AccessToken
 
 CONFIG = Path(__file__).resolve().parents[1] / "fuzz" / "schemathesis.toml"
@@ -40,14 +42,33 @@ def local_names_only(monkeypatch):
 def pinned(transactional_db, alice, receiver, settings, local_names_only):
     settings.DEVICE_RATE_LIMIT = 0
     bucket = Bucket.objects.create(owner=alice, bucket_id="b1", name="Bucket one")
-    Endpoint.objects.create(owner=alice, endpoint_id="e1", url=f"{receiver.url}/in", timeout=2)
+    endpoint = Endpoint.objects.create(owner=alice, endpoint_id="e1", url=f"{receiver.url}/in", timeout=2)
     connection = Connection.objects.create(owner=alice, name="App", destination_url=f"{receiver.url}/uplink")
     device, device_token = device_create(owner=alice, device_id="d1", write_bucket=bucket, applications=[connection])
     property_create(device=device, name="p1", value={"interval": 10})
     _, token = AccessToken.issue(user=alice, name="fuzz")
     return {"FUZZ_USER": "alice", "FUZZ_DEVICE": "d1", "FUZZ_BUCKET": "b1", "FUZZ_ENDPOINT": "e1",
             "FUZZ_PROPERTY": "p1", "FUZZ_CONNECTION": str(connection.pk), "FUZZ_SECRET": connection.downlink_secret,
-            "FUZZ_TOKEN": token, "FUZZ_DEVICE_TOKEN": device_token}
+            "FUZZ_TOKEN": token, "FUZZ_DEVICE_TOKEN": device_token,
+            **_alarm_and_dashboard(alice, bucket, device), **_deliveries(alice, endpoint, connection)}
+
+
+def _alarm_and_dashboard(owner, bucket, device):
+    """A rule with an open alarm and a dashboard, so their operations reach past the 404."""
+    rule = rule_create(owner=owner, rule_id="r1", source_type="bucket", bucket=bucket, field="temperature",
+                       condition={"op": "gt", "value": 30}, severity="high")
+    alarm = alarm_activate(rule=rule, device_pk=device.pk, value=31)
+    dashboard_create(owner=owner, dashboard_id="db1", name="Dashboard one")
+    return {"FUZZ_RULE": "r1", "FUZZ_ALARM": str(alarm.pk), "FUZZ_DASHBOARD": "db1"}
+
+
+def _deliveries(owner, endpoint, connection):
+    """One delivery per kind of target: the two `{delivery}` paths name different rows."""
+    common = {"owner": owner, "device_id": "d1", "payload": {"temperature": 21}, "ts": 1764547200000,
+              "state": Delivery.FAILED}
+    to_endpoint = Delivery.objects.create(endpoint=endpoint, **common)
+    to_connection = Delivery.objects.create(connection=connection, **common)
+    return {"FUZZ_DELIVERY": str(to_endpoint.pk), "FUZZ_CONNECTION_DELIVERY": str(to_connection.pk)}
 
 
 def _run(live_server, pinned, report_dir, *methods):
