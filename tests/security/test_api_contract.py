@@ -182,3 +182,19 @@ def test_html_is_never_offered_by_the_api(alice, api):
     assert response["Content-Type"].startswith("application/json")
     response = api(alice).get("/v1/users/alice/buckets", HTTP_ACCEPT="text/html")
     assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("url,shape", [("/v1/users/alice/buckets", "thinger"),
+                                       ("/v3/users/alice/devices/d1/callback/data", "thinger"),
+                                       ("/iot-flow/v1/connections", "thingpark"),
+                                       ("/iot-flow/downlinkMessages/abc", "thingpark")])
+def test_a_disallowed_host_on_an_api_route_is_a_json_400(client, url, shape):
+    """Django refuses the Host before any view runs (DisallowedHost): still JSON, in the route's shape."""
+    response = client.post(url, "{}", content_type="application/json", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    if shape == "thinger":
+        assert body["error"]["code"] == 400 and body["error"]["message"]
+    else:
+        assert body["code"] == "com-4000" and body["message"]
