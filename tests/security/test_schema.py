@@ -45,7 +45,7 @@ def test_schema_documents_request_and_response_bodies(client):
     assert {p["name"] for p in bucket_data["get"]["parameters"]} >= {"items", "agg", "agg_type", "min_ts"}
     assert "oneOf" in body(bucket_data["post"])
     endpoint = paths["/v1/users/{user}/endpoints/{endpoint}"]
-    assert body(endpoint["patch"])["$ref"].endswith("/PatchedEndpoint")
+    assert body(endpoint["patch"])["$ref"].endswith("/PatchedEndpointChanges")
     assert "url" in components["EndpointConfig"]["properties"]
     connections = paths["/iot-flow/v1/connections"]
     assert set(components["ConnectionSchema"]["properties"]) >= {"id", "state", "startupTime", "downlinkUrl"}
