@@ -1,8 +1,10 @@
 """Schemathesis (an independent OpenAPI fuzzer) against a live server of this project, as alice
 with real objects pinned as path parameters: a bucket, a device with a property attached to a
-connection, an endpoint, the connection and its downlink secret. Checks: no 5xx, every status is
-one the schema documents, every body matches its schema. Fixed seed, bounded examples per
-operation; `make fuzz` runs the same with many more (FUZZ_EXAMPLES).
+connection, an endpoint, the connection and its downlink secret, an alarm rule with an open alarm,
+a dashboard, a delivery to the endpoint and one to the connection. Checks (tests/fuzz/schemathesis.toml):
+no 5xx, every status is one the schema documents, every body matches its schema, and invalid data
+refused where the schema is strict. Fixed seed, bounded examples per operation; `make fuzz` runs
+the same with many more (FUZZ_EXAMPLES).
 
 Outbound calls (`/call` on an endpoint whose URL the fuzzer may change to anything) never leave
 the machine: every name resolves to 127.0.0.1 here, the far side of outbound HTTP."""
@@ -24,6 +26,8 @@ from platform.models import AccessToken
 CONFIG = Path(__file__).resolve().parents[1] / "fuzz" / "schemathesis.toml"
 # The checks are the config file's (negative_data_rejection only on the operations it names);
 # FUZZ_CHECKS=a,b overrides them for every operation, FUZZ_PATHS=<regex> limits the run for a look.
+# Two workers (FUZZ_WORKERS): the run waits on the server far more than it computes, and the first
+# pass deletes nothing, so operations may run side by side; it stays within two minutes.
 CHECKS = os.environ.get("FUZZ_CHECKS")
 PATHS = os.environ.get("FUZZ_PATHS")
 
@@ -77,7 +81,7 @@ def _run(live_server, pinned, report_dir, *methods):
                f"{live_server.url}/api/schema/", "--url", live_server.url,
                "--phases", os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing"),
                "--max-examples", os.environ.get("FUZZ_EXAMPLES", "8"), "--seed", "20261201",
-               "--workers", "1", "--request-timeout", "30", "--no-color", "--generation-database", "none",
+               "--workers", os.environ.get("FUZZ_WORKERS", "2"), "--request-timeout", "30", "--no-color", "--generation-database", "none",
                "--report", "junit", "--report-dir", str(report_dir)]
     command += [f"--include-method-regex=^({'|'.join(methods)})$"]
     command += [f"--checks={CHECKS}"] if CHECKS else []
