@@ -10,7 +10,14 @@ from rest_framework.views import APIView
 from buckets import openapi as doc
 from buckets import selectors, services
 from buckets.selectors.export import CONTENT_TYPES
-from buckets.serializers import BucketSerializer, DataQuerySerializer, ExportSerializer, RangeSerializer, bucket_changes
+from buckets.serializers import (
+    BucketReplaceSerializer,
+    BucketSerializer,
+    DataQuerySerializer,
+    ExportSerializer,
+    RangeSerializer,
+    bucket_changes,
+)
 from platform.api import error_response
 from platform.auth import owner_or_404
 from platform.clock import now_ms
@@ -77,7 +84,7 @@ class BucketApi(APIView):
         changes = bucket_changes(_valid(BucketSerializer, data, partial=partial))
         return Response(BucketSerializer(services.bucket_update(bucket=found, **changes)).data)
 
-    @extend_schema(request=BucketSerializer, responses={200: BucketSerializer, **api_errors(400)})
+    @extend_schema(request=BucketReplaceSerializer, responses={200: BucketSerializer, **api_errors(400)})
     def put(self, request, user, bucket):
         return self._update(request, user, bucket, partial=False)
 

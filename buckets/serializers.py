@@ -1,9 +1,11 @@
 """The JSON shapes of the buckets API (docs/api.md) and the validation of query parameters; no behaviour."""
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS, AGG_TYPES, EXPORT_FORMATS, TIMESTAMP_FORMATS
 from buckets.services import SOURCES
+from platform.serializers import JsonBooleanField, JsonCharField, JsonIntegerField
 from platform.validators import id_validator
 
 UNITS = [u for u, _ in Bucket.UNITS]
@@ -22,7 +24,7 @@ def _ms(**kwargs):
 
 
 class RetentionSerializer(serializers.Serializer):
-    period = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    period = JsonIntegerField(min_value=1, max_value=1_000_000)
     unit = _choice(UNITS)
 
     def validate(self, attrs):
@@ -39,10 +41,10 @@ class ConfigSerializer(serializers.Serializer):
 
 
 class BucketSerializer(serializers.Serializer):
-    bucket = serializers.CharField(validators=[id_validator], max_length=64)
-    name = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    description = serializers.CharField(allow_blank=True, required=False, default="")
-    enabled = serializers.BooleanField(required=False, default=True)
+    bucket = JsonCharField(validators=[id_validator], max_length=64)
+    name = JsonCharField(max_length=200, allow_blank=True, required=False, default="")
+    description = JsonCharField(allow_blank=True, required=False, default="")
+    enabled = JsonBooleanField(required=False, default=True)
     config = ConfigSerializer(required=False, default=lambda: {"source": "api", "retention": None})
 
     def to_representation(self, bucket):
@@ -51,6 +53,13 @@ class BucketSerializer(serializers.Serializer):
             retention = {"period": bucket.retention_period, "unit": bucket.retention_unit}
         return {"bucket": bucket.bucket_id, "name": bucket.name, "description": bucket.description,
                 "enabled": bucket.enabled, "config": {"source": bucket.source, "retention": retention}}
+
+
+@extend_schema_serializer(component_name="BucketReplace")
+class BucketReplaceSerializer(BucketSerializer):
+    """PUT's body, for the schema: the URL names the bucket, so the body may leave its id out."""
+
+    bucket = JsonCharField(validators=[id_validator], max_length=64, required=False)
 
 
 def bucket_changes(data):

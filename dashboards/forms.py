@@ -45,6 +45,12 @@ class DashboardForm(forms.Form):
             del self.fields["dashboard_id"]
 
 
+def _typed_id(value):
+    """A bucket or device id as typed, or "" when no id could be it: the form's choices are looked
+    up before validation, and a NUL would reach the database (which cannot even compare it)."""
+    return value if isinstance(value, str) and "\x00" not in value else ""
+
+
 class WidgetForm(forms.Form):
     type = forms.ChoiceField(label="Widget type", choices=list(TYPE_LABELS.items()))
     title = forms.CharField(max_length=100, required=False)
@@ -93,7 +99,7 @@ class WidgetForm(forms.Form):
         devices = list(Device.objects.filter(owner=owner).order_by("device_id").values_list("device_id", flat=True))
         cast(forms.ChoiceField, self.fields["bucket"]).choices = [("", "(choose a bucket)")] + [(b, b) for b in buckets]
         cast(forms.ChoiceField, self.fields["device"]).choices = [("", "(choose a device)")] + [(d, d) for d in devices]
-        bucket = Bucket.objects.filter(owner=owner, bucket_id=current.get("bucket") or "").first()
+        bucket = Bucket.objects.filter(owner=owner, bucket_id=_typed_id(current.get("bucket"))).first()
         offered = bucket_fields(bucket=bucket) if bucket else []
         chosen = current.getlist("fields") if hasattr(current, "getlist") else list(current.get("fields") or [])
         cast(forms.ChoiceField, self.fields["fields"]).choices = [(f, f) for f in dict.fromkeys([*offered, *chosen])]
@@ -104,7 +110,7 @@ class WidgetForm(forms.Form):
             "Choose a bucket: its fields appear here once it has records." if not bucket else
             "No records in this bucket yet: its fields appear here once data arrives.")
         self.property_names = sorted(DeviceProperty.objects.filter(
-            device__owner=owner, device__device_id=current.get("device") or "").values_list("name", flat=True))
+            device__owner=owner, device__device_id=_typed_id(current.get("device"))).values_list("name", flat=True))
         self.shown = {"type", "title", *INPUTS[self.kind]}
         if self.kind in ("value", "gauge"):
             self.fields["bucket"].help_text = "A field of a bucket's latest record, or leave it empty and choose a " \

@@ -141,18 +141,28 @@ def _body(request, dashboard, widget, message):
     return response
 
 
+def _typed_value(raw):
+    """JSON if it parses, else the text itself (plain text is a string value, as a person typing
+    "on" means). PayloadError for JSON the database cannot hold, and for what Python's parser
+    refuses without a decode error: nesting too deep (RecursionError), an integer of more than
+    4,300 digits (ValueError)."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+    except (RecursionError, ValueError):
+        raise PayloadError("nested too deeply or a number too long: simplify it.") from None
+    json_check(value)
+    return value
+
+
 @login_required
 @require_POST
 def widget_property(request, dashboard_id, widget_id):
     dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     widget = _widget(dashboard, widget_id)
-    raw = request.POST.get("value", "")
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw  # plain text is a string value, as a person typing "on" means
-    try:
-        json_check(value)
+        value = _typed_value(request.POST.get("value", ""))
     except PayloadError as exc:
         return HttpResponseBadRequest(f"This value cannot be stored: {exc}")
     if services.widget_property_set(dashboard=dashboard, widget_id=widget_id, value=value) is None:

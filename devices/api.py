@@ -121,6 +121,11 @@ class CallbackSettingsView(DeviceAPIView):
     @extend_schema(request=CallbackSettingsSchema, responses={200: CallbackSettingsSchema, **api_errors(400)})
     def put(self, request, user, device):
         found = self.device()
+        if request.stream is None:
+            # No body at all (DRF keeps no stream for one): the schema requires it, and reading it
+            # as `{}` would turn every action off. An explicit `{}` still does, as documented.
+            raise exceptions.ValidationError("Send the callback settings as a JSON object, e.g. "
+                                             '{"actions": {"write_bucket": "b1"}}; {} turns every action off.')
         serializer = CallbackSettingsSerializer(data=request.data, context={"owner": found.owner})
         serializer.is_valid(raise_exception=True)
         with model_errors_as_400():

@@ -9,8 +9,6 @@ and the callback-settings URL. Which one a request means is decided by its crede
   token): the device callback, which answers 401 when the token is not the device's.
 Device tokens never contain a '.', so the hot path costs no extra query."""
 
-import logging
-
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import JsonResponse
@@ -19,15 +17,13 @@ from django.views.decorators.csrf import csrf_exempt
 from devices import accept
 from devices.ratelimit import callback_rate_exceeded
 from devices.selectors import device_for_callback
-from platform.api import error_response
+from platform.api import database_error_answer, error_response
 from platform.auth import bearer_token
 from platform.models import AccessToken
 from platform.payloads import PayloadError, payload_parse
 
-logger = logging.getLogger(__name__)
 UNAUTHORIZED = ("Unauthorized: send the device's callback token as 'Authorization: Bearer <token>' "
                 "or '?authorization=<token>'.")
-RETRY_AFTER = "5"
 JSON_TYPES = ("application/json",)
 
 
@@ -35,9 +31,12 @@ def _client_ip(request):
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _unavailable(user, device):
-    logger.exception("callback for %s/%s: database error", user, device)
-    return error_response(503, "The database is unavailable: retry later.", Retry_After=RETRY_AFTER)
+def _database_error(exc):
+    """The JSON API's classification (platform/api.py), in the callback's shape: firmware retries a
+    503, so only a lost or refused connection may answer it; a value the database cannot hold is
+    400 and a query we built wrong is 500 (logged with its SQL), which no retry would cure."""
+    status, message, headers = database_error_answer(exc)
+    return error_response(status, message, **headers)
 
 
 def _too_large(limit):
@@ -89,8 +88,8 @@ def callback(request, user, device):
         answer = accept.message_accept(device=found, payload=payload, size=len(body),
                                          ip_address=_client_ip(request))
         return _answer(answer)
-    except DatabaseError:
-        return _unavailable(user, device)
+    except DatabaseError as exc:
+        return _database_error(exc)
 
 
 def _presents_user_credentials(request):
@@ -110,8 +109,8 @@ def callback_or_settings(request, user, device):
 
     try:
         for_user = _presents_user_credentials(request)
-    except DatabaseError:
-        return _unavailable(user, device)
+    except DatabaseError as exc:
+        return _database_error(exc)
     if for_user:
         return CallbackSettingsView.as_view()(request, user=user, device=device)
     return callback(request, user, device)

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from devices.models import Device
 from devices.services import downlink_queue
 from endpoints.selectors import connection_for_downlink_secret
-from platform.api import thingpark_error_response
+from platform.api import database_error_answer, thingpark_error_response
 from platform.payloads import PayloadError, json_parse
 
 HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
@@ -42,6 +42,16 @@ def _parse(body):
     raise ValueError("DevEUI_downlink needs payload (any JSON) or payload_hex (an even number of hex digits).")
 
 
+def _database_error(exc):
+    """The JSON API's classification (platform/api.py) in ThingPark's shape: only an outage is a
+    503 with Retry-After, because an application server retries that one forever."""
+    status, message, headers = database_error_answer(exc)
+    response = thingpark_error_response(status, message)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
 @csrf_exempt
 def downlink_messages(request, secret):
     if request.method != "POST":
@@ -67,8 +77,6 @@ def downlink_messages(request, secret):
         if device is None:
             return thingpark_error_response(404, f"No device {device_id[:64]!r} is attached to this connection.")
         downlink = downlink_queue(device=device, payload=payload, source=str(connection.pk))
-    except DatabaseError:
-        response = thingpark_error_response(503, "The database is unavailable: retry later.")
-        response["Retry-After"] = "5"
-        return response
+    except DatabaseError as exc:
+        return _database_error(exc)
     return JsonResponse({"id": downlink.pk, "status": "queued"}, status=202)

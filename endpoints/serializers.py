@@ -16,7 +16,15 @@ from rest_framework.exceptions import ValidationError
 from endpoints import delivery as engine
 from endpoints.models import Connection, Endpoint
 from platform.clock import ms
-from platform.serializers import ComputedCharField, ComputedEpochMsField, EpochMsField
+from platform.serializers import (
+    ComputedCharField,
+    ComputedEpochMsField,
+    EpochMsField,
+    JsonBooleanField,
+    JsonCharField,
+    JsonIntegerField,
+    JsonRegexField,
+)
 from platform.validators import ID_PATTERN, url_problem, validate_headers
 
 DELIVERY_STATES = ["pending", "delivered", "failed"]
@@ -86,12 +94,12 @@ class HeadersField(serializers.DictField):
 # Named for the schema: buckets has a ConfigSerializer too, and both would be the component "Config".
 @extend_schema_serializer(component_name="EndpointConfig")
 class ConfigSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000)
+    url = JsonCharField(max_length=2000)
     method = serializers.ChoiceField([m for m, _ in Endpoint.METHODS], default="POST")
     headers = HeadersField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
     body = serializers.JSONField(default=None, allow_null=True)
-    timeout = serializers.IntegerField(min_value=1, max_value=60, default=10)
-    max_in_flight = serializers.IntegerField(min_value=1, max_value=256, default=None, allow_null=True,
+    timeout = JsonIntegerField(min_value=1, max_value=60, default=10)
+    max_in_flight = JsonIntegerField(min_value=1, max_value=256, default=None, allow_null=True,
                                              help_text="requests in flight at once (each device's messages still "
                                                        "go one at a time, in order); null = the platform's default, "
                                                        "64 unless DELIVERY_MAX_IN_FLIGHT says otherwise")
@@ -110,18 +118,40 @@ class ConfigSerializer(serializers.Serializer):
 
 
 class EndpointSerializer(serializers.Serializer):
-    endpoint = serializers.RegexField(ID_PATTERN,
+    endpoint = JsonRegexField(ID_PATTERN,
                                       error_messages={"invalid": "Use 1 to 64 letters, digits, '_' or '-'."})
-    name = serializers.CharField(max_length=200, allow_blank=True, default="")
-    description = serializers.CharField(allow_blank=True, default="")
-    type = serializers.CharField(default="http_request")
-    enabled = serializers.BooleanField(default=True)
+    name = JsonCharField(max_length=200, allow_blank=True, default="")
+    description = JsonCharField(allow_blank=True, default="")
+    type = JsonCharField(default="http_request")
+    enabled = JsonBooleanField(default=True)
     config = ConfigSerializer()
 
     def validate_type(self, value):
         if value != "http_request":
             raise ValidationError("Only 'http_request' endpoints are supported.")
         return value
+
+
+@extend_schema_serializer(component_name="EndpointReplace")
+class EndpointReplaceSerializer(EndpointSerializer):
+    """PUT's body, for the schema: the URL names the endpoint, so the body may leave its id out."""
+
+    endpoint = JsonRegexField(ID_PATTERN, required=False)
+
+
+@extend_schema_serializer(component_name="EndpointConfigChanges")
+class ConfigChangesSerializer(ConfigSerializer):
+    """PATCH's `config`, for the schema: its keys are merged into the current config, so the URL
+    too may be left out."""
+
+    url = JsonCharField(max_length=2000, required=False)
+
+
+@extend_schema_serializer(component_name="EndpointChanges")
+class EndpointChangesSerializer(EndpointReplaceSerializer):
+    """PATCH's body, for the schema (drf-spectacular makes every top-level field optional)."""
+
+    config = ConfigChangesSerializer()
 
 
 # Rendered here, not by the request's fields: their names are the wire's, not the model's.

@@ -66,3 +66,35 @@ class RelatedIdsField(serializers.ListField):
 
     def to_representation(self, related: Any) -> list:
         return [self.child.to_representation(obj.pk) for obj in related.all()]
+
+
+
+class JsonTypeMixin(serializers.Field):
+    """The field takes only its JSON type: DRF's fields also read "yes" or 0 as a boolean, 10 as
+    a string and "10" as an integer, which the schema's types refuse, so a client relying on that
+    would pass here and fail against any other implementation of the contract. Write bodies are
+    JSON only, so a well-typed client loses nothing."""
+
+    json_types: tuple[type, ...] = ()
+
+    def to_internal_value(self, data: Any) -> Any:
+        # bool is an int in Python but not an integer in JSON.
+        if not isinstance(data, self.json_types) or (isinstance(data, bool) and bool not in self.json_types):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonBooleanField(JsonTypeMixin, serializers.BooleanField):
+    json_types = (bool,)
+
+
+class JsonCharField(JsonTypeMixin, serializers.CharField):
+    json_types = (str,)
+
+
+class JsonRegexField(JsonTypeMixin, serializers.RegexField):
+    json_types = (str,)
+
+
+class JsonIntegerField(JsonTypeMixin, serializers.IntegerField):
+    json_types = (int,)

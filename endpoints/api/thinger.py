@@ -16,7 +16,9 @@ from endpoints.serializers import (
     AttemptSchema,
     CallAnswerSchema,
     DeliverySchema,
+    EndpointChangesSerializer,
     EndpointDetailSchema,
+    EndpointReplaceSerializer,
     EndpointSchema,
     EndpointSerializer,
 )
@@ -62,11 +64,11 @@ class EndpointDetail(APIView):
         statistics, _ = engine.deliveries_statistics(target=found)
         return Response(EndpointDetailSchema(found, context={"statistics": statistics}).data)
 
-    @extend_schema(request=EndpointSerializer, responses={200: EndpointSchema, **api_errors(400)})
+    @extend_schema(request=EndpointReplaceSerializer, responses={200: EndpointSchema, **api_errors(400)})
     def put(self, request, user, endpoint):
         return self._update(request, user, endpoint, partial=False)
 
-    @extend_schema(request=EndpointSerializer, responses={200: EndpointSchema, **api_errors(400)})
+    @extend_schema(request=EndpointChangesSerializer, responses={200: EndpointSchema, **api_errors(400)})
     def patch(self, request, user, endpoint):
         return self._update(request, user, endpoint, partial=True)
 

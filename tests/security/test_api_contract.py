@@ -182,3 +182,76 @@ def test_html_is_never_offered_by_the_api(alice, api):
     assert response["Content-Type"].startswith("application/json")
     response = api(alice).get("/v1/users/alice/buckets", HTTP_ACCEPT="text/html")
     assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("url,shape", [("/v1/users/alice/buckets", "thinger"),
+                                       ("/v3/users/alice/devices/d1/callback/data", "thinger"),
+                                       ("/iot-flow/v1/connections", "thingpark"),
+                                       ("/iot-flow/downlinkMessages/abc", "thingpark")])
+def test_a_disallowed_host_on_an_api_route_is_a_json_400(client, url, shape):
+    """Django refuses the Host before any view runs (DisallowedHost): still JSON, in the route's shape."""
+    response = client.post(url, "{}", content_type="application/json", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    if shape == "thinger":
+        assert body["error"]["code"] == 400 and body["error"]["message"]
+    else:
+        assert body["code"] == "com-4000" and body["message"]
+
+
+# --- What negative_data_rejection found where the schema is strict (tests/fuzz/schemathesis.toml) --
+
+@pytest.mark.parametrize("enabled", [0, 1, "true", "false", "on", None])
+def test_enabled_is_a_json_boolean_on_buckets_and_endpoints(alice, api, bucket, endpoint, enabled):
+    client = api(alice)
+    for url in ("/v1/users/alice/buckets/b1", "/v1/users/alice/endpoints/e1"):
+        response = client.patch(url, {"enabled": enabled}, format="json")
+        assert response.status_code == 400, (url, enabled, response.content)
+        assert "enabled" in response.json()["error"]["message"]
+    created = client.post("/v1/users/alice/buckets", {"bucket": "b2", "enabled": enabled}, format="json")
+    assert created.status_code == 400 and not Bucket.objects.filter(bucket_id="b2").exists()
+    assert client.patch("/v1/users/alice/buckets/b1", {"enabled": False}, format="json").json()["enabled"] is False
+
+
+@pytest.mark.parametrize("url,body", [
+    ("/v1/users/alice/buckets/b1", {"description": 0}),
+    ("/v1/users/alice/buckets/b1", {"name": 5}),
+    ("/v1/users/alice/buckets/b1", {"config": {"retention": {"period": "7", "unit": "days"}}}),
+    ("/v1/users/alice/endpoints/e1", {"description": 0}),
+    ("/v1/users/alice/endpoints/e1", {"config": {"timeout": "10"}}),
+    ("/v1/users/alice/endpoints/e1", {"config": {"timeout": 10.0}}),
+    ("/v1/users/alice/endpoints/e1", {"config": {"timeout": True}}),
+])
+def test_strings_and_integers_are_their_json_types(alice, api, bucket, endpoint, url, body):
+    response = api(alice).patch(url, body, format="json")
+    assert response.status_code == 400, (body, response.content)
+
+
+def test_the_schema_lets_put_leave_the_id_out_and_patch_leave_the_url_out(client):
+    """The URL names the object, and PATCH merges `config` into the current one: the API accepts
+    both, so the schema must not require them (the check reported the valid requests)."""
+    schema = _schema(client)
+    components = schema["components"]["schemas"]
+
+    def request_schema(path, method):
+        ref = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return components[ref.rsplit("/", 1)[1]]
+
+    assert "bucket" not in request_schema("/v1/users/{user}/buckets/{bucket}", "put").get("required", [])
+    assert "endpoint" not in request_schema("/v1/users/{user}/endpoints/{endpoint}", "put").get("required", [])
+    patch = request_schema("/v1/users/{user}/endpoints/{endpoint}", "patch")
+    config = components[patch["properties"]["config"]["$ref"].rsplit("/", 1)[1]]
+    assert "url" not in config.get("required", [])
+    assert "bucket" in request_schema("/v1/users/{user}/buckets", "post")["required"]
+
+
+def test_put_callback_settings_without_a_body_is_400_and_changes_nothing(alice, api, device):
+    client = api(alice)
+    url = "/v3/users/alice/devices/d1/callback"
+    client.put(url, {"actions": {"write_bucket": "b1"}}, format="json")
+    response = client.put(url)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == 400
+    assert client.get(url).json()["actions"]["write_bucket"] == "b1"
+    assert client.put(url, {}, format="json").json()["actions"]["write_bucket"] is None  # {} still resets

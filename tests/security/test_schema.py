@@ -1,6 +1,6 @@
 """The OpenAPI schema at /api/schema/, its offline docs page, and a property-based run over every
-operation it lists (schemathesis-style, with hypothesis): whatever the path parameters and JSON
-bodies, no operation answers 500."""
+operation it lists (with hypothesis): whatever the path segments and JSON bodies, no operation
+answers 500. Schemathesis (test_schemathesis.py) covers the rest, with pinned path parameters."""
 import json
 import re
 
@@ -45,7 +45,7 @@ def test_schema_documents_request_and_response_bodies(client):
     assert {p["name"] for p in bucket_data["get"]["parameters"]} >= {"items", "agg", "agg_type", "min_ts"}
     assert "oneOf" in body(bucket_data["post"])
     endpoint = paths["/v1/users/{user}/endpoints/{endpoint}"]
-    assert body(endpoint["patch"])["$ref"].endswith("/PatchedEndpoint")
+    assert body(endpoint["patch"])["$ref"].endswith("/PatchedEndpointChanges")
     assert "url" in components["EndpointConfig"]["properties"]
     connections = paths["/iot-flow/v1/connections"]
     assert set(components["ConnectionSchema"]["properties"]) >= {"id", "state", "startupTime", "downlinkUrl"}
@@ -100,6 +100,13 @@ def alice_client(alice, device, endpoint, connection, settings):
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_no_operation_answers_500(alice_client, data):
+    """Kept beside Schemathesis (test_schemathesis.py) for what it cannot do: fuzz the path
+    segments. Schemathesis runs with every path parameter pinned to a real object, and a pinned
+    value replaces whatever it generated, so a NUL, "..", another user's name or an unknown id in
+    the path is tried only here; so is an error body without a message on any route.
+
+    A 502 passes only from `/call`: the documented answer when the endpoint (whose URL an earlier
+    example may have changed) does not answer. No other operation calls out while answering."""
     path, method = data.draw(st.sampled_from(_OPERATIONS))
     url = re.sub(r"\{[^}]+\}", lambda m: data.draw(SEGMENT), path)
     body = data.draw(JSON | st.dictionaries(st.sampled_from(
@@ -108,7 +115,8 @@ def test_no_operation_answers_500(alice_client, data):
         JSON, max_size=4))
     response = getattr(alice_client, method)(url, json.dumps(body) if method != "get" else data.draw(QUERY),
                                              **({"content_type": "application/json"} if method != "get" else {}))
-    assert response.status_code < 500 or response.status_code == 502, (method, url, body, response.content[:300])
+    bad_gateway_allowed = response.status_code == 502 and path.endswith("/{endpoint}/call")
+    assert response.status_code < 500 or bad_gateway_allowed, (method, url, body, response.content[:300])
     if response.status_code >= 400 and response.get("Content-Type", "").startswith("application/json"):
         error = response.json()
         message = error.get("error", {}).get("message") if "error" in error else error.get("message")

@@ -63,3 +63,11 @@ def test_nav_on_every_page(web):
     for label in ("Devices", "Buckets", "Endpoints", "Applications", "Access tokens"):
         assert label in text
     assert "cdn" not in text.lower() and "htmx" in text
+
+
+def test_admin_index_spells_every_plural(client, django_user_model):
+    """Django's default plural appends an "s": "Deliverys" until the model says otherwise."""
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1")
+    client.force_login(admin)
+    text = client.get("/admin/").text
+    assert "Deliveries" in text and "Deliverys" not in text
