@@ -149,7 +149,7 @@ def _typed_value(raw):
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        return raw
+        value = raw  # plain text: still checked, a NUL in it is as unstorable as in JSON
     except (RecursionError, ValueError):
         raise PayloadError("nested too deeply or a number too long: simplify it.") from None
     json_check(value)
