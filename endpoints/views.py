@@ -144,13 +144,18 @@ def endpoint_detail(request, endpoint_id):
     return render_page(request, "endpoints/detail.html", context, partials=tuple(ENDPOINT_PARTS))
 
 
+def _retry_now(request, target, name):
+    """Makes the target's waiting deliveries due at once and says how many (both target kinds)."""
+    waiting = deliveries_retry_now(target=target)
+    toast(request, f"Retrying {waiting} deliver{'y' if waiting == 1 else 'ies'} to {name} now.")
+
+
 @login_required
 @require_POST
 def endpoint_retry_now(request, endpoint_id):
     """"Retry now": the endpoint's deliveries waiting for a retry are due at once."""
     endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
-    waiting = deliveries_retry_now(target=endpoint)
-    toast(request, f"Retrying {waiting} deliver{'y' if waiting == 1 else 'ies'} to {endpoint.endpoint_id} now.")
+    _retry_now(request, endpoint, endpoint.endpoint_id)
     if request.htmx:
         return render_page(request, "endpoints/detail.html", _endpoint_health(endpoint), partials=("health",))
     return redirect("endpoint_detail", endpoint_id=endpoint.endpoint_id)
@@ -287,8 +292,7 @@ def application_detail(request, pk):
 def application_retry_now(request, pk):
     """"Retry now": what waits for the blame period or a retry is due at once."""
     connection = selectors.connection_for_owner_or_404(request.user, pk)
-    waiting = deliveries_retry_now(target=connection)
-    toast(request, f"Retrying {waiting} deliver{'y' if waiting == 1 else 'ies'} to {connection.name} now.")
+    _retry_now(request, connection, connection.name)
     if request.htmx:
         connection.refresh_from_db()
         return render_page(request, "applications/detail.html", _application_health(connection),
