@@ -3,7 +3,8 @@
 
 Run: `make perf` (or `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_ingest.py`). Needs the local
 PostgreSQL and Redis and Debian's `wrk` (make perf installs it). Uses its own database (PERF_DB,
-default perf_ingest, dropped and created) and Redis databases 14 and 15. Prints figures; asserts
+default perf_ingest, dropped and created) and Redis databases 14 and 15 (PERF_REDIS_DB=N: N and
+N+1, flushed, so a second run on the machine can keep off the first's). Prints figures; asserts
 nothing. Knobs: PERF_SECONDS (saturation run, default 60), PERF_DEVICES (1000), WEB_WORKERS (2),
 WEB_THREADS (4), INGEST_CONCURRENCY (1), DELIVERY_CONCURRENCY (2), WRK_CONNECTIONS (64),
 DEVICE_RATE_LIMIT (600, the default), PERF_QUICK=1 (limit and saturation only, to compare levers),
@@ -33,6 +34,8 @@ WEB_WORKERS = os.environ.get("WEB_WORKERS", "2")
 WEB_THREADS = os.environ.get("WEB_THREADS", "4")
 WRK_CONNECTIONS = os.environ.get("WRK_CONNECTIONS", "64")
 QUICK = os.environ.get("PERF_QUICK") == "1"  # saturation and CPU split only: for comparing levers
+REDIS_DB = int(os.environ.get("PERF_REDIS_DB", "14"))
+REDIS_DBS = (REDIS_DB, REDIS_DB + 1)  # the Celery broker's and the cache's, flushed
 USER = "perf"
 
 ENV = {
@@ -40,8 +43,8 @@ ENV = {
     "PYTHONPATH": str(ROOT),
     "DJANGO_SETTINGS_MODULE": "platform.settings",
     "DATABASE_URL": f"{PG}/{DB}",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
-    "CACHE_URL": "redis://127.0.0.1:6379/15",
+    "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DBS[0]}",
+    "CACHE_URL": f"redis://127.0.0.1:6379/{REDIS_DBS[1]}",
     "DEBUG": "false",
     "SECRET_KEY": "benchmark-only-secret-key-benchmark-only-secret-key",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -180,7 +183,7 @@ def database_reset():
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=ENV, check=True)
     import redis
 
-    for db in (14, 15):
+    for db in REDIS_DBS:
         redis.Redis(db=db).flushdb()
 
 
