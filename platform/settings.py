@@ -111,9 +111,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db_path = Path(_db["NAME"])
     _db["TEST"] = {"NAME": str(_db_path.with_name(f"test_{_db_path.name}"))}
 else:
+    # Django's health check, skipped for a connection that served a request cleanly less than
+    # DATABASE_HEALTH_CHECK_IDLE seconds ago (platform/database/base.py; 0 checks every request).
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "platform.database"
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
 DATABASES = {"default": _db}
+DATABASE_HEALTH_CHECK_IDLE = env_int("DATABASE_HEALTH_CHECK_IDLE", 1, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHE_URL = env_str("CACHE_URL", "locmem://")
