@@ -33,13 +33,9 @@ def callback_rate_exceeded(*, device_pk: int) -> int | None:
 
 def _count(key: str) -> int:
     """Counts one hit on `key` (created with a 120 s expiry); returns the count. With Redis, one
-    round trip (SET NX EX and INCR pipelined); elsewhere Django's add + incr."""
-    backend = getattr(cache, "_cache", None)
-    if backend is not None and hasattr(backend, "get_client"):
-        redis_key = cache.make_and_validate_key(key)
-        pipe = backend.get_client(redis_key, write=True).pipeline(transaction=False)
-        pipe.set(redis_key, 0, ex=120, nx=True)
-        pipe.incr(redis_key)
-        return pipe.execute()[1]
+    round trip (platform/cache.py count: SET NX EX and INCR); elsewhere Django's add + incr."""
+    count = getattr(cache, "count", None)
+    if count is not None:
+        return count(key, 120)
     cache.add(key, 0, timeout=120)
     return cache.incr(key)

@@ -71,9 +71,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def spawn(name, cmd):
+def spawn(name, cmd, env=None):
     log = open(OUT / f"{name}.log", "wb")  # noqa: SIM115  the process keeps it
-    processes[name] = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT)
+    processes[name] = subprocess.Popen(cmd, cwd=ROOT, env={**ENV, **(env or {})}, stdout=log,
+                                       stderr=subprocess.STDOUT)
     return processes[name]
 
 

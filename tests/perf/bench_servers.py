@@ -11,9 +11,11 @@ Redis databases (PERF_REDIS_DB) and seeding. Three alternating rounds of PERF_RO
 (default 15) per server and target, wrk -t2 -c64 with wrk_callback.lua; no Celery worker runs (the
 inbox only grows), so the figures are the web tier's alone. Each target's median is also given as
 a ratio to the trivial view under the first gunicorn server.
+Each round also gives the CPU per 200 of the server's processes, PostgreSQL and Redis (medians).
 Knobs: BENCH_SERVERS, e.g. "gunicorn:2x4,gunicorn:4x1,granian:2x4,nodered:1x1" (server:workers x
 threads; the default is both servers with WEB_WORKERS x WEB_THREADS, and nodered:1x1 when node and
-npm are found), BENCH_TARGETS ("trivial view,callback").
+npm are found; "gunicorn:2x4+NAME=VALUE" runs that server with an environment variable set, to
+measure a lever against the same server without it), BENCH_TARGETS ("trivial view,callback").
 
 Node-RED (`nodered`, one process, the size is ignored): tests/perf/nodered holds its pinned
 package.json and lock, settings.js and flow.json; the first run installs node_modules there with
@@ -45,25 +47,25 @@ NODERED_OK = bool(shutil.which("node") and shutil.which("npm"))
 CALLBACK_PATH = "/v3/users/{user}/devices/{device}/callback/data"
 
 
-def granian(name, app, port, workers, threads):
+def granian(name, app, port, workers, threads, env=None):
     return bench.spawn(name, [sys.executable, "-m", "granian", "--interface", "wsgi", f"{app}:application",
                               "--host", "127.0.0.1", "--port", str(port), "--workers", workers,
                               "--blocking-threads", threads, "--no-ws", "--log-level", "warning",
-                              "--http1-header-read-timeout", "10000"])
+                              "--http1-header-read-timeout", "10000"], env)
 
 
-def gunicorn(name, app, port, workers, threads):
+def gunicorn(name, app, port, workers, threads, env=None):
     return bench.spawn(name, [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers",
                               workers, "--threads", threads, "--worker-class", "gthread", "--log-level", "warning",
-                              "--backlog", "2048"])
+                              "--backlog", "2048"], env)
 
 
-def nodered(name, app, port, workers, threads):
+def nodered(name, app, port, workers, threads, env=None):
     """The flow in tests/perf/nodered; `app` is ignored (it serves the callback URL only)."""
     (bench.OUT / "nodered").mkdir(exist_ok=True)
     return bench.spawn(name, ["node", str(NODERED / "node_modules" / "node-red" / "red.js"),
                               "--settings", str(NODERED / "settings.js"), "--userDir", str(bench.OUT / "nodered"),
-                              "--port", str(port)])
+                              "--port", str(port)], env)
 
 
 def nodered_install():
@@ -111,11 +113,16 @@ def servers():
     spec = os.environ.get("BENCH_SERVERS", default)
     found = {}
     for item in spec.split(","):
+        # "gunicorn:2x4+NAME=VALUE+...": that server with these environment variables (a lever
+        # measured against the same server without them, alternating in one run).
+        item, *overrides = item.split("+")
         kind, size = item.split(":")
         workers, threads = size.split("x")
         if kind == "nodered" and not NODERED_OK:
             continue
-        found[f"{kind} {size}"] = functools.partial(START[kind], workers=workers, threads=threads)
+        env = dict(override.split("=", 1) for override in overrides)
+        name = " ".join([f"{kind} {size}", *overrides])
+        found[name] = functools.partial(START[kind], workers=workers, threads=threads, env=env)
     return found
 
 
@@ -151,6 +158,7 @@ def main():
         nodered_table()
     rates = {pair: [] for pair in pairs}
     p99 = {pair: [] for pair in pairs}
+    cpu = {pair: [] for pair in pairs}
     for round_no in range(1, 4):
         for server, target in pairs:
             app, probe = TARGETS[target]
@@ -161,8 +169,14 @@ def main():
                 nodered_check(port, *devices[0])
                 rows_before = nodered_rows()
             time.sleep(1)
+            before = bench.cpu_seconds()
             result = bench.wrk(port, ROUND, bench.HERE / "wrk_callback.lua")
+            after = bench.cpu_seconds()
             bench.stop("web")
+            # CPU per 200 (ms) of the server's processes, PostgreSQL and Redis (wrk's own left out):
+            # steadier than req/s on a machine whose speed drifts between rounds.
+            cpu[(server, target)].append([1000 * (after[role] - before[role]) / max(result["ok"], 1)
+                                          for role in ("web", "postgres", "redis")])
             rates[(server, target)].append(result["ok_rate"])
             p99[(server, target)].append(bench._p99(result))
             if server.startswith("nodered"):
@@ -178,8 +192,10 @@ def main():
         values = rates[(server, target)]
         median = statistics.median(values)
         ratio = f"{median / base:5.2f}x the trivial view (gunicorn)" if base else ""
+        split = " / ".join(f"{statistics.median(role):.2f}" for role in zip(*cpu[(server, target)], strict=True))
         bench.say(f"{target:13s} {server:14s} median {median:7.0f} req/s  {ratio}  rounds "
-                  f"{', '.join(f'{v:.0f}' for v in values)}  p99 {', '.join(p99[(server, target)])}")
+                  f"{', '.join(f'{v:.0f}' for v in values)}  p99 {', '.join(p99[(server, target)])}  "
+                  f"CPU per 200 (server / PostgreSQL / Redis) {split} ms")
     bench.say(f"machine after the run: {bench.load()}")
 
 
