@@ -125,7 +125,7 @@ def main():
 
         prof = cProfile.Profile(time.process_time)  # CPU, not wall: waits on PostgreSQL and Redis are not cost
         prof.runcall(run, n, 1000)
-        pstats.Stats(prof).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(25)
+        pstats.Stats(prof).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(int(os.environ.get("PROFILE_TOP", "25")))
     else:
         run(n, 1000)
     cpu, pg, wall = time.process_time() - cpu0, backend_cpu(pid) - pg0, time.perf_counter() - wall0
