@@ -68,8 +68,21 @@ def json_parse(body: str | bytes, where: str = "the body") -> Any:
         raise PayloadError("JSON nested too deeply: flatten the payload.") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise PayloadError(f"Malformed JSON: {exc}.") from None
-    json_check(value, where)
+    if _may_need_check(body):
+        json_check(value, where)
     return value
+
+
+def _may_need_check(body: str | bytes) -> bool:
+    """False when the text alone shows json_check would pass, so the walk is skipped (most
+    callbacks). In ASCII text without NUL bytes (so neither UTF-16 nor UTF-32, nor a raw
+    surrogate), a NUL or an unpaired surrogate can only come from a \\u escape, since strict
+    parsing refuses raw control characters; numbers were checked while parsing; and nesting is at
+    most the number of brackets."""
+    if isinstance(body, bytes):
+        return (not body.isascii() or b"\\u" in body or b"\x00" in body
+                or body.count(b"[") + body.count(b"{") > MAX_DEPTH)
+    return not body.isascii() or "\\u" in body or body.count("[") + body.count("{") > MAX_DEPTH
 
 
 def payload_parse(body: bytes) -> dict[str, Any] | list[dict[str, Any]]:

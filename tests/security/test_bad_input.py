@@ -39,6 +39,11 @@ def assert_refused(response, status, *words):
     (b'{"a": 1.7976931348623157e308}', ["out of range"]),  # finite, but buckets aggregate as double precision
     (b'{"a": "\\u0000"}', ["nul"]),
     (b'{"a": "\\ud800"}', ["surrogate"]),
+    # Without a \u escape (the parser's text pre-check must not skip these, platform/payloads.py):
+    (b'{"a": "\xed\xa0\x80"}', ["surrogate"]),  # a surrogate encoded as if UTF-8
+    ('{"a": "\\u0000"}'.encode("utf-16-le"), ["nul"]),  # ASCII bytes, but no contiguous \u
+    ('{"a": "\ud800"}'.encode("utf-32", "surrogatepass"), ["surrogate"]),
+    (b"[" * 65 + b"{}" + b"]" * 65, ["nested"]),  # one level past the cap
     (b"[" * 100_00 + b"]" * 100_00, ["nested"]),
     (b'{"a":' * 5000 + b"1" + b"}" * 5000, ["nested"]),
     (b"[]", ["empty array"]),
