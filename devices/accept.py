@@ -20,6 +20,7 @@ from devices import cache as callback_cache
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
 from platform import backends
 from platform.clock import now_ms
+from platform.database.prepared import row_prepared
 
 logger = logging.getLogger(__name__)
 
@@ -213,9 +214,7 @@ def _message_accept_fast(*, device: Device, payload: Any, size: int,
         "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connection),
         "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout),
         "tx": _PLAIN_ANSWER_BYTES}
-    with connection.cursor() as cursor:
-        cursor.execute(_ACCEPT_FAST_SQL, params)
-        queued = cursor.fetchone()[0]
+    (queued,) = row_prepared(_ACCEPT_FAST_SQL, params)
     return None if queued else answer_pick(downlink=None)
 
 

@@ -117,7 +117,16 @@ else:
         _db["ENGINE"] = "platform.database"
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # The callback's statement is prepared (platform/database/prepared.py). Django turns
+        # psycopg's prepared statements off (prepare_threshold None) for the sake of transaction
+        # poolers; its own cursors bind on the client and never prepare, so this enables only ours.
+        # Behind PgBouncer in transaction mode older than 1.21 (or without max_prepared_statements),
+        # set DATABASE_PREPARED_STATEMENTS=false.
+        _db["OPTIONS"]["prepare_threshold"] = 5
+        _db["OPTIONS"]["options"] = "-c plan_cache_mode=force_generic_plan"
 DATABASES = {"default": _db}
+DATABASE_PREPARED_STATEMENTS = "prepare_threshold" in _db.get("OPTIONS", {})
 DATABASE_HEALTH_CHECK_IDLE = env_int("DATABASE_HEALTH_CHECK_IDLE", 1, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -38,3 +38,32 @@ def test_a_response_property_is_the_answer(client, device):
     property_set(device_id=device.pk, name="config", value={"interval": 60})
     assert post(client, device, {"a": 1}).json() == {"interval": 60}
     assert Message.objects.filter(device=device).count() == 1
+
+
+def _plans():
+    """(generic, custom) plans of this connection's prepared statements that insert messages."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+                       "FROM pg_prepared_statements WHERE statement LIKE '%%INSERT INTO devices_message%%'")
+        return tuple(cursor.fetchone())
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_common_case_is_one_prepared_statement_on_postgresql(client, device, monkeypatch, prepared):
+    """Prepared, planned once (a generic plan) and reused (platform/database/prepared.py); with
+    prepared statements off (DATABASE_PREPARED_STATEMENTS=false) the same statement through Django."""
+    from django.db import connection
+
+    from platform import backends
+
+    monkeypatch.setattr(backends, "PREPARED_STATEMENTS", backends.PREPARED_STATEMENTS and prepared)
+    before = _plans() if connection.vendor == "postgresql" else None
+    for n in range(3):
+        assert post(client, device, {"n": n}).json() == {}
+    assert Message.objects.filter(device=device).count() == 3
+    if before is not None:
+        generic, custom = _plans()
+        assert custom == before[1]  # never planned with the values
+        assert generic - before[0] == (3 if prepared else 0)  # the one generic plan, used by each
