@@ -124,7 +124,9 @@ else:
         # Behind PgBouncer in transaction mode older than 1.21 (or without max_prepared_statements),
         # set DATABASE_PREPARED_STATEMENTS=false.
         _db["OPTIONS"]["prepare_threshold"] = 5
-        _db["OPTIONS"]["options"] = "-c plan_cache_mode=force_generic_plan"
+        # Kept with any options the DATABASE_URL gives (?options=...).
+        _db["OPTIONS"]["options"] = " ".join(filter(None, [_db["OPTIONS"].get("options"),
+                                                         "-c plan_cache_mode=force_generic_plan"]))
 DATABASES = {"default": _db}
 DATABASE_PREPARED_STATEMENTS = "prepare_threshold" in _db.get("OPTIONS", {})
 DATABASE_HEALTH_CHECK_IDLE = env_int("DATABASE_HEALTH_CHECK_IDLE", 1, minimum=0)
