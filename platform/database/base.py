@@ -3,7 +3,7 @@ served a request without error.
 
 With CONN_HEALTH_CHECKS Django asks PostgreSQL `SELECT 1` before the first query of every request:
 one more round trip and statement per device callback, whose own work is one statement. A
-connection that finished a request cleanly less than HEALTH_CHECK_IDLE seconds ago is used
+connection that finished a request cleanly less than DATABASE_HEALTH_CHECK_IDLE seconds ago is used
 without that check (PgBouncer's server_check_delay does the same). If the server went away in
 that second, the request fails once with a database error (the callback answers 503 with
 Retry-After), Django closes the connection when the request ends, and the next request connects
@@ -30,10 +30,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def close_if_unusable_or_obsolete(self) -> None:
         # Called when a request (or a Celery task) starts and when it ends. health_check_done is
         # true only if this request used the connection: after a clean use, stamp the time.
-        served_cleanly = self.health_check_done and not self.errors_occurred
-        errored = self.errors_occurred
+        errored, used = self.errors_occurred, self.health_check_done
         super().close_if_unusable_or_obsolete()
         if self.connection is None or errored:
             self.served_cleanly_at = None
-        elif served_cleanly:
+        elif used:
             self.served_cleanly_at = time.monotonic()
