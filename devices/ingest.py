@@ -23,6 +23,7 @@ from platform.payloads import payload_records
 logger = logging.getLogger(__name__)
 # pg_try_advisory_xact_lock(INGEST_LOCK, partition) is held by the batch of that partition in progress.
 INGEST_LOCK = 0x1D6E57
+_short_batch_at = 0.0  # time.monotonic() of this process's last batch that was not full
 
 
 def messages_process(*, batch_size: int | None = None, budget_seconds: float | None = None) -> int:
@@ -46,6 +47,7 @@ def messages_process(*, batch_size: int | None = None, budget_seconds: float | N
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             _continue_later()
             return done
+        _linger()
         ingest_wake_clear()  # before the claim: a message committed from now on publishes a new wake-up
         waiting = _pending_by_partition(batch_size)
         if not waiting:
@@ -53,7 +55,22 @@ def messages_process(*, batch_size: int | None = None, budget_seconds: float | N
         processed = _batch_process(waiting, batch_size)
         if not processed:  # every partition with work is being processed by another worker
             return done
+        if processed < batch_size:
+            global _short_batch_at
+            _short_batch_at = time.monotonic()
         done += processed
+
+
+def _linger() -> None:
+    """Under a steady stream of callbacks each batch would hold only what arrived while the last
+    one was being stored, and a batch's fixed cost (about ten statements) would be paid for a few
+    messages. So after a batch that was not full the next claim waits until INGEST_LINGER_MS have
+    passed since it: what arrives meanwhile joins it, without a wake-up of its own (the flag is
+    still set). A worker that was idle claims at once, and a full batch is followed at once.
+    Measured in the README's "Intake levers"."""
+    wait = _short_batch_at + settings.INGEST_LINGER_MS / 1000 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
 
 
 def _continue_later() -> None:

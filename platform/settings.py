@@ -236,6 +236,8 @@ DEVICE_CALLBACK_MAX_BYTES = env_int("DEVICE_CALLBACK_MAX_BYTES", 65536, minimum=
 REQUEST_BODY_TIMEOUT = env_int("REQUEST_BODY_TIMEOUT", 10, minimum=1)
 DEVICE_RATE_LIMIT = env_int("DEVICE_RATE_LIMIT", 600, minimum=0)  # callbacks per device per minute, 0 = off
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 500, minimum=1)
+# Milliseconds the next claim waits after a batch that was not full (devices/ingest.py _linger).
+INGEST_LINGER_MS = env_int("INGEST_LINGER_MS", 100, minimum=0)
 # At most one ingest wake-up in flight (needs the Redis cache; devices/accept.py ingest_wake).
 INGEST_WAKE_DEBOUNCE = env_bool("INGEST_WAKE_DEBOUNCE", True)
 

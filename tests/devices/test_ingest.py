@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from buckets.models import Record
+from devices import ingest
 from devices.ingest import messages_apply, messages_process
 from devices.models import Device, DeviceProperty, Message
 from devices.tasks import redrive_messages_task
@@ -82,3 +83,58 @@ def test_redrive_stores_a_message_whose_wakeup_was_dropped(client, device, bucke
     assert len(wakeups) == 1 and not Record.objects.exists()
     assert redrive_messages_task() == 1
     assert Record.objects.get().val == {"t": 1}
+
+
+class _Clock:
+    """devices.ingest's `time`: sleeping moves the clock on, and runs `during_sleep` once."""
+
+    def __init__(self, during_sleep=None):
+        self.now, self.slept, self.during_sleep = 1000.0, [], during_sleep
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+        if self.during_sleep:
+            self.during_sleep()
+            self.during_sleep = None
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The sizes of the batches messages_process stores, in order, from an idle worker."""
+    sizes = []
+    process = ingest._batch_process
+
+    def counted(waiting, batch_size):
+        sizes.append(process(waiting, batch_size))
+        return sizes[-1]
+
+    monkeypatch.setattr(ingest, "_batch_process", counted)
+    monkeypatch.setattr(ingest, "_short_batch_at", 0.0)
+    return sizes
+
+
+def test_after_a_short_batch_what_arrives_within_the_linger_joins_the_next_one(device, bucket, batches,
+                                                                              monkeypatch, settings):
+    settings.INGEST_LINGER_MS = 100
+    clock = _Clock(during_sleep=lambda: _inbox(device, {"n": 3}, {"n": 4}, {"n": 5}))
+    monkeypatch.setattr(ingest, "time", clock)
+    _inbox(device, {"n": 1}, {"n": 2})
+    assert messages_process() == 5
+    # An idle worker claims at once; after each short batch the next claim waits for the linger.
+    assert batches == [2, 3]
+    assert clock.slept == [0.1, 0.1]
+    assert Record.objects.count() == 5
+
+
+def test_full_batches_follow_each_other_without_waiting(device, bucket, batches, monkeypatch, settings):
+    settings.INGEST_LINGER_MS = 100
+    clock = _Clock()
+    monkeypatch.setattr(ingest, "time", clock)
+    _inbox(device, *({"n": n} for n in range(4)))
+    assert messages_process(batch_size=2) == 4
+    assert batches == [2, 2]
+    assert clock.slept == []
