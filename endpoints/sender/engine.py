@@ -178,6 +178,9 @@ class Sender:
         if full:
             self.next_rescan = time.monotonic() + RESCAN
         due = claimable(now, after=0 if full else self.cursor)
+        # Looked at before the claim: taken after it, a batch committed in between would lie
+        # behind the cursor unseen until the next full look (up to RESCAN late).
+        newest = 0 if full else self._newest()
         sendable = self._sendable_partitions()
         if len(sendable) < partition_count():
             due = in_partitions(due, sendable)
@@ -185,8 +188,7 @@ class Sender:
         if full and len(rows) == limit:
             self.next_rescan = 0.0  # more old ones: look again from the start next time
         if not rows:
-            if not full:
-                self.cursor = max(self.cursor, self._newest())
+            self.cursor = max(self.cursor, newest)
             return 0
         self.cursor = max(self.cursor, rows[-1].pk)
         Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(leased_until=now + ROW_LEASE)
