@@ -12,7 +12,7 @@ from devices.ingest import messages_apply
 from devices.models import Device, Message
 from endpoints.delivery import deliveries_retry_now, deliveries_statistics
 from endpoints.models import Attempt, Connection, Delivery
-from endpoints.sender import Sender
+from endpoints.sender import Sender, engine
 from endpoints.sender.io import Claimed, Outcome
 from endpoints.targets import connection as connection_kind
 from endpoints.tasks import redrive_deliveries_task, send_deliveries_task
@@ -239,3 +239,31 @@ def test_a_targets_limit_is_shared_out_among_senders_without_exceeding_it(connec
         assert [s._limit(key, connection) for s in senders] == parts
     for sender in senders:
         sender.partitions.leave()
+
+
+def test_a_delivery_committed_while_a_claim_finds_nothing_is_claimed_by_the_next_one(device, connection, receiver,
+                                                                                    monkeypatch):
+    """An ingest batch commits its deliveries while a sender's claim is running and finds nothing:
+    the next claim (by the cursor, not a full look) takes them."""
+    device.applications.add(connection)
+    monkeypatch.setattr(engine, "RESCAN", 60.0)  # no full look but the first within the test
+    real, calls = engine.claimable, []
+
+    def claimable(now, after=0):
+        due = real(now, after=after)
+        calls.append(after)
+
+        class CommitsAfterTheClaim(type(due)):
+            def _fetch_all(self):
+                super()._fetch_all()
+                if len(calls) == 2 and not self._result_cache:  # the first claim by the cursor
+                    calls.append("committed")
+                    _message(device, {"late": True})
+
+        due.__class__ = CommitsAfterTheClaim
+        return due
+
+    monkeypatch.setattr(engine, "claimable", claimable)
+    Sender(budget=30, idle_exit=0.5).run()
+    assert "committed" in calls
+    assert [r.json()["DevEUI_uplink"]["payload"] for r in receiver.requests] == [{"late": True}]
