@@ -65,8 +65,8 @@ def _linger() -> None:
     """Under a steady stream of callbacks each batch would hold only what arrived while the last
     one was being stored, and a batch's fixed cost (about ten statements) would be paid for a few
     messages. So after a batch that was not full the next claim waits until INGEST_LINGER_MS have
-    passed since it: what arrives meanwhile joins it, without a wake-up of its own (the flag is
-    still set). A worker that was idle claims at once, and a full batch is followed at once.
+    passed since it: what arrives meanwhile joins it (and publishes at most one wake-up, the flag
+    being debounced). A worker that was idle claims at once, and a full batch is followed at once.
     Measured in the README's "Intake levers"."""
     wait = _short_batch_at + settings.INGEST_LINGER_MS / 1000 - time.monotonic()
     if wait > 0:
