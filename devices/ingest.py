@@ -56,9 +56,13 @@ def messages_process(*, batch_size: int | None = None, budget_seconds: float | N
         if not processed:  # every partition with work is being processed by another worker
             return done
         if processed < batch_size:
-            global _short_batch_at
-            _short_batch_at = time.monotonic()
+            _short_batch_stamp()
         done += processed
+
+
+def _short_batch_stamp() -> None:
+    global _short_batch_at
+    _short_batch_at = time.monotonic()
 
 
 def _linger() -> None:
