@@ -17,12 +17,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from devices import cache as callback_cache
+from devices.cache import CallbackDevice
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
 from platform import backends
 from platform.clock import now_ms
 from platform.database.prepared import row_prepared
 
 logger = logging.getLogger(__name__)
+# The callback hands over the cached fields (devices/cache.py); other callers may pass the model.
+AnyDevice = Device | CallbackDevice
 
 
 @dataclass
@@ -104,7 +107,7 @@ def ingest_wake_clear() -> None:
         logger.warning("could not clear the wake-up flag", exc_info=True)
 
 
-def message_accept(*, device: Device, payload: Any, size: int, ip_address: str | None = None) -> CallbackAnswer:
+def message_accept(*, device: AnyDevice, payload: Any, size: int, ip_address: str | None = None) -> CallbackAnswer:
     """Commits one device message to the inbox, updates the device's counters and connection
     state, and picks the answer (a downlink is consumed). Atomic, and committed when it returns
     (unless called inside the caller's transaction): a 200 to the device must mean all of this is
@@ -127,7 +130,7 @@ def message_accept(*, device: Device, payload: Any, size: int, ip_address: str |
     return answer
 
 
-def _message_accept_orm(*, device: Device, payload: Any, size: int, ip_address: str | None) -> CallbackAnswer:
+def _message_accept_orm(*, device: AnyDevice, payload: Any, size: int, ip_address: str | None) -> CallbackAnswer:
     now = timezone.now()
     Message.objects.create(device_id=device.pk, payload=payload, size=size, ts=now_ms(), ip_address=ip_address)
     answer = callback_answer(device=device, consume=True)
@@ -206,7 +209,7 @@ WITH queued AS (
 SELECT pending FROM queued"""
 
 
-def _message_accept_fast(*, device: Device, payload: Any, size: int,
+def _message_accept_fast(*, device: AnyDevice, payload: Any, size: int,
                          ip_address: str | None) -> CallbackAnswer | None:
     """The answer ({}) if done, None if a downlink is queued (nothing was written)."""
     now = timezone.now()
@@ -222,7 +225,7 @@ def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def _message_accept_sql(*, device: Device, payload: Any, size: int, ip_address: str | None) -> CallbackAnswer:
+def _message_accept_sql(*, device: AnyDevice, payload: Any, size: int, ip_address: str | None) -> CallbackAnswer:
     now = timezone.now()
     params: dict[str, Any] = {"now": now, "device": device.pk, "prop": device.send_property}
     with connection.cursor() as cursor:
@@ -245,7 +248,7 @@ def _message_accept_sql(*, device: Device, payload: Any, size: int, ip_address: 
 _PAYLOAD_FIELD = Message._meta.get_field("payload")
 
 
-def callback_answer(*, device: Device, consume: bool) -> CallbackAnswer:
+def callback_answer(*, device: AnyDevice, consume: bool) -> CallbackAnswer:
     """The oldest queued downlink (consumed, exactly once, when `consume`), else the response
     property's value, else {} (answer_pick). Exactly once: the downlink row is claimed with SKIP
     LOCKED and marked with a conditional update, so two racing callbacks never get the same one."""

@@ -16,14 +16,34 @@ process stops asking a failing cache for a few seconds."""
 import logging
 import secrets
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
-FIELDS = ("id", "owner_id", "device_id", "name", "enabled", "token_hash", "send_property", "timeout")
+
+
+class CallbackDevice(NamedTuple):
+    """What the callback reads of a device (the cached fields): a tuple costs a callback well under
+    a microsecond where a model instance (Device.from_db) costs several."""
+
+    id: int
+    owner_id: int
+    device_id: str
+    name: str
+    enabled: bool
+    token_hash: str
+    send_property: str
+    timeout: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+FIELDS = CallbackDevice._fields
 VALUE_SECONDS = 300
 PAUSE_SECONDS = 5.0
 _paused_until = 0.0

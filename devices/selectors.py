@@ -3,12 +3,13 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from devices import cache as callback_cache
+from devices.cache import CallbackDevice
 from devices.models import Device, DeviceProperty, Downlink
 from platform.auth import found_or_404
 from platform.tokens import token_matches
 
 
-def device_for_callback(username: str, device_id: str, token: str | None) -> Device | None:
+def device_for_callback(username: str, device_id: str, token: str | None) -> CallbackDevice | None:
     """The device if the token is its callback token; None for an unknown or deactivated user,
     unknown device, missing or wrong token alike, so the answer reveals nothing. Cached (devices/cache.py)."""
     if not token or "\x00" in username or "\x00" in device_id:
@@ -25,8 +26,7 @@ def device_for_callback(username: str, device_id: str, token: str | None) -> Dev
         callback_cache.device_put(username, device_id, values, versions)
     if not token_matches(token, values["token_hash"]):
         return None
-    # Only the callback's fields are loaded; any other is read from the database when touched.
-    return Device.from_db("default", callback_cache.FIELDS, [values[name] for name in callback_cache.FIELDS])
+    return CallbackDevice(*[values[name] for name in callback_cache.FIELDS])
 
 
 def devices_for_owner(owner: User) -> QuerySet[Device]:
