@@ -76,22 +76,29 @@ def enabled() -> bool:
     return settings.CACHE_SHARED and available()
 
 
-def device_get(username: str, device_id: str) -> tuple[dict[str, Any] | None, Versions | None]:
-    """(values or None, versions): values is a dict of FIELDS if cached under the current versions;
-    versions is what to store a database read under (None: do not store)."""
+def device_get(username: str, device_id: str, count: tuple[str, int] | None = None
+               ) -> tuple[dict[str, Any] | None, Versions | None, int | None]:
+    """(values or None, versions, counted): values is a dict of FIELDS if cached under the current
+    versions; versions is what to store a database read under (None: do not store). With `count`
+    (key, expiry), also counts one at that key in the same round trip: counted is the count (None
+    if the cache was not asked)."""
     if not enabled():
-        return None, None
+        return None, None, None
     value_key, device_key, user_key = _keys(username, device_id)
+    counted = None
     try:
-        found = cache.get_many([value_key, device_key, user_key])
+        if count is None:
+            found = cache.get_many([value_key, device_key, user_key])
+        else:
+            found, counted = cache.get_many_and_count([value_key, device_key, user_key], *count)  # type: ignore[attr-defined]  # platform/cache.py, the only shared cache
     except Exception:  # noqa: BLE001  any cache backend failure: read the database instead
         failed("device lookup")
-        return None, None
+        return None, None, None
     versions = [found.get(device_key), found.get(user_key)]
     value = found.get(value_key)
     if value is not None and value.get("v") == versions:
-        return value, versions
-    return None, versions
+        return value, versions, counted
+    return None, versions, counted
 
 
 def device_put(username: str, device_id: str, values: dict[str, Any], versions: Versions | None) -> None:

@@ -10,6 +10,7 @@ and the callback-settings URL. Which one a request means is decided by its crede
 Device tokens never contain a '.', so the hot path costs no extra query."""
 
 import json
+import time
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -59,13 +60,14 @@ def callback(request, user, device):
         response["Allow"] = "POST, GET"
         return response
     token = bearer_token(request) or request.GET.get("authorization")
+    now = time.time()
     try:
-        found = device_for_callback(user, device, token)
+        found, counted = device_for_callback(user, device, token, rate_at=now if settings.DEVICE_RATE_LIMIT else None)
         if found is None:
             return error_response(401, UNAUTHORIZED)
         if not found.enabled:
             return error_response(403, "This device is disabled: enable it to send data.")
-        retry_after = callback_rate_exceeded(device_pk=found.pk)
+        retry_after = callback_rate_exceeded(token_hash=found.token_hash, now=now, counted=counted)
         if retry_after is not None:
             return error_response(429, f"Too many callbacks: at most {settings.DEVICE_RATE_LIMIT} per minute "
                                        f"per device; retry in {retry_after} s.", Retry_After=str(retry_after))

@@ -5,28 +5,35 @@ from django.db.models import QuerySet
 from devices import cache as callback_cache
 from devices.cache import CallbackDevice
 from devices.models import Device, DeviceProperty, Downlink
+from devices.ratelimit import KEY_SECONDS, rate_key
 from platform.auth import found_or_404
-from platform.tokens import token_matches
+from platform.tokens import hash_matches, token_hash
 
 
-def device_for_callback(username: str, device_id: str, token: str | None) -> CallbackDevice | None:
-    """The device if the token is its callback token; None for an unknown or deactivated user,
-    unknown device, missing or wrong token alike, so the answer reveals nothing. Cached (devices/cache.py)."""
+def device_for_callback(username: str, device_id: str, token: str | None, *, rate_at: float | None = None
+                        ) -> tuple[CallbackDevice | None, int | None]:
+    """(device, counted): the device if the token is its callback token; None for an unknown or
+    deactivated user, unknown device, missing or wrong token alike, so the answer reveals nothing.
+    Cached (devices/cache.py). With `rate_at` (the time), the callback is also counted against the
+    token's rate limit in the lookup's round trip (devices/ratelimit.py), and counted is that count
+    (None when it was not counted: no shared cache, or it failed)."""
     if not token or "\x00" in username or "\x00" in device_id:
         # No user or device id holds a NUL (the database could not even be asked): unknown.
-        return None
-    values, versions = callback_cache.device_get(username, device_id)
+        return None, None
+    hashed = token_hash(token)
+    count = None if rate_at is None else (rate_key(hashed, rate_at), KEY_SECONDS)
+    values, versions, counted = callback_cache.device_get(username, device_id, count)
     if values is None:
         # A deactivated owner's devices are unknown devices; read in the same query, so the cached
         # value carries it and a callback costs nothing more (devices/cache.py invalidates on the flip).
         values = (Device.objects.filter(owner__username=username, owner__is_active=True, device_id=device_id)
                   .values(*callback_cache.FIELDS).first())
         if values is None:
-            return None
+            return None, None
         callback_cache.device_put(username, device_id, values, versions)
-    if not token_matches(token, values["token_hash"]):
-        return None
-    return CallbackDevice(*[values[name] for name in callback_cache.FIELDS])
+    if not hash_matches(hashed, values["token_hash"]):
+        return None, None
+    return CallbackDevice(*[values[name] for name in callback_cache.FIELDS]), counted
 
 
 def devices_for_owner(owner: User) -> QuerySet[Device]:

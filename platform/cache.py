@@ -96,7 +96,17 @@ class RedisCacheClient(django_redis.RedisCacheClient):
 
     def count(self, key: Any, timeout: int) -> int:
         """Adds one to the counter at `key`, created with the expiry `timeout` (s); returns the count."""
-        return self.round_trip(("SET", key, 0, "EX", timeout, "NX"), ("INCR", key))[1]
+        return self.round_trip(*_counted(key, timeout))[1]
+
+    def get_many_and_count(self, keys: list[Any], key: Any, timeout: int) -> tuple[dict[Any, Any], int]:
+        """get_many and count in one round trip."""
+        values, _, count = self.round_trip(("MGET", *keys), *_counted(key, timeout))
+        return {key: self._serializer.loads(value)  # type: ignore[attr-defined]  # as above
+                for key, value in zip(keys, values, strict=True) if value is not None}, count
+
+
+def _counted(key: Any, timeout: int) -> tuple[Command, Command]:
+    return ("SET", key, 0, "EX", timeout, "NX"), ("INCR", key)
 
 
 class RedisCache(django_redis.RedisCache):
@@ -109,3 +119,9 @@ class RedisCache(django_redis.RedisCache):
 
     def count(self, key: str, timeout: int) -> int:
         return self._cache.count(self.make_key(key), timeout)  # type: ignore[attr-defined]  # private, not in django-stubs
+
+    def get_many_and_count(self, keys: list[str], key: str, timeout: int) -> tuple[dict[str, Any], int]:
+        """The callback's device lookup and rate count in one round trip (devices/selectors.py)."""
+        made = {self.make_key(k): k for k in keys}
+        found, count = self._cache.get_many_and_count(list(made), self.make_key(key), timeout)  # type: ignore[attr-defined]  # as above
+        return {made[k]: value for k, value in found.items()}, count

@@ -15,4 +15,9 @@ def token_hash(token: str) -> str:
 
 
 def token_matches(token: str, hashed: str) -> bool:
-    return hmac.compare_digest(token_hash(token), hashed or "")
+    return hash_matches(token_hash(token), hashed)
+
+
+def hash_matches(presented: str, hashed: str) -> bool:
+    """A presented token's hash (token_hash) against the stored one."""
+    return hmac.compare_digest(presented, hashed or "")

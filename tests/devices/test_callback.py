@@ -105,6 +105,14 @@ def test_rate_limit_is_per_device(client, device, alice, settings):
     assert post(client, device, {"a": 1}).status_code == 429
 
 
+def test_wrong_tokens_do_not_use_up_a_devices_allowance(client, device, settings):
+    """The count is taken in the same round trip as the device lookup, before the token is checked:
+    it is kept under the presented token's hash, so only the device's own token reaches its count."""
+    settings.DEVICE_RATE_LIMIT = 2
+    assert {post(client, device, {"a": 1}, token="wrong").status_code for _ in range(5)} == {401}
+    assert [post(client, device, {"n": n}).status_code for n in range(3)] == [200, 200, 429]
+
+
 def test_rate_limit_zero_is_off(client, device, settings):
     settings.DEVICE_RATE_LIMIT = 0
     assert {post(client, device, {"n": n}).status_code for n in range(5)} == {200}

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not callback_cache.enabled(), reason="the lookup
 def test_the_second_callback_costs_no_lookup_query(client, device):
     assert post(client, device, {"a": 1}).status_code == 200
     with CaptureQueriesContext(connection) as queries:
-        assert device_for_callback("alice", "d1", device.token).pk == device.pk
+        assert device_for_callback("alice", "d1", device.token)[0].pk == device.pk
     assert len(queries) == 0
 
 
@@ -62,7 +62,7 @@ def test_a_renamed_owner_loses_the_old_url(client, device, alice):
 def test_a_read_from_before_a_write_is_never_served_after_it(client, device):
     """A callback read the old row, the token was regenerated (and invalidated) meanwhile, then the
     callback stored what it read: stored under the old version, no later read accepts it."""
-    cached, versions = callback_cache.device_get("alice", "d1")
+    cached, versions, _ = callback_cache.device_get("alice", "d1")
     assert cached is None
     old_row = Device.objects.filter(pk=device.pk).values(*callback_cache.FIELDS).first()
     device_token_regenerate(device=device)

@@ -36,7 +36,7 @@ def test_an_active_users_cached_callback_costs_no_extra_query(client, alice, dev
 
     assert post(client, device, {"a": 1}).status_code == 200
     with CaptureQueriesContext(db_connection) as queries:
-        assert device_for_callback("alice", "d1", device.token) is not None
+        assert device_for_callback("alice", "d1", device.token)[0] is not None
     from devices import cache as callback_cache
 
     assert len(queries) == (0 if callback_cache.enabled() else 1)
