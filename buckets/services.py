@@ -9,6 +9,7 @@ from django.db.models import F
 
 from buckets.models import Bucket, Record
 from platform.clock import now_ms
+from platform.database.bulk import rows_insert
 
 SOURCES = ("api", "device")
 # Calendar months and years vary; retention uses these fixed lengths (documented in the API).
@@ -38,11 +39,9 @@ def records_store_many(*, rows_by_bucket: Mapping[int, Sequence[RecordRow]]) -> 
     for bucket_pk, rows in rows_by_bucket.items():
         if bucket_pk not in enabled:
             Bucket.objects.filter(pk=bucket_pk).update(skipped_writes=F("skipped_writes") + len(rows))
-    Record.objects.bulk_create(
-        [Record(bucket_id=bucket_pk, message_id=m, index=i, ts=ts, val=val)
-         for bucket_pk, rows in rows_by_bucket.items() if bucket_pk in enabled for m, i, ts, val in rows],
-        ignore_conflicts=True, batch_size=1000,
-    )
+    rows_insert(Record, ("bucket_id", "message_id", "index", "ts", "val"),
+                [(bucket_pk, m, i, ts, val) for bucket_pk, rows in rows_by_bucket.items() if bucket_pk in enabled
+                 for m, i, ts, val in rows])
     return sum(len(rows) for pk, rows in rows_by_bucket.items() if pk in enabled)
 
 

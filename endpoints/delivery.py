@@ -22,6 +22,7 @@ from endpoints.models import Attempt, Connection, Delivery, Endpoint
 from endpoints.targets import connection as connection_kind
 from endpoints.targets import endpoint as endpoint_kind
 from endpoints.transport import HttpAnswer, TransportError, headers_check, http_send, truncate
+from platform.database.bulk import rows_insert
 
 logger = logging.getLogger(__name__)
 connection_downlink_url = connection_kind.downlink_url
@@ -41,6 +42,10 @@ class DeliveryItem:
     ts: int
 
 
+DELIVERY_COLUMNS = ("owner_id", "message_id", "device_id", "device_name", "payload", "ts", "next_attempt_at",
+                    "endpoint_id", "connection_id", "lane")
+
+
 def deliveries_create(*, items: Iterable[DeliveryItem]) -> int:
     """Creates one pending Delivery per message and target: the endpoint if it is enabled, each
     active connection; all must belong to the message's owner. Idempotent: the unique
@@ -56,15 +61,14 @@ def deliveries_create(*, items: Iterable[DeliveryItem]) -> int:
     now = timezone.now()
     rows = []
     for item in items:
-        common = {"owner_id": item.owner_id, "message_id": item.message_id, "device_id": item.device_id,
-                  "device_name": item.device_name, "payload": item.payload, "ts": item.ts, "next_attempt_at": now}
+        common = (item.owner_id, item.message_id, item.device_id, item.device_name, item.payload, item.ts, now)
         if (item.endpoint_pk, item.owner_id) in endpoints:
-            rows.append(Delivery(endpoint_id=item.endpoint_pk, **common,
-                                 lane=targets.lane_of(endpoint_pk=item.endpoint_pk, device_id=item.device_id)))
-        rows.extend(Delivery(connection_id=pk, **common, lane=targets.lane_of(connection_pk=pk, device_id=item.device_id))
+            rows.append((*common, item.endpoint_pk, None,
+                         targets.lane_of(endpoint_pk=item.endpoint_pk, device_id=item.device_id)))
+        rows.extend((*common, None, pk, targets.lane_of(connection_pk=pk, device_id=item.device_id))
                     for pk in item.connection_pks if (pk, item.owner_id) in connections)
     if rows:
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        rows_insert(Delivery, DELIVERY_COLUMNS, rows)
         transaction.on_commit(deliveries_wake)
     return len(rows)
 
