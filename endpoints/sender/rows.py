@@ -9,6 +9,7 @@ from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from endpoints.models import Attempt, Delivery
 from endpoints.partitions import senders_live
 from endpoints.targets import KINDS
+from platform.database.bulk import rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -19,19 +20,11 @@ WAKE_HORIZON = timedelta(minutes=15)
 WAKE_LATE = timedelta(milliseconds=100)  # a wake-up a little after the time, never before it
 
 
-def attempts_insert(rows: Sequence[tuple[Any, ...]], chunk: int = 200) -> None:
-    """Many Attempt rows, one multi-row INSERT per `chunk`: Django's bulk_create spends more time
-    building its statement than the database spends storing the rows."""
-    from django.db import connection
-
-    table = Attempt._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
-            cursor.execute(f"INSERT INTO {table} (delivery_id, at, url, status_code, ms, response_body, error) "
-                           f"VALUES {values}", [v for pk, at, *rest in part for v in (pk, adapt(at), *rest)])
+def attempts_insert(rows: Sequence[tuple[Any, ...]]) -> None:
+    """Many Attempt rows (delivery pk, at, url, status code, ms, response body, error) in one
+    statement (platform/database/bulk.py): Django's bulk_create spends more time building its
+    statement than the database spends storing the rows."""
+    rows_insert(Attempt, ("delivery_id", "at", "url", "status_code", "ms", "response_body", "error"), rows)
 
 
 def claimable(now: datetime, *, after: int = 0) -> QuerySet[Delivery]:
