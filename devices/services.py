@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from buckets.models import Bucket
@@ -126,10 +126,11 @@ def properties_store(*, rows: Sequence[tuple[int, str, int, Any]]) -> None:
         return
     table = DeviceProperty._meta.db_table
     value_field = DeviceProperty._meta.get_field("value")
-    now = DeviceProperty._meta.get_field("modified").get_db_prep_value(timezone.now(), connection)
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: looked up once, not once per row (platform/database/bulk.py)
+    now = DeviceProperty._meta.get_field("modified").get_db_prep_value(timezone.now(), db)
     params: list[Any] = []
     for device_pk, name, message_id, value in rows:
-        params += [device_pk, name, value_field.get_db_prep_save(value, connection), now, now, message_id]
+        params += [device_pk, name, value_field.get_db_prep_save(value, db), now, now, message_id]
     placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
