@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -214,7 +214,7 @@ def _message_accept_fast(*, device: AnyDevice, payload: Any, size: int,
     """The answer ({}) if done, None if a downlink is queued (nothing was written)."""
     now = timezone.now()
     params: dict[str, Any] = {
-        "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connection),
+        "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connections[DEFAULT_DB_ALIAS]),
         "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout),
         "tx": _PLAIN_ANSWER_BYTES}
     (queued,) = row_prepared(_ACCEPT_FAST_SQL, params)

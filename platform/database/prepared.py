@@ -12,7 +12,7 @@ checked before reuse). Measured in the README's "Intake levers". With prepared s
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from platform import backends
 
@@ -24,9 +24,10 @@ def row_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     else:
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        db = connections[DEFAULT_DB_ALIAS]  # the proxy (django.db.connection) looks it up on every use
+        db.close_if_health_check_failed()
+        db.ensure_connection()
+        with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
             cursor.execute(sql, params, prepare=True)
             row = cursor.fetchone()
     if row is None:
