@@ -14,7 +14,7 @@ import django.dispatch
 from platform.payloads import payload_records
 
 if TYPE_CHECKING:
-    from devices.models import Message
+    from devices.ingest import Inbox
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,9 @@ def _send(signal: django.dispatch.Signal, **kwargs: Any) -> None:
                          exc_info=(type(result), result, result.__traceback__))
 
 
-def messages_stored_send(batch: Iterable["Message"]) -> None:
-    """Announces a committed batch of inbox messages (devices.Message with their device)."""
+def messages_stored_send(batch: Iterable["Inbox"]) -> None:
+    """Announces a committed batch of inbox messages (devices/ingest.py InboxMessage, or
+    devices.Message with its device)."""
     if not messages_stored.has_listeners():
         return
     messages = []
