@@ -67,7 +67,7 @@ def callback(request, user, device):
             return error_response(401, UNAUTHORIZED)
         if not found.enabled:
             return error_response(403, "This device is disabled: enable it to send data.")
-        retry_after = callback_rate_exceeded(token_hash=found.token_hash, now=now, counted=counted)
+        retry_after = callback_rate_exceeded(hashed_token=found.token_hash, now=now, counted=counted)
         if retry_after is not None:
             return error_response(429, f"Too many callbacks: at most {settings.DEVICE_RATE_LIMIT} per minute "
                                        f"per device; retry in {retry_after} s.", Retry_After=str(retry_after))

@@ -17,7 +17,7 @@ def rate_key(hashed_token: str, now: float) -> str:
     return f"devices:rate:{hashed_token[:32]}:{int(now // 60)}"
 
 
-def callback_rate_exceeded(*, token_hash: str, now: float, counted: int | None = None) -> int | None:
+def callback_rate_exceeded(*, hashed_token: str, now: float, counted: int | None = None) -> int | None:
     """Counts one callback of the device whose token has this hash (unless the lookup `counted`
     it already: the count it returned); returns the seconds until its window ends if it is over
     settings.DEVICE_RATE_LIMIT per minute, else None. 0 turns the limit off. Fails open: an
@@ -30,7 +30,7 @@ def callback_rate_exceeded(*, token_hash: str, now: float, counted: int | None =
         if not callback_cache.available():
             return None
         try:
-            count = _count(rate_key(token_hash, now))
+            count = _count(rate_key(hashed_token, now))
         except Exception:  # noqa: BLE001  any cache backend failure
             # Stop asking a cache that is down or hung for a few seconds (the whole callback path
             # does): one callback pays the timeout, not every one.

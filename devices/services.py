@@ -132,7 +132,7 @@ def properties_store(*, rows: Sequence[tuple[int, str, int, Any]]) -> None:
     for device_pk, name, message_id, value in rows:
         params += [device_pk, name, value_field.get_db_prep_save(value, db), now, now, message_id]
     placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (device_id, name, value, created, modified, message_id) VALUES {placeholders} "
             f"ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified, "

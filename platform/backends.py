@@ -33,10 +33,10 @@ CALLBACK_SQL: bool = POSTGRESQL
 # README "Intake levers"). SQLite has one writer at a time anyway: a batch takes every partition.
 INGEST_PARTITION_LOCKS: bool = POSTGRESQL
 
-# platform/database/bulk.py: the storage worker's bucket records and deliveries sent as binary
-# arrays to INSERT ... SELECT FROM unnest(...) instead of bulk_create's text arrays (every JSON value
-# escaped into an array literal and parsed back): ~25 -> ~6 us of client CPU per row (README
-# "Intake levers").
+# platform/database/bulk.py: the storage worker's bucket records and deliveries (and the sender's
+# attempts) sent as binary arrays to INSERT ... SELECT FROM unnest(...) instead of bulk_create's text
+# arrays (every JSON value escaped into an array literal and parsed back): ~25 -> ~6 us of client
+# CPU per row (README "Intake levers").
 BULK_BINARY: bool = POSTGRESQL
 
 # devices/services.py: the connection-timeout sweep as one statement per 20,000 devices (claim,

@@ -84,7 +84,10 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         keys = list(keys)
         if not keys:
             return {}
-        values = self.round_trip(("MGET", *keys))[0]
+        return self._found(keys, self.round_trip(("MGET", *keys))[0])
+
+    def _found(self, keys: list[Any], values: list[Any]) -> dict[Any, Any]:
+        """MGET's replies as get_many answers them: the keys that hold a value, decoded."""
         return {key: self._serializer.loads(value)  # type: ignore[attr-defined]  # as above
                 for key, value in zip(keys, values, strict=True) if value is not None}
 
@@ -102,8 +105,7 @@ class RedisCacheClient(django_redis.RedisCacheClient):
     def get_many_and_count(self, keys: list[Any], key: Any, timeout: int) -> tuple[dict[Any, Any], int]:
         """get_many and count in one round trip."""
         values, _, count = self.round_trip(("MGET", *keys), *_counted(key, timeout))
-        return {key: self._serializer.loads(value)  # type: ignore[attr-defined]  # as above
-                for key, value in zip(keys, values, strict=True) if value is not None}, count
+        return self._found(keys, values), count
 
 
 def _counted(key: Any, timeout: int) -> tuple[Command, Command]:

@@ -22,8 +22,7 @@ WAKE_LATE = timedelta(milliseconds=100)  # a wake-up a little after the time, ne
 
 def attempts_insert(rows: Sequence[tuple[Any, ...]]) -> None:
     """Many Attempt rows (delivery pk, at, url, status code, ms, response body, error) in one
-    statement (platform/database/bulk.py): Django's bulk_create spends more time building its
-    statement than the database spends storing the rows."""
+    statement (platform/database/bulk.py)."""
     rows_insert(Attempt, ("delivery_id", "at", "url", "status_code", "ms", "response_body", "error"), rows)
 
 

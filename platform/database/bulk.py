@@ -1,5 +1,5 @@
 """Many rows into one table, skipping those that would conflict: the storage worker's inserts
-(bucket records, deliveries), one statement per batch.
+(bucket records, deliveries) and the sender's attempts, one statement per batch.
 
 On PostgreSQL the rows go as one array per column, in PostgreSQL's binary format, to
 `INSERT ... SELECT FROM unnest(...)`. Django's bulk_create sends the same arrays as text: each
@@ -7,6 +7,7 @@ JSON value is escaped again inside its array literal on the client and parsed ba
 which cost ~25 us per row against ~6 us (README, "Intake levers"). Columns not given get what
 bulk_create would give them: now for auto_now(_add), else the field's default ("" or NULL without
 one). Elsewhere (SQLite), bulk_create itself."""
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,22 +30,30 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     # The thread's connection itself: through django.db.connection (a proxy to it), each value's
     # preparation below looked the connection up again, a fifth of the storage worker's CPU.
     db = connections[DEFAULT_DB_ALIAS]
-    meta = model._meta
-    given = [_concrete(meta.get_field(name)) for name in columns]
-    rest = [f for f in meta.concrete_fields if f not in given and not f.primary_key]
+    sql, given, rest = _statement(model, tuple(columns))
     now = timezone.now()
     arrays = [[field.get_db_prep_save(value, db) for value in values]
               for field, values in zip(given, zip(*rows, strict=True), strict=True)]
     constants = [field.get_db_prep_save(_default(field, now), db) for field in rest]
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(sql, [*constants, *arrays])  # in the order of their placeholders
+
+
+@functools.cache
+def _statement(model: type[models.Model], columns: tuple[str, ...]) -> tuple[str, list[models.Field], list[models.Field]]:
+    """(the INSERT, the fields of `columns`, the other columns' fields): the same for every batch."""
+    db = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    given = [_concrete(meta.get_field(name)) for name in columns]
+    rest = [f for f in meta.concrete_fields if f not in given and not f.primary_key]
     names = ", ".join(db.ops.quote_name(str(f.column)) for f in given + rest)
     unnest = ", ".join(f"%b::{f.db_type(db)}[]" for f in given)
     selected = ", ".join([f"u.c{i}" for i in range(len(given))] + [f"%b::{f.db_type(db)}" for f in rest])
     aliases = ", ".join(f"c{i}" for i in range(len(given)))
     sql = (f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({names}) SELECT {selected} "
            f"FROM unnest({unnest}) AS u({aliases}) ON CONFLICT DO NOTHING")
-    db.ensure_connection()
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(sql, [*constants, *arrays])  # in the order of their placeholders
+    return sql, given, rest
 
 
 def _concrete(field: Any) -> models.Field:
