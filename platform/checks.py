@@ -5,7 +5,7 @@ With the default per-process cache (locmem) and several web processes, each proc
 own: the rate limit lets N times as much through and a failed-login count resets from one process
 to the next. So with DEBUG off a shared cache is required, unless the operator says that exactly
 one process serves (SINGLE_PROCESS=true). `manage.py check` / `migrate` report it, and the WSGI
-application refuses to start (platform/wsgi.py), since gunicorn runs no system checks."""
+application refuses to start (platform/wsgi.py), since the web server runs no system checks."""
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +24,7 @@ def shared_cache_check(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
         "DEBUG is off and the cache is per process (CACHE_URL is not a redis:// URL): with more than "
         "one web process the per-device rate limit, the login throttle and the token cache do not hold.",
         hint="Set CACHE_URL=redis://host:6379/1 (a Redis all web processes share), or SINGLE_PROCESS=true "
-             "if exactly one process serves the web (e.g. gunicorn --workers 1).",
+             "if exactly one process serves the web (e.g. python -m platform.webserver --workers 1).",
         id="platform.E001")]
 
 

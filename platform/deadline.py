@@ -1,124 +1,129 @@
-"""A deadline for reading request bodies, so slow clients cannot tie up the web server.
+"""A deadline for request bodies, so slow clients cannot tie up the web server.
 
-gunicorn's gthread worker gives each request one thread and reads the body with a blocking
-socket and no timeout; its `--timeout` only watches the worker's main loop. A client that sends
-its headers and then the body one byte per second holds a thread as long as it likes, and
-workers x threads such clients stop the site (tests/security/test_slow_clients.py).
+Granian (platform/webserver.py) runs the application on a few threads per worker and streams the
+body into `wsgi.input` with no deadline of its own: a client that sends its headers and then its
+body one byte per second would hold a thread for as long as it liked, and a handful of them would
+stop the site (tests/security/test_slow_clients.py). Slow headers are Granian's to cut
+(REQUEST_HEADER_TIMEOUT).
 
-`BodyDeadline` wraps the WSGI application: a body must arrive within REQUEST_BODY_TIMEOUT seconds
-of the request's start. While the application is inside a read of `wsgi.input`, the request is
-registered with one watchdog thread per process; past the deadline the watchdog shuts the
-socket's read side, the blocked read returns, and the answer becomes 408 with Connection: close.
-Reads that finish in time cost two dict operations; nothing is armed outside a read, so a slow
-database after the body was read is not mistaken for a slow client.
+`BodyDeadline` wraps the WSGI application: a request's body is read on a helper thread while the
+request's own thread waits for it at most REQUEST_BODY_TIMEOUT seconds. Past that the answer is 408
+with Connection: close; the server then closes the connection, which ends the helper's read. In
+time, the application reads the body from memory, as Django would have read it whole anyway. A body
+declared larger than any view accepts is answered 413 unread, and a chunked one is read up to that
+size (and given its Content-Length, which Django needs to see it at all).
 
-The header phase happens in gunicorn before the application runs and is not covered: in
-production put a buffering reverse proxy (nginx with its default `proxy_request_buffering on`,
-`client_header_timeout`, `client_body_timeout`) in front, which also covers bodies."""
+It also takes out of the environ what Granian copies into every request from the server's own
+environment (os.environ): database URLs and keys have no place in `request.META`, and a variable
+named like a header (HTTP_PROXY) would pass for one the client sent."""
+import io
 import json
-import socket
+import os
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from queue import SimpleQueue
 from typing import Any
 
 from django.conf import settings
 
-_reading: dict[int, "DeadlineInput"] = {}  # id(reader) -> reader, only while a read is in progress
-_watchdog: threading.Thread | None = None
-_watchdog_lock = threading.Lock()
-TICK = 0.25
+# Names a WSGI server sets for the request itself: never the server's environment's to fill.
+_REQUEST_KEYS = {"REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
+                 "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_PORT", "RAW_URI",
+                 "GATEWAY_INTERFACE", "SERVER_SOFTWARE"}
 
 
-def _watch() -> None:
-    while True:
-        time.sleep(TICK)
-        now = time.monotonic()
-        for reader in list(_reading.values()):
-            if reader.deadline <= now and not reader.timed_out:
-                reader.expire()
+class _Readers:
+    """Helper threads that read bodies: as many as reads are waiting, started on demand and kept.
+    A read past its deadline keeps its helper until the server closes that connection."""
+
+    def __init__(self) -> None:
+        self.jobs: SimpleQueue[tuple[Any, int, list[Any], Any]] = SimpleQueue()
+        self.idle = 0
+        self.lock = threading.Lock()
+
+    def read(self, stream: Any, size: int, timeout: float) -> bytes | None:
+        """Up to `size` bytes of `stream` (fewer at its end), or None past the timeout."""
+        with self.lock:
+            if self.idle:
+                self.idle -= 1
+            else:
+                threading.Thread(target=self._serve, name="body-reader", daemon=True).start()
+        done = threading.Lock()
+        done.acquire()
+        box: list[Any] = []
+        self.jobs.put((stream, size, box, done))
+        if not done.acquire(timeout=timeout):
+            return None
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _serve(self) -> None:
+        while True:
+            stream, size, box, done = self.jobs.get()
+            try:
+                box.append(stream.read(size))
+            except BaseException as exc:  # noqa: BLE001  handed to the request's thread, raised there
+                box.append(exc)
+            done.release()
+            with self.lock:
+                self.idle += 1
 
 
-def _watchdog_start() -> None:
-    global _watchdog
-    with _watchdog_lock:
-        if _watchdog is None or not _watchdog.is_alive():  # a fork leaves no thread behind
-            _watchdog = threading.Thread(target=_watch, name="body-deadline", daemon=True)
-            _watchdog.start()
+_readers = _Readers()
 
 
-class DeadlineInput:
-    """`wsgi.input` whose reads end at the deadline: what arrived by then is returned (short), and
-    `timed_out` says the body is incomplete."""
+def _error(start_response: Callable[..., Any], status: str, message: str) -> list[bytes]:
+    body = json.dumps({"error": {"message": message}}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                            ("Connection", "close")])
+    return [body]
 
-    def __init__(self, stream: Any, sock: socket.socket, deadline: float) -> None:
-        self.stream, self.sock, self.deadline = stream, sock, deadline
-        self.timed_out = False
 
-    def expire(self) -> None:
-        self.timed_out = True
-        try:
-            self.sock.shutdown(socket.SHUT_RD)  # the blocked recv() returns b""
-        except OSError:
-            pass
-
-    def _call(self, method: str, *args: Any) -> Any:
-        if self.timed_out:
-            return b"" if method != "readlines" else []
-        _reading[id(self)] = self
-        try:
-            return getattr(self.stream, method)(*args)
-        except Exception:
-            if self.timed_out:  # gunicorn may complain about the body it could not finish
-                return b"" if method != "readlines" else []
-            raise
-        finally:
-            _reading.pop(id(self), None)
-
-    def read(self, *args: Any) -> bytes:
-        return self._call("read", *args)
-
-    def readline(self, *args: Any) -> bytes:
-        return self._call("readline", *args)
-
-    def readlines(self, *args: Any) -> list[bytes]:
-        return self._call("readlines", *args)
-
-    def __iter__(self) -> Iterator[bytes]:
-        while line := self.readline():
-            yield line
+def body_limit() -> int:
+    """The largest body any view accepts."""
+    return max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0, settings.DEVICE_CALLBACK_MAX_BYTES)
 
 
 class BodyDeadline:
-    """WSGI middleware: see the module docstring. Only requests with a body served by gunicorn
-    (which puts the client socket in `gunicorn.socket`) are armed."""
+    """WSGI middleware: see the module docstring."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
+        server = {key: value for key, value in os.environ.items() if key not in _REQUEST_KEYS}
+        self.server_keys = [key for key in server if not key.startswith("HTTP_")]
+        # A request header of the same name and value is indistinguishable, and goes with it.
+        self.server_headers = {key: value for key, value in server.items() if key.startswith("HTTP_")}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        sock = environ.get("gunicorn.socket")
-        has_body = environ.get("CONTENT_LENGTH") not in (None, "", "0") or \
-            "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if sock is None or not has_body:
+        for key in self.server_keys:
+            environ.pop(key, None)
+        for key, value in self.server_headers.items():
+            if environ.get(key) == value:
+                del environ[key]
+        length = environ.get("CONTENT_LENGTH")
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if length in (None, "", "0") and not chunked:
             return self.app(environ, start_response)
-        _watchdog_start()
+        limit = body_limit()
+        try:
+            declared = int(length) if length else None
+        except ValueError:
+            declared = -1
+        if declared is not None and declared < 0:
+            return _error(start_response, "400 Bad Request", f"Content-Length {length!r} is not a size in bytes.")
+        if declared is not None and declared > limit:
+            return _error(start_response, "413 Request Entity Too Large", f"Body too large: at most {limit} bytes.")
         timeout = settings.REQUEST_BODY_TIMEOUT
-        reader = DeadlineInput(environ["wsgi.input"], sock, time.monotonic() + timeout)
-        environ["wsgi.input"] = reader
-
-        def start_unless_timed_out(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if reader.timed_out:
-                return lambda data: None
-            return start_response(status, headers, exc_info)
-
-        result = self.app(environ, start_unless_timed_out)
-        if not reader.timed_out:
-            return result
-        if hasattr(result, "close"):
-            result.close()
-        body = json.dumps({"error": {"message": f"The request body did not arrive within {timeout} s: send it "
-                                                "at once, or more quickly."}}).encode()
-        start_response("408 Request Timeout", [("Content-Type", "application/json"),
-                                               ("Content-Length", str(len(body))), ("Connection", "close")])
-        return [body]
+        body = _readers.read(environ["wsgi.input"], declared if declared is not None else limit + 1, timeout)
+        if body is None:
+            return _error(start_response, "408 Request Timeout", f"The request body did not arrive within "
+                                                                 f"{timeout} s: send it at once, or more quickly.")
+        if len(body) > limit:
+            return _error(start_response, "413 Request Entity Too Large", f"Body too large: at most {limit} bytes.")
+        if declared is not None and len(body) < declared:  # the client closed the connection early
+            return _error(start_response, "400 Bad Request", f"The body ended after {len(body)} of the "
+                                                             f"{declared} bytes its Content-Length declared.")
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)

@@ -23,7 +23,7 @@ from django.urls.resolvers import RegexPattern, URLResolver
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-# CommonMiddleware sets Content-Length: without it gunicorn answers HTTP/1.1 in chunks, which the
+# CommonMiddleware sets Content-Length: without it the server answers HTTP/1.1 in chunks, which the
 # smallest firmware HTTP clients do not read.
 DEVICE_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
 _CALLBACK = re.compile(r"/v3/users/[^/]+/devices/[^/]+/callback(/data)?\Z")

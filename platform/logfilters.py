@@ -1,7 +1,7 @@
 """Secrets out of the logs. Two credentials travel in URLs: a cloud application's downlink URL
 (`/iot-flow/downlinkMessages/<secret>`: the URL is the credential) and a device token in
 `?authorization=`. Django logs the path of every 4xx/5xx ("Not Found: /iot-flow/...") and
-gunicorn's access log the request line, so both are rewritten before any handler sees them."""
+the web server's access log the request line, so both are rewritten before any handler sees them."""
 import logging
 import re
 

@@ -1,15 +1,21 @@
+import logging
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 from platform.deadline import BodyDeadline
 from platform.handlers import DeviceHandler, Router
+from platform.logfilters import RedactSecrets
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
 web = get_wsgi_application()  # sets Django up, so it comes before DeviceHandler()
-application = BodyDeadline(Router(web, DeviceHandler()))
+routed = Router(web, DeviceHandler())
+application = BodyDeadline(routed)
 
-# gunicorn runs no system checks: refuse to serve with a per-process cache in production.
+# The web server's access log has each request line: mask the secrets a URL can carry.
+logging.getLogger("granian.access").addFilter(RedactSecrets())
+
+# The web server runs no system checks: refuse to serve with a per-process cache in production.
 from platform.checks import refuse_unsafe_start
 
 refuse_unsafe_start()

@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests: gunicorn and Celery started as the production roles are."""
+"""Real processes for end-to-end tests: the web server (Granian) and Celery started as the production roles are."""
 import os
 import socket
 import subprocess
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import requests
 from django.db import connection
+
+from platform.webserver import web_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,9 +50,8 @@ class Stack:
         self.processes = {}
 
     def start_web(self, workers=2):
-        self._spawn("web", [sys.executable, "-m", "gunicorn", "platform.wsgi", "--bind", f"127.0.0.1:{self.port}",
-                            "--workers", str(workers), "--threads", "4"])
-        wait_until(self._web_up, timeout=30, what="gunicorn to answer")
+        self._spawn("web", web_command(f"127.0.0.1:{self.port}", workers, environ=self.env))
+        wait_until(self._web_up, timeout=30, what="the web server to answer")
         return self
 
     def start_worker(self, name="worker", queues="ingest,deliveries,maintenance", extra=(), supervised=False):

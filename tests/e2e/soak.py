@@ -1,4 +1,4 @@
-"""Soak test of `make run`: the embedded stack (SQLite database, SQLite broker, gunicorn, a Celery
+"""Soak test of `make run`: the embedded stack (SQLite database, SQLite broker, the web server (Granian), a Celery
 worker and beat, as `manage.py runstack` starts them) under a steady trickle of callbacks.
 
     PYTHONPATH=$PWD nice -n 19 .venv/bin/python tests/e2e/soak.py --minutes 30 [--rate 2]

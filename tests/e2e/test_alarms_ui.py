@@ -1,4 +1,4 @@
-"""Alarms from the UI alone, in a real browser against gunicorn and a Celery worker: make the
+"""Alarms from the UI alone, in a real browser against the web server (Granian) and a Celery worker: make the
 rule "temperature > 30 for a while" (3 seconds here instead of 2 minutes), post data as the
 device does, see the alarm open, get the endpoint call and the e-mail (a real local SMTP
 server), acknowledge it, see it normalize when the values drop; then a "no data" rule."""

@@ -1,4 +1,4 @@
-"""Dashboards in a real browser against real gunicorn and Celery, driven by visible labels: build
+"""Dashboards in a real browser against a real web server (Granian) and Celery, driven by visible labels: build
 a dashboard with each widget type, edit one through its form, watch a value update while the
 device posts, use the controls, share it, open the link in a fresh browser context (read-only),
 revoke it (404)."""

@@ -1,4 +1,4 @@
-"""Devices over real processes: gunicorn + Celery worker on PostgreSQL and Redis."""
+"""Devices over real processes: web server (Granian) + Celery worker on PostgreSQL and Redis."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

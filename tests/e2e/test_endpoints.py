@@ -1,4 +1,4 @@
-"""A ThingPark-style receiver pointed at the platform, over real processes: gunicorn, a Celery
+"""A ThingPark-style receiver pointed at the platform, over real processes: the web server (Granian), a Celery
 worker on the ingest and deliveries queues, PostgreSQL and Redis."""
 import pytest
 import requests

@@ -4,7 +4,7 @@ dropped).
 
 A destination is down for two minutes, first refusing connections (40 s), then accepting and
 never answering (40 s, longer than the 10 s connection timeout), then answering 500 (40 s), while
-four devices attached to it and to a second, healthy destination keep posting. Real gunicorn,
+four devices attached to it and to a second, healthy destination keep posting. Real web server (Granian),
 Celery worker and beat on a PRIVATE PostgreSQL and Redis (tests/e2e/faults.py), receivers on
 loopback.
 

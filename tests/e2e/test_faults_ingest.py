@@ -1,7 +1,7 @@
 """Fault tests on the ingest path (docs/devices.md: "A 200 means the message is committed... no record is
 stored twice"; 503 with Retry-After when the database is down, never a 500).
 
-Real gunicorn, Celery worker and beat on a PRIVATE PostgreSQL cluster and PRIVATE Redis servers
+Real web server (Granian), Celery worker and beat on a PRIVATE PostgreSQL cluster and PRIVATE Redis servers
 (tests/e2e/faults.py), so the faults injected here never touch the shared servers. Every test runs
 a load generator that counts each answer, injects one fault, then compares the messages answered
 200 with the records in the bucket and prints the counts (accepted, stored, duplicated, lost)."""

@@ -1,4 +1,4 @@
-"""The platform's first slice over real processes: gunicorn + Celery worker on PostgreSQL and
+"""The platform's first slice over real processes: web server (Granian) + Celery worker on PostgreSQL and
 Redis, and the README's embedded mode (SQLite database and SQLite broker)."""
 import os
 import sqlite3

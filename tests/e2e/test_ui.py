@@ -1,4 +1,4 @@
-"""The web UI in a real browser (Debian's Chromium driven by Playwright) against a real gunicorn
+"""The web UI in a real browser (Debian's Chromium driven by Playwright) against a real web server (Granian)
 and Celery worker: the flows of the issue, end to end. Screenshots of the main pages, on a
 desktop and a phone-sized viewport, go to the folder printed at the start."""
 import json
@@ -29,7 +29,7 @@ def stack(transactional_db, tmp_path):
         try:
             running.start_web()
         except requests.RequestException:  # a busy machine answered /healthz slowly: keep waiting
-            wait_until(lambda: _answers(running.url), timeout=60, what="gunicorn to answer")
+            wait_until(lambda: _answers(running.url), timeout=60, what="the web server to answer")
         running.start_worker()
         yield running
     finally:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Embedded-mode benchmark: what `make run` carries (SQLite database, SQLite broker, per-process
-cache, gunicorn 2 x 4, one storage worker, one sender, beat, all under `manage.py runstack`).
+cache, the web server 2 x 4, one storage worker, one sender, beat, all under `manage.py runstack`).
 
 Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_embedded.py`. Needs Debian's `wrk` and
 nothing else: no PostgreSQL, no Redis. Works in a fresh temporary VAR_DIR. Prints figures; asserts

@@ -100,10 +100,13 @@ def wait_http(port, path="/healthz", timeout=30):
     raise SystemExit(f"nothing answered on port {port}")
 
 
-def gunicorn(name, app, port):
-    return spawn(name, [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", WEB_WORKERS,
-                        "--threads", WEB_THREADS, "--worker-class", "gthread", "--log-level", "warning",
-                        "--backlog", "2048"])
+def web(name, app, port):
+    """The production web server (platform/webserver.py) serving `app`, without its access log (a
+    line per request would be the log's cost, not the platform's)."""
+    from platform.webserver import web_command
+
+    return spawn(name, web_command(f"127.0.0.1:{port}", int(WEB_WORKERS), int(WEB_THREADS), access_log=False,
+                                   environ=ENV, app=f"{app}:application"))
 
 
 def peak_memory_mb(pid):
@@ -312,8 +315,8 @@ def main():
         raise SystemExit("wrk is missing: `apt-get install wrk` (make perf does it)")
     OUT.mkdir(exist_ok=True)
     (OUT / "var").mkdir(exist_ok=True)
-    say(f"== ingest benchmark: {os.cpu_count()} cores, gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads "
-        f"(gthread), {DEVICES} devices, {SECONDS}s saturation run; {load()} before")
+    say(f"== ingest benchmark: {os.cpu_count()} cores, Granian {WEB_WORKERS} workers x {WEB_THREADS} threads "
+        f"(platform/webserver.py), {DEVICES} devices, {SECONDS}s saturation run; {load()} before")
     say_baseline()
     database_reset()
     receiver_port, web_port, limit_port = free_port(), free_port(), free_port()
@@ -323,16 +326,16 @@ def main():
 
     connection.close()
 
-    # 1. The limit: a trivial Django view on the same gunicorn setup.
-    gunicorn("limit", "tests.perf.trivial_wsgi", limit_port)
+    # 1. The limit: a trivial Django view on the same web server setup.
+    web("limit", "tests.perf.trivial_wsgi", limit_port)
     wait_http(limit_port, "/v3/users/x/devices/y/callback/data")
     limit = wrk(limit_port, 5 if QUICK else 15, HERE / "wrk_callback.lua")
     stop("limit")
-    say(f"limit (machine baseline: a trivial Django view, same gunicorn setup and middleware, same wrk script): "
+    say(f"limit (machine baseline: a trivial Django view, same web server setup and middleware, same wrk script): "
         f"{limit['rate']:.0f} req/s (p99 {_p99(limit)})")
 
     # 2. Saturation: the real stack.
-    gunicorn("web", "platform.wsgi", web_port)
+    web("web", "platform.wsgi", web_port)
     celery = [sys.executable, "-m", "celery", "-A", "platform", "worker", "--loglevel", "WARNING", "--without-gossip",
               "--without-mingle", "--without-heartbeat"]
     spawn("ingest", [*celery, "-Q", "ingest,maintenance", "-n", "ingest@%h",

@@ -1,21 +1,24 @@
 #!/usr/bin/env python
-"""Web server lever and the bar: gunicorn gthread against Granian (a Rust HTTP server for WSGI
-apps), same Django app, same cores, for the trivial view and the real callback; and a Node-RED flow
+"""Web server lever and the bar: the production web server (Granian with the platform's body
+deadline, platform/webserver.py) against bare Granian and gunicorn gthread, same Django app, same
+cores, for the trivial view and the real callback; and a Node-RED flow
 that does the least a device callback can (check the device's token, insert one row into
 PostgreSQL, answer) on the callback's URL, in the same run (issue #12).
 
-Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_servers.py` after `pip install granian`
-(it is not a dependency: measured, not adopted; see the README). Needs wrk, the local PostgreSQL
+Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_servers.py`; gunicorn (the server before
+Granian) only when installed (`pip install gunicorn`). Needs wrk, the local PostgreSQL
 and Redis; uses the ingest benchmark's database (PERF_DB, default perf_ingest, dropped and created),
 Redis databases (PERF_REDIS_DB) and seeding. Three alternating rounds of PERF_ROUND seconds
 (default 15) per server and target, wrk -t2 -c64 with wrk_callback.lua; no Celery worker runs (the
 inbox only grows), so the figures are the web tier's alone. Each target's median is also given as
-a ratio to the trivial view under the first gunicorn server.
+a ratio to the trivial view under the first production server.
 Each round also gives the CPU per 200 of the server's processes, PostgreSQL and Redis (medians).
-Knobs: BENCH_SERVERS, e.g. "gunicorn:2x4,gunicorn:4x1,granian:2x4,nodered:1x1" (server:workers x
-threads; the default is both servers with WEB_WORKERS x WEB_THREADS, and nodered:1x1 when node and
-npm are found; "gunicorn:2x4+NAME=VALUE" runs that server with an environment variable set, to
-measure a lever against the same server without it), BENCH_TARGETS ("trivial view,callback").
+Knobs: BENCH_SERVERS, e.g. "production:2x4,gunicorn:4x1,granian:2x4,nodered:1x1" (server:workers x
+threads; the default is the three servers with WEB_WORKERS x WEB_THREADS, gunicorn when installed,
+and nodered:1x1 when node and npm are found; "production:2x4+NAME=VALUE" runs that server with an
+environment variable set, to measure a lever against the same server without it; "granian" is
+Granian with the application unwrapped, i.e. without the body deadline), BENCH_TARGETS
+("trivial view,callback").
 
 Node-RED (`nodered`, one process, the size is ignored): tests/perf/nodered holds its pinned
 package.json and lock, settings.js and flow.json; the first run installs node_modules there with
@@ -28,6 +31,7 @@ rows it inserted are counted against wrk's 200s (rows may exceed them by the req
 when wrk stopped, never fall short), so every 200 it is credited with is a committed row.
 """
 import functools
+import importlib.util
 import os
 import shutil
 import statistics
@@ -44,14 +48,23 @@ ROUND = int(os.environ.get("PERF_ROUND", "15"))
 WORKERS, THREADS = bench.WEB_WORKERS, bench.WEB_THREADS
 NODERED = bench.HERE / "nodered"
 NODERED_OK = bool(shutil.which("node") and shutil.which("npm"))
+GUNICORN_OK = importlib.util.find_spec("gunicorn") is not None
 CALLBACK_PATH = "/v3/users/{user}/devices/{device}/callback/data"
 
 
 def granian(name, app, port, workers, threads, env=None):
-    return bench.spawn(name, [sys.executable, "-m", "granian", "--interface", "wsgi", f"{app}:application",
+    target = f"{app}:routed" if app == "platform.wsgi" else f"{app}:application"  # without BodyDeadline
+    return bench.spawn(name, [sys.executable, "-m", "granian", "--interface", "wsgi", target,
                               "--host", "127.0.0.1", "--port", str(port), "--workers", workers,
                               "--blocking-threads", threads, "--no-ws", "--log-level", "warning",
                               "--http1-header-read-timeout", "10000"], env)
+
+
+def production(name, app, port, workers, threads, env=None):
+    from platform.webserver import web_command
+
+    return bench.spawn(name, web_command(f"127.0.0.1:{port}", int(workers), int(threads), access_log=False,
+                                         environ={**bench.ENV, **(env or {})}, app=f"{app}:application"), env)
 
 
 def gunicorn(name, app, port, workers, threads, env=None):
@@ -109,11 +122,12 @@ def nodered_check(port, device, token):
 
 
 def servers():
-    default = f"gunicorn:{WORKERS}x{THREADS},granian:{WORKERS}x{THREADS}" + (",nodered:1x1" if NODERED_OK else "")
+    default = ",".join([f"production:{WORKERS}x{THREADS}", f"granian:{WORKERS}x{THREADS}",
+                        *([f"gunicorn:{WORKERS}x{THREADS}"] if GUNICORN_OK else []), *(["nodered:1x1"] if NODERED_OK else [])])
     spec = os.environ.get("BENCH_SERVERS", default)
     found = {}
     for item in spec.split(","):
-        # "gunicorn:2x4+NAME=VALUE+...": that server with these environment variables (a lever
+        # "production:2x4+NAME=VALUE+...": that server with these environment variables (a lever
         # measured against the same server without them, alternating in one run).
         item, *overrides = item.split("+")
         kind, size = item.split(":")
@@ -126,7 +140,7 @@ def servers():
     return found
 
 
-START = {"gunicorn": gunicorn, "granian": granian, "nodered": nodered}
+START = {"production": production, "granian": granian, "gunicorn": gunicorn, "nodered": nodered}
 SERVERS = servers()
 ALL_TARGETS = {"trivial view": ("tests.perf.trivial_wsgi", "/v3/users/x/devices/y/callback/data"),
                "callback": ("platform.wsgi", "/healthz")}
@@ -187,11 +201,11 @@ def main():
                 if rows < result["ok"]:
                     bench.say("  FEWER ROWS THAN 200s: the flow answered 200 without a committed row")
     base = next((statistics.median(rates[(s, "trivial view")]) for s in SERVERS
-                 if s.startswith("gunicorn") and (s, "trivial view") in rates), None)
+                 if s.startswith("production") and (s, "trivial view") in rates), None)
     for server, target in pairs:
         values = rates[(server, target)]
         median = statistics.median(values)
-        ratio = f"{median / base:5.2f}x the trivial view (gunicorn)" if base else ""
+        ratio = f"{median / base:5.2f}x the trivial view (production)" if base else ""
         split = " / ".join(f"{statistics.median(role):.2f}" for role in zip(*cpu[(server, target)], strict=True))
         bench.say(f"{target:13s} {server:14s} median {median:7.0f} req/s  {ratio}  rounds "
                   f"{', '.join(f'{v:.0f}' for v in values)}  p99 {', '.join(p99[(server, target)])}  "

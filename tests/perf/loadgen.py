@@ -14,7 +14,7 @@ async def _send(pool, host, port, request):
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError) as exc:
-        # A kept-alive connection the server closed while it sat idle in the pool (gunicorn's
+        # A kept-alive connection the server closed while it sat idle in the pool (the web server's
         # keep-alive timeout): nothing was read, so send again on a new one, as HTTP clients do.
         if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
             raise

@@ -98,7 +98,7 @@ def main():
         settings.MIDDLEWARE = [m for m in os.environ["PROFILE_MIDDLEWARE"].split(",") if m]
     if os.environ.get("PROFILE_APP") == "web":  # Django's handler, all middleware, for every URL
         app = get_wsgi_application()
-    else:  # what gunicorn serves: callbacks take the device handler (platform/handlers.py)
+    else:  # what the web server serves: callbacks take the device handler (platform/handlers.py)
         from platform.wsgi import application as app
     statuses = {}
 

@@ -1,5 +1,5 @@
 """The 'limit' of the benchmark: a trivial Django view behind the same settings, middleware and
-gunicorn setup as the platform, so the callback's figures can be read as a fraction of it."""
+web server setup as the platform, so the callback's figures can be read as a fraction of it."""
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")

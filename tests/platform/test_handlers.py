@@ -19,7 +19,7 @@ SETTINGS = "/v3/users/alice/devices/d1/callback"
 
 @pytest.fixture
 def app(db):
-    """The application gunicorn serves. As Django's test client does, requests here leave the
+    """The application the web server serves. As Django's test client does, requests here leave the
     database connection open: it holds the test's transaction."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections

@@ -1,4 +1,4 @@
-"""The per-device rate limit holds under concurrent posts: real gunicorn processes and threads
+"""The per-device rate limit holds under concurrent posts: real web server (Granian) processes and threads
 share one counter in Redis, so exactly DEVICE_RATE_LIMIT callbacks of a burst get a 200."""
 import time
 from concurrent.futures import ThreadPoolExecutor

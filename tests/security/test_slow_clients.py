@@ -1,4 +1,4 @@
-"""Slow-loris bodies over a real gunicorn, set up as in production (gthread, 2 workers x 4 threads).
+"""Slow-loris bodies over the real web server (Granian), set up as in production (2 workers x 4 threads).
 
 Clients that send their headers and then the body one byte per second must not tie up the
 server: more of them than workers x threads, and a normal callback still gets its 200, in a
@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+from devices.models import Message
 from tests.stack import Stack, live_database_url
 
 pytestmark = pytest.mark.e2e
@@ -17,13 +18,14 @@ pytestmark = pytest.mark.e2e
 WORKERS, THREADS = 2, 4  # tests/stack.py Stack.start_web: --workers 2 --threads 4
 SLOW_CLIENTS = WORKERS * THREADS + 4
 BODY_TIMEOUT = 3
+HEADER_TIMEOUT = 2
 BODY = b'{"slow": "' + b"x" * 80 + b'"}'  # 92 bytes: 92 s at one byte per second
 
 
 @pytest.fixture
 def stack(transactional_db, tmp_path):
-    running = Stack(env={"DATABASE_URL": live_database_url(), "REQUEST_BODY_TIMEOUT": str(BODY_TIMEOUT)},
-                    tmp_path=tmp_path)
+    running = Stack(env={"DATABASE_URL": live_database_url(), "REQUEST_BODY_TIMEOUT": str(BODY_TIMEOUT),
+                         "REQUEST_HEADER_TIMEOUT": str(HEADER_TIMEOUT)}, tmp_path=tmp_path)
     yield running
     running.stop()
 
@@ -85,3 +87,58 @@ def test_slow_bodies_do_not_tie_up_the_server(stack, device):
     assert all(status.startswith(("HTTP/1.1 408", "disconnected")) for status, _ in ends), ends
     # The first workers x threads end at the deadline, the queued ones at most one deadline later.
     assert all(seconds < 2 * BODY_TIMEOUT + 5 for _, seconds in ends), ends
+
+
+def _slow_headers(port, outcomes, index):
+    """Sends the request line, then one byte of a header per second; records when it was cut."""
+    started = time.monotonic()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    try:
+        sock.sendall(b"POST /v3/users/alice/devices/d1/callback/data HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        sock.settimeout(1.0)
+        for byte in b"X-Slow: " + b"y" * 30:
+            try:
+                answer = sock.recv(4096)
+            except TimeoutError:
+                answer = None
+            if answer is not None:
+                outcomes[index] = ("disconnected", time.monotonic() - started)
+                return
+            sock.send(bytes([byte]))
+        outcomes[index] = ("sent every header byte", time.monotonic() - started)
+    except OSError:
+        outcomes[index] = ("disconnected", time.monotonic() - started)
+    finally:
+        sock.close()
+
+
+def test_slow_headers_are_cut_and_do_not_tie_up_the_server(stack, device):
+    stack.start_web(workers=WORKERS)
+    outcomes = {}
+    slow = [threading.Thread(target=_slow_headers, args=(stack.port, outcomes, i), daemon=True)
+            for i in range(SLOW_CLIENTS)]
+    for thread in slow:
+        thread.start()
+    time.sleep(1)
+    started = time.monotonic()
+    normal = requests.post(f"{stack.url}/v3/users/alice/devices/d1/callback/data", json={"temperature": 21},
+                           headers={"Authorization": f"Bearer {device.token}"}, timeout=10)
+    took = time.monotonic() - started
+    for thread in slow:
+        thread.join(timeout=HEADER_TIMEOUT + 20)
+    assert normal.status_code == 200, normal.text
+    assert took < HEADER_TIMEOUT  # headers are read by the server's own tasks, not the application's threads
+    assert len(outcomes) == SLOW_CLIENTS
+    assert all(status == "disconnected" and seconds < HEADER_TIMEOUT + 3 for status, seconds in outcomes.values()), \
+        outcomes
+
+
+def test_a_chunked_callback_is_stored(stack, device):
+    """Firmware that streams its body in chunks (no Content-Length) is read like any other."""
+    stack.start_web(workers=1)
+    answer = requests.post(f"{stack.url}/v3/users/alice/devices/d1/callback/data",
+                           data=iter([b'{"temperature": ', b"21}"]),
+                           headers={"Authorization": f"Bearer {device.token}", "Content-Type": "application/json"},
+                           timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert list(Message.objects.filter(device=device).values_list("payload", flat=True)) == [{"temperature": 21}]

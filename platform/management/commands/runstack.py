@@ -1,4 +1,4 @@
-"""Runs web (gunicorn), the Celery workers (storage, deliveries) and Celery beat together in the
+"""Runs web (Granian, platform/webserver.py), the Celery workers (storage, deliveries) and Celery beat together in the
 foreground; Ctrl-C stops them all. This is the README's run command; production runs the same
 roles separately."""
 import signal
@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from platform.broker import embedded_broker_prune, embedded_queues_declare
+from platform.webserver import web_command
 
 
 def stack_commands(bind, web_workers=2):
@@ -17,15 +18,13 @@ def stack_commands(bind, web_workers=2):
 
     def supervised(name):
         # A worker or beat that dies on its own is restarted (platform/supervise.py says why);
-        # gunicorn's master already restarts its own workers.
+        # the web server's main process already restarts its own workers.
         return [python, "-m", "platform.supervise", name, "--"]
 
     # `python -m` puts the project first on sys.path, so our `platform` package wins over the
     # standard-library module of that name in every process.
     return {
-        "web": [python, "-m", "gunicorn", "platform.wsgi", "--bind", bind, "--workers", str(web_workers),
-                "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
-                "--logger-class", "platform.gunicorn_logging.RedactingLogger"],
+        "web": web_command(bind, web_workers),
         # Storage and deliveries in worker processes of their own: a delivery sender runs for up
         # to DELIVERY_SENDER_SECONDS and must never keep the inbox waiting.
         "worker": [*supervised("worker"), python, "-m", "celery", "-A", "platform", "worker", "-n", "worker@%h",
