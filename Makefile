@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Our `platform` package must come before the standard library's module of that name in every
-# process (gunicorn, celery): PYTHONPATH entries precede the standard library on sys.path.
+# process (the web server, celery): PYTHONPATH entries precede the standard library on sys.path.
 export PYTHONPATH := $(CURDIR)
 
 # Tests run against the real local servers unless told otherwise.
