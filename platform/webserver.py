@@ -22,7 +22,13 @@ THREADS = 4  # per worker: they cover the database and Redis round trips (README
 
 
 def header_timeout_ms(environ: Mapping[str, str]) -> int:
-    return 1000 * max(1, int(environ.get("REQUEST_HEADER_TIMEOUT") or 10))
+    """REQUEST_HEADER_TIMEOUT (seconds, default 10) within what Granian accepts: 1 to 60 s."""
+    value = environ.get("REQUEST_HEADER_TIMEOUT") or "10"
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise SystemExit(f"REQUEST_HEADER_TIMEOUT={value!r}: give a whole number of seconds (1 to 60).") from None
+    return 1000 * min(60, max(1, seconds))
 
 
 def web_command(bind: str, workers: int, threads: int = THREADS, access_log: bool = True,

@@ -9,7 +9,7 @@ from platform.logfilters import RedactSecrets
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
 web = get_wsgi_application()  # sets Django up, so it comes before DeviceHandler()
-routed = Router(web, DeviceHandler())
+routed = Router(web, DeviceHandler())  # also served bare by tests/perf/bench_servers.py, to price BodyDeadline
 application = BodyDeadline(routed)
 
 # The web server's access log has each request line: mask the secrets a URL can carry.

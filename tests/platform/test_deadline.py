@@ -92,3 +92,4 @@ def test_the_servers_environment_is_not_the_requests(monkeypatch):
     assert answer["proxy"] is None and answer["secret"] is None
     _, _, answer = _call(app, HTTP_PROXY="http://other")  # a header the client really sent stays
     assert answer["proxy"] == "http://other"
+
