@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from devices.cache import CallbackDevice
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
 from platform import backends
 from platform.clock import now_ms
+from platform.database import db_connection
 from platform.database.prepared import row_prepared
 
 logger = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ def _message_accept_fast(*, device: AnyDevice, payload: Any, size: int,
     """The answer ({}) if done, None if a downlink is queued (nothing was written)."""
     now = timezone.now()
     params: dict[str, Any] = {
-        "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, connections[DEFAULT_DB_ALIAS]),
+        "now": now, "device": device.pk, "payload": _PAYLOAD_FIELD.get_db_prep_save(payload, db_connection()),
         "size": size, "ts": now_ms(), "ip": ip_address, "disconnect_at": now + timedelta(minutes=device.timeout),
         "tx": _PLAIN_ANSWER_BYTES}
     (queued,) = row_prepared(_ACCEPT_FAST_SQL, params)

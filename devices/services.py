@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from buckets.models import Bucket
@@ -15,6 +15,7 @@ from devices.models import Device, DeviceProperty, Downlink, StatusChange
 from devices.signals import StatusChanged, status_changed_send
 from endpoints.models import Connection, Endpoint
 from platform import backends
+from platform.database import db_connection
 from platform.tokens import token_hash, token_new
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def properties_store(*, rows: Sequence[tuple[int, str, int, Any]]) -> None:
         return
     table = DeviceProperty._meta.db_table
     value_field = DeviceProperty._meta.get_field("value")
-    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: looked up once, not once per row (platform/database/bulk.py)
+    db = db_connection()  # once, not through the proxy for every row
     now = DeviceProperty._meta.get_field("modified").get_db_prep_value(timezone.now(), db)
     params: list[Any] = []
     for device_pk, name, message_id, value in rows:

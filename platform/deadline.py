@@ -17,7 +17,6 @@ It also takes out of the environ what Granian copies into every request from the
 environment (os.environ): database URLs and keys have no place in `request.META`, and a variable
 named like a header (HTTP_PROXY) would pass for one the client sent."""
 import io
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -73,11 +72,15 @@ class _Readers:
 _readers = _Readers()
 
 
-def _error(start_response: Callable[..., Any], status: str, message: str) -> list[bytes]:
-    body = json.dumps({"error": {"message": message}}).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                            ("Connection", "close")])
-    return [body]
+def _error(start_response: Callable[..., Any], status: int, message: str) -> list[bytes]:
+    """The platform's JSON error (platform/api.py), answered here before any view, and the
+    connection closed: what is left of the body is never read."""
+    from platform.api import error_response  # platform.wsgi imports this module before Django is set up
+
+    response = error_response(status, message, Connection="close")
+    start_response(f"{status} {response.reason_phrase}",
+                   [*response.items(), ("Content-Length", str(len(response.content)))])
+    return [response.content]
 
 
 def body_limit() -> int:
@@ -111,19 +114,19 @@ class BodyDeadline:
         except ValueError:
             declared = -1
         if declared is not None and declared < 0:
-            return _error(start_response, "400 Bad Request", f"Content-Length {length!r} is not a size in bytes.")
+            return _error(start_response, 400, f"Content-Length {length!r} is not a size in bytes.")
         if declared is not None and declared > limit:
-            return _error(start_response, "413 Request Entity Too Large", f"Body too large: at most {limit} bytes.")
+            return _error(start_response, 413, f"Body too large: at most {limit} bytes.")
         timeout = settings.REQUEST_BODY_TIMEOUT
         body = _readers.read(environ["wsgi.input"], declared if declared is not None else limit + 1, timeout)
         if body is None:
-            return _error(start_response, "408 Request Timeout", f"The request body did not arrive within "
-                                                                 f"{timeout} s: send it at once, or more quickly.")
+            return _error(start_response, 408, f"The request body did not arrive within {timeout} s: send it at "
+                                               "once, or more quickly.")
         if len(body) > limit:
-            return _error(start_response, "413 Request Entity Too Large", f"Body too large: at most {limit} bytes.")
+            return _error(start_response, 413, f"Body too large: at most {limit} bytes.")
         if declared is not None and len(body) < declared:  # the client closed the connection early
-            return _error(start_response, "400 Bad Request", f"The body ended after {len(body)} of the "
-                                                             f"{declared} bytes its Content-Length declared.")
+            return _error(start_response, 400, f"The body ended after {len(body)} of the {declared} bytes its "
+                                               "Content-Length declared.")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)

@@ -12,9 +12,10 @@ checked before reuse). Measured in the README's "Intake levers". With prepared s
 from typing import Any
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 
 from platform import backends
+from platform.database import db_connection
 
 
 def row_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
@@ -24,7 +25,7 @@ def row_prepared(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     else:
-        db = connections[DEFAULT_DB_ALIAS]  # the proxy (django.db.connection) looks it up on every use
+        db = db_connection()
         db.close_if_health_check_failed()
         db.ensure_connection()
         with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:

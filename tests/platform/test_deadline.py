@@ -93,3 +93,12 @@ def test_the_servers_environment_is_not_the_requests(monkeypatch):
     _, _, answer = _call(app, HTTP_PROXY="http://other")  # a header the client really sent stays
     assert answer["proxy"] == "http://other"
 
+
+
+def test_its_errors_have_the_platforms_shape(settings):
+    """{"error": {"code", "message"}}, as every other error of the platform (platform/api.py)."""
+    settings.DEVICE_CALLBACK_MAX_BYTES = 10
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20
+    status, headers, answer = _call(BodyDeadline(_echo), CONTENT_LENGTH="21", **{"wsgi.input": Stalled()})
+    assert answer == {"error": {"code": 413, "message": "Body too large: at most 20 bytes."}}
+    assert headers["Content-Type"] == "application/json" and headers["Content-Length"] == str(len(json.dumps(answer)))
