@@ -100,5 +100,6 @@ def test_its_errors_have_the_platforms_shape(settings):
     settings.DEVICE_CALLBACK_MAX_BYTES = 10
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20
     status, headers, answer = _call(BodyDeadline(_echo), CONTENT_LENGTH="21", **{"wsgi.input": Stalled()})
+    assert status == 413
     assert answer == {"error": {"code": 413, "message": "Body too large: at most 20 bytes."}}
     assert headers["Content-Type"] == "application/json" and headers["Content-Length"] == str(len(json.dumps(answer)))
