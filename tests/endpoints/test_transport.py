@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from endpoints import transport
-from endpoints.transport import LOG_LIMIT, TransportError, http_send, truncate
+from endpoints.transport import LOG_LIMIT, TransportError, headers_check, http_send, truncate
 
 
 def test_sends_and_reads_the_answer(receiver):
@@ -165,3 +165,16 @@ def test_https_to_the_checked_address_keeps_sni_and_certificate_check(hostile_dn
         http_send(method="GET", url=f"https://other.test:{port}/", timeout=5)
     assert "certificate" in str(caught.value).lower() or "hostname" in str(caught.value).lower()
     assert len(seen["host"]) == 1
+
+
+@pytest.mark.parametrize(("value", "refused"), [
+    ("plain", None), ("a\tb", None), ("café", None), ("ÿ", None),
+    ("a\nb", "control character"), ("a\rb", "control character"), ("\x00", "control character"),
+    ("a\x7f", "control character"), ("\x1f", "control character"), ("€", "Latin-1"), ("a\u0100", "Latin-1")])
+def test_header_values_no_client_can_send_are_refused_permanently(value, refused):
+    if refused is None:
+        assert headers_check({"X-Thing": value}) == {"X-Thing": value}
+        return
+    with pytest.raises(TransportError) as caught:
+        headers_check({"X-Thing": value})
+    assert refused in str(caught.value) and "X-Thing" in str(caught.value) and caught.value.permanent
