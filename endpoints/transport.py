@@ -243,8 +243,11 @@ def headers_check(headers: dict[str, str]) -> dict[str, str]:
     for name, value in headers.items():
         if not _HEADER_NAME.fullmatch(name):
             raise TransportError(f"Header name {name[:100]!r} is not a valid HTTP header name.", permanent=True)
-        if _CONTROL.search(value):
-            raise TransportError(f"Header {name!r} would contain a control character; it was not sent.",
+        control = _CONTROL.search(value)
+        if control:
+            raise TransportError(f"Header {name!r} would contain a control character ({control.group()!r} at "
+                                 f"position {control.start()}); it was not sent. Take line breaks and other control "
+                                 "characters out of the header's value, or out of what its template fills in.",
                                  permanent=True)
         try:
             value.encode("latin-1")

@@ -167,14 +167,15 @@ def test_https_to_the_checked_address_keeps_sni_and_certificate_check(hostile_dn
     assert len(seen["host"]) == 1
 
 
+@pytest.mark.parametrize("value", ["plain", "a\tb", "café", "ÿ"])
+def test_header_values_any_client_can_send_pass(value):
+    assert headers_check({"X-Thing": value}) == {"X-Thing": value}
+
+
 @pytest.mark.parametrize(("value", "refused"), [
-    ("plain", None), ("a\tb", None), ("café", None), ("ÿ", None),
     ("a\nb", "control character"), ("a\rb", "control character"), ("\x00", "control character"),
     ("a\x7f", "control character"), ("\x1f", "control character"), ("€", "Latin-1"), ("a\u0100", "Latin-1")])
 def test_header_values_no_client_can_send_are_refused_permanently(value, refused):
-    if refused is None:
-        assert headers_check({"X-Thing": value}) == {"X-Thing": value}
-        return
     with pytest.raises(TransportError) as caught:
         headers_check({"X-Thing": value})
     assert refused in str(caught.value) and "X-Thing" in str(caught.value) and caught.value.permanent
