@@ -20,7 +20,7 @@ from endpoints import templating
 from endpoints.models import Delivery
 from endpoints.partitions import Holder, in_partitions, limit_share, partition_count, senders_live
 from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
-from endpoints.sender.rows import attempts_insert, claimable, senders_start, senders_wake_next
+from endpoints.sender.rows import attempts_insert, claim, claimable, senders_start, senders_wake_next
 from endpoints.targets import KINDS, Request, kind_of
 from endpoints.transport import TransportError, truncate
 
@@ -184,14 +184,13 @@ class Sender:
         sendable = self._sendable_partitions()
         if len(sendable) < partition_count():
             due = in_partitions(due, sendable)
-        rows = [Claimed(*values) for values in due.order_by("id").values_list(*Claimed.__slots__)[:limit]]
+        rows = [Claimed(*values) for values in claim(due, limit, now + ROW_LEASE, Claimed.__slots__)]
         if full and len(rows) == limit:
             self.next_rescan = 0.0  # more old ones: look again from the start next time
         if not rows:
             self.cursor = max(self.cursor, newest)
             return 0
         self.cursor = max(self.cursor, rows[-1].pk)
-        Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(leased_until=now + ROW_LEASE)
         self._targets_load(rows)
         for delivery in rows:
             lane = self.lanes.get(delivery.lane)
