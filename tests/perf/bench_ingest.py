@@ -388,7 +388,7 @@ def main():
     watcher.start()
     from tests.perf.loadgen import percentile, run_fixed_rate
 
-    latencies, statuses, done_at = asyncio.run(run_fixed_rate("127.0.0.1", web_port, USER, devices, rate, 20))
+    latencies, statuses, done_at, lateness = asyncio.run(run_fixed_rate("127.0.0.1", web_port, USER, devices, rate, 20))
     deadline = time.time() + 30
     while len(arrivals) < len(done_at) and time.time() < deadline:
         time.sleep(0.1)
@@ -406,7 +406,8 @@ def main():
         time.sleep(0.5)
     forward_lags = [(received[s] - t) * 1000 for s, t in done_at.items() if s in received]
     say(f"callback latency at {rate:.0f}/s:           p50 {percentile(latencies, 50):.1f} ms, "
-        f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms  (statuses {statuses})")
+        f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms  (statuses {statuses}; "
+        f"the generator's own lateness p99 {percentile(lateness, 99):.1f} ms, max {max(lateness, default=0):.0f} ms)")
     say(f"end-to-end lag (200 -> queryable):    p50 {percentile(lags, 50):.0f} ms, p99 {percentile(lags, 99):.0f} ms"
         f"  ({len(lags)} of {len(done_at)} seen)")
     say(f"end-to-end lag (200 -> receiver):     p50 {percentile(forward_lags, 50):.0f} ms, "
