@@ -11,24 +11,14 @@ request's own thread waits for it at most REQUEST_BODY_TIMEOUT seconds. Past tha
 with Connection: close; the server then closes the connection, which ends the helper's read. In
 time, the application reads the body from memory, as Django would have read it whole anyway. A body
 declared larger than any view accepts is answered 413 unread, and a chunked one is read up to that
-size (and given its Content-Length, which Django needs to see it at all).
-
-It also takes out of the environ what Granian copies into every request from the server's own
-environment (os.environ): database URLs and keys have no place in `request.META`, and a variable
-named like a header (HTTP_PROXY) would pass for one the client sent."""
+size (and given its Content-Length, which Django needs to see it at all)."""
 import io
-import os
 import threading
 from collections.abc import Callable, Iterable
 from queue import SimpleQueue
 from typing import Any
 
 from django.conf import settings
-
-# Names a WSGI server sets for the request itself: never the server's environment's to fill.
-_REQUEST_KEYS = {"REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
-                 "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_PORT", "RAW_URI",
-                 "GATEWAY_INTERFACE", "SERVER_SOFTWARE"}
 
 
 class _Readers:
@@ -93,17 +83,8 @@ class BodyDeadline:
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
-        server = {key: value for key, value in os.environ.items() if key not in _REQUEST_KEYS}
-        self.server_keys = [key for key in server if not key.startswith("HTTP_")]
-        # A request header of the same name and value is indistinguishable, and goes with it.
-        self.server_headers = {key: value for key, value in server.items() if key.startswith("HTTP_")}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        for key in self.server_keys:
-            environ.pop(key, None)
-        for key, value in self.server_headers.items():
-            if environ.get(key) == value:
-                del environ[key]
         length = environ.get("CONTENT_LENGTH")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length in (None, "", "0") and not chunked:

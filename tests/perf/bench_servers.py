@@ -53,7 +53,7 @@ CALLBACK_PATH = "/v3/users/{user}/devices/{device}/callback/data"
 
 
 def granian(name, app, port, workers, threads, env=None):
-    target = f"{app}:routed" if app == "platform.wsgi" else f"{app}:application"  # without BodyDeadline
+    target = f"{app}:routed" if app == "platform.wsgi" else f"{app}:application"  # without BodyDeadline (and ServerEnvironOut)
     return bench.spawn(name, [sys.executable, "-m", "granian", "--interface", "wsgi", target,
                               "--host", "127.0.0.1", "--port", str(port), "--workers", workers,
                               "--blocking-threads", threads, "--no-ws", "--log-level", "warning",

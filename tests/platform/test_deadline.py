@@ -1,5 +1,5 @@
 """BodyDeadline in process (platform/deadline.py): bodies read on a helper thread under a deadline,
-sizes checked before reading, the server's environment kept out of the request."""
+sizes checked before reading."""
 import io
 import json
 import threading
@@ -81,18 +81,6 @@ def test_a_chunked_body_gets_its_length(settings):
     status, _, answer = _call(BodyDeadline(_echo), HTTP_TRANSFER_ENCODING="chunked",
                               **{"wsgi.input": io.BytesIO(b"x" * 21)})
     assert status == 413
-
-
-def test_the_servers_environment_is_not_the_requests(monkeypatch):
-    """Granian copies its process's environment into every request's environ."""
-    monkeypatch.setenv("DATABASE_URL", "postgres://user:pw@db/x")
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy:3128")
-    app = BodyDeadline(_echo)
-    _, _, answer = _call(app, DATABASE_URL="postgres://user:pw@db/x", HTTP_PROXY="http://proxy:3128")
-    assert answer["proxy"] is None and answer["secret"] is None
-    _, _, answer = _call(app, HTTP_PROXY="http://other")  # a header the client really sent stays
-    assert answer["proxy"] == "http://other"
-
 
 
 def test_its_errors_have_the_platforms_shape(settings):
