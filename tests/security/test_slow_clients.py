@@ -30,15 +30,15 @@ def stack(transactional_db, tmp_path):
     running.stop()
 
 
-def _slow_client(port, path, token, outcomes, index):
-    """Sends the headers at once, then the body one byte per second; records how it ended."""
+def _trickle(port, head, trickle, outcomes, index):
+    """Sends `head` at once, then `trickle` one byte per second; records how it ended: the status
+    line of an answer, "disconnected" (the server closed the connection), or "sent everything"."""
     started = time.monotonic()
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     try:
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                     f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n".encode())
+        sock.sendall(head)
         sock.settimeout(1.0)
-        for byte in BODY:
+        for byte in trickle:
             try:
                 answer = sock.recv(4096)
             except TimeoutError:  # nothing yet: send the next byte, a second later
@@ -52,11 +52,18 @@ def _slow_client(port, path, token, outcomes, index):
             except OSError:
                 outcomes[index] = ("disconnected", time.monotonic() - started)
                 return
-        outcomes[index] = ("sent the whole body", time.monotonic() - started)
+        outcomes[index] = ("sent everything", time.monotonic() - started)
     except OSError as exc:
         outcomes[index] = (f"disconnected ({exc.__class__.__name__})", time.monotonic() - started)
     finally:
         sock.close()
+
+
+def _slow_client(port, path, token, outcomes, index):
+    """Sends the headers at once, then the body one byte per second."""
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode()
+    _trickle(port, head, BODY, outcomes, index)
 
 
 def test_slow_bodies_do_not_tie_up_the_server(stack, device):
@@ -90,26 +97,9 @@ def test_slow_bodies_do_not_tie_up_the_server(stack, device):
 
 
 def _slow_headers(port, outcomes, index):
-    """Sends the request line, then one byte of a header per second; records when it was cut."""
-    started = time.monotonic()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-    try:
-        sock.sendall(b"POST /v3/users/alice/devices/d1/callback/data HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        sock.settimeout(1.0)
-        for byte in b"X-Slow: " + b"y" * 30:
-            try:
-                answer = sock.recv(4096)
-            except TimeoutError:
-                answer = None
-            if answer is not None:
-                outcomes[index] = ("disconnected", time.monotonic() - started)
-                return
-            sock.send(bytes([byte]))
-        outcomes[index] = ("sent every header byte", time.monotonic() - started)
-    except OSError:
-        outcomes[index] = ("disconnected", time.monotonic() - started)
-    finally:
-        sock.close()
+    """Sends the request line, then one byte of a header per second."""
+    _trickle(port, b"POST /v3/users/alice/devices/d1/callback/data HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+             b"X-Slow: " + b"y" * 30, outcomes, index)
 
 
 def test_slow_headers_are_cut_and_do_not_tie_up_the_server(stack, device):
@@ -129,8 +119,9 @@ def test_slow_headers_are_cut_and_do_not_tie_up_the_server(stack, device):
     assert normal.status_code == 200, normal.text
     assert took < HEADER_TIMEOUT  # headers are read by the server's own tasks, not the application's threads
     assert len(outcomes) == SLOW_CLIENTS
-    assert all(status == "disconnected" and seconds < HEADER_TIMEOUT + 3 for status, seconds in outcomes.values()), \
-        outcomes
+    # Cut without an answer (a reset counts: "disconnected (ConnectionResetError)").
+    assert all(status.startswith("disconnected") and seconds < HEADER_TIMEOUT + 3
+               for status, seconds in outcomes.values()), outcomes
 
 
 def test_a_chunked_callback_is_stored(stack, device):
