@@ -23,6 +23,7 @@ from devices.ratelimit import callback_rate_exceeded
 from devices.selectors import device_for_callback
 from platform.api import database_error_answer, error_response
 from platform.auth import bearer_token
+from platform.deadline import too_large_message
 from platform.models import AccessToken
 from platform.payloads import PayloadError, payload_parse
 
@@ -45,7 +46,7 @@ def _database_error(exc):
 
 
 def _too_large(limit):
-    return error_response(413, f"Body too large: at most {limit} bytes; split it into several callbacks.")
+    return error_response(413, too_large_message(limit, device=True))
 
 
 def _is_json(content_type):

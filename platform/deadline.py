@@ -10,8 +10,9 @@ stop the site (tests/security/test_slow_clients.py). Slow headers are Granian's 
 request's own thread waits for it at most REQUEST_BODY_TIMEOUT seconds. Past that the answer is 408
 with Connection: close; the server then closes the connection, which ends the helper's read. In
 time, the application reads the body from memory, as Django would have read it whole anyway. A body
-declared larger than any view accepts is answered 413 unread, and a chunked one is read up to that
-size (and given its Content-Length, which Django needs to see it at all)."""
+declared larger than its view accepts (a device callback's own limit, or the largest of any other
+view) is answered 413 unread, and a chunked one is read up to that size (and given its
+Content-Length, which Django needs to see it at all)."""
 import io
 import threading
 from collections.abc import Callable, Iterable
@@ -19,6 +20,8 @@ from queue import SimpleQueue
 from typing import Any
 
 from django.conf import settings
+
+from platform.handlers import is_device_callback
 
 
 class _Readers:
@@ -73,9 +76,17 @@ def _error(start_response: Callable[..., Any], status: int, message: str) -> lis
     return [response.content]
 
 
-def body_limit() -> int:
-    """The largest body any view accepts."""
+def body_limit(environ: dict[str, Any]) -> int:
+    """The largest body the request's view accepts: a device callback's own limit, else the
+    largest of any other view."""
+    if is_device_callback(environ):
+        return settings.DEVICE_CALLBACK_MAX_BYTES
     return max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0, settings.DEVICE_CALLBACK_MAX_BYTES)
+
+
+def too_large_message(limit: int, *, device: bool) -> str:
+    """The 413's message, here and in the callback's own check (devices/callback.py)."""
+    return f"Body too large: at most {limit} bytes{'; split it into several callbacks' if device else ''}."
 
 
 class BodyDeadline:
@@ -89,7 +100,7 @@ class BodyDeadline:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length in (None, "", "0") and not chunked:
             return self.app(environ, start_response)
-        limit = body_limit()
+        limit = body_limit(environ)
         try:
             declared = int(length) if length else None
         except ValueError:
@@ -97,14 +108,14 @@ class BodyDeadline:
         if declared is not None and declared < 0:
             return _error(start_response, 400, f"Content-Length {length!r} is not a size in bytes.")
         if declared is not None and declared > limit:
-            return _error(start_response, 413, f"Body too large: at most {limit} bytes.")
+            return _error(start_response, 413, too_large_message(limit, device=is_device_callback(environ)))
         timeout = settings.REQUEST_BODY_TIMEOUT
         body = _readers.read(environ["wsgi.input"], declared if declared is not None else limit + 1, timeout)
         if body is None:
             return _error(start_response, 408, f"The request body did not arrive within {timeout} s: send it at "
                                                "once, or more quickly.")
         if len(body) > limit:
-            return _error(start_response, 413, f"Body too large: at most {limit} bytes.")
+            return _error(start_response, 413, too_large_message(limit, device=is_device_callback(environ)))
         if declared is not None and len(body) < declared:  # the client closed the connection early
             return _error(start_response, 400, f"The body ended after {len(body)} of the {declared} bytes its "
                                                "Content-Length declared.")

@@ -61,6 +61,20 @@ def test_a_body_declared_too_large_is_413_unread(settings):
     assert status == 413 and "at most 20 bytes" in answer["error"]["message"]
 
 
+@pytest.mark.parametrize("length", ["15", "21"])
+def test_a_device_callback_is_held_to_its_own_limit(settings, length):
+    """The 413 names the limit the device must keep to, not the web pages' larger one."""
+    settings.DEVICE_CALLBACK_MAX_BYTES = 10
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20
+    status, _, answer = _call(BodyDeadline(_echo), PATH_INFO="/v3/users/alice/devices/d1/callback/data",
+                              CONTENT_LENGTH=length, **{"wsgi.input": Stalled()})
+    assert status == 413
+    assert answer["error"]["message"] == "Body too large: at most 10 bytes; split it into several callbacks."
+    status, _, answer = _call(BodyDeadline(_echo), PATH_INFO="/v3/users/alice/devices/d1/callback/data",
+                              HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(b"x" * 11)})
+    assert status == 413 and "at most 10 bytes" in answer["error"]["message"]
+
+
 @pytest.mark.parametrize("length", ["ten", "-5"])
 def test_a_content_length_that_is_not_a_size_is_400(length):
     status, _, answer = _call(BodyDeadline(_echo), CONTENT_LENGTH=length, **{"wsgi.input": io.BytesIO(b"x")})
