@@ -6,7 +6,9 @@ On PostgreSQL the rows go as one array per column, in PostgreSQL's binary format
 JSON value is escaped again inside its array literal on the client and parsed back on the server,
 which cost ~25 us per row against ~6 us (README, "Intake levers"). Columns not given get what
 bulk_create would give them: now for auto_now(_add), else the field's default ("" or NULL without
-one). Elsewhere (SQLite), bulk_create itself."""
+one). Elsewhere (SQLite), the same columns row by row in one executemany. Not bulk_create there:
+it would give a given auto_now_add column (an attempt's time) a new time of its own, so the two
+databases would store different values."""
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -24,18 +26,19 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     a row that breaks a unique constraint is skipped (ON CONFLICT DO NOTHING)."""
     if not rows:
         return
-    if not backends.BULK_BINARY:
-        model._default_manager.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows],
-                                           ignore_conflicts=True, batch_size=1000)
-        return
     # Not the django.db.connection proxy: through it, each value's preparation below looked the
     # connection up again, a fifth of the storage worker's CPU.
     db = db_connection()
     sql, given, rest = _statement(model, tuple(columns))
     now = timezone.now()
+    constants = [field.get_db_prep_save(_default(field, now), db) for field in rest]
+    if not backends.BULK_BINARY:
+        with db.cursor() as cursor:
+            cursor.executemany(sql, [[*(field.get_db_prep_save(value, db) for field, value in
+                                        zip(given, row, strict=True)), *constants] for row in rows])
+        return
     arrays = [[field.get_db_prep_save(value, db) for value in values]
               for field, values in zip(given, zip(*rows, strict=True), strict=True)]
-    constants = [field.get_db_prep_save(_default(field, now), db) for field in rest]
     db.ensure_connection()
     with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
         cursor.execute(sql, [*constants, *arrays])  # in the order of their placeholders
@@ -49,11 +52,14 @@ def _statement(model: type[models.Model], columns: tuple[str, ...]) -> tuple[str
     given = [_concrete(meta.get_field(name)) for name in columns]
     rest = [f for f in meta.concrete_fields if f not in given and not f.primary_key]
     names = ", ".join(db.ops.quote_name(str(f.column)) for f in given + rest)
+    table = db.ops.quote_name(meta.db_table)
+    if not backends.BULK_BINARY:  # a row's values: the given columns', then the others' constants
+        placeholders = ", ".join(["%s"] * (len(given) + len(rest)))
+        return f"INSERT INTO {table} ({names}) VALUES ({placeholders}) ON CONFLICT DO NOTHING", given, rest
     unnest = ", ".join(f"%b::{f.db_type(db)}[]" for f in given)
     selected = ", ".join([f"u.c{i}" for i in range(len(given))] + [f"%b::{f.db_type(db)}" for f in rest])
     aliases = ", ".join(f"c{i}" for i in range(len(given)))
-    sql = (f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({names}) SELECT {selected} "
-           f"FROM unnest({unnest}) AS u({aliases}) ON CONFLICT DO NOTHING")
+    sql = f"INSERT INTO {table} ({names}) SELECT {selected} FROM unnest({unnest}) AS u({aliases}) ON CONFLICT DO NOTHING"
     return sql, given, rest
 
 

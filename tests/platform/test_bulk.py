@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from buckets.models import Record
-from endpoints.models import Connection, Delivery
+from endpoints.models import Attempt, Connection, Delivery
 from platform.database.bulk import rows_insert
 
 pytestmark = pytest.mark.parity
@@ -39,6 +39,18 @@ def test_columns_not_given_get_what_bulk_create_gives(alice):
     assert {k: v for k, v in vars(by_rows).items() if k not in skip} == \
         {k: v for k, v in vars(by_orm).items() if k not in skip}
     assert by_rows.created is not None and by_rows.state == "pending" and by_rows.last_error == ""
+
+
+def test_a_given_value_stands_even_for_an_auto_now_add_column(alice):
+    """The sender gives each attempt the settle's own time, from which a blame is counted too:
+    bulk_create (SQLite's path before) put a new time of its own there."""
+    app = Connection.objects.create(owner=alice, name="app", destination_url="http://x.example")
+    delivery = Delivery.objects.create(owner_id=alice.pk, device_id="d1", payload={}, ts=1, connection_id=app.pk,
+                                       lane=1, next_attempt_at=timezone.now())
+    at = timezone.now() - timezone.timedelta(seconds=5)
+    rows_insert(Attempt, ("delivery_id", "at", "url", "status_code", "ms", "response_body", "error"),
+                [(delivery.pk, at, "http://x.example", 500, 3, "", "")])
+    assert Attempt.objects.get().at == at
 
 
 def test_no_rows_is_nothing(bucket):
