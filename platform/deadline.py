@@ -76,10 +76,10 @@ def _error(start_response: Callable[..., Any], status: int, message: str) -> lis
     return [response.content]
 
 
-def body_limit(environ: dict[str, Any]) -> int:
+def body_limit(device: bool) -> int:
     """The largest body the request's view accepts: a device callback's own limit, else the
     largest of any other view."""
-    if is_device_callback(environ):
+    if device:
         return settings.DEVICE_CALLBACK_MAX_BYTES
     return max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0, settings.DEVICE_CALLBACK_MAX_BYTES)
 
@@ -100,7 +100,8 @@ class BodyDeadline:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length in (None, "", "0") and not chunked:
             return self.app(environ, start_response)
-        limit = body_limit(environ)
+        device = is_device_callback(environ)
+        limit = body_limit(device)
         try:
             declared = int(length) if length else None
         except ValueError:
@@ -108,14 +109,14 @@ class BodyDeadline:
         if declared is not None and declared < 0:
             return _error(start_response, 400, f"Content-Length {length!r} is not a size in bytes.")
         if declared is not None and declared > limit:
-            return _error(start_response, 413, too_large_message(limit, device=is_device_callback(environ)))
+            return _error(start_response, 413, too_large_message(limit, device=device))
         timeout = settings.REQUEST_BODY_TIMEOUT
         body = _readers.read(environ["wsgi.input"], declared if declared is not None else limit + 1, timeout)
         if body is None:
             return _error(start_response, 408, f"The request body did not arrive within {timeout} s: send it at "
                                                "once, or more quickly.")
         if len(body) > limit:
-            return _error(start_response, 413, too_large_message(limit, device=is_device_callback(environ)))
+            return _error(start_response, 413, too_large_message(limit, device=device))
         if declared is not None and len(body) < declared:  # the client closed the connection early
             return _error(start_response, 400, f"The body ended after {len(body)} of the {declared} bytes its "
                                                "Content-Length declared.")
