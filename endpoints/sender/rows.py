@@ -2,10 +2,10 @@
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Field, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 
 from endpoints.models import Attempt, Delivery
 from endpoints.partitions import senders_live
@@ -48,28 +48,23 @@ def claim(due: QuerySet[Delivery], limit: int, leased_until: datetime, fields: S
     """The first `limit` deliveries of `due` in id order, as tuples of `fields`, marked leased in
     the statement that picks them: one round trip, and no second statement naming every id."""
     picked, params = due.order_by("id").values("id")[:limit].query.sql_with_params()
-    meta = Delivery._meta
-    columns = [cast(Field, meta.pk if name == "pk" else meta.get_field(name)) for name in fields]
-    quote, lease = connection.ops.quote_name, meta.get_field("leased_until")
-    sql = (f"UPDATE {quote(meta.db_table)} SET {quote(lease.column)} = %s "
-           f"WHERE {quote(meta.pk.column)} IN ({picked}) RETURNING {', '.join(quote(c.column) for c in columns)}")
+    # What values_list(*fields) would select, read through its own compiler: the columns to return
+    # and their converters (a JSON column comes as text, a UUID on SQLite as hex).
+    reader = due.values_list(*fields).query.get_compiler(connection=connection)
+    reader.setup_query()
+    selected = [expression for expression, _, _ in reader.select]
+    quote, lease = connection.ops.quote_name, Delivery._meta.get_field("leased_until")
+    sql = (f"UPDATE {quote(Delivery._meta.db_table)} SET {quote(lease.column)} = %s "
+           f"WHERE {quote(Delivery._meta.pk.column)} IN ({picked}) "
+           f"RETURNING {', '.join(quote(expression.target.column) for expression in selected)}")
     with connection.cursor() as cursor:
         cursor.execute(sql, (lease.get_db_prep_value(leased_until, connection), *params))
         rows = cursor.fetchall()
-    # Values as the ORM gives them (as the compiler converts them: a JSON column comes as text, a
-    # UUID on SQLite as hex), in id order (RETURNING keeps none).
-    converters = []
-    for i, column in enumerate(columns):
-        expression = column.get_col(meta.db_table)  # a foreign key's is its target's: its converters
-        for convert in connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):
-            converters.append((i, convert, expression))
+    converters = reader.get_converters(selected)
     if converters:
-        rows = [list(row) for row in rows]
-        for row in rows:
-            for i, convert, expression in converters:
-                row[i] = convert(row[i], expression, connection)
+        rows = list(reader.apply_converters(rows, converters))
     at = list(fields).index("pk")
-    return sorted((tuple(row) for row in rows), key=lambda row: row[at])
+    return sorted((tuple(row) for row in rows), key=lambda row: row[at])  # RETURNING keeps no order
 
 
 def senders_start(*, force: bool = False, helper: bool = False) -> bool:
