@@ -234,6 +234,19 @@ def counts():
             "delivered": delivered}
 
 
+def pg_counters():
+    """PostgreSQL's own counters for the benchmark's database (pg_stat_database): the issue counts
+    the work per stored message with them. A backend reports its counters within a second or so of
+    its transactions, so they are read after a pause."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
+        row = conn.execute("SELECT xact_commit + xact_rollback, tup_inserted, tup_updated, tup_deleted, sessions "
+                           "FROM pg_stat_database WHERE datname = %s", (DB,)).fetchone()
+    return dict(zip(("transactions", "rows inserted", "rows updated", "rows deleted", "new connections"), row,
+                    strict=True))
+
+
 def watch_records(arrivals, stop_event, min_seq):
     """Polls new records every 20 ms and notes when each benchmark `seq` became queryable."""
     import psycopg
@@ -344,6 +357,7 @@ def main():
                       "--concurrency", os.environ.get("DELIVERY_CONCURRENCY", "2")])
     wait_http(web_port)
     time.sleep(3)
+    pg_before = pg_counters()
     t0 = time.time()
     cpu_before = cpu_seconds()
     sat = wrk(web_port, SECONDS, HERE / "wrk_callback.lua")
@@ -380,6 +394,11 @@ def main():
         f"{time.time() - drain_start:.1f}s after intake stopped")
     say(f"deliveries to the local receiver:     {final['delivered'] / elapsed:8.0f} /s"
         f"  ({final['delivered']} of {final['deliveries']} in {elapsed:.0f}s)")
+    time.sleep(2)
+    pg_after = pg_counters()
+    say("PostgreSQL per accepted callback (saturation until all delivered; the benchmark's own polling "
+        "included): " + ", ".join(f"{(pg_after[name] - pg_before[name]) / max(sat['ok'], 1):.2f} {name}"
+                                   for name in pg_after))
 
     # 3. Latency and end-to-end lag at half the saturation rate.
     rate = max(10, sat["ok_rate"] / 2)

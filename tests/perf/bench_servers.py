@@ -17,8 +17,10 @@ Knobs: BENCH_SERVERS, e.g. "production:2x4,gunicorn:4x1,granian:2x4,nodered:1x1"
 threads; the default is the three servers with WEB_WORKERS x WEB_THREADS, gunicorn when installed,
 and nodered:1x1 when node and npm are found; "production:2x4+NAME=VALUE" runs that server with an
 environment variable set, to measure a lever against the same server without it; "granian" is
-Granian with the application unwrapped, i.e. without the body deadline), BENCH_TARGETS
-("trivial view,callback").
+Granian with the application unwrapped, i.e. without the body deadline; "gunicornsync" is gunicorn's
+sync workers, the setup of the issue's own figures), BENCH_TARGETS ("trivial view,callback"). A
+server other than production that ran both targets also gets the callback's ratio to its own
+trivial view.
 
 Node-RED (`nodered`, one process, the size is ignored): tests/perf/nodered holds its pinned
 package.json and lock, settings.js and flow.json; the first run installs node_modules there with
@@ -67,10 +69,16 @@ def production(name, app, port, workers, threads, env=None):
                                          environ={**bench.ENV, **(env or {})}, app=f"{app}:application"), env)
 
 
-def gunicorn(name, app, port, workers, threads, env=None):
+def gunicorn(name, app, port, workers, threads, env=None, worker_class="gthread"):
     return bench.spawn(name, [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers",
-                              workers, "--threads", threads, "--worker-class", "gthread", "--log-level", "warning",
+                              workers, "--threads", threads, "--worker-class", worker_class, "--log-level", "warning",
                               "--backlog", "2048"], env)
+
+
+def gunicornsync(name, app, port, workers, threads, env=None):
+    """gunicorn's sync workers (one request at a time per process, no keep-alive): the setup the
+    issue's own figures were taken with. `threads` is ignored."""
+    return gunicorn(name, app, port, workers, "1", env, worker_class="sync")
 
 
 def nodered(name, app, port, workers, threads, env=None):
@@ -140,7 +148,8 @@ def servers():
     return found
 
 
-START = {"production": production, "granian": granian, "gunicorn": gunicorn, "nodered": nodered}
+START = {"production": production, "granian": granian, "gunicorn": gunicorn, "gunicornsync": gunicornsync,
+         "nodered": nodered}
 SERVERS = servers()
 ALL_TARGETS = {"trivial view": ("tests.perf.trivial_wsgi", "/v3/users/x/devices/y/callback/data"),
                "callback": ("platform.wsgi", "/healthz")}
@@ -206,6 +215,10 @@ def main():
         values = rates[(server, target)]
         median = statistics.median(values)
         ratio = f"{median / base:5.2f}x the trivial view (production)" if base else ""
+        own = rates.get((server, "trivial view"))
+        if own and target != "trivial view" and not server.startswith("production"):
+            # The issue's ratio is taken on one server setup: this server's own trivial view.
+            ratio += f" {median / statistics.median(own):5.2f}x its own"
         split = " / ".join(f"{statistics.median(role):.2f}" for role in zip(*cpu[(server, target)], strict=True))
         bench.say(f"{target:13s} {server:14s} median {median:7.0f} req/s  {ratio}  rounds "
                   f"{', '.join(f'{v:.0f}' for v in values)}  p99 {', '.join(p99[(server, target)])}  "
