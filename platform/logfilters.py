@@ -17,6 +17,17 @@ def redact(text: str) -> str:
     return text
 
 
+class AccessLogQuery(logging.Filter):
+    """The web server's access line names the path without its query string (gunicorn's request
+    line had both): it goes back on the path, ahead of RedactSecrets, which masks a token in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, dict) and args.get("query_string") and isinstance(args.get("path"), str):
+            record.args = {**args, "path": f"{args['path']}?{args['query_string']}"}
+        return True
+
+
 class RedactSecrets(logging.Filter):
     """Rewrites the message and its string arguments; never drops a record."""
 

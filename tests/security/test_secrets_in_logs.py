@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from endpoints.models import Connection
-from platform.logfilters import redact
+from platform.logfilters import AccessLogQuery, RedactSecrets, redact
 from tests.stack import Stack, live_database_url, wait_until
 
 
@@ -30,6 +30,22 @@ def test_redact_keeps_the_rest_of_the_line():
     assert redact("Not Found: /iot-flow/downlinkMessages/abcDEF_-9") == "Not Found: /iot-flow/downlinkMessages/<secret>"
 
 
+def _access_line(path, query_string):
+    """An access log record as the web server makes it (a format and a dict of values), through
+    the filters platform/wsgi.py puts on its logger."""
+    record = logging.LogRecord("granian.access", logging.INFO, __file__, 1, '"%(method)s %(path)s %(protocol)s" %(status)d',
+                               ({"method": "POST", "path": path, "query_string": query_string, "protocol": "HTTP/1.1",
+                                 "status": 200},), None)
+    assert AccessLogQuery().filter(record) and RedactSecrets().filter(record)
+    return record.getMessage()
+
+
+def test_the_access_line_has_the_query_string_with_its_token_masked():
+    path = "/v3/users/a/devices/d/callback/data"
+    assert _access_line(path, "x=1&authorization=tok-123") == f'"POST {path}?x=1&authorization=<token> HTTP/1.1" 200'
+    assert _access_line(path, "") == f'"POST {path} HTTP/1.1" 200'
+
+
 @pytest.mark.e2e
 def test_the_web_servers_access_log_has_no_secret(transactional_db, tmp_path):
     stack = Stack(env={"DATABASE_URL": live_database_url()}, tmp_path=tmp_path)
@@ -43,4 +59,4 @@ def test_the_web_servers_access_log_has_no_secret(transactional_db, tmp_path):
         stack.stop()
     log = stack.log("web")
     assert "s3cr3t" not in log and "t0k" not in log, log
-    assert '"POST /iot-flow/downlinkMessages/<secret> HTTP/1.1" 404' in log, log
+    assert '"POST /iot-flow/downlinkMessages/<secret>?authorization=<token> HTTP/1.1" 404' in log, log
