@@ -9,7 +9,9 @@ nothing. Knobs: PERF_SECONDS (saturation run, default 60), PERF_DEVICES (1000), 
 WEB_THREADS (4), INGEST_CONCURRENCY (1), DELIVERY_CONCURRENCY (2), WRK_CONNECTIONS (64),
 DEVICE_RATE_LIMIT (600, the default), PERF_QUICK=1 (limit and saturation only, to compare levers),
 PERF_SYNCHRONOUS_COMMIT=off (the benchmark database commits without waiting for its WAL flush: the
-most any group commit could save, measured once; see the README's levers table).
+most any group commit could save, measured once; see the README's levers table), PERF_WEB=gunicornsync
+(the limit and the platform both under gunicorn's sync workers, WEB_WORKERS of them: the setup of
+the issue's own ratio; `pip install gunicorn` first).
 """
 import asyncio
 import os
@@ -102,9 +104,14 @@ def wait_http(port, path="/healthz", timeout=30):
 
 def web(name, app, port):
     """The production web server (platform/webserver.py) serving `app`, without its access log (a
-    line per request would be the log's cost, not the platform's)."""
+    line per request would be the log's cost, not the platform's); or gunicorn's sync workers
+    (PERF_WEB=gunicornsync)."""
     from platform.webserver import web_command
 
+    if os.environ.get("PERF_WEB") == "gunicornsync":
+        return spawn(name, [sys.executable, "-m", "gunicorn", f"{app}:application", "--bind", f"127.0.0.1:{port}",
+                            "--workers", str(WEB_WORKERS), "--worker-class", "sync", "--log-level", "warning",
+                            "--backlog", "2048"])
     return spawn(name, web_command(f"127.0.0.1:{port}", int(WEB_WORKERS), int(WEB_THREADS), access_log=False,
                                    environ=ENV, app=f"{app}:application"))
 
@@ -328,8 +335,9 @@ def main():
         raise SystemExit("wrk is missing: `apt-get install wrk` (make perf does it)")
     OUT.mkdir(exist_ok=True)
     (OUT / "var").mkdir(exist_ok=True)
-    say(f"== ingest benchmark: {os.cpu_count()} cores, Granian {WEB_WORKERS} workers x {WEB_THREADS} threads "
-        f"(platform/webserver.py), {DEVICES} devices, {SECONDS}s saturation run; {load()} before")
+    server = (f"gunicorn {WEB_WORKERS} sync workers" if os.environ.get("PERF_WEB") == "gunicornsync"
+              else f"Granian {WEB_WORKERS} workers x {WEB_THREADS} threads (platform/webserver.py)")
+    say(f"== ingest benchmark: {os.cpu_count()} cores, {server}, {DEVICES} devices, {SECONDS}s saturation run; {load()} before")
     say_baseline()
     database_reset()
     receiver_port, web_port, limit_port = free_port(), free_port(), free_port()
