@@ -3,6 +3,7 @@ the web UI's middleware, and everything else, including the callback-settings AP
 `.../callback`, through Django's full middleware."""
 import io
 import json
+import logging
 import sys
 
 import pytest
@@ -88,3 +89,51 @@ def test_web_pages_keep_the_full_middleware(app):
     answer = call(app, "/devices/")
     assert answer["status"] == 302  # to the login page: the session and auth middleware ran
     assert answer["headers"]["X-Frame-Options"] == "DENY"
+
+
+def test_a_failing_callback_is_djangos_500_logged(app, device, caplog, monkeypatch):
+    """The device handler calls the view itself (platform/handlers.py): an exception there is
+    answered and logged as Django's handler would, in the platform's error shape."""
+    from platform.wsgi import routed
+
+    def broken(request, user, device):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(routed.device, "view", broken)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        answer = call(app, DATA, "POST", b"{}", HTTP_AUTHORIZATION=f"Bearer {device.token}")
+    assert answer["status"] == 500 and "error" in json.loads(answer["body"])
+    assert answer["headers"]["X-Content-Type-Options"] == "nosniff"  # the middleware's hooks still ran
+    assert any(r.levelno == logging.ERROR and "boom" in str(r.exc_info) for r in caplog.records)
+
+
+def test_a_callback_to_a_host_not_allowed_is_a_400(app, device):
+    answer = call(app, DATA, "POST", b"{}", HTTP_AUTHORIZATION=f"Bearer {device.token}", HTTP_HOST="evil.example")
+    assert answer["status"] == 400 and Message.objects.count() == 0
+
+
+def test_a_4xx_to_a_device_is_logged_as_djangos_handler_logs_it(app, device, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        answer = call(app, DATA, "POST", b"{}", HTTP_AUTHORIZATION="Bearer wrong")
+    assert answer["status"] == 401
+    assert [r.getMessage() for r in caplog.records if r.name == "django.request"] == [f"Unauthorized: {DATA}"]
+
+
+def test_a_device_middleware_without_hooks_stops_the_start(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from platform import handlers
+
+    monkeypatch.setattr(handlers, "DEVICE_MIDDLEWARE", [*handlers.DEVICE_MIDDLEWARE, "tests.platform.test_handlers.Plain"])
+    with pytest.raises(ImproperlyConfigured, match="Plain must be a MiddlewareMixin"):
+        handlers.DeviceHandler()
+
+
+class Plain:
+    """A middleware of the kind that wraps get_response (no hooks)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
