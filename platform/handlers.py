@@ -63,18 +63,16 @@ class DeviceHandler:
             if not isinstance(instance, MiddlewareMixin):
                 raise ImproperlyConfigured(f"DEVICE_MIDDLEWARE: {path} must be a MiddlewareMixin (process_request "
                                            "and process_response hooks); the device handler calls no other kind.")
-        self.request_hooks = [m.process_request for m in middleware if hasattr(m, "process_request")]
-        self.response_hooks = [m.process_response for m in reversed(middleware) if hasattr(m, "process_response")]
+        # (process_request, process_response) per middleware, outermost first; None where it has none.
+        self.layers = [(getattr(m, "process_request", None), getattr(m, "process_response", None)) for m in middleware]
 
     def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         signals.request_started.send(sender=self.__class__, environ=environ)
         request = WSGIRequest(environ)
-        try:
-            response = self._response(request)
-        except Exception as exc:  # noqa: BLE001  Django's own answer to it: logged, handler500 and the like
-            response = response_for_exception(request, exc)
-        for hook in self.response_hooks:
-            response = hook(request, response)
+        response, entered = self._response(request)
+        for _, after in reversed(self.layers[:entered]):
+            if after is not None:
+                response = after(request, response)
         response._resource_closers.append(request.close)  # type: ignore[attr-defined]  # private, not in django-stubs; Django's handler does it
         if response.status_code >= 400:
             log_response("%s: %s", response.reason_phrase, request.path, response=response,  # type: ignore[arg-type]
@@ -83,15 +81,25 @@ class DeviceHandler:
                        [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())])
         return response  # the server's close() of it sends request_finished, as for Django's handler
 
-    def _response(self, request: HttpRequest) -> HttpResponseBase:
-        for hook in self.request_hooks:
-            early = hook(request)
+    def _response(self, request: HttpRequest) -> tuple[HttpResponseBase, int]:
+        """The answer, and how many middleware layers it goes back out through, as in Django's
+        chain: a layer whose process_request answers is the last one entered (its process_response
+        runs); one whose process_request raises is not entered (Django turns the exception into a
+        response just outside it); the view's answer or exception goes back through every layer."""
+        for index, (before, _) in enumerate(self.layers):
+            try:
+                early = before(request) if before is not None else None
+            except Exception as exc:  # noqa: BLE001  Django's own answer to it: logged, handler400 and the like
+                return response_for_exception(request, exc), index
             if early is not None:
-                return early
-        found = _CALLBACK.match(request.path_info)  # the Router matched the same path already
-        if found is None:
-            raise Http404("Not a device callback URL.")
-        return self.view(request, found.group("user"), found.group("device"))
+                return early, index + 1
+        try:
+            found = _CALLBACK.match(request.path_info)  # the Router matched the same path already
+            if found is None:
+                raise Http404("Not a device callback URL.")
+            return self.view(request, found.group("user"), found.group("device")), len(self.layers)
+        except Exception as exc:  # noqa: BLE001  as above: logged, handler500 and the like
+            return response_for_exception(request, exc), len(self.layers)
 
 
 def _never_called(request: HttpRequest) -> HttpResponseBase:

@@ -110,6 +110,8 @@ def test_a_failing_callback_is_djangos_500_logged(app, device, caplog, monkeypat
 def test_a_callback_to_a_host_not_allowed_is_a_400(app, device):
     answer = call(app, DATA, "POST", b"{}", HTTP_AUTHORIZATION=f"Bearer {device.token}", HTTP_HOST="evil.example")
     assert answer["status"] == 400 and Message.objects.count() == 0
+    # CommonMiddleware's process_request raised it; the layer outside (SecurityMiddleware) still answers.
+    assert answer["headers"]["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_4xx_to_a_device_is_logged_as_djangos_handler_logs_it(app, device, caplog):
@@ -137,3 +139,14 @@ class Plain:
 
     def __call__(self, request):
         return self.get_response(request)
+
+
+def test_a_middlewares_early_answer_goes_back_out_through_the_layers_entered(app, device, settings):
+    """SecurityMiddleware answers a plain-HTTP callback with a redirect when told to: the view never
+    runs, and the answer still gets the security headers, as in Django's chain."""
+    from platform.handlers import DeviceHandler
+
+    settings.SECURE_SSL_REDIRECT = True
+    answer = call(DeviceHandler(), DATA, "POST", b"{}", HTTP_AUTHORIZATION=f"Bearer {device.token}")
+    assert answer["status"] == 301 and answer["headers"]["Location"] == f"https://127.0.0.1{DATA}"
+    assert answer["headers"]["X-Content-Type-Options"] == "nosniff" and Message.objects.count() == 0
