@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("PERF_DB", "perf_deliveries")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import bench_ingest as bench
+from tests.perf import stack as bench
 
 DELIVERIES = int(os.environ.get("PERF_DELIVERIES", "100000"))
 DEVICES = 1000

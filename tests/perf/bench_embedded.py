@@ -22,14 +22,14 @@ from pathlib import Path
 os.environ.setdefault("WRK_CONNECTIONS", "16")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import bench_ingest as bench
+from tests.perf import stack as bench
 
 SECONDS = int(os.environ.get("PERF_SECONDS", "30"))
 EMBEDDED_KEYS = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_LEVEL")
 
 
 def embedded_env(var_dir, port):
-    """bench_ingest's environment without the servers: the defaults `make run` uses."""
+    """The stack's environment (tests/perf/stack) without the servers: the defaults `make run` uses."""
     env = {k: v for k, v in bench.ENV.items() if k not in EMBEDDED_KEYS}
     env.update(VAR_DIR=str(var_dir), SITE_URL=f"http://127.0.0.1:{port}")
     return env
@@ -39,7 +39,9 @@ def main():
     var_dir = Path(tempfile.mkdtemp(prefix="bench-embedded-")) / "var"
     bench.OUT.mkdir(exist_ok=True)
     web_port, receiver_port = bench.free_port(), bench.free_port()
-    bench.ENV = embedded_env(var_dir, web_port)
+    env = embedded_env(var_dir, web_port)
+    bench.ENV.clear()  # in place: every process the stack spawns reads this one dict
+    bench.ENV.update(env)
     for key in EMBEDDED_KEYS:
         os.environ.pop(key, None)
     os.environ.update(bench.ENV)
@@ -62,7 +64,7 @@ def main():
     cpu_after = bench.cpu_seconds()
     after = bench.counts()
     bench.say(f"accepted callbacks at saturation:     {sat['ok_rate']:8.0f} /s  ({sat['requests'] - sat['ok']} not 200;"
-              f" socket errors: {sat['errors']}; wrk p99 {bench._p99(sat)})")
+              f" socket errors: {sat['errors']}; wrk p99 {bench.p99(sat)})")
     used = cpu_after["stack"] - cpu_before["stack"]
     bench.say(f"  CPU per accepted callback (web, workers and beat together): {used / max(sat['ok'], 1) * 1000:.2f} ms;"
               f" {used / SECONDS:.2f} of {os.cpu_count()} cores busy without wrk")

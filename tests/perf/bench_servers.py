@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.perf import bench_ingest as bench
+from tests.perf import stack as bench
 
 ROUND = int(os.environ.get("PERF_ROUND", "15"))
 WORKERS, THREADS = bench.WEB_WORKERS, bench.WEB_THREADS
@@ -69,16 +69,14 @@ def production(name, app, port, workers, threads, env=None):
                                          environ={**bench.ENV, **(env or {})}, app=f"{app}:application"), env)
 
 
-def gunicorn(name, app, port, workers, threads, env=None, worker_class="gthread"):
-    return bench.spawn(name, [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers",
-                              workers, "--threads", threads, "--worker-class", worker_class, "--log-level", "warning",
-                              "--backlog", "2048"], env)
+def gunicorn(name, app, port, workers, threads, env=None):
+    return bench.spawn(name, bench.gunicorn_command(app, port, workers, threads, worker_class="gthread"), env)
 
 
 def gunicornsync(name, app, port, workers, threads, env=None):
     """gunicorn's sync workers (one request at a time per process, no keep-alive): the setup the
     issue's own figures were taken with. `threads` is ignored."""
-    return gunicorn(name, app, port, workers, "1", env, worker_class="sync")
+    return bench.spawn(name, bench.gunicorn_command(app, port, workers), env)
 
 
 def nodered(name, app, port, workers, threads, env=None):
@@ -201,7 +199,7 @@ def main():
             cpu[(server, target)].append([1000 * (after[role] - before[role]) / max(result["ok"], 1)
                                           for role in ("web", "postgres", "redis")])
             rates[(server, target)].append(result["ok_rate"])
-            p99[(server, target)].append(bench._p99(result))
+            p99[(server, target)].append(bench.p99(result))
             if server.startswith("nodered"):
                 rows = nodered_rows() - rows_before
                 bench.say(f"{server} round {round_no}: {rows} rows inserted for {result['ok']} 200s "

@@ -4,7 +4,7 @@
 Run: `PYTHONPATH=$PWD .venv/bin/python tests/perf/bench_sweep.py`. Uses its own database
 (PERF_SWEEP_DB, default perf_sweep, dropped and created) on the local PostgreSQL, and Redis
 database 13 as the cache (PERF_SWEEP_REDIS; the alarms' watch map is read there). Prints the
-machine baseline (bench_ingest.machine_baseline), then for each lever, alternating within each of
+machine baseline (tests/perf/stack machine_baseline), then for each lever, alternating within each of
 PERF_ROUNDS rounds (default 5), the time of the whole sweep (announce included) and the CPU of
 its PostgreSQL backend, with the medians; and the time of a sweep that finds nothing due among
 the same 100,000 devices (what beat pays every 30 s). Asserts nothing.
@@ -29,8 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-# bench_ingest sets its own database in os.environ on import: ours is set below.
-from tests.perf.bench_ingest import load, say_baseline
+# The stack's settings point os.environ at its own database on import: ours is set below.
+from tests.perf.stack import load, say_baseline
 
 PG = os.environ.get("PERF_PG", "postgres://postgres@127.0.0.1:5432")
 DB = os.environ.get("PERF_SWEEP_DB", "perf_sweep")
