@@ -5,16 +5,12 @@ from devices import api, callback
 DEVICE_V1 = "v1/users/<str:user>/devices/<str:device>"
 DEVICE_V3 = "v3/users/<str:user>/devices/<str:device>"
 
-# The device callback (docs/devices.md). `.../callback` is also the callback-settings URL:
-# callback.callback_or_settings tells a device from a user by the credential presented. The device
-# handler resolves against these two alone (platform/handlers.py).
-callback_patterns = [
+urlpatterns = [
+    # The device callback (docs/devices.md). `.../callback` is also the callback-settings URL:
+    # callback.callback_or_settings tells a device from a user by the credential presented. Under
+    # the web server, device callbacks reach the view through platform/handlers.py instead.
     path(f"{DEVICE_V3}/callback/data", callback.callback, name="callback-data"),
     path(f"{DEVICE_V3}/callback", callback.callback_or_settings, name="callback"),
-]
-
-urlpatterns = [
-    *callback_patterns,
     path(f"{DEVICE_V3}/callback/token", api.CallbackTokenView.as_view(), name="api-callback-token"),
     # The user API (docs/devices.md, docs/api.md).
     path("v1/users/<str:user>/devices", api.DeviceListView.as_view(), name="api-devices"),

@@ -32,7 +32,19 @@ DEVICE_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.mi
 _CALLBACK = re.compile(r"/v3/users/(?P<user>[^/]+)/devices/(?P<device>[^/]+)/callback(?P<data>/data)?\Z")
 
 
+# Where is_device_callback keeps its answer in the request's environ: BodyDeadline asks first (for the
+# body's limit), then the Router, and the answer cannot change in between.
+_VERDICT = "platform.device_callback"
+
+
 def is_device_callback(environ: "WSGIEnvironment") -> bool:
+    verdict = environ.get(_VERDICT)
+    if verdict is None:
+        verdict = environ[_VERDICT] = _is_device_callback(environ)
+    return verdict
+
+
+def _is_device_callback(environ: "WSGIEnvironment") -> bool:
     found = _CALLBACK.match(environ.get("PATH_INFO", ""))
     if found is None:
         return False
