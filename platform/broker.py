@@ -1,4 +1,5 @@
-"""The embedded Celery broker: kombu's SQLAlchemy transport on a SQLite file under var/.
+"""The Celery brokers: the embedded one (kombu's SQLAlchemy transport on a SQLite file under var/),
+and kombu's Redis transport with one mend (RedisTransport, below).
 
 Why not kombu's filesystem transport (the first choice): its consumer reads a message file while
 the publisher may still be writing it, and under `make run` the worker died with "Unrecoverable
@@ -8,6 +9,9 @@ each claim a transaction, so a half-written message is never seen, and it needs 
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 
 # Seconds a publisher or the worker waits for SQLite's write lock before giving up. Every claim
 # takes the lock (BEGIN IMMEDIATE in kombu), so web, worker and beat share it; the default 5 s
@@ -46,3 +50,40 @@ def embedded_queues_declare() -> None:
         channel = connection.default_channel
         for queue in app.conf.task_queues:
             queue(channel).declare()
+
+
+class _RedisQoS(kombu_redis.QoS):
+    """kombu's bookkeeping of the messages a worker holds, except that a message whose ack (or
+    reject) could not reach Redis still gives its prefetch slot back.
+
+    kombu forgets a message only after Redis has answered the ack, so an ack that failed (Redis hung
+    or gone at that moment: "Couldn't ack" in the worker's log) kept its slot for good. A worker
+    has as many slots as pool processes (prefetch multiplier 1), so after that many failed acks it
+    took no task again, silently, while its queues filled: storage stopped until someone restarted
+    it (seen in tests/e2e/test_faults_ingest.py with Redis hung for 10 s). The message itself stays
+    in Redis's set of unacknowledged messages, from which kombu restores it after the visibility
+    timeout: one late duplicate of a wake-up, which costs nothing here (the database holds the work)."""
+
+    def ack(self, delivery_tag: str) -> None:
+        try:
+            super().ack(delivery_tag)
+        except Exception:
+            virtual.QoS.ack(self, delivery_tag)  # the slot back; Redis keeps the message (above)
+            raise
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        try:
+            super().reject(delivery_tag, requeue=requeue)
+        except Exception:
+            virtual.QoS.ack(self, delivery_tag)
+            raise
+
+
+class _RedisChannel(kombu_redis.Channel):
+    QoS = _RedisQoS
+
+
+class RedisTransport(kombu_redis.Transport):
+    """kombu's Redis transport with _RedisQoS: settings.py names it for redis:// and rediss:// brokers."""
+
+    Channel = _RedisChannel

@@ -2,6 +2,7 @@
 .env.example) with a safe development default; production sets DATABASE_URL, CELERY_BROKER_URL,
 SECRET_KEY and DEBUG=false."""
 import secrets
+import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -228,6 +229,12 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # and so every callback, for as long as it hangs; with them a publish fails within seconds
     # and the beat redrive picks the committed message up (tests/e2e/test_faults_ingest.py).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    # kombu's Redis transport, mended so that a failed ack cannot stop a worker taking tasks.
+    CELERY_BROKER_TRANSPORT = "platform.broker:RedisTransport"
+    if CELERY_BROKER_URL.startswith("rediss://"):
+        # kombu turns TLS on from the scheme only for its own transport name, and then without
+        # checking the server's certificate; this checks it, as the cache's client does.
+        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The device callback.
