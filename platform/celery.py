@@ -10,6 +10,8 @@ from typing import Any
 from celery import Celery, signals
 from kombu import Queue
 
+from platform import watchdog
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
 
 app = Celery("platform")
@@ -67,5 +69,8 @@ def _database_connections_checked(**kwargs: Any) -> None:
 
     close_old_connections()
 
+
+# A worker that stops taking tasks shuts down for its supervisor to restart (platform/watchdog.py).
+watchdog.connect()
 
 app.autodiscover_tasks()

@@ -236,6 +236,9 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         # checking the server's certificate; this checks it, as the cache's client does.
         CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Seconds a worker may take no task while its queues hold messages and it has room, before it
+# shuts down for its supervisor to restart it (platform/watchdog.py); 0 = never.
+WORKER_STALL_SECONDS = env_int("WORKER_STALL_SECONDS", 120, minimum=0)
 
 # The device callback.
 DEVICE_CALLBACK_MAX_BYTES = env_int("DEVICE_CALLBACK_MAX_BYTES", 65536, minimum=1)

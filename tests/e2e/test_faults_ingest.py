@@ -158,6 +158,32 @@ def test_redis_hung_again_and_again_the_worker_keeps_taking_tasks(pg, redis, env
     assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
 
 
+def test_a_worker_that_stops_taking_tasks_shuts_down_and_its_supervisor_restarts_it(pg, redis, env_for, stacks,
+                                                                                    tmp_path):
+    """A worker alive but taking nothing (injected: tests/e2e/stall_once.py) is found by its
+    watchdog (platform/watchdog.py), shuts down with status 70 and comes back; nothing lost."""
+    flag = tmp_path / "stall"
+    env, db = env_for(WORKER_STALL_SECONDS="12", STALL_FLAG=str(flag))
+    tokens = seed(env)
+    stack = stacks(env, tmp_path).start_web().start_beat()
+    stack.start_worker(supervised=True, extra=("--include", "tests.e2e.stall_once"))
+    load = Load(stack.url, tokens, threads=4, rate=5).start()
+    time.sleep(5)
+    flag.touch()
+    wait_until(lambda: "restarting it" in stack.log("worker"), timeout=90, interval=1,
+               what="the stalled worker to be restarted")
+    time.sleep(5)
+    load.stop()
+
+    log = stack.log("worker")
+    print(f"\nstatuses={dict(load.statuses)}, pending after the restart: {pending_messages(pg, db)}")
+    assert not flag.exists()  # the stall did happen
+    assert "took no task for 12 s" in log and "exited with code 70" in log, log[-3000:]
+    assert load.bad == [], load.bad[:10]
+    counts = reconcile(pg, db, load.accepted, "worker stalled, restarted")
+    assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
+
+
 def test_worker_killed_mid_batch_loses_and_duplicates_nothing(pg, redis, env_for, stacks, tmp_path):
     env, db = env_for(INGEST_BATCH_SIZE="100")
     tokens = seed(env)
