@@ -101,8 +101,8 @@ class Watchdog:
             if self._connection is None:
                 self._connection = self.consumer.app.connection_for_read()
             channel = self._connection.default_channel
-            return sum(channel.queue_declare(queue=queue.name, passive=True).message_count
-                       for queue in list(task_consumer.queues))
+            # Not passive: kombu's Redis transport says "no such queue" for an empty one.
+            return sum(channel.queue_declare(queue=queue.name).message_count for queue in list(task_consumer.queues))
         except Exception:  # noqa: BLE001  broker trouble: the consumer has its own reconnection
             connection, self._connection = self._connection, None
             if connection is not None:

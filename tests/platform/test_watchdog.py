@@ -1,5 +1,7 @@
 """The worker watchdog's verdict (platform/watchdog.py); tests/e2e/test_faults_ingest.py has a stalled worker
 restarted end to end."""
+from types import SimpleNamespace
+
 from platform.watchdog import Stall
 
 
@@ -25,3 +27,36 @@ def test_no_stall_without_work_without_room_or_without_an_answer_from_the_broker
     assert looks(Stall(30), (0, 3, 5, False), (40, 3, 5, False)) == [False, False]  # every slot busy
     assert looks(Stall(30), (0, 3, 5, True), (20, None, 5, True), (40, 3, 5, True), (60, 3, 5, True)) == [
         False, False, False, False]
+
+
+def test_the_backlog_is_read_from_the_broker_empty_queues_included():
+    from kombu import Queue
+
+    from platform.celery import app
+    from platform.watchdog import Watchdog
+
+    names = ("watchdog-test-empty", "watchdog-test-two")
+    consumer = SimpleNamespace(app=app, task_consumer=SimpleNamespace(queues=[Queue(n) for n in names]))
+    watchdog = Watchdog(120)
+    watchdog.consumer = consumer
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for name in names:
+            channel.queue_purge(name)
+        for _ in range(2):
+            connection.Producer(channel).publish({"wake": 1}, routing_key=names[1])
+        try:
+            assert watchdog._backlog() == 2
+        finally:
+            channel.queue_purge(names[1])
+    assert watchdog._backlog() == 0
+
+
+def test_no_backlog_without_a_consumer_or_a_broker():
+    from platform.watchdog import Watchdog
+
+    watchdog = Watchdog(120)
+    assert watchdog._backlog() is None  # before worker_ready
+    broken = SimpleNamespace(connection_for_read=lambda: (_ for _ in ()).throw(OSError("refused")))
+    watchdog.consumer = SimpleNamespace(app=broken, task_consumer=SimpleNamespace(queues=[]))
+    assert watchdog._backlog() is None
