@@ -2,8 +2,8 @@ from django.urls import path
 
 from dashboards import views, widget_views
 
-D = "dashboards/<str:dashboard_id>"
-W = f"{D}/widgets/<str:widget_id>"
+D = "dashboards/<id:dashboard_id>"
+W = f"{D}/widgets/<id:widget_id>"
 
 urlpatterns = [
     path("dashboards/", views.dashboard_list, name="dashboard_list"),

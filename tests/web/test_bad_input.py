@@ -63,6 +63,8 @@ def test_bucket_retention_too_large_on_edit_is_a_form_error(web, bucket):
     "/devices/a%00b/", "/devices/a%00b/settings/", "/devices/d1/properties/a%00b/delete/",
     "/buckets/a%00b/", "/buckets/a%00b/edit/", "/endpoints/a%00b/", "/endpoints/a%00b/edit/",
     "/endpoints/a%00b/test/",
+    "/dashboards/%00/", "/dashboards/a%00b/edit/", "/dashboards/a%00b/refresh/", "/dashboards/a%00b/widgets/+new/",
+    "/dashboards/a%00b/widgets/w%001/edit/", "/alarms/rules/a%00b/edit/", "/alarms/rules/a%00b/delete/",
 ])
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_nul_in_an_id_is_404(web, device, bucket, endpoint, method, path):
