@@ -7,7 +7,7 @@ import itertools
 import math
 import statistics
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
@@ -77,24 +77,33 @@ def _local(ms: int) -> datetime:
     return timezone.localtime(datetime.fromtimestamp(ms / 1000, tz=UTC))
 
 
+def _month_steps() -> Iterator[int]:
+    yield from (1, 2, 3, 6)
+    for power in itertools.count():
+        for years in (1, 2, 5):
+            yield 12 * years * 10**power
+
+
 def time_ticks(lo_ts: int, hi_ts: int, count: int = 6) -> list[tuple[int, str]]:
     """[(ts, label)] at natural boundaries in local time: minutes, hours, midnights, or first days
     of months for long ranges."""
     span = hi_ts - lo_ts
     step = next((s for s in TIME_STEPS if span / s <= count), None)
     ticks: list[tuple[int, str]] = []
-    if step is None:  # months: the first of every 1, 2, 3, 6 or 12 months
-        months = next(m for m in (1, 2, 3, 6, 12) if span / (m * 30 * DAY) <= count)
+    if step is None:  # months: the first of every 1, 2, 3 or 6 months, or of January every 1, 2, 5, 10... years
+        months = next(m for m in _month_steps() if span / (m * 30 * DAY) <= count)
         moment = _local(lo_ts).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        while True:
-            index = moment.year * 12 + moment.month - 1 + 1
-            moment = moment.replace(year=index // 12, month=index % 12 + 1)
-            if (moment.month - 1) % months:
-                continue
+        index = moment.year * 12 + moment.month - 1  # months since January of year 0
+        index += months - index % months  # the first whole step after lo's month
+        while index < 10000 * 12:  # datetime ends with 9999
+            year, month = divmod(index, 12)
+            moment = moment.replace(year=year, month=month + 1)
             ts = ms(moment)
             if ts > hi_ts:
-                return ticks
+                break
             ticks.append((ts, moment.strftime("%b %Y" if moment.month == 1 or not ticks else "%b")))
+            index += months
+        return ticks
     first = _local(lo_ts)
     offset = int((first.utcoffset() or timedelta(0)).total_seconds() * 1000)  # localtime() is aware: never None
     ts = -((-(lo_ts + offset)) // step) * step - offset  # the first local multiple of step at or after lo

@@ -36,6 +36,17 @@ def test_time_labels_fall_on_natural_boundaries():
     assert all(re.fullmatch(r"[A-Z][a-z]{2}( \d{4})?", label) for _, label in months) and len(months) >= 3
 
 
+def test_ranges_of_years_and_centuries_get_ticks_on_round_years():
+    # Ranges over about eight years (a custom range on the bucket page) found no step: a 500.
+    for years, step in ((10, 2), (30, 5), (200, 50), (9000, 2000)):
+        end = datetime(min(2026 + years, 9999), 1, 1, tzinfo=UTC)
+        ticks = time_ticks(T0, int(end.timestamp() * 1000))
+        assert 2 <= len(ticks) <= 6, (years, ticks)
+        assert all(label.startswith("Jan ") and int(label[4:]) % step == 0 for _, label in ticks), (years, ticks)
+    start = int(datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    assert time_ticks(start, int(datetime(9999, 12, 31, tzinfo=UTC).timestamp() * 1000))
+
+
 def test_a_gap_in_the_data_breaks_the_line_and_points_have_hover_text():
     points = [(T0 + i * 60_000, {"t": i}) for i in range(10)] + [(T0 + 5 * HOUR + i * 60_000, {"t": i}) for i in range(10)]
     svg = svg_chart(points, unit="°C", decimals=1)

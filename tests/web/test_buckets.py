@@ -53,6 +53,15 @@ def test_custom_range(web, bucket):
     assert bad.status_code == 200  # invalid range: falls back to the default range
 
 
+def test_a_custom_range_of_years_draws_its_chart(web, bucket):
+    # Over about eight years the time axis found no tick step: a 500.
+    Record.objects.create(bucket=bucket, ts=now_ms(), val={"t": 1})
+    for query in ("start=2016-12-01T00:00", "start=2019-01-01T00:00", "end=2036-01-01T00:00",
+                  "start=0001-01-01T00:00&end=9999-12-31T00:00"):
+        response = web.get(f"/buckets/b1/?range=custom&{query}")
+        assert response.status_code == 200 and "<svg" in response.text, query
+
+
 def test_clear_and_delete(web, bucket):
     Record.objects.create(bucket=bucket, ts=now_ms(), val={"a": 1})
     page = web.get("/buckets/b1/")
