@@ -4,6 +4,8 @@ import json
 import numbers
 from typing import Any
 
+from platform.payloads import MalformedJson, json_parse
+
 OPS = {
     "gt": "greater than", "gte": "greater than or equal to", "lt": "less than", "lte": "less than or equal to",
     "eq": "equal to", "ne": "not equal to", "between": "between (inclusive)", "outside": "outside",
@@ -125,11 +127,13 @@ def describe(condition: dict[str, Any] | None) -> str:
 
 
 def parse_value(text: str | None) -> Any:
-    """A value typed in a form: JSON if it parses (30, true, "on", null), else the text itself."""
+    """A value typed in a form: JSON if it parses (30, true, "on", null), else the text itself.
+    JSON the rule could not be stored with (NaN, 1e999, a NUL, nesting too deep) raises
+    PayloadError, saying what to fix."""
     text = (text or "").strip()
     if text == "":
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        return json_parse(text, where="the value")
+    except MalformedJson:
         return text

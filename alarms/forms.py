@@ -9,6 +9,7 @@ from alarms.models import SEVERITIES, Rule
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Endpoint
+from platform.payloads import PayloadError
 from platform.validators import id_validator
 
 OP_LABELS = [(op, f"{label} ({op})") for op, label in OPS.items()]
@@ -142,6 +143,21 @@ class RuleForm(forms.Form):
             except forms.ValidationError:
                 raise forms.ValidationError(f"{address!r} is not an e-mail address.") from None
         return addresses
+
+    def clean_value(self):
+        return self._value_checked("value")
+
+    def clean_normalize_value(self):
+        return self._value_checked("normalize_value")
+
+    def _value_checked(self, name):
+        """The text as typed, once it is known to parse into a value a rule can hold."""
+        text = self.cleaned_data[name]
+        try:
+            parse_value(text)
+        except PayloadError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return text
 
     def _condition(self, op, value, high):
         if not op:

@@ -16,6 +16,10 @@ class PayloadError(ValueError):
     pass
 
 
+class MalformedJson(PayloadError):
+    """Not JSON at all, as opposed to JSON the platform cannot store."""
+
+
 def _no_constants(name: str) -> NoReturn:
     raise PayloadError(f"'{name}' is not JSON: send numbers only.")
 
@@ -67,7 +71,7 @@ def json_parse(body: str | bytes, where: str = "the body") -> Any:
     except RecursionError:
         raise PayloadError("JSON nested too deeply: flatten the payload.") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise PayloadError(f"Malformed JSON: {exc}.") from None
+        raise MalformedJson(f"Malformed JSON: {exc}.") from None
     if _may_need_check(body):
         json_check(value, where)
     return value

@@ -117,6 +117,31 @@ def test_form_errors_say_what_to_fix(web, bucket):
     assert "name one of your buckets" in page
 
 
+@pytest.mark.parametrize("field, typed, message", [
+    ("value", "NaN", "is not JSON: send numbers only"), ("value", "Infinity", "is not JSON: send numbers only"),
+    ("value", "1e999", "Number out of range"), ("normalize_value", "NaN", "is not JSON: send numbers only"),
+    ("value", '"a\\u0000b"', "NUL character"), ("value", '{"a": "\\u0000"}', "NUL character"),
+    ("value", '"\\ud800"', "Unpaired UTF-16 surrogate"), ("value", "[" * 2000, "nested too deeply"),
+])
+def test_a_value_a_rule_cannot_hold_is_a_form_error(web, bucket, field, typed, message):
+    # Each was a 500: the form parsed with plain json.loads (NaN, inf), and the database or the
+    # parser's recursion refused the rest.
+    fields = {"rule_id": "f1", "severity": "medium", "source_type": "bucket", "bucket": bucket.pk,
+              "field": "temperature", "op": "eq", "value": "1", "confirm_type": "immediate",
+              "normalize_op": "eq", "normalize_value": "0"}
+    response = web.post("/alarms/rules/+new/", {**fields, field: typed})
+    assert response.status_code == 400 and message in response.content.decode(), response.content.decode()[-2000:]
+    assert not Rule.objects.exists()
+
+
+def test_text_that_is_not_json_stays_a_text_value(web, bucket):
+    response = web.post("/alarms/rules/+new/", {
+        "rule_id": "door", "severity": "low", "source_type": "bucket", "bucket": bucket.pk, "field": "door",
+        "op": "eq", "value": "open", "confirm_type": "immediate"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert Rule.objects.get().condition == {"op": "eq", "value": "open"}
+
+
 def test_edit_and_delete_a_rule(web, alice, device):
     make_rule(alice, devices=[device])
     form = web.get("/alarms/rules/too-hot/edit/").content.decode()
