@@ -91,6 +91,13 @@ def test_whole_sums_come_back_as_integers(bucket, aggregate):
     assert aggregate(bucket=bucket, agg="1h", agg_type="mean") == [{"ts": 0, "val": {"a": 2.5}}]
 
 
+def test_the_mean_of_very_large_and_small_numbers(bucket, aggregate):
+    # PostgreSQL's avg also sums the squares: 1e200 beside 0 overflowed it, a 500 on every chart.
+    records_store(bucket_pk=bucket.pk, rows=[(None, 0, 1000, {"v": 1e200}), (None, 1, 2000, {"v": 0}),
+                                             (None, 2, 3000, {"w": 1e300}), (None, 3, 4000, {"w": 1e-300})])
+    assert aggregate(bucket=bucket, agg="1h", agg_type="mean") == [{"ts": 0, "val": {"v": 5e199, "w": 5e299}}]
+
+
 def test_empty_bucket_and_non_numeric_records(bucket, aggregate):
     assert aggregate(bucket=bucket, agg="1h", agg_type="mean") == []
     records_store(bucket_pk=bucket.pk, rows=[(None, 0, 1000, {"s": "x"}), (None, 1, HOUR + 1, {"a": 1})])
