@@ -4,7 +4,7 @@ import json
 import numbers
 from typing import Any
 
-from platform.payloads import MalformedJson, json_parse
+from platform.payloads import typed_value
 
 OPS = {
     "gt": "greater than", "gte": "greater than or equal to", "lt": "less than", "lte": "less than or equal to",
@@ -131,9 +131,4 @@ def parse_value(text: str | None) -> Any:
     JSON the rule could not be stored with (NaN, 1e999, a NUL, nesting too deep) raises
     PayloadError, saying what to fix."""
     text = (text or "").strip()
-    if text == "":
-        return None
-    try:
-        return json_parse(text, where="the value")
-    except MalformedJson:
-        return text
+    return typed_value(text) if text else None

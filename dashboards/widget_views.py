@@ -14,7 +14,7 @@ from dashboards import selectors, services
 from dashboards.forms import TYPE_LABELS, WidgetForm
 from dashboards.views import page_context
 from dashboards.widgets import WidgetError
-from platform.payloads import PayloadError, json_check
+from platform.payloads import PayloadError, typed_value
 from platform.web import render_page, toast, toasts_oob
 
 MOVES = {"left": {"dx": -1}, "right": {"dx": 1}, "up": {"dy": -1}, "down": {"dy": 1},
@@ -141,28 +141,13 @@ def _body(request, dashboard, widget, message):
     return response
 
 
-def _typed_value(raw):
-    """JSON if it parses, else the text itself (plain text is a string value, as a person typing
-    "on" means). PayloadError for JSON the database cannot hold, and for what Python's parser
-    refuses without a decode error: nesting too deep (RecursionError), an integer of more than
-    4,300 digits (ValueError)."""
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw  # plain text: still checked, a NUL in it is as unstorable as in JSON
-    except (RecursionError, ValueError):
-        raise PayloadError("nested too deeply or a number too long: simplify it.") from None
-    json_check(value)
-    return value
-
-
 @login_required
 @require_POST
 def widget_property(request, dashboard_id, widget_id):
     dashboard = selectors.dashboard_for_owner_or_404(request.user, dashboard_id)
     widget = _widget(dashboard, widget_id)
     try:
-        value = _typed_value(request.POST.get("value", ""))
+        value = typed_value(request.POST.get("value", ""))
     except PayloadError as exc:
         return HttpResponseBadRequest(f"This value cannot be stored: {exc}")
     if services.widget_property_set(dashboard=dashboard, widget_id=widget_id, value=value) is None:

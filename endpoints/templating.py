@@ -30,7 +30,7 @@ def _field(payload: Any, path: str) -> Any:
     for key in path.split(".") if path else []:
         if isinstance(value, dict) and key in value:
             value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+        elif isinstance(value, list) and key.isascii() and key.isdigit() and int(key) < len(value):  # not "²"
             value = value[int(key)]
         else:
             return _MISSING

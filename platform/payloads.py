@@ -77,6 +77,17 @@ def json_parse(body: str | bytes, where: str = "the body") -> Any:
     return value
 
 
+def typed_value(text: str) -> Any:
+    """A value a person typed into a form: JSON if it parses (30, true, "on", null), else the text
+    itself, as someone typing on means "on". PayloadError for JSON the database could not hold
+    (NaN, 1e999, an integer of more than 300 digits, a NUL, nesting too deep) and for text with a NUL."""
+    try:
+        return json_parse(text, where="the value")
+    except MalformedJson:
+        json_check(text, "the value")
+        return text
+
+
 def _may_need_check(body: str | bytes) -> bool:
     """False when the text alone shows json_check would pass, so the walk is skipped (most
     callbacks). In ASCII text without NUL bytes (so neither UTF-16 nor UTF-32, nor a raw

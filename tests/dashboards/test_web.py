@@ -99,6 +99,11 @@ def test_property_and_downlink_controls(web, dashboard, device):
     assert downlink.payload == {"led": "on"} and downlink.source == "dashboard"
     assert web.post("/dashboards/home/widgets/led/property/", {"value": "1"}).status_code == 404
     assert web.post("/dashboards/home/widgets/prop/property/", {"value": '"a\\u0000b"'}).status_code == 400
+    # 400 digits: past what the API and the device's own form take, and past what a float holds, so
+    # every page drawing it as a number (and its shared link) answered 500.
+    assert web.post("/dashboards/home/widgets/prop/property/", {"value": "9" * 400}).status_code == 400
+    assert web.post("/dashboards/home/widgets/prop/property/", {"value": "on"}, **HX).status_code == 200
+    assert DeviceProperty.objects.get(device=device, name="config").value == {"interval": "on"}
 
 
 def test_share_page_is_read_only_and_revocable(web, dashboard, records, device):

@@ -20,6 +20,12 @@ def test_body_missing_field_is_null():
     assert json.loads(render_body('{"x": {{missing.field}}}', CONTEXT)) == {"x": None}
 
 
+def test_an_index_is_ascii_digits_only():
+    # "²" passed str.isdigit() and then failed int(): a 500 on the endpoint's test and call.
+    assert json.loads(render_body('{"a": "{{tags.1}}", "b": {{tags.²}}, "c": {{tags.١}}}', CONTEXT)) == {
+        "a": "b", "b": None, "c": None}
+
+
 def test_url_values_are_percent_encoded():
     url = render_url("https://h.example/{{user}}/{{device_name}}?n={{payload.name}}&t={{t}}", CONTEXT)
     assert url == "https://h.example/alice/Kitchen%20sensor?n=say%20%22hi%22%0A&t=21.5"
