@@ -1,24 +1,25 @@
 from django.contrib import admin
 
 from alarms.models import Alarm, AlarmEmail, AlarmEvent, Rule, RuleState
+from platform.admin import CheckedJSON
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["rule_id", "owner", "name", "source_type", "severity", "enabled", "latch"]
     list_filter = ["source_type", "severity", "enabled"]
     search_fields = ["rule_id", "name", "owner__username"]
     filter_horizontal = ["devices", "endpoints"]
 
 
-class EventInline(admin.TabularInline):
+class EventInline(CheckedJSON, admin.TabularInline):
     model = AlarmEvent
     extra = 0
     readonly_fields = ["ts", "type", "detail", "delivery", "email"]
 
 
 @admin.register(Alarm)
-class AlarmAdmin(admin.ModelAdmin):
+class AlarmAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "owner", "rule", "device", "severity", "state", "value", "activated"]
     list_filter = ["state", "severity"]
     list_select_related = ["owner", "rule", "device"]
@@ -29,11 +30,11 @@ class AlarmAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlarmEmail)
-class AlarmEmailAdmin(admin.ModelAdmin):
+class AlarmEmailAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "alarm", "kind", "to", "state", "attempts", "next_attempt_at", "last_error"]
     list_filter = ["state", "kind"]
 
 
 @admin.register(RuleState)
-class RuleStateAdmin(admin.ModelAdmin):
+class RuleStateAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["rule", "device", "count", "since_ts", "last_ts"]

@@ -1,17 +1,18 @@
 from django.contrib import admin
 
 from buckets.models import Bucket, Record
+from platform.admin import CheckedJSON
 
 
 @admin.register(Bucket)
-class BucketAdmin(admin.ModelAdmin):
+class BucketAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["bucket_id", "owner", "name", "enabled", "retention_period", "retention_unit", "skipped_writes"]
     list_filter = ["enabled"]
     search_fields = ["bucket_id", "name", "owner__username"]
 
 
 @admin.register(Record)
-class RecordAdmin(admin.ModelAdmin):
+class RecordAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "bucket", "ts", "val", "message_id", "index"]
     list_filter = ["bucket"]
     list_select_related = ["bucket"]

@@ -3,6 +3,7 @@ from django.contrib import admin
 
 from dashboards.models import Dashboard
 from dashboards.widgets import WidgetError, widgets_clean
+from platform.admin import CheckedJSON
 
 
 class DashboardAdminForm(forms.ModelForm):
@@ -25,7 +26,7 @@ class DashboardAdminForm(forms.ModelForm):
 
 
 @admin.register(Dashboard)
-class DashboardAdmin(admin.ModelAdmin):
+class DashboardAdmin(CheckedJSON, admin.ModelAdmin):
     form = DashboardAdminForm
     list_display = ["dashboard_id", "owner", "name", "widget_count", "shared", "modified"]
     search_fields = ["dashboard_id", "name", "owner__username"]

@@ -1,15 +1,16 @@
 from django.contrib import admin
 
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
+from platform.admin import CheckedJSON
 
 
-class PropertyInline(admin.TabularInline):
+class PropertyInline(CheckedJSON, admin.TabularInline):
     model = DeviceProperty
     extra = 0
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["device_id", "owner", "name", "enabled", "connected", "last_seen", "rx_messages"]
     list_filter = ["enabled", "connected"]
     search_fields = ["device_id", "name", "owner__username"]
@@ -21,17 +22,17 @@ class DeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "device", "ts", "size", "processed_at"]
     list_select_related = ["device"]
     show_full_result_count = False
 
 
 @admin.register(Downlink)
-class DownlinkAdmin(admin.ModelAdmin):
+class DownlinkAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "device", "source", "created", "delivered_at"]
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "device", "connected", "at"]
