@@ -7,6 +7,8 @@ error: JSONDecodeError" right after beat sent two tasks at once. SQLite gives ea
 each claim a transaction, so a half-written message is never seen, and it needs no server.
 """
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +67,19 @@ class _RedisQoS(kombu_redis.QoS):
     timeout: one late duplicate of a wake-up, which costs nothing here (the database holds the work)."""
 
     def ack(self, delivery_tag: str) -> None:
-        try:
+        with self._slot_given_back(delivery_tag):
             super().ack(delivery_tag)
-        except Exception:
-            virtual.QoS.ack(self, delivery_tag)  # the slot back; Redis keeps the message (above)
-            raise
 
     def reject(self, delivery_tag: str, requeue: bool = False) -> None:
-        try:
+        with self._slot_given_back(delivery_tag):
             super().reject(delivery_tag, requeue=requeue)
+
+    @contextmanager
+    def _slot_given_back(self, delivery_tag: str) -> Iterator[None]:
+        """When Redis did not take the ack or reject: forget the message here all the same (the
+        base class's bookkeeping), and let the error through for Celery to log."""
+        try:
+            yield
         except Exception:
             virtual.QoS.ack(self, delivery_tag)
             raise

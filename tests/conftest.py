@@ -1,5 +1,5 @@
 """Three people, as everywhere in these tests: alice owns things, bob is another user, charlie
-is the outsider who must get 404s."""
+is the outsider who must get 404s. And a Redis of the test's own, for tests that stop or hang it."""
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
@@ -68,3 +68,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+@pytest.fixture
+def redis():
+    """A private redis-server on a free loopback port, for tests that stop or hang it (SIGSTOP):
+    stopping it kills it whatever its state."""
+    from tests.e2e.faults import PrivateRedis
+
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.stop()

@@ -7,7 +7,6 @@ import pytest
 from kombu import Connection, Queue
 
 from platform.broker import embedded_broker, embedded_broker_prune
-from tests.e2e.faults import PrivateRedis
 
 
 def test_embedded_broker_carries_messages_in_wal_mode(tmp_path):
@@ -30,20 +29,11 @@ def test_prune_of_a_missing_file_is_a_no_op(tmp_path):
     assert embedded_broker_prune(tmp_path / "nothing.sqlite3") == 0
 
 
-@pytest.fixture
-def hangable_redis():
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.proc.send_signal(signal.SIGCONT)
-    server.stop()
-
-
-def test_a_message_whose_ack_failed_gives_its_prefetch_slot_back(hangable_redis):
+def test_a_message_whose_ack_failed_gives_its_prefetch_slot_back(redis):
     """kombu kept a message whose ack could not reach Redis as held, so a worker with as many
     failed acks as prefetch slots took no task again (seen with Redis hung, tests/e2e)."""
     options = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-    with Connection(hangable_redis.url(), transport="platform.broker:RedisTransport",
+    with Connection(redis.url(), transport="platform.broker:RedisTransport",
                     transport_options=options) as conn:
         channel = conn.channel()
         channel.basic_qos(0, 1, False)  # one slot, as a worker of one process has
@@ -56,12 +46,12 @@ def test_a_message_whose_ack_failed_gives_its_prefetch_slot_back(hangable_redis)
         assert held.payload == {"n": 1}
         assert not channel.qos.can_consume()
 
-        hangable_redis.proc.send_signal(signal.SIGSTOP)
+        redis.proc.send_signal(signal.SIGSTOP)
         try:
             with pytest.raises(conn.connection_errors):
                 held.ack()
         finally:
-            hangable_redis.proc.send_signal(signal.SIGCONT)
+            redis.proc.send_signal(signal.SIGCONT)
 
         assert channel.qos.can_consume()
         assert queue.get(no_ack=False).payload == {"n": 2}

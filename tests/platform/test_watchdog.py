@@ -2,7 +2,10 @@
 restarted end to end."""
 from types import SimpleNamespace
 
-from platform.watchdog import Stall
+from kombu import Queue
+
+from platform.celery import app
+from platform.watchdog import Stall, Watchdog
 
 
 def looks(stall, *observations):
@@ -30,11 +33,6 @@ def test_no_stall_without_work_without_room_or_without_an_answer_from_the_broker
 
 
 def test_the_backlog_is_read_from_the_broker_empty_queues_included():
-    from kombu import Queue
-
-    from platform.celery import app
-    from platform.watchdog import Watchdog
-
     names = ("watchdog-test-empty", "watchdog-test-two")
     consumer = SimpleNamespace(app=app, task_consumer=SimpleNamespace(queues=[Queue(n) for n in names]))
     watchdog = Watchdog(120)
@@ -53,8 +51,6 @@ def test_the_backlog_is_read_from_the_broker_empty_queues_included():
 
 
 def test_no_backlog_without_a_consumer_or_a_broker():
-    from platform.watchdog import Watchdog
-
     watchdog = Watchdog(120)
     assert watchdog._backlog() is None  # before worker_ready
     broken = SimpleNamespace(connection_for_read=lambda: (_ for _ in ()).throw(OSError("refused")))

@@ -21,7 +21,6 @@ from tests.perf.stack.config import (
 from tests.perf.stack.data import counts, database_reset, pg_counters, seed, sweep_benchmark, watch_records
 from tests.perf.stack.processes import (
     cpu_seconds,
-    free_port,
     gunicorn_command,
     load,
     peak_memory_mb,
@@ -34,6 +33,7 @@ from tests.perf.stack.processes import (
     web,
 )
 from tests.perf.stack.wrk import p99, wrk
+from tests.stack import free_port  # the end-to-end tests' own
 
 __all__ = [
     "DB", "DEVICES", "ENV", "HERE", "OUT", "PG", "QUICK", "REDIS_DBS", "ROOT", "SECONDS", "USER", "WEB_THREADS",

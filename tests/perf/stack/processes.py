@@ -14,14 +14,6 @@ def say(text=""):
     print(text, flush=True)
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def spawn(name, cmd, env=None):
     log = open(OUT / f"{name}.log", "wb")  # noqa: SIM115  the process keeps it
     processes[name] = subprocess.Popen(cmd, cwd=ROOT, env={**ENV, **(env or {})}, stdout=log,

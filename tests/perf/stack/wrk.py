@@ -14,9 +14,9 @@ def wrk(port, seconds, lua=None, connections=WRK_CONNECTIONS):
                          env={**ENV, "PERF_TOKENS": str(OUT / "tokens.txt"), "PERF_USER": USER}).stdout
     requests_total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    ok = requests_total - (int(bad.group(1)) if bad else 0)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"requests": requests_total, "ok": requests_total - int(bad.group(1) if bad else 0),
-            "rate": requests_total / seconds, "ok_rate": (requests_total - int(bad.group(1) if bad else 0)) / seconds,
+    return {"requests": requests_total, "ok": ok, "rate": requests_total / seconds, "ok_rate": ok / seconds,
             "errors": errors.group(1) if errors else "none", "raw": out}
 
 
