@@ -1,8 +1,12 @@
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase, HttpResponseRedirect
+from django.utils.deprecation import MiddlewareMixin
 
 from platform.forms import CheckedJSONField
 from platform.models import AccessToken
@@ -22,3 +26,37 @@ class AccessTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__username", "key"]
     readonly_fields = ["key", "created", "last_used"]
     exclude = ["token_hash"]
+
+
+class AdminGuard(MiddlewareMixin):
+    """What Django's admin passes to the database unchecked, answered before its view runs.
+
+    - A NUL character in the query string (a list filter's value, the autocomplete's term): PostgreSQL
+      refuses it in a query, a 500. A 400 saying so.
+    - An action's selected ids that are not ids of that model ("abc" for a device, "1" for a
+      connection, whose ids are UUIDs): Django filters by them as given, a 500. The changelist
+      again with a warning, as Django does when nothing is selected; nothing is changed."""
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., HttpResponseBase],
+                     view_args: tuple[Any, ...], view_kwargs: dict[str, Any]) -> HttpResponseBase | None:
+        model_admin = getattr(view_func, "model_admin", None)
+        if model_admin is None and not hasattr(view_func, "admin_site"):
+            return None
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            return HttpResponseBadRequest("The query string has a NUL character (%00): remove it.",
+                                          content_type="text/plain; charset=utf-8")
+        if model_admin is not None and request.method == "POST" and "action" in request.POST:
+            meta = model_admin.model._meta
+            for selected in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                try:
+                    meta.pk.to_python(selected)
+                except ValidationError:
+                    valid = False
+                else:
+                    valid = "\x00" not in selected
+                if not valid:
+                    model_admin.message_user(
+                        request, f"“{selected}” is not the id of one of the {meta.verbose_name_plural}: "
+                                 "select them from the list. No items have been changed.", messages.WARNING)
+                    return HttpResponseRedirect(request.get_full_path())
+        return None
