@@ -10,6 +10,12 @@ NDJSON one such object per line; `ts` is epoch ms, or ISO 8601 UTC with millisec
 ("2024-01-31T12:00:00.000Z") when timestamp_format=iso. CSV: header `ts` then the union of the
 records' top-level keys, sorted; strings as they are, other values as JSON text (so nested
 objects and arrays are JSON), a missing key or null as an empty cell.
+
+A CSV is opened in a spreadsheet, which runs a cell that starts with =, +, -, @, a tab or a carriage
+return as a formula (=HYPERLINK(...) that sends the sheet's data away, =cmd|...): a device writes
+what it likes into its bucket, keys included. Such a string, in a cell or the header, leaves with a
+' in front (OWASP's advice), which the spreadsheet shows as text; numbers are JSON text and are left
+as they are (-5 is not a formula). JSON and NDJSON carry every string exactly.
 """
 import csv
 import datetime
@@ -107,11 +113,18 @@ def _ndjson(bucket: Bucket, min_ts: int | None, max_ts: int | None, iso: bool) -
         yield line + "\n"
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return _text(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -119,17 +132,24 @@ def _csv(bucket: Bucket, min_ts: int | None, max_ts: int | None, iso: bool) -> I
     columns = export_columns(bucket=bucket, min_ts=min_ts, max_ts=max_ts)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["ts", *columns])
-    yield out.getvalue()
+    # The csv module quotes a field with a \n (the line terminator) but not one with a lone \r, which
+    # a reader by RFC 4180 (Excel, csv.reader) takes for the end of the row: a row with a \r in it
+    # has every field quoted.
+    quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def write(row: list[Any]) -> str:
+        out.seek(0)
+        out.truncate()
+        (quoting_all if any("\r" in cell for cell in row[1:]) else writer).writerow(row)
+        return out.getvalue()
+
+    yield write(["ts", *map(_text, columns)])
     loads = json.loads
     for ts, raw in _rows(bucket, min_ts, max_ts):
         val = loads(raw)
         if not isinstance(val, dict):
             val = {}
-        out.seek(0)
-        out.truncate()
-        writer.writerow([iso_ms(ts) if iso else ts, *(_cell(val.get(c)) for c in columns)])
-        yield out.getvalue()
+        yield write([iso_ms(ts) if iso else ts, *(_cell(val.get(c)) for c in columns)])
 
 
 def export_stream(*, bucket: Bucket, fmt: str, timestamp_format: str = "milliseconds", min_ts: int | None = None,

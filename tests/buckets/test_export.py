@@ -68,6 +68,25 @@ def test_csv_with_iso_and_range(alice, api, stored):
         ["ts", "nested", "s", "t"], ["2023-11-14T22:13:20.000Z", '{"a":[1,2]}', 'hello, "world"', "20.5"]]
 
 
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_leaves_as_text(alice, api, bucket):
+    # A device writes what it likes, keys included; JSON keeps the strings exact.
+    val = {"=key": "=HYPERLINK(\"http://x\")", "a": "+1", "b": "-x", "c": "@SUM(A1)", "d": "\tx", "e": "\rx",
+           "n": -5, "ok": "a=b"}
+    records_store(bucket_pk=bucket.pk, rows=[(None, 0, 1, val)])
+    rows = list(csv.reader(io.StringIO(_get(api, alice, format="csv")[1], newline="")))
+    assert rows == [["ts", "'=key", "a", "b", "c", "d", "e", "n", "ok"],
+                    ["1", "'=HYPERLINK(\"http://x\")", "'+1", "'-x", "'@SUM(A1)", "'\tx", "'\rx", "-5", "a=b"]]
+    assert json.loads(_get(api, alice, format="json")[1]) == [{"ts": 1, "val": val}]
+
+
+def test_csv_a_carriage_return_in_a_value_or_a_key_stays_inside_its_field(alice, api, bucket):
+    # Unquoted, a lone \r ended the row for any RFC 4180 reader.
+    records_store(bucket_pk=bucket.pk, rows=[(None, 0, 1, {"a\rb": "x\ry", "c": 1}), (None, 1, 2, {"c": 2})])
+    body = _get(api, alice, format="csv")[1]
+    assert list(csv.reader(io.StringIO(body, newline=""))) == [["ts", "a\rb", "c"], ["1", "x\ry", "1"], ["2", "", "2"]]
+    assert body.endswith("\n2,,2\n")
+
+
 def test_empty_exports(alice, api, bucket):
     assert json.loads(_get(api, alice, format="json")[1]) == []
     assert _get(api, alice, format="ndjson")[1] == ""
