@@ -130,13 +130,17 @@ def database_error_answer(exc, context=None):
         return 503, UNAVAILABLE, {"Retry-After": RETRY_AFTER}
     request = context.get("request")
     if isinstance(exc, (DataError, UnicodeEncodeError)):
+        # A read stores nothing: what the database refused came from the query string.
+        reading = getattr(request, "method", None) in ("GET", "HEAD", "OPTIONS")
         field = None
         try:
-            field = offending_field(request.data) if request is not None else None
+            if request is not None:
+                field = offending_field(request.query_params.dict() if reading else request.data)
         except Exception:  # noqa: BLE001 - the body was already refused once; naming is best effort
             field = None
         where = f"{field}: " if field else ""
-        return 400, (f"{where}this value cannot be stored: remove NUL characters and unpaired surrogates, "
+        use = "used in a query" if reading else "stored"
+        return 400, (f"{where}this value cannot be {use}: remove NUL characters and unpaired surrogates, "
                      "keep numbers within 64 bits."), {}
     if isinstance(exc, IntegrityError):
         return 400, "This conflicts with an object that already exists (the same id?): change it and retry.", {}

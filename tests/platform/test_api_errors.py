@@ -29,6 +29,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 from django.db import DataError, ProgrammingError, connection, transaction
+from django.http import QueryDict
 
 
 def _raised(sql, params=()):
@@ -62,6 +63,8 @@ def test_a_value_the_database_cannot_hold_is_400_naming_the_field():
     assert response.data["error"]["message"].startswith("config.period: ")
     nul = exception_handler(exc, {"request": SimpleNamespace(data={"name": "a\x00b"})})
     assert nul.data["error"]["message"].startswith("name: ")
+    read = exception_handler(exc, {"request": SimpleNamespace(method="GET", query_params=QueryDict("q=a%00b"))})
+    assert read.data["error"]["message"].startswith("q: this value cannot be used in a query: remove NUL")
 
 
 @pytest.mark.django_db(transaction=True)
