@@ -4,6 +4,7 @@ a share link never gets here (its pages answer GET only), and anyone else gets a
 import copy
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -40,12 +41,13 @@ def _initial(widget):
 
 
 def _keep_hidden_options(stored, cleaned, shown):
-    """The edited widget, keeping the stored options the form has no input for (set through the
-    API, e.g. a map's unit): saving a new title must not drop them. A new type starts afresh."""
+    """The edited widget, keeping what the form has no input for: the stored options (set through
+    the API, e.g. a map's unit) and the size (set on the grid): saving a new title must not drop
+    them. A new type starts afresh, at its own default size."""
     if stored["type"] != cleaned["type"]:
         return cleaned
     kept = {k: v for k, v in stored["options"].items() if k not in shown}
-    return {**cleaned, "options": {**kept, **cleaned["options"]}}
+    return {**cleaned, "layout": stored["layout"], "options": {**kept, **cleaned["options"]}}
 
 
 def _query(request):
@@ -91,14 +93,18 @@ def widget_edit(request, dashboard_id, widget_id):
     form = WidgetForm(request.POST, owner=request.user, refresh_url=request.path)
     if form.is_valid():
         data = _keep_hidden_options(widget, form.cleaned_widget, form.shown)
-        services.widget_update(dashboard=dashboard, widget_id=widget_id, data=data)
-        toast(request, f"Widget {form.cleaned_widget['title'] or TYPE_LABELS[form.cleaned_widget['type']]} saved.")
-        return redirect("dashboard_detail", dashboard_id=dashboard.dashboard_id)
+        try:
+            services.widget_update(dashboard=dashboard, widget_id=widget_id, data=data)
+        except WidgetError as exc:  # grown so that the widgets below would leave the grid
+            form.add_error(None, exc.message)
+        else:
+            toast(request, f"Widget {form.cleaned_widget['title'] or TYPE_LABELS[form.cleaned_widget['type']]} saved.")
+            return redirect("dashboard_detail", dashboard_id=dashboard.dashboard_id)
     return _form_page(request, dashboard, form, widget, status=400)
 
 
-def _grid(request, dashboard, message):
-    toast(request, message)
+def _grid(request, dashboard, message, level=messages.SUCCESS):
+    toast(request, message, level)
     if not request.htmx:
         return redirect(reverse("dashboard_detail", args=[dashboard.dashboard_id]) + "?edit=1")
     return render_page(request, "dashboards/detail.html", page_context(dashboard, editing=True),
@@ -113,7 +119,10 @@ def widget_move(request, dashboard_id, widget_id):
     name = request.POST.get("move", "")
     if name not in MOVES:
         return HttpResponseBadRequest(f"Unknown move: use one of {', '.join(MOVES)}.")
-    services.widget_move(dashboard=dashboard, widget_id=widget_id, **MOVES[name])
+    try:
+        services.widget_move(dashboard=dashboard, widget_id=widget_id, **MOVES[name])
+    except WidgetError as exc:
+        return _grid(request, dashboard, exc.message, messages.WARNING)
     verb = "moved" if name in ("left", "right", "up", "down") else "made"
     return _grid(request, dashboard, f"Widget {widget['title'] or widget['id']} {verb} {name}.")
 

@@ -268,22 +268,28 @@ def _overlap(a: Layout, b: Layout) -> bool:
 
 
 def _free_spot(placed: list[Layout], w: int, h: int) -> tuple[int, int]:
-    """(y, x) of the first place in reading order where a w x h widget overlaps nothing."""
+    """(y, x) of the first place in reading order where a w x h widget overlaps nothing. WidgetError
+    if there is none above the grid's last row (widgets placed far down can fill it)."""
     for y in range(MAX_Y + 1):
         for x in range(COLUMNS - w + 1):
             if not any(_overlap({"x": x, "y": y, "w": w, "h": h}, other) for other in placed):
                 return y, x
-    return MAX_Y, 0
+    raise WidgetError("layout", f"No free place for a {w} x {h} widget above row {MAX_Y}, the grid's last: "
+                                "move widgets up or make some smaller first.")
 
 
 def layout_push_down(widgets: list[Widget], fixed_id: str) -> list[Widget]:
     """After `fixed_id` moved or grew: every widget it now covers moves down below it, and so on
-    down the grid, keeping their order; nothing overlaps and nothing else moves."""
+    down the grid, keeping their order; nothing overlaps and nothing else moves. WidgetError if a
+    widget would be pushed below row MAX_Y (where they used to pile up on one another)."""
     fixed = next(w for w in widgets if w["id"] == fixed_id)
     placed = [fixed["layout"]]
     for w in sorted((w for w in widgets if w["id"] != fixed_id), key=lambda w: (w["layout"]["y"], w["layout"]["x"])):
         layout = w["layout"]
-        while any(_overlap(layout, other) for other in placed) and layout["y"] < MAX_Y:
-            layout["y"] = min(MAX_Y, max(o["y"] + o["h"] for o in placed if _overlap(layout, o)))
+        while any(_overlap(layout, other) for other in placed):
+            layout["y"] = max(o["y"] + o["h"] for o in placed if _overlap(layout, o))
+            if layout["y"] > MAX_Y:
+                raise WidgetError("layout", f"No room: widget {w['title'] or w['id']} would be pushed below row "
+                                            f"{MAX_Y}, the grid's last. Move widgets up or make some smaller first.")
         placed.append(layout)
     return widgets

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from buckets.models import Record
 from dashboards import selectors, services
 from dashboards.models import Dashboard
+from dashboards.widgets import MAX_Y
 from devices.models import DeviceProperty, Downlink
 from platform.clock import now_ms
 from tests.web.conftest import HX, hx
@@ -151,6 +152,53 @@ def test_a_widget_moved_onto_another_pushes_it_down(web, dashboard):
     layouts = {w["id"]: w["layout"] for w in Dashboard.objects.get(pk=dashboard.pk).widgets}
     assert layouts["value"] == {"x": 6, "y": 0, "w": 4, "h": 2}
     assert layouts["gauge"]["y"] == 2 and layouts["chart"] == {"x": 0, "y": 0, "w": 6, "h": 4}
+
+
+def _value(widget_id, x, y, w, h):
+    return {"id": widget_id, "type": "value", "source": {"bucket": "b1", "fields": ["t"]},
+            "layout": {"x": x, "y": y, "w": w, "h": h}}
+
+
+def test_a_move_that_would_push_a_widget_off_the_grid_changes_nothing_and_says_why(web, alice, bucket):
+    # A full-width widget above one on the grid's last row: they used to pile up at row MAX_Y.
+    tall = services.dashboard_create(owner=alice, dashboard_id="tall", widgets=[
+        _value("top", 0, MAX_Y - 12, 12, 12), _value("low", 0, MAX_Y, 12, 2)])
+    before = Dashboard.objects.get(pk=tall.pk).widgets
+    response = web.post("/dashboards/tall/widgets/top/move/", {"move": "down"}, **hx("grid"))
+    assert response.status_code == 200 and f"No room: widget low would be pushed below row {MAX_Y}" in response.text
+    assert Dashboard.objects.get(pk=tall.pk).widgets == before
+
+
+def test_an_edit_that_would_push_a_widget_off_the_grid_is_a_form_error(web, alice, bucket):
+    # A value (3 x 2) made a chart grows to a chart's 6 x 4, onto the widget on the last row.
+    tall = services.dashboard_create(owner=alice, dashboard_id="tall", widgets=[
+        _value("small", 0, MAX_Y - 2, 3, 2), _value("low", 0, MAX_Y, 12, 2)])
+    before = Dashboard.objects.get(pk=tall.pk).widgets
+    page = web.post("/dashboards/tall/widgets/small/edit/", {"type": "chart", "title": "", "bucket": "b1",
+                                                              "fields": "t", "range": "24h"})
+    assert page.status_code == 400 and f"No room: widget low would be pushed below row {MAX_Y}" in page.text
+    assert Dashboard.objects.get(pk=tall.pk).widgets == before
+
+
+def test_an_edit_of_the_same_type_keeps_the_size_set_on_the_grid(web, dashboard):
+    web.post("/dashboards/home/widgets/value/move/", {"move": "wider"}, **hx("grid"))
+    web.post("/dashboards/home/widgets/value/edit/", {"type": "value", "title": "Renamed", "bucket": "b1",
+                                                      "fields": "temperature"})
+    value = Dashboard.objects.get(pk=dashboard.pk).widget("value")
+    assert value["title"] == "Renamed" and value["layout"] == {"x": 6, "y": 0, "w": 4, "h": 2}
+
+
+def test_no_free_place_for_a_new_widget_is_an_error_not_a_pile(web, api, alice, bucket):
+    # Full-width widgets down to past the last row: no place is left for even a 1 x 1.
+    full = [_value(f"w{i}", 0, 12 * i, 12, 12) for i in range(MAX_Y // 12 + 1)]
+    services.dashboard_create(owner=alice, dashboard_id="full", widgets=full)
+    page = web.post("/dashboards/full/widgets/+new/", {"type": "value", "title": "", "bucket": "b1", "fields": "t"})
+    assert page.status_code == 400 and "No free place for a" in page.text
+    response = api(alice).put("/v1/users/alice/dashboards/full", {"widgets": [
+        *full, {"type": "value", "source": {"bucket": "b1", "fields": ["t"]}, "layout": {"w": 1, "h": 1}}]},
+        format="json")
+    assert response.status_code == 400 and "No free place for a 1 x 1 widget" in response.json()["error"]["message"]
+    assert len(Dashboard.objects.get(dashboard_id="full").widgets) == len(full)
 
 
 def test_admin_lists_dashboards_without_their_secret(client, dashboard, django_user_model):
