@@ -20,6 +20,8 @@ import statistics
 import sys
 import time
 
+from tests.perf.stack.baseline import machine_baseline
+
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 DB_NAME = os.environ.get("BENCH_DB", "h_dashboard_perf")
 STEP_MS = 30_000
@@ -91,21 +93,6 @@ def load(records):
     return user, bucket, dashboard_create(owner=user, dashboard_id="home", widgets=WIDGETS), load_s
 
 
-def baseline():
-    from django.db import connection
-    started = time.perf_counter()
-    total = 0
-    for i in range(10_000_000):
-        total += i
-    loop_ms = (time.perf_counter() - started) * 1000
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM generate_series(1, 1000000)")  # warm
-        started = time.perf_counter()
-        cursor.execute("SELECT count(*) FROM generate_series(1, 1000000)")
-        count_ms = (time.perf_counter() - started) * 1000
-    return loop_ms, count_ms
-
-
 def measure(client, url, expect, repeat=7):
     """(queries of the first run, its ms, median ms of `repeat` more runs, bytes)."""
     from django.db import connection
@@ -171,7 +158,7 @@ def main():
 
         call_command("migrate", verbosity=0)
         user, _bucket, dashboard, load_s = load(args.records)
-        loop_ms, count_ms = baseline()
+        loop_ms, count_ms = machine_baseline(PG)
         print(f"Dashboard benchmark: {len(WIDGETS)} widgets over one bucket of {args.records:,} records, PostgreSQL "
               f"{connection.cursor().connection.info.server_version}, Python {sys.version.split()[0]}")
         print(f"baseline: Python 10M-iteration add loop {loop_ms:.0f} ms; "

@@ -5,9 +5,9 @@ from tests.perf.stack.config import PG
 from tests.perf.stack.processes import say
 
 
-def machine_baseline():
+def machine_baseline(pg=PG):
     """The same yardstick as bench_buckets.py: how fast this machine is right now, so runs on a
-    busy or different machine can be compared."""
+    busy or different machine can be compared. `pg`: the PostgreSQL server's URL without a database."""
     import psycopg
 
     start = time.perf_counter()
@@ -15,7 +15,7 @@ def machine_baseline():
     for i in range(10_000_000):
         total += i
     loop_ms = (time.perf_counter() - start) * 1000
-    with psycopg.connect(f"{PG}/postgres") as conn:
+    with psycopg.connect(f"{pg}/postgres") as conn:
         start = time.perf_counter()
         conn.execute("SELECT count(*) FROM generate_series(1, 1000000)").fetchone()
         count_ms = (time.perf_counter() - start) * 1000
