@@ -20,20 +20,24 @@ class MalformedJson(PayloadError):
     """Not JSON at all, as opposed to JSON the platform cannot store."""
 
 
+class BadNumber(PayloadError):
+    """NaN, Infinity or a number out of range: Python's json reads them, jsonb cannot store them."""
+
+
 def _no_constants(name: str) -> NoReturn:
-    raise PayloadError(f"'{name}' is not JSON: send numbers only.")
+    raise BadNumber(f"'{name}' is not JSON: send numbers only.")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value) or abs(value) > MAX_NUMBER:
-        raise PayloadError(f"Number out of range: {text[:40]}.")
+        raise BadNumber(f"Number out of range: {text[:40]}.")
     return value
 
 
 def _bounded_int(text: str) -> int:
     if len(text) > 300:
-        raise PayloadError(f"Number out of range: {text[:40]}...")
+        raise BadNumber(f"Number out of range: {text[:40]}...")
     return int(text)
 
 
@@ -86,6 +90,10 @@ def typed_value(text: str) -> Any:
     except MalformedJson:
         json_check(text, "the value")
         return text
+    except BadNumber as exc:
+        if len(text) > 40:
+            raise
+        raise BadNumber(f"{exc} To mean the text, type it in double quotes: {json.dumps(text)}.") from None
 
 
 def _may_need_check(body: str | bytes) -> bool:

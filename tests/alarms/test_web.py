@@ -120,6 +120,7 @@ def test_form_errors_say_what_to_fix(web, bucket):
 @pytest.mark.parametrize("field, typed, message", [
     ("value", "NaN", "is not JSON: send numbers only"), ("value", "Infinity", "is not JSON: send numbers only"),
     ("value", "1e999", "Number out of range"), ("normalize_value", "NaN", "is not JSON: send numbers only"),
+    ("value", "NaN", "To mean the text, type it in double quotes: &quot;NaN&quot;"),
     ("value", '"a\\u0000b"', "NUL character"), ("value", '{"a": "\\u0000"}', "NUL character"),
     ("value", '"\\ud800"', "Unpaired UTF-16 surrogate"), ("value", "[" * 2000, "nested too deeply"),
 ])
