@@ -56,6 +56,22 @@ def _flatten(detail, prefix=""):
     return f"{prefix.rstrip('.')}: {detail}" if prefix else str(detail)
 
 
+def field_errors(detail, prefix=""):
+    """DRF's error detail as the contract's `fields`: one flat object, each key a field's dotted
+    path (`config.retention.period`, `widgets.0.type`), each value a list of messages, however
+    the view or the serializer nested them (a nested serializer, a list's item, one message)."""
+    fields = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            fields.update(field_errors(value, f"{prefix}{key}."))
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        for position, item in enumerate(detail):
+            fields.update(field_errors(item, f"{prefix}{position}."))
+    elif detail not in (None, [], ""):
+        fields[prefix.rstrip(".")] = [str(message) for message in (detail if isinstance(detail, list) else [detail])]
+    return fields
+
+
 def _unstorable(value):
     if isinstance(value, str):
         return "\x00" in value or _has_surrogate(value)
@@ -162,6 +178,6 @@ def exception_handler(exc, context):
     body = {"code": response.status_code, "message": _flatten(response.data.get("detail", response.data)
                                                               if isinstance(response.data, dict) else response.data)}
     if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, dict):
-        body["fields"] = response.data
+        body["fields"] = field_errors(response.data)
     response.data = {"error": body}
     return response
