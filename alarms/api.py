@@ -27,8 +27,15 @@ from platform.schema import api_errors
 ITEMS_DEFAULT, ITEMS_MAX = 100, 1000
 
 
+# The model's field names as the API names them, for what the model itself refuses.
+API_NAMES = {"rule_id": "rule", "property": "source.property", "field": "source.field",
+             "silence_minutes": "source.minutes", "reminder_minutes": "reminder.minutes", "emails": "notify.emails"}
+
+
 def _model_errors(exc):
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if not hasattr(exc, "error_dict"):
+        return ValidationError(exc.messages)
+    return ValidationError({API_NAMES.get(name, name): messages for name, messages in exc.message_dict.items()})
 
 
 def _by_ids(model, owner, key, ids, what):
@@ -98,7 +105,9 @@ class RuleDetail(APIView):
 
     def _update(self, request, user, rule_id, *, partial):
         found = selectors.rule_for_owner_or_404(owner_or_404(request, user), rule_id)
-        data = request.data if isinstance(request.data, dict) else {}
+        data = request.data
+        if not isinstance(data, dict):
+            raise ValidationError("Send the rule as a JSON object.")
         if "rule" in data and data["rule"] != found.rule_id:
             raise ValidationError({"rule": "A rule's id cannot change."})
         if partial:
@@ -152,12 +161,11 @@ class AlarmList(APIView):
         severity = query.get("severity") or None
         if severity and severity not in SEVERITIES:
             raise ValidationError({"severity": f"Use one of {', '.join(SEVERITIES)}."})
-        try:
-            items = min(max(int(query.get("items", ITEMS_DEFAULT)), 1), ITEMS_MAX)
-        except ValueError:
-            raise ValidationError({"items": f"Give a number from 1 to {ITEMS_MAX}."}) from None
+        items = query.get("items", str(ITEMS_DEFAULT))
+        if not (items.isascii() and items.isdigit() and len(items) <= 4 and 1 <= int(items) <= ITEMS_MAX):
+            raise ValidationError({"items": f"Use an integer from 1 to {ITEMS_MAX}."})
         rows = selectors.alarms_for_owner(owner, states=states, severity=severity, device=query.get("device"),
-                                          rule=query.get("rule"))[:items]
+                                          rule=query.get("rule"))[:int(items)]
         return Response(AlarmSchema(rows, many=True).data)
 
 

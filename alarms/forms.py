@@ -5,7 +5,7 @@ from typing import cast
 from django import forms
 
 from alarms.conditions import OPS, parse_value
-from alarms.models import SEVERITIES, Rule
+from alarms.models import MAX_EMAIL, MAX_MINUTES, SEVERITIES, Rule
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Endpoint
@@ -53,7 +53,7 @@ class RuleForm(forms.Form):
     field = forms.CharField(max_length=200, required=False,
                             help_text="The field to test, e.g. temperature; a.b for a nested one; empty tests the "
                                       "whole value.")
-    silence_minutes = forms.IntegerField(label="Silence (minutes)", min_value=1, required=False,
+    silence_minutes = forms.IntegerField(label="Silence (minutes)", min_value=1, max_value=MAX_MINUTES, required=False,
                                          help_text="Silence rules: e.g. 5 fires when a device sent no message for "
                                                    "5 minutes.")
     devices = forms.ModelMultipleChoiceField(queryset=Device.objects.none(), required=False,
@@ -93,7 +93,8 @@ class RuleForm(forms.Form):
     emails = forms.CharField(label="E-mail addresses", required=False,
                              widget=forms.TextInput(attrs={"placeholder": "ops@example.com, me@example.com"}),
                              help_text="Comma-separated, e.g. ops@example.com.")
-    reminder_minutes = forms.IntegerField(label="Remind every (minutes)", min_value=1, required=False,
+    reminder_minutes = forms.IntegerField(label="Remind every (minutes)", min_value=1, max_value=MAX_MINUTES,
+                                          required=False,
                                           help_text="e.g. 60: notify again every hour while nobody acknowledged it. "
                                                     "Empty: no reminders.")
 
@@ -136,12 +137,13 @@ class RuleForm(forms.Form):
 
     def clean_emails(self):
         addresses = [a.strip() for a in self.cleaned_data["emails"].replace(";", ",").split(",") if a.strip()]
-        checker = forms.EmailField()
+        checker = forms.EmailField(max_length=MAX_EMAIL)
         for address in addresses:
             try:
                 checker.clean(address)
             except forms.ValidationError:
-                raise forms.ValidationError(f"{address!r} is not an e-mail address.") from None
+                raise forms.ValidationError(f"{address!r} is not an e-mail address (of at most {MAX_EMAIL} "
+                                            "characters).") from None
         return addresses
 
     def clean_value(self):

@@ -8,6 +8,8 @@ from endpoints.models import Delivery, Endpoint
 from platform.validators import id_validator
 
 SEVERITIES = ("critical", "high", "medium", "low", "none")
+MAX_MINUTES = 525_600  # a year: the longest silence or reminder period
+MAX_EMAIL = 254  # AlarmEmail.to: a rule's longer address could never be e-mailed
 # The states in which an alarm is open: at most one such alarm per rule and device.
 OPEN_STATES = ("active", "acknowledged", "shelved")
 

@@ -11,22 +11,33 @@ from typing import Any
 from rest_framework import serializers
 
 from alarms.conditions import CONFIRMS, OPS
-from alarms.models import SEVERITIES, Alarm, AlarmEvent, Rule
+from alarms.models import MAX_EMAIL, MAX_MINUTES, SEVERITIES, Alarm, AlarmEvent, Rule
 from platform.clock import ms
-from platform.serializers import ComputedEpochMsField, EpochMsField
+from platform.serializers import (
+    ComputedEpochMsField,
+    EpochMsField,
+    JsonBooleanField,
+    JsonCharField,
+    JsonEmailField,
+    JsonIntegerField,
+    JsonRegexField,
+)
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
 
 
+# Json* fields take only their JSON type (platform/serializers.py), as the other APIs' do.
 class SourceSerializer(serializers.Serializer):
     type = serializers.ChoiceField([k for k, _ in Rule.SOURCES])
-    bucket = serializers.CharField(required=False, allow_null=True, help_text="bucket id (type bucket)")
-    property = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                     help_text="property name (type property)")
-    field = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200,
-                                  help_text="a.b path in the record or value; empty = the whole value")
-    minutes = serializers.IntegerField(required=False, allow_null=True, help_text="type silence")
+    bucket = JsonCharField(required=False, allow_null=True, help_text="bucket id (type bucket)")
+    # A property's name is an id, as the properties API makes it: anything else can never change.
+    property = JsonRegexField(ID_PATTERN, required=False, allow_null=True, allow_blank=True,
+                              error_messages={"invalid": "A property name: " + ID_MESSAGE},
+                              help_text="property name (type property)")
+    field = JsonCharField(required=False, allow_blank=True, allow_null=True, max_length=200,
+                          help_text="a.b path in the record or value; empty = the whole value")
+    minutes = JsonIntegerField(required=False, allow_null=True, help_text="type silence")
 
 
 class NumberField(serializers.FloatField):
@@ -53,32 +64,34 @@ class ConditionSerializer(serializers.Serializer):
 
 class ConfirmSerializer(serializers.Serializer):
     type = serializers.ChoiceField(list(CONFIRMS))
-    count = serializers.IntegerField(required=False, help_text="sequence: consecutive matches")
-    seconds = serializers.IntegerField(required=False, help_text="timespan: seconds the condition holds")
+    count = JsonIntegerField(required=False, help_text="sequence: consecutive matches")
+    seconds = JsonIntegerField(required=False, help_text="timespan: seconds the condition holds")
 
 
 class NotifySerializer(serializers.Serializer):
-    endpoints = serializers.ListField(child=serializers.CharField(), default=list, help_text="endpoint ids")
-    emails = serializers.ListField(child=serializers.EmailField(), default=list, max_length=20)
+    endpoints = serializers.ListField(child=JsonCharField(), default=list, help_text="endpoint ids")
+    # A longer address than an e-mail's recipient column holds was accepted, then the alarm's
+    # activation failed on it and no alarm ever opened.
+    emails = serializers.ListField(child=JsonEmailField(max_length=MAX_EMAIL), default=list, max_length=20)
 
 
 class ReminderSerializer(serializers.Serializer):
-    minutes = serializers.IntegerField(min_value=1)
+    minutes = JsonIntegerField(min_value=1, max_value=MAX_MINUTES)
 
 
 class RuleSerializer(serializers.Serializer):
-    rule = serializers.RegexField(ID_PATTERN, error_messages={"invalid": ID_MESSAGE})
-    name = serializers.CharField(max_length=200, allow_blank=True, default="")
-    description = serializers.CharField(allow_blank=True, default="")
-    enabled = serializers.BooleanField(default=True)
+    rule = JsonRegexField(ID_PATTERN, error_messages={"invalid": ID_MESSAGE})
+    name = JsonCharField(max_length=200, allow_blank=True, default="")
+    description = JsonCharField(allow_blank=True, default="")
+    enabled = JsonBooleanField(default=True)
     severity = serializers.ChoiceField(list(SEVERITIES), default="medium")
     source = SourceSerializer()  # type: ignore[assignment]  # the field is named like Field.source (stubs)
-    devices = serializers.ListField(child=serializers.CharField(), allow_null=True, default=None,
+    devices = serializers.ListField(child=JsonCharField(), allow_null=True, default=None,
                                     help_text="device ids; null = every device that feeds the source")
     condition = ConditionSerializer(required=False, allow_null=True)
     confirm = ConfirmSerializer(required=False, allow_null=True)
     normalize = ConditionSerializer(required=False, allow_null=True)
-    latch = serializers.BooleanField(default=False)
+    latch = JsonBooleanField(default=False)
     notify = NotifySerializer(required=False)
     reminder = ReminderSerializer(required=False, allow_null=True)
 
@@ -139,4 +152,4 @@ class AlarmDetailSchema(AlarmSchema):
 
 
 class ShelveSerializer(serializers.Serializer):
-    minutes = serializers.IntegerField(min_value=1, max_value=30 * 24 * 60, default=60)
+    minutes = JsonIntegerField(min_value=1, max_value=30 * 24 * 60, default=60)

@@ -6,6 +6,7 @@ An alarm moves active -> acknowledged / shelved -> normalized or cleared. Every 
 conditional UPDATE on the state it leaves (several workers and people may act at once) and leaves
 an AlarmEvent; notifications are queued in the same transaction (alarms/notify.py)."""
 import logging
+import re
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,8 @@ from django.utils import timezone
 
 from alarms import notify
 from alarms.conditions import MISSING, ConditionError, condition_clean, confirm_clean, describe
-from alarms.models import SEVERITIES, Alarm, AlarmEvent, Rule, RuleState
+from alarms.models import MAX_EMAIL, MAX_MINUTES, SEVERITIES, Alarm, AlarmEvent, Rule, RuleState
+from platform.validators import ID_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ SHELVE_MAX_MINUTES = 30 * 24 * 60
 
 
 # --- Rules -------------------------------------------------------------------------------------
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
 
 def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     """The rule's settings made consistent, or ValidationError naming each field to fix: a bucket
@@ -47,10 +53,10 @@ def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
         errors["source"] = "source.bucket: no such bucket."
     if kind == Rule.PROPERTY and not spec.get("property"):
         errors["source"] = "source.property: name the device property to watch, e.g. \"battery\"."
-    if kind == Rule.SILENCE:
-        minutes = spec.get("silence_minutes")
-        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 525600:
-            errors["source"] = "source.minutes: a whole number of minutes without a message, e.g. 30."
+    elif kind == Rule.PROPERTY and not re.fullmatch(ID_PATTERN, spec["property"]):
+        errors["source"] = "source.property: a property name is 1 to 64 letters, digits, '_' or '-'."
+    if kind == Rule.SILENCE and not _whole(spec.get("silence_minutes"), 1, MAX_MINUTES):
+        errors["source"] = f"source.minutes: a whole number of minutes without a message, 1 to {MAX_MINUTES}."
     if kind in (Rule.BUCKET, Rule.PROPERTY):
         try:
             spec["condition"] = condition_clean(spec.get("condition"))
@@ -85,8 +91,11 @@ def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     if any(e.owner_id != owner.pk for e in endpoints):
         errors["notify"] = "notify.endpoints: only your own endpoints."
     reminder = spec.get("reminder_minutes")
-    if reminder is not None and (not isinstance(reminder, int) or isinstance(reminder, bool) or reminder < 1):
-        errors["reminder"] = "reminder.minutes: a whole number of minutes, at least 1, e.g. 60."
+    if reminder is not None and not _whole(reminder, 1, MAX_MINUTES):
+        errors["reminder"] = f"reminder.minutes: a whole number of minutes from 1 to {MAX_MINUTES}, e.g. 60."
+    long_address = next((a for a in spec.get("emails") or [] if len(a) > MAX_EMAIL), None)
+    if long_address is not None:
+        errors["notify"] = f"notify.emails: {long_address[:40]}... is longer than {MAX_EMAIL} characters."
     if errors:
         raise ValidationError(errors)
     return spec

@@ -96,5 +96,9 @@ class JsonRegexField(JsonTypeMixin, serializers.RegexField):
     json_types = (str,)
 
 
+class JsonEmailField(JsonTypeMixin, serializers.EmailField):
+    json_types = (str,)
+
+
 class JsonIntegerField(JsonTypeMixin, serializers.IntegerField):
     json_types = (int,)

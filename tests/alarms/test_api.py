@@ -83,11 +83,59 @@ def test_eq_and_ne_compare_with_any_json_value_including_null(api, alice, device
     ({"rule": "bad id!"}, "letters, digits"),
     ({"severity": "apocalyptic"}, "severity"),
     ({"source": {"type": "status"}, "confirm": {"type": "timespan", "seconds": 60}}, "confirm at once"),
+    # Each of these was accepted, and the rule could never fire (an e-mail's recipient holds 254
+    # characters; no property has a space in its name) or was stored as something else.
+    ({"notify": {"emails": [f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 63}.com"]}}, "notify.emails"),
+    ({"source": {"type": "property", "property": "bat tery"}}, "source.property: A property name"),
+    ({"reminder": {"minutes": 2**40}}, "reminder.minutes"),
+    ({"source": {"type": "silence", "minutes": 2**40}}, "source.minutes"),
+    ({"rule": 123}, "rule: Use 1 to 64 letters"),
+    ({"enabled": "yes"}, "enabled: Must be a valid boolean"),
+    ({"latch": 1}, "latch: Must be a valid boolean"),
+    ({"name": 5}, "name: Not a valid string"),
+    ({"reminder": {"minutes": "5"}}, "reminder.minutes: A valid integer is required"),
 ])
 def test_bad_rules_are_400_saying_what_to_fix(api, alice, device, endpoint, change, message):
     response = api(alice).post(RULES, {**TOO_HOT, **change}, format="json")
     assert response.status_code == 400
     assert message.lower() in response.json()["error"]["message"].lower(), response.json()
+
+
+def test_the_longest_address_an_email_can_go_to_is_accepted_and_e_mailed(api, alice, device, endpoint):
+    address = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 57}.com"
+    assert len(address) == 254
+    created = api(alice).post(RULES, {**TOO_HOT, "confirm": {"type": "immediate"},
+                                      "notify": {"emails": [address]}}, format="json")
+    assert created.status_code == 201, created.content
+    ingest(device, {"temperature": 41.5})
+    assert Alarm.objects.get().emails.get().to == address
+
+
+def test_an_update_that_is_not_an_object_is_400_and_changes_nothing(api, alice, device, endpoint):
+    client = api(alice)
+    modified = client.post(RULES, TOO_HOT, format="json").json()["modified"]
+    for method in ("patch", "put"):
+        response = getattr(client, method)(f"{RULES}/too-hot", [1], format="json")
+        assert response.status_code == 400 and "JSON object" in response.json()["error"]["message"]
+    assert client.get(f"{RULES}/too-hot").json()["modified"] == modified
+
+
+def test_errors_name_the_apis_fields_each_with_a_list_of_messages(api, alice, device, endpoint):
+    client = api(alice)
+    error = client.post(RULES, {**TOO_HOT, "confirm": {"type": "sequence"}, "rule": "bad id!"},
+                        format="json").json()["error"]
+    assert set(error["fields"]) == {"rule"} and isinstance(error["fields"]["rule"], list)
+    client.post(RULES, TOO_HOT, format="json")
+    renamed = client.patch(f"{RULES}/too-hot", {"rule": "other"}, format="json").json()["error"]
+    assert renamed["fields"] == {"rule": ["A rule's id cannot change."]}
+    items = client.get("/v1/users/alice/alarms?items=x").json()["error"]
+    assert items["fields"] == {"items": ["Use an integer from 1 to 1000."]}
+
+
+@pytest.mark.parametrize("items", ["0", "-3", "1001", "5000", "x", "9" * 5000, "1.5"])
+def test_alarm_list_items_outside_1_to_1000_is_400_as_for_bucket_data(api, alice, items):
+    response = api(alice).get("/v1/users/alice/alarms", {"items": items})
+    assert response.status_code == 400 and "items: Use an integer from 1 to 1000" in response.json()["error"]["message"]
 
 
 def test_duplicate_rule_id_is_400(api, alice, device, endpoint):
