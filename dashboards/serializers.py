@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from platform.serializers import ComputedBooleanField, EpochMsField
+from platform.serializers import ComputedBooleanField, EpochMsField, JsonCharField, JsonRegexField
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
@@ -18,9 +18,9 @@ class DashboardWriteSerializer(serializers.Serializer):
     """POST (all of `dashboard` required) and PUT/PATCH (partial: only the fields given change;
     `widgets`, when given, replaces the whole list)."""
 
-    dashboard = serializers.RegexField(ID_PATTERN, max_length=64, error_messages={"invalid": ID_MESSAGE})
-    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    description = serializers.CharField(allow_blank=True, required=False, max_length=2000)
+    dashboard = JsonRegexField(ID_PATTERN, max_length=64, error_messages={"invalid": ID_MESSAGE})
+    name = JsonCharField(max_length=200, allow_blank=True, required=False)
+    description = JsonCharField(allow_blank=True, required=False, max_length=2000)
     widgets = serializers.JSONField(required=False, help_text="a list of widgets: id, type, title, layout, "
                                                               "source, options (docs/dashboards.md)")
 

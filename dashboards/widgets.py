@@ -20,14 +20,20 @@ RANGES = {"1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_
 COLUMNS, MAX_Y, MAX_H, MAX_WIDGETS, MAX_FIELDS, MAX_POINTS = 12, 500, 12, 50, 6, 2000
 DEFAULT_SIZE = {"chart": (6, 4), "value": (3, 2), "gauge": (3, 3), "status": (3, 2), "map": (6, 4),
                 "table": (6, 4), "property": (3, 2), "downlink": (3, 2)}
+# The contract gives every widget one of three source shapes: a bucket's (bucket, fields, range,
+# agg, agg_type), a property's (device, property, field) or a device's. A type takes its shape's
+# keys even where it uses only some (a map has no agg; a status widget no property): those are
+# checked and dropped. Any other key is refused, so a misspelt one is not silently ignored.
+BUCKET_SOURCE = frozenset({"bucket", "fields", "range", "agg", "agg_type"})
+DEVICE_SOURCE = frozenset({"device", "property", "field"})
 SOURCE_KEYS = {
-    "chart": {"bucket", "fields", "range", "agg", "agg_type"},
-    "map": {"bucket", "fields", "range"},
-    "table": {"bucket", "fields", "items"},
-    "value": {"bucket", "fields", "field", "device", "property"},
-    "status": {"device"},
-    "property": {"device", "property", "field"},
-    "downlink": {"device"},
+    "chart": BUCKET_SOURCE,
+    "map": BUCKET_SOURCE,
+    "table": BUCKET_SOURCE | {"items"},
+    "value": BUCKET_SOURCE | DEVICE_SOURCE,
+    "status": DEVICE_SOURCE,
+    "property": DEVICE_SOURCE,
+    "downlink": DEVICE_SOURCE,
 }
 SOURCE_KEYS["gauge"] = SOURCE_KEYS["value"]
 OPTION_KEYS = {"unit", "decimals", "min", "max", "color"}
@@ -133,9 +139,25 @@ def _one_field(data: dict[str, Any]) -> str:
     return fields[0]
 
 
+def _shape_checked(data: dict[str, Any]) -> None:
+    """The keys of the contract's source shapes, checked the same way whether the type uses them or
+    not (SOURCE_KEYS): a range of "2d" is refused on a value widget too."""
+    if "range" in data:
+        _choice(data, "range", tuple(RANGES), None, "source")
+    if data.get("agg", "auto") != "auto":
+        _choice(data, "agg", tuple(AGG_STEPS), None, "source")
+    if "agg_type" in data:
+        _choice(data, "agg_type", AGG_TYPES, None, "source")
+    if data.get("property") is not None:
+        _id(data["property"], "source.property", "property")
+    if data.get("field") is not None:
+        _name(data["field"], "source.field", "field")
+
+
 def _source(owner: User, kind: str, data: Any) -> dict[str, Any]:
     data = _object(data, "source")
     _known(data, SOURCE_KEYS[kind], "source")
+    _shape_checked(data)
     if kind in ("value", "gauge"):
         if "device" in data and "bucket" not in data:
             kind = "property"
