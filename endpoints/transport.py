@@ -27,6 +27,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
@@ -94,6 +95,22 @@ def truncate(text: str | None, limit: int = LOG_LIMIT) -> str:
     if text is None:
         return ""
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
+
+
+def body_text(raw: bytes, charset: str | None) -> str:
+    """An answer's body as text for the log, in its declared charset; one Python does not know (or
+    cannot decode with replacement) reads as UTF-8."""
+    try:
+        return raw.decode(charset or "utf-8", "replace")
+    except (LookupError, UnicodeError, ValueError):
+        return raw.decode("utf-8", "replace")
+
+
+def unreadable(exc: BaseException) -> str:
+    """The logged body of an answer whose status came but whose body could not be read as sent (not
+    the gzip it claims, shorter than its Content-Length, cut off by the timeout). The status alone
+    decides the outcome: a 2xx was received, and sending it again would deliver it twice."""
+    return f"[the answer's body could not be read: {truncate(str(exc) or type(exc).__name__, 300)}]"
 
 
 # IPv6 prefixes whose addresses carry an IPv4 address inside (RFC 6052 NAT64 and RFC 4291's
@@ -211,9 +228,11 @@ def http_send(*, method: str, url: str, headers: dict[str, str] | None = None, b
                     continue
                 raise
             with response:
-                raw = response.raw.read(READ_LIMIT, decode_content=True) or b""
+                try:
+                    text = body_text(response.raw.read(READ_LIMIT, decode_content=True) or b"", response.encoding)
+                except (urllib3.exceptions.HTTPError, OSError) as exc:
+                    text = unreadable(exc)
                 ms = int((time.monotonic() - started) * 1000)
-                text = raw.decode(response.encoding or "utf-8", errors="replace")
                 return HttpAnswer(status=response.status_code, body=text, ms=ms, headers=dict(response.headers))
         raise TransportError("No address to connect to.")  # not reached: the last address answers or raises
     except requests.Timeout:
@@ -308,10 +327,12 @@ class AsyncTransport:
             async with self.session.request(
                     method, url, headers=headers_check(dict(headers or {})), data=data, allow_redirects=False,
                     timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(5, timeout))) as response:
-                raw = await response.content.read(READ_LIMIT)
+                try:
+                    text = body_text(await response.content.read(READ_LIMIT), response.charset)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    text = unreadable(exc)
                 ms = int((time.monotonic() - started) * 1000)
-                return HttpAnswer(status=response.status, body=raw.decode(response.charset or "utf-8", "replace"),
-                                  ms=ms, headers=dict(response.headers))
+                return HttpAnswer(status=response.status, body=text, ms=ms, headers=dict(response.headers))
         except TimeoutError:
             raise TransportError(f"No answer within {timeout} s.") from None
         except aiohttp.InvalidURL as exc:

@@ -18,8 +18,10 @@ class Received:
 
 @dataclass
 class Receiver:
-    """`answers` is consumed one per request: an int status, ("sleep", seconds, status), or
-    ("block", threading.Event) to hold the request until the event is set; when empty, 200.
+    """`answers` is consumed one per request: an int status, ("sleep", seconds, status),
+    ("block", threading.Event) to hold the request until the event is set, or ("raw", status,
+    headers, body) to answer with exactly those headers and bytes (a Content-Length the body does
+    not match, a Content-Encoding it is not in), closing the connection after; when empty, 200.
     `answer_for(body)`, if set, is asked first: a status for that request, or None for the above
     (for answers that must not depend on which of several parallel requests arrives first)."""
 
@@ -66,6 +68,15 @@ def receiver_start():
             elif isinstance(answer, tuple) and answer[0] == "block":
                 answer[1].wait(60)
                 answer = 200
+            if isinstance(answer, tuple) and answer[0] == "raw":
+                _, status, headers, raw = answer
+                self.close_connection = True
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(raw)
+                return
             payload = json.dumps({"ok": answer < 300, "n": len(receiver.requests)}).encode()
             try:
                 self.send_response(answer)
