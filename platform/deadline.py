@@ -65,12 +65,18 @@ class _Readers:
 _readers = _Readers()
 
 
-def _error(start_response: Callable[..., Any], status: int, message: str) -> list[bytes]:
-    """The platform's JSON error (platform/api.py), answered here before any view, and the
-    connection closed: what is left of the body is never read."""
-    from platform.api import error_response  # platform.wsgi imports this module before Django is set up
+def _error(environ: dict[str, Any], start_response: Callable[..., Any], status: int, message: str) -> list[bytes]:
+    """The platform's JSON error (platform/api.py; ThingPark's shape under /iot-flow/, as its views
+    answer), answered here before any view, and the connection closed: what is left of the body is
+    never read."""
+    # platform.wsgi imports this module before Django is set up.
+    from platform.api import error_response, thingpark_error_response
 
-    response = error_response(status, message, Connection="close")
+    if environ.get("PATH_INFO", "").startswith("/iot-flow/"):
+        response = thingpark_error_response(status, message)
+        response["Connection"] = "close"
+    else:
+        response = error_response(status, message, Connection="close")
     start_response(f"{status} {response.reason_phrase}",
                    [*response.items(), ("Content-Length", str(len(response.content)))])
     return [response.content]
@@ -107,18 +113,18 @@ class BodyDeadline:
         except ValueError:
             declared = -1
         if declared is not None and declared < 0:
-            return _error(start_response, 400, f"Content-Length {length!r} is not a size in bytes.")
+            return _error(environ, start_response, 400, f"Content-Length {length!r} is not a size in bytes.")
         if declared is not None and declared > limit:
-            return _error(start_response, 413, too_large_message(limit, device=device))
+            return _error(environ, start_response, 413, too_large_message(limit, device=device))
         timeout = settings.REQUEST_BODY_TIMEOUT
         body = _readers.read(environ["wsgi.input"], declared if declared is not None else limit + 1, timeout)
         if body is None:
-            return _error(start_response, 408, f"The request body did not arrive within {timeout} s: send it at "
+            return _error(environ, start_response, 408, f"The request body did not arrive within {timeout} s: send it at "
                                                "once, or more quickly.")
         if len(body) > limit:
-            return _error(start_response, 413, too_large_message(limit, device=device))
+            return _error(environ, start_response, 413, too_large_message(limit, device=device))
         if declared is not None and len(body) < declared:  # the client closed the connection early
-            return _error(start_response, 400, f"The body ended after {len(body)} of the {declared} bytes its "
+            return _error(environ, start_response, 400, f"The body ended after {len(body)} of the {declared} bytes its "
                                                "Content-Length declared.")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))

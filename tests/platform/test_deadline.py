@@ -105,3 +105,12 @@ def test_its_errors_have_the_platforms_shape(settings):
     assert status == 413
     assert answer == {"error": {"code": 413, "message": "Body too large: at most 20 bytes."}}
     assert headers["Content-Type"] == "application/json" and headers["Content-Length"] == str(len(json.dumps(answer)))
+
+
+@pytest.mark.parametrize("length, status", [("999999999", 413), ("-1", 400), ("50", 400)])
+def test_under_iot_flow_the_error_is_in_thingparks_shape(length, status):
+    # Was Thinger's {"error": {...}}: ThingPark's views answer {"code": "com-4xxx", "message"}.
+    got, headers, answer = _call(BodyDeadline(_echo), PATH_INFO="/iot-flow/v1/connections", CONTENT_LENGTH=length,
+                                 **{"wsgi.input": io.BytesIO(b"{}")})
+    assert got == status and headers["Connection"] == "close"
+    assert answer["code"] == f"com-{status // 100 * 1000 + status % 100}" and answer["message"]
