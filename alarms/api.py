@@ -23,6 +23,7 @@ from devices.models import Device
 from endpoints.models import Endpoint
 from platform.auth import owner_or_404
 from platform.schema import api_errors
+from platform.serializers import items_param
 
 ITEMS_DEFAULT, ITEMS_MAX = 100, 1000
 
@@ -161,11 +162,9 @@ class AlarmList(APIView):
         severity = query.get("severity") or None
         if severity and severity not in SEVERITIES:
             raise ValidationError({"severity": f"Use one of {', '.join(SEVERITIES)}."})
-        items = query.get("items", str(ITEMS_DEFAULT))
-        if not (items.isascii() and items.isdigit() and len(items) <= 4 and 1 <= int(items) <= ITEMS_MAX):
-            raise ValidationError({"items": f"Use an integer from 1 to {ITEMS_MAX}."})
+        items = items_param(query, ITEMS_DEFAULT, ITEMS_MAX)
         rows = selectors.alarms_for_owner(owner, states=states, severity=severity, device=query.get("device"),
-                                          rule=query.get("rule"))[:int(items)]
+                                          rule=query.get("rule"))[:items]
         return Response(AlarmSchema(rows, many=True).data)
 
 

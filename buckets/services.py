@@ -104,7 +104,8 @@ def records_clear(*, bucket: Bucket, min_ts: int | None = None, max_ts: int | No
         qs = qs.filter(ts__gte=min_ts)
     if max_ts is not None:
         qs = qs.filter(ts__lte=max_ts)
-    return qs._raw_delete(qs.db)
+    # None when Django knows the range matches nothing (a bound past 64 bits) and runs no DELETE.
+    return qs._raw_delete(qs.db) or 0
 
 
 def records_expire(*, bucket_pk: int, before_ts: int, batch_size: int = 5000, max_batches: int | None = None) -> int:

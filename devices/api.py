@@ -29,6 +29,7 @@ from devices.serializers import (
 )
 from platform.auth import owner_or_404
 from platform.schema import api_errors
+from platform.serializers import items_param
 from platform.validators import ID_PATTERN
 
 DOWNLINKS_DEFAULT, DOWNLINKS_MAX = 100, 1000
@@ -196,10 +197,7 @@ class DownlinkListView(DeviceAPIView):
                                                                          f"max {DOWNLINKS_MAX}")],
                    responses={200: DownlinkSchema(many=True), **api_errors(400)})
     def get(self, request, user, device):
-        try:
-            items = min(max(int(request.query_params.get("items", DOWNLINKS_DEFAULT)), 1), DOWNLINKS_MAX)
-        except ValueError:
-            raise serializers.ValidationError({"items": f"Give a number from 1 to {DOWNLINKS_MAX}."}) from None
+        items = items_param(request.query_params, DOWNLINKS_DEFAULT, DOWNLINKS_MAX)
         return Response(DownlinkSchema(selectors.downlinks_for_device(self.device(), items), many=True).data)
 
     @extend_schema(request=DownlinkSerializer, responses={201: DownlinkQueuedSchema, **api_errors(400)})

@@ -7,7 +7,16 @@ from rest_framework import serializers
 from buckets.models import Bucket
 from endpoints.models import Connection, Endpoint
 from platform.payloads import PayloadError, json_check
-from platform.serializers import ComputedCharField, ComputedChoiceField, ContextCharField, EpochMsField, RelatedIdsField
+from platform.serializers import (
+    ComputedCharField,
+    ComputedChoiceField,
+    ContextCharField,
+    EpochMsField,
+    JsonBooleanField,
+    JsonCharField,
+    JsonRegexField,
+    RelatedIdsField,
+)
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
@@ -16,7 +25,7 @@ MAX_TIMEOUT = 30 * 24 * 60  # minutes
 
 
 def id_field(**kwargs):
-    return serializers.RegexField(ID_PATTERN, max_length=64, error_messages={"invalid": ID_MESSAGE}, **kwargs)
+    return JsonRegexField(ID_PATTERN, max_length=64, error_messages={"invalid": ID_MESSAGE}, **kwargs)
 
 
 class StorableJSONField(serializers.JSONField):
@@ -122,11 +131,11 @@ class DeviceWriteSerializer(serializers.Serializer):
     are ignored."""
 
     device = id_field()
-    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    description = serializers.CharField(allow_blank=True, required=False)
-    type = serializers.CharField(required=False)
-    enabled = serializers.BooleanField(required=False)
-    applications = serializers.ListField(child=serializers.CharField(), required=False, allow_empty=True)
+    name = JsonCharField(max_length=200, allow_blank=True, required=False)
+    description = JsonCharField(allow_blank=True, required=False)
+    type = JsonCharField(required=False)
+    enabled = JsonBooleanField(required=False)
+    applications = serializers.ListField(child=JsonCharField(), required=False, allow_empty=True)
 
     def validate_device(self, value):
         current = self.context.get("device")

@@ -102,3 +102,12 @@ class JsonEmailField(JsonTypeMixin, serializers.EmailField):
 
 class JsonIntegerField(JsonTypeMixin, serializers.IntegerField):
     json_types = (int,)
+
+
+def items_param(query: Any, default: int, maximum: int) -> int:
+    """A list's `items` query parameter: 1 to `maximum`, else a 400 saying so (as on bucket data;
+    a value out of range used to be clamped on some lists)."""
+    text = query.get("items", str(default))
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= maximum):
+        raise serializers.ValidationError({"items": f"Use an integer from 1 to {maximum}."})
+    return int(text)

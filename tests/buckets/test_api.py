@@ -188,6 +188,13 @@ def test_clear_with_range_deletes_only_the_range(alice, api, bucket):
     assert sorted(Record.objects.values_list("ts", flat=True)) == [2, 7]
 
 
+def test_clear_past_64_bits_deletes_nothing_and_says_0(alice, api, bucket):
+    # Was {"deleted": null}: Django knows nothing matches and runs no DELETE.
+    client = api(alice)
+    client.post(f"{BASE}/b1/data", {"t": 1, "ts": 1000}, format="json")
+    assert client.delete(f"{BASE}/b1/data?min_ts=99999999999999999999").json() == {"deleted": 0}
+
+
 def test_clear_with_bad_range_is_400(alice, api, bucket):
     _rows(bucket, (1, {"n": 1}))
     assert api(alice).delete(f"{BASE}/b1/data?min_ts=9&max_ts=1").status_code == 400

@@ -44,6 +44,11 @@ def test_list_and_get(api, alice, device):
     ({"device": "d9", "type": "MQTT"}, "type", "Only type 'HTTP'"),
     ({"device": "d9", "applications": ["not-a-uuid"]}, "applications", "No application"),
     ({"device": "d9", "applications": ["6f1c7a52-94f0-4a4c-8d1b-1f0e2a3b4c5d"]}, "applications", "No application"),
+    # Each was stored as something else (false, "5", a device "7"); buckets and endpoints refused them.
+    ({"device": "d9", "enabled": "no"}, "enabled", "valid boolean"),
+    ({"device": "d9", "name": 5}, "name", "Not a valid string"),
+    ({"device": 7}, "device", "letters, digits"),
+    ({"device": "d9", "applications": [5]}, "applications.0", "Not a valid string"),
 ])
 def test_create_refuses_bad_input_with_400(api, alice, body, field, says):
     response = api(alice).post(BASE, body, format="json")

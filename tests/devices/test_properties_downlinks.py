@@ -76,3 +76,11 @@ def test_downlink_needs_a_payload(api, alice, device, body):
 
 def test_downlink_list_items_must_be_a_number(api, alice, device):
     assert api(alice).get(DOWNLINKS, {"items": "many"}).status_code == 400
+
+
+@pytest.mark.parametrize("items", ["0", "-1", "1001", "9" * 5000])
+def test_downlink_list_items_outside_1_to_1000_is_400_as_for_bucket_data(api, alice, device, items):
+    # Was clamped to 1 or 1000.
+    response = api(alice).get(DOWNLINKS, {"items": items})
+    assert response.status_code == 400 and response.json()["error"]["fields"] == {
+        "items": ["Use an integer from 1 to 1000."]}
