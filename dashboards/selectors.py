@@ -136,6 +136,14 @@ def dashboard_data(*, dashboard: Dashboard, now: int | None = None) -> dict[str,
     return {w["id"]: _widget_data(w, buckets, devices, properties, latest, now) for w in dashboard.widgets}
 
 
+def chart_height(rows: int) -> int:
+    """A chart's drawing height, in the units of its width, for a widget `rows` grid rows tall: the
+    card's height less its title and legend, at the scale a 12-column grid draws at on a laptop
+    (64 px rows, 0.8 rem gaps; the width's units are about 1.1 px there). The CSS shrinks it to fit
+    whatever is left; this keeps its shape close, so it is not drawn small in a wide empty card."""
+    return max(120, 70 * rows - 85)
+
+
 def _widget_data(widget: Widget, buckets: dict[str, Bucket], devices: dict[str, Device],
                  properties: dict[tuple[str, str], DeviceProperty], latest: dict[str, list[dict[str, Any]]],
                  now: int) -> dict[str, Any]:
@@ -149,6 +157,7 @@ def _widget_data(widget: Widget, buckets: dict[str, Bucket], devices: dict[str, 
             points, agg, step = chart_data(bucket=bucket, source=source, span=RANGES[source["range"]], now=now)
             return {"points": points, "agg": agg, "step": step, "min_ts": min_ts, "max_ts": now,
                     "fields": source["fields"] or None, "width": max(420, 80 * widget["layout"]["w"]),
+                    "height": chart_height(widget["layout"]["h"]),
                     "known": bucket_fields_cached(bucket=bucket)}
         if kind == "map":
             rows = records_query(bucket=bucket, items=MAP_POINTS, min_ts=now - RANGES[source["range"]], max_ts=now)

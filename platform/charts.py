@@ -139,12 +139,14 @@ def _segments(pts: list[Point], step: int | None) -> list[list[Point]]:
 def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, max_ts: int | None = None,
               step: int | None = None, fields: Sequence[str] | None = None, unit: str = "",
               decimals: int | None = None, y_min: float | None = None, y_max: float | None = None,
-              colour: str | None = None, width: int = WIDTH, known: Iterable[str] = ()) -> SafeString | str:
+              colour: str | None = None, width: int = WIDTH, height: int = HEIGHT,
+              known: Iterable[str] = ()) -> SafeString | str:
     """An SVG line chart of [(ts_ms, val)]; '' when nothing numeric is there, so the template can
     show its empty state. `fields` chooses and orders the series; `colour` overrides the colour of
     fields[0] (without fields, of the first charted field in name order); `y_min`/`y_max` fix the value
     axis; `width` is the drawing's width in its own units (a narrow widget draws a narrow chart, so
-    its text stays readable when scaled down); `known` names the bucket's fields beyond this range,
+    its text stays readable when scaled down), `height` likewise (a dashboard widget's chart fits its
+    card instead of being cut off at the bottom); `known` names the bucket's fields beyond this range,
     so that colours do not depend on the range (field_colours)."""
     series = numeric_series(points, fields)
     if not series:
@@ -162,7 +164,7 @@ def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, m
     ticks = nice_ticks(min(values) if y_min is None else y_min, max(values) if y_max is None else y_max)
     lo = ticks[0] if y_min is None else y_min
     hi = ticks[-1] if y_max is None else y_max
-    plot_w, plot_h = width - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
+    plot_w, plot_h = width - PAD_L - PAD_R, height - PAD_T - PAD_B
 
     def x(ts: int) -> float:
         return PAD_L + (ts - lo_ts) / (hi_ts - lo_ts) * plot_w
@@ -171,15 +173,15 @@ def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, m
         return PAD_T + (1 - (min(max(v, lo), hi) - lo) / (hi - lo)) * plot_h
 
     suffix = f" {unit}" if unit else ""
-    out = [f'<svg viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="Chart of {escape(", ".join(series))}">']
+    out = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="Chart of {escape(", ".join(series))}">']
     for v in ticks:
         if lo <= v <= hi:
             out.append(f'<line class="axis" x1="{PAD_L}" x2="{width - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
                        f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_number(v)}</text>')
     # One label per ~80 units: a 6-column widget (480) still gets weekly labels over 30 days.
     for ts, label in time_ticks(lo_ts, hi_ts, count=max(3, min(8, width // 80))):
-        out.append(f'<line class="tick" x1="{x(ts):.1f}" x2="{x(ts):.1f}" y1="{HEIGHT - PAD_B}" '
-                   f'y2="{HEIGHT - PAD_B + 4}"/><text x="{x(ts):.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
+        out.append(f'<line class="tick" x1="{x(ts):.1f}" x2="{x(ts):.1f}" y1="{height - PAD_B}" '
+                   f'y2="{height - PAD_B + 4}"/><text x="{x(ts):.1f}" y="{height - 8}" text-anchor="middle">'
                    f'{label}</text>')
     for name, pts in series.items():
         c = colours[name]

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from buckets.models import Record
 from dashboards import selectors, services
 from dashboards.models import Dashboard
+from dashboards.selectors import chart_height
 from dashboards.widgets import MAX_Y
 from devices.models import DeviceProperty, Downlink
 from platform.clock import now_ms
@@ -144,6 +145,14 @@ OWNER_ROUTES = [
 def test_charlie_gets_404(outsider, dashboard, method, path):
     assert getattr(outsider, method)(path).status_code == 404
     assert Dashboard.objects.filter(pk=dashboard.pk, share_hash__isnull=True).count() == 1
+
+
+def test_a_charts_drawing_is_as_tall_as_its_card_and_titles_are_shown_as_written(web, dashboard, records):
+    services.widget_update(dashboard=dashboard, widget_id="status", data={
+        "type": "status", "title": "sensor-1 (lower case)", "source": {"device": "d1"}})
+    page = web.get("/dashboards/home/").text
+    assert f'viewBox="0 0 480 {chart_height(4)}"' in page  # the 6 x 4 chart
+    assert ">sensor-1 (lower case)</h2>" in page and ">Map</h2>" not in page and ">Where</h2>" in page
 
 
 def test_a_widget_moved_onto_another_pushes_it_down(web, dashboard):

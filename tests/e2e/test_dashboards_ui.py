@@ -89,6 +89,10 @@ def test_build_watch_share_revoke(stack, browser, alice, bucket, device):  # noq
     expect(page.get_by_role("region", name="Track").locator("svg.map")).to_be_visible()
     chart = page.get_by_role("region", name="Temperature chart").locator("svg")
     size = chart.bounding_box()
+    # The drawing and its legend fit the card at its default size (they were cut off at the bottom).
+    card = page.get_by_role("region", name="Temperature chart").bounding_box()
+    legend = page.get_by_role("region", name="Temperature chart").locator(".legend").bounding_box()
+    assert size["y"] + size["height"] <= legend["y"] + 1 and legend["y"] + legend["height"] <= card["y"] + card["height"]
     chart.hover(position={"x": size["width"] - 22, "y": size["height"] / 2})  # the newest points
     expect(page.locator(".chart-tip")).to_contain_text("temperature = ")  # hover values
     expect(page.get_by_role("region", name="Sensor")).to_contain_text("Disconnected")
