@@ -4,10 +4,12 @@ the JSON API answer in the API's error shape (ThingPark's under /iot-flow/), nev
 page; the web UI keeps Django's pages."""
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from platform.api import INTERNAL, error_response, thingpark_error_response
 
 API_PREFIXES = ("/v1/", "/v3/", "/iot-flow/", "/api/schema")
+NOT_FOUND = "Not found: no such route, or no such object of yours (see /api/docs/)."
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -22,8 +24,16 @@ def api_error(request: HttpRequest, status: int, message: str) -> HttpResponse:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return api_error(request, 404, "Not found: no such route, or no such object of yours (see /api/docs/).")
+        return api_error(request, 404, NOT_FOUND)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # as every API view is: a POST to a wrong path is a 404, not a CSRF 403
+def api_route_not_found(request: HttpRequest) -> HttpResponse:
+    """The last route under the API's prefixes: a path no API route matched. Django's handler404
+    is not used when DEBUG is on (as under `make run`), where it draws its HTML debug page; a
+    script or a device must get the API's JSON error whatever the setting."""
+    return api_error(request, 404, NOT_FOUND)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from platform import schema, views  # noqa: F401  (schema registers the token scheme)
+from platform import errors, schema, views  # noqa: F401  (schema registers the token scheme)
 from platform.login import AdminLoginForm, LoginView
 
 # The admin's sign-in is throttled like the login page's (platform/login.py).
@@ -28,6 +28,8 @@ urlpatterns = [
     path("", include("endpoints.urls")),
     path("", include("alarms.urls")),
     path("", include("dashboards.urls")),
+    # Any other path under the API's prefixes is the API's JSON 404, DEBUG or not.
+    re_path(r"^(?:v1|v3|iot-flow)/", errors.api_route_not_found),
     # The web UI pages, per app.
     path("", include("platform.web_urls")),
     path("", include("devices.web_urls")),

@@ -255,3 +255,20 @@ def test_put_callback_settings_without_a_body_is_400_and_changes_nothing(alice, 
     assert response.json()["error"]["code"] == 400
     assert client.get(url).json()["actions"]["write_bucket"] == "b1"
     assert client.put(url, {}, format="json").json()["actions"]["write_bucket"] is None  # {} still resets
+
+
+@pytest.mark.parametrize("url,shape", [("/v1/users/alice/nope-route", "thinger"),
+                                       ("/v3/users/alice/devices/d1/nope", "thinger"),
+                                       ("/iot-flow/v1/nope", "thingpark")])
+def test_an_unknown_api_route_is_a_json_404_with_debug_on_too(alice, api, settings, url, shape):
+    """`make run` runs with DEBUG on, where Django answers a 404 with its HTML debug page."""
+    settings.DEBUG = True
+    for method in ("get", "post", "delete"):
+        response = getattr(api(alice), method)(url, data={"a": 1}, format="json")
+        assert response.status_code == 404, (method, response.content)
+        assert response["Content-Type"].startswith("application/json")
+        body = response.json()
+        if shape == "thinger":
+            assert body["error"]["code"] == 404 and body["error"]["message"]
+        else:
+            assert body["code"] == "com-4004" and body["message"]
