@@ -51,6 +51,15 @@ def _typed_id(value):
     return value if isinstance(value, str) and "\x00" not in value else ""
 
 
+class OneOfList(forms.RadioSelect):
+    """Radio buttons for a list input that takes one value (a value or gauge's field): the form
+    still reads it as a list, as the API's "fields" is."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        return [value] if value else []
+
+
 class WidgetForm(forms.Form):
     type = forms.ChoiceField(label="Widget type", choices=list(TYPE_LABELS.items()))
     title = forms.CharField(max_length=100, required=False)
@@ -102,6 +111,9 @@ class WidgetForm(forms.Form):
         bucket = Bucket.objects.filter(owner=owner, bucket_id=_typed_id(current.get("bucket"))).first()
         offered = bucket_fields(bucket=bucket) if bucket else []
         chosen = current.getlist("fields") if hasattr(current, "getlist") else list(current.get("fields") or [])
+        if self.kind in ("value", "gauge"):  # one field: radio buttons, not checkboxes
+            self.fields["fields"].widget = OneOfList()
+            self.fields["fields"].label = "Field"
         cast(forms.ChoiceField, self.fields["fields"]).choices = [(f, f) for f in dict.fromkeys([*offered, *chosen])]
         self._position_choices(offered, current)
         self.fields["fields"].help_text = (

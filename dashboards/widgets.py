@@ -121,7 +121,8 @@ def _device(owner: User, data: dict[str, Any]) -> str:
 def _fields(data: dict[str, Any], limit: int, path: str = "source.fields") -> list[str]:
     fields = data.get("fields", [])
     if not isinstance(fields, list) or len(fields) > limit:
-        raise WidgetError(path, f"Give a list of at most {limit} field names.")
+        raise WidgetError(path, "Give one field, in a list: [\"temperature\"]." if limit == 1 else
+                          f"Give a list of at most {limit} field names.")
     fields = [_name(f, path, "field") for f in fields]
     if len(set(fields)) != len(fields):
         raise WidgetError(path, "A field appears twice.")

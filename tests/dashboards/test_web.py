@@ -289,3 +289,22 @@ def test_renaming_a_map_in_the_form_keeps_its_position_fields_and_api_options(we
     assert stored["options"] == {"unit": "m"}  # no input for it in a map's form: kept
     half = web.post("/dashboards/home/widgets/map/edit/", {"type": "map", "bucket": "b1", "lat_field": "lat"})
     assert half.status_code == 400 and "has-error" in half.text
+
+
+def test_a_value_or_gauge_form_offers_one_field_as_radio_buttons(web, dashboard, records):
+    """A value or gauge shows one field: the form offers radio buttons (checkboxes let two be
+    ticked, then refused); a chart keeps its checkboxes."""
+    for kind in ("value", "gauge"):
+        form = web.get(f"/dashboards/home/widgets/+new/?type={kind}&bucket=b1", **hx("widget-form")).text
+        assert 'type="radio" name="fields" value="temperature"' in form and 'type="checkbox" name="fields"' not in form
+    chart = web.get("/dashboards/home/widgets/+new/?type=chart&bucket=b1", **hx("widget-form")).text
+    assert 'type="checkbox" name="fields" value="temperature"' in chart
+    edit = web.get("/dashboards/home/widgets/value/edit/", **hx("widget-form")).text
+    assert 'type="radio" name="fields" value="temperature"' in edit and "checked" in edit
+
+
+def test_two_fields_on_a_value_widget_say_give_one(api, alice, dashboard):
+    response = api(alice).patch("/v1/users/alice/dashboards/home", {"widgets": [
+        {"type": "value", "source": {"bucket": "b1", "fields": ["a", "b"]}}]}, format="json")
+    assert response.status_code == 400
+    assert 'Give one field, in a list: ["temperature"].' in response.json()["error"]["message"]
