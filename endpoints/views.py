@@ -243,9 +243,18 @@ def _config(connection, **changes):
 def _application_health(connection, polled=True):
     """`polled`: the part is rendered on its own, so it also carries the title's status dot."""
     statistics, next_attempt = deliveries_statistics(target=connection)
+    state_help, failing = STATE_HELP.get(connection.state, ""), False
+    if connection.state == Connection.OPENED and statistics["failed"]:
+        # OPENED is ThingPark's state of the link, and a message refused for good (a 4xx, an address
+        # that is not allowed) leaves it open: "being delivered" would hide that nothing arrived.
+        last = selectors.attempts_for_target(connection=connection).first()
+        if last is not None and last.delivery.state == Delivery.FAILED:
+            failing = True
+            reason = last.error or f"HTTP {last.status_code}"
+            state_help = f"Open, but the last delivery failed for good ({reason}); see Activity below."
     return {"connection": connection, "statistics": statistics, "next_attempt": next_attempt,
             "pause": connection_kind.pause(connection, connection.blame_count),
-            "state_help": STATE_HELP.get(connection.state, ""), "polled": polled}
+            "state_help": state_help, "failing": failing, "polled": polled}
 
 
 def _application_activity(connection):

@@ -275,3 +275,16 @@ def test_application_health_poll_carries_the_title_dot_and_nothing_else(web, app
     with mock.patch("endpoints.views.deliveries_statistics") as statistics:
         part = web.get(f"/applications/{application.pk}/", **hx("activity"))
     assert not statistics.called and 'id="activity"' in part.text and "title-dot" not in part.text
+
+
+def test_an_open_application_whose_last_message_failed_for_good_does_not_say_all_is_well(web, application):
+    """A refused address or a 4xx fails a message for good and leaves the connection OPENED
+    (ThingPark's state of the link): the health card must not read "Messages are being delivered"."""
+    url = f"/applications/{application.pk}/"
+    assert "Messages are being delivered." in web.get(url, **hx("health")).text
+    delivery = _failed(application.owner, connection=application)
+    delivery.attempt_log.update(status_code=None, error="refused: 192.168.1.5 is a private address")
+    part = web.get(url, **hx("health")).text
+    assert "Messages are being delivered." not in part
+    assert "the last delivery failed for good (refused: 192.168.1.5 is a private address)" in part
+    assert 'class="dot OPENED failing"' in part
