@@ -54,3 +54,18 @@ def property_for_device_or_404(device: Device, name: str) -> DeviceProperty:
 def downlinks_for_device(device: Device, limit: int) -> QuerySet[Downlink]:
     """Queued and delivered downlinks, newest first."""
     return device.downlinks.order_by("-id")[:limit]
+
+
+DOWNLINK_SOURCES = {"api": "the API", "web": "this page", "dashboard": "a dashboard"}
+
+
+def downlinks_for_page(device: Device, limit: int) -> list[Downlink]:
+    """downlinks_for_device, each with where it came from in words (`source_label`) and, when an
+    application queued it (its source is the connection's id), that application (`source_app`)."""
+    downlinks = list(downlinks_for_device(device, limit))
+    ids = {d.source for d in downlinks if d.source not in DOWNLINK_SOURCES}
+    apps = {str(app.pk): app for app in device.owner.connections.all() if str(app.pk) in ids} if ids else {}
+    for d in downlinks:
+        d.source_app = apps.get(d.source)  # type: ignore[attr-defined]
+        d.source_label = DOWNLINK_SOURCES.get(d.source, d.source)  # type: ignore[attr-defined]
+    return downlinks

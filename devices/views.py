@@ -63,7 +63,7 @@ def detail_context(request, device, **overrides):
         "example": json.dumps({"temperature": 21.5, "humidity": 40}),
         "messages_list": device.messages.all()[:20],
         "properties": device.properties.all(),
-        "downlinks": device.downlinks.all()[:20],
+        "downlinks": selectors.downlinks_for_page(device, 20),
         "downlinks_pending": device.downlinks.filter(delivered_at__isnull=True).count(),
         "status_changes": device.status_changes.all()[:10],
         "applications": device.applications.all(),

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from devices.models import Device, DeviceProperty, Downlink, Message
+from endpoints.models import Connection
 from tests.web.conftest import hx
 
 pytestmark = pytest.mark.django_db
@@ -107,8 +108,6 @@ def test_add_and_remove_an_application(web, device, application):
 
 
 def test_cannot_attach_someone_elses_application(web, device, charlie):
-    from endpoints.models import Connection
-
     theirs = Connection.objects.create(owner=charlie, name="x", destination_url="https://example.com")
     assert web.post("/devices/d1/applications/", {"connection": theirs.pk}).status_code == 400
     assert not device.applications.exists()
@@ -145,3 +144,15 @@ def test_device_with_id_new_has_a_working_page(web, alice, client):
     assert 'href="/devices/new/"' in web.get("/devices/").text
     web.post("/devices/new/delete/")
     assert not Device.objects.filter(owner=alice, device_id="new").exists()
+
+
+def test_downlinks_say_where_they_came_from_by_name(web, device, application, charlie):
+    """An application's downlink is stored with the connection's id as its source: the page names
+    the application (a link to it), not the raw id; another user's connection is never looked up."""
+    theirs = Connection.objects.create(owner=charlie, name="Their app", destination_url="https://example.com")
+    for source in ("api", "web", "dashboard", str(application.pk), str(theirs.pk)):
+        device.downlinks.create(payload={"led": "on"}, source=source)
+    page = web.get(f"/devices/{device.device_id}/").content.decode()
+    assert f'from <a href="/applications/{application.pk}/">My app</a>' in page
+    assert "from the API" in page and "from this page" in page and "from a dashboard" in page
+    assert "Their app" not in page
