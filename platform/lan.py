@@ -2,7 +2,9 @@
 computer only; a board on the network needs the machine's LAN address, so `make run HOST=0.0.0.0`
 listens on every interface and, unless SITE_URL says otherwise, prints URLs with the LAN address."""
 import ipaddress
+import os
 import socket
+from pathlib import Path
 
 
 def lan_address() -> str:
@@ -35,3 +37,18 @@ def reachable_from_this_computer_only(url_host: str | None) -> bool:
         return ipaddress.ip_address(url_host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def served_site_url_file(var_dir: Path) -> Path:
+    """Where `make run` (runstack) writes the base URL it serves at, for the commands run beside it."""
+    return var_dir / "site_url"
+
+
+def command_site_url(site_url: str, var_dir: Path) -> str:
+    """The base URL a command run in another terminal prints (create_device's curl): its own
+    settings' unless neither SITE_URL nor BIND is set there, then the one `make run` serves at
+    (`make run PORT=8124` sets BIND for its own processes only)."""
+    served = served_site_url_file(var_dir)
+    if "SITE_URL" in os.environ or "BIND" in os.environ or not served.exists():
+        return site_url
+    return served.read_text().strip() or site_url

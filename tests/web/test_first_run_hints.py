@@ -81,3 +81,21 @@ def test_make_run_on_the_network_accepts_its_lan_url():
                          timeout=60, check=True).stdout.split()
     assert out[0] == f"http://{lan_address()}:8123"
     assert lan_address() in out[1:]
+
+
+def test_create_device_in_another_terminal_prints_the_url_make_run_serves_at(alice, settings, tmp_path, capsys,
+                                                                             monkeypatch):
+    """`make run PORT=8124` sets BIND for its own processes; `manage.py create_device` in another
+    terminal has neither, and printed port 8000. runstack leaves the URL it serves at under var/."""
+    from platform.lan import served_site_url_file
+
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.delenv("BIND", raising=False)
+    settings.VAR_DIR, settings.SITE_URL = tmp_path, "http://127.0.0.1:8000"
+    served_site_url_file(tmp_path).write_text("http://127.0.0.1:8124\n")
+    call_command("create_device", "alice", "board-1")
+    assert "'http://127.0.0.1:8124/v3/users/alice/devices/board-1/callback/data'" in capsys.readouterr().out
+    monkeypatch.setenv("SITE_URL", "https://iot.example.com")  # its own setting wins
+    settings.SITE_URL = "https://iot.example.com"
+    call_command("create_device", "alice", "board-2")
+    assert "'https://iot.example.com/v3/users/alice/devices/board-2/callback/data'" in capsys.readouterr().out

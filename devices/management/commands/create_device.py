@@ -6,10 +6,11 @@ from django.db import transaction
 from buckets.models import Bucket
 from devices.models import Device
 from devices.services import device_create, device_token_regenerate
+from platform.lan import command_site_url
 
 
 def curl_example(username, device_id, token):
-    url = f"{settings.SITE_URL}/v3/users/{username}/devices/{device_id}/callback/data"
+    url = f"{command_site_url(settings.SITE_URL, settings.VAR_DIR)}/v3/users/{username}/devices/{device_id}/callback/data"
     return (f"curl -X POST '{url}' -H 'Authorization: Bearer {token}' "
             f"-H 'Content-Type: application/json' -d '{{\"temperature\": 21.5, \"humidity\": 40}}'")
 

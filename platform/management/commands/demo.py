@@ -4,12 +4,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
+from buckets.models import Bucket
 from dashboards.services import dashboard_create
+from devices.management.commands.create_device import curl_example
+from devices.services import device_create, device_token_regenerate
 from platform.lan import reachable_from_this_computer_only
+from platform.tokens import hash_matches, token_hash
 
 # The demo device's dashboard: its data (the curl posts temperature and humidity) and its status.
 DEMO_WIDGETS = [
@@ -23,6 +26,26 @@ DEMO_WIDGETS = [
     {"type": "downlink", "title": "Command", "source": {"device": "demo-device"},
      "options": {"payload": {"led": "on"}, "label": "Turn the LED on"}},
 ]
+
+
+def demo_device_token(user) -> str:
+    """The demo device's callback token, made once and kept under var/ (as the password is), so a
+    board flashed with it keeps working across restarts. Only its hash is in the database; a new
+    one is made when the kept one no longer matches (regenerated on the device page, say)."""
+    token_file = settings.VAR_DIR / "demo_device_token"
+    kept = token_file.read_text().strip() if token_file.exists() else ""
+    device = user.devices.filter(device_id="demo-device").first()
+    if device is not None and kept and hash_matches(token_hash(kept), device.token_hash):
+        return kept
+    if device is None:
+        bucket, _ = Bucket.objects.get_or_create(owner=user, bucket_id="demo-bucket",
+                                                 defaults={"name": "demo-device data"})
+        _, token = device_create(owner=user, device_id="demo-device", write_bucket=bucket)
+    else:
+        token = device_token_regenerate(device=device)
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    return token
 
 
 class Command(BaseCommand):
@@ -41,10 +64,10 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"  Open      {settings.SITE_URL}/")
         self.stdout.write(f"  Sign in   demo / {password}")
-        self.stdout.write("  Post a message from the demo device (a new token is made on each start):")
-        exists = user.devices.filter(device_id="demo-device").exists()
-        call_command("create_device", "demo", "demo-device", bucket="demo-bucket", regenerate=exists,
-                     stdout=self.stdout)
+        self.stdout.write("  Post a message from the demo device (its token stays the same across restarts):")
+        token = demo_device_token(user)
+        self.stdout.write(f"            token: {token}")
+        self.stdout.write(f"            {curl_example('demo', 'demo-device', token)}")
         self.stdout.write(f"  Then see it on {settings.SITE_URL}{reverse('bucket_detail', args=['demo-bucket'])}"
                           f" (or in the admin: {settings.SITE_URL}/admin/buckets/record/)")
         if not user.dashboards.filter(dashboard_id="demo").exists():

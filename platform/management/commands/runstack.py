@@ -1,6 +1,7 @@
 """Runs web (Granian, platform/webserver.py), the Celery workers (storage, deliveries) and Celery beat together in the
 foreground; Ctrl-C stops them all. This is the README's run command; production runs the same
 roles separately."""
+import os
 import signal
 import subprocess
 import sys
@@ -10,11 +11,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from platform.broker import embedded_broker_prune, embedded_queues_declare
+from platform.lan import default_site_url, served_site_url_file
 from platform.webserver import web_command
 
 
 def stack_commands(bind, web_workers=2):
     python = sys.executable
+    # The terminal is for warnings and errors (and the banner above them): at INFO, beat's redrive
+    # every 10 s and every task's received/succeeded lines scroll it away. LOG_LEVEL=INFO shows them.
+    level = os.environ.get("LOG_LEVEL", "WARNING")
 
     def supervised(name):
         # A worker or beat that dies on its own is restarted (platform/supervise.py says why);
@@ -27,11 +32,11 @@ def stack_commands(bind, web_workers=2):
         "web": web_command(bind, web_workers),
         # Storage and deliveries in worker processes of their own: a delivery sender runs for up
         # to DELIVERY_SENDER_SECONDS and must never keep the inbox waiting.
-        "worker": [*supervised("worker"), python, "-m", "celery", "-A", "platform", "worker", "-n", "worker@%h",
-                   "-Q", "ingest,maintenance", "--concurrency", "1", "--loglevel", "INFO"],
-        "sender": [*supervised("sender"), python, "-m", "celery", "-A", "platform", "worker", "-n", "sender@%h",
-                   "-Q", "deliveries", "--concurrency", "1", "--loglevel", "INFO"],
-        "beat": [*supervised("beat"), python, "-m", "celery", "-A", "platform", "beat", "--loglevel", "INFO",
+        "worker": [*supervised("worker"), python, "-m", "celery", "-q", "-A", "platform", "worker", "-n", "worker@%h",
+                   "-Q", "ingest,maintenance", "--concurrency", "1", "--loglevel", level],
+        "sender": [*supervised("sender"), python, "-m", "celery", "-q", "-A", "platform", "worker", "-n", "sender@%h",
+                   "-Q", "deliveries", "--concurrency", "1", "--loglevel", level],
+        "beat": [*supervised("beat"), python, "-m", "celery", "-q", "-A", "platform", "beat", "--loglevel", level,
                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
     }
 
@@ -46,6 +51,8 @@ class Command(BaseCommand):
         if settings.CELERY_BROKER_URL.startswith("sqla+sqlite"):
             embedded_broker_prune(settings.EMBEDDED_BROKER_PATH)
             embedded_queues_declare()
+        site_url = settings.SITE_URL if bind == settings.BIND else default_site_url(bind)
+        served_site_url_file(settings.VAR_DIR).write_text(site_url + "\n")
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR)
                      for name, cmd in stack_commands(bind).items()}
         stopping = False
