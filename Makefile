@@ -15,15 +15,21 @@ TEST_PARITY_DATABASE_URL ?= sqlite:///$(CURDIR)/var/parity.sqlite3
 
 .PHONY: install run test lint migrate clean perf perf-deliveries fuzz
 
-$(VENV)/.installed: pyproject.toml
+# `make run` installs what the platform runs on; the tests, lint and benchmarks add the test group
+# (Playwright, Schemathesis, mypy and the rest), which a first `make run` need not wait for.
+$(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --group run
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run
 	$(PY) -m pip install -q --group run --group test
 	touch $@
 
 install: $(VENV)/.installed
 
-migrate: install
+migrate: $(VENV)/.installed-run
 	$(PY) manage.py migrate --noinput
 
 # `make run HOST=0.0.0.0` listens on the network, so a board can post to it (platform/lan.py).
