@@ -308,3 +308,12 @@ def test_two_fields_on_a_value_widget_say_give_one(api, alice, dashboard):
         {"type": "value", "source": {"bucket": "b1", "fields": ["a", "b"]}}]}, format="json")
     assert response.status_code == 400
     assert 'Give one field, in a list: ["temperature"].' in response.json()["error"]["message"]
+
+
+def test_a_table_says_its_times_are_utc_and_gives_the_full_date_on_hover(web, dashboard, records):
+    from datetime import UTC, datetime
+
+    page = web.get("/dashboards/home/").text
+    newest = datetime.fromtimestamp(records[0].ts / 1000, tz=UTC)
+    assert "<th>Time (UTC)</th>" in page
+    assert f'title="{newest:%Y-%m-%d %H:%M:%S}.{newest.microsecond // 1000:03d} UTC">{newest:%m-%d %H:%M:%S}</td>' in page
