@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.template.loader import render_to_string
 
+from endpoints.api.thingpark import MAX_BLAME_PERIOD
 from endpoints.models import Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import json_form_value
@@ -124,8 +125,15 @@ class ApplicationForm(forms.Form):
     headers = HeadersField(required=False, help_text="Placeholders: {DevEUI}, {DeviceName}, {Time}, "
                                                      "{CustomerID}, {payload.a.b}.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    blame_period = forms.IntegerField(
+        label="Blame period (seconds)", min_value=0, max_value=MAX_BLAME_PERIOD, initial=30, required=False,
+        help_text="After a failed delivery, deliveries pause this long, then resume with the oldest message; "
+                  "failures in a row double the pause, up to 10 minutes.")
+    send_raw_decoded_format = forms.BooleanField(
+        label="Send the device JSON alone", required=False,
+        help_text="Without the DevEUI_uplink envelope (time, device id, downlink URL).")
 
-    EDITABLE = ("name", "destination_url", "headers", "description")
+    EDITABLE = ("name", "destination_url", "headers", "description", "blame_period", "send_raw_decoded_format")
 
     def __init__(self, *args, only=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,6 +141,10 @@ class ApplicationForm(forms.Form):
             for name in list(self.fields):
                 if name != only:
                     del self.fields[name]
+
+    def clean_blame_period(self):
+        value = self.cleaned_data["blame_period"]
+        return 30 if value is None else value  # left empty: ThingPark's default, as the API's
 
     def clean_destination_url(self):
         url = self.cleaned_data["destination_url"].strip()

@@ -288,3 +288,26 @@ def test_an_open_application_whose_last_message_failed_for_good_does_not_say_all
     assert "Messages are being delivered." not in part
     assert "the last delivery failed for good (refused: 192.168.1.5 is a private address)" in part
     assert 'class="dot OPENED failing"' in part
+
+
+def test_an_applications_blame_period_and_raw_format_are_set_in_the_ui_as_in_the_api(web, alice, application):
+    """configuration.blamePeriod and sendRawDecodedFormat could be set only through the API."""
+    web.post("/applications/new/http/", {"name": "Raw", "destination_url": "https://example.com/raw",
+                                         "blame_period": "120", "send_raw_decoded_format": "on"})
+    raw = Connection.objects.get(owner=alice, name="Raw")
+    assert (raw.blame_period, raw.send_raw_decoded_format) == (120, True)
+    web.post("/applications/new/http/", {"name": "Plain", "destination_url": "https://example.com/plain"})
+    plain = Connection.objects.get(owner=alice, name="Plain")
+    assert (plain.blame_period, plain.send_raw_decoded_format) == (30, False)  # the API's defaults
+    page = web.get(f"/applications/{application.pk}/").text
+    assert "Blame period (seconds)" in page and "no: in the DevEUI_uplink envelope" in page
+    web.post(f"/applications/{application.pk}/settings/blame_period/", {"blame_period": "5"},
+             **hx("setting-blame_period"))
+    web.post(f"/applications/{application.pk}/settings/send_raw_decoded_format/", {"send_raw_decoded_format": "on"},
+             **hx("setting-send_raw_decoded_format"))
+    application.refresh_from_db()
+    assert (application.blame_period, application.send_raw_decoded_format) == (5, True)
+    assert application.destination_url == "https://example.com/uplink"  # the rest is kept
+    bad = web.post(f"/applications/{application.pk}/settings/blame_period/", {"blame_period": "-1"},
+                   **hx("setting-blame_period"))
+    assert "greater than or equal to 0" in bad.text
