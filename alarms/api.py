@@ -54,7 +54,7 @@ def rule_spec(owner, data):
     if source.get("bucket"):
         bucket = Bucket.objects.filter(owner=owner, bucket_id=source["bucket"]).first()
         if bucket is None:
-            raise ValidationError({"source": f"source.bucket: you have no bucket '{source['bucket']}'."})
+            raise ValidationError({"source.bucket": f"you have no bucket '{source['bucket']}'."})
     devices = data.get("devices")
     return {
         "name": data.get("name", ""), "description": data.get("description", ""),

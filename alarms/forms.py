@@ -16,9 +16,14 @@ OP_LABELS = [(op, f"{label} ({op})") for op, label in OPS.items()]
 CONFIRM_CHOICES = [("immediate", "At once: the first matching value opens the alarm"),
                    ("sequence", "After a number of consecutive matching values"),
                    ("timespan", "When the condition holds for a number of seconds")]
-# Where the service's error keys belong in this form.
-ERROR_FIELDS = {"rule": "rule_id", "source": "source_type", "condition": "op", "normalize": "normalize_op",
-                "confirm": "confirm_type", "devices": "devices", "notify": "endpoints", "reminder": "reminder_minutes",
+# Where the service's error keys (the API's dotted paths) belong in this form.
+ERROR_FIELDS = {"rule": "rule_id", "source.type": "source_type", "source.bucket": "bucket",
+                "source.property": "property", "source.minutes": "silence_minutes",
+                "condition": "op", "condition.op": "op", "condition.value": "value", "condition.max": "max",
+                "normalize": "normalize_op", "normalize.op": "normalize_op", "normalize.value": "normalize_value",
+                "normalize.max": "normalize_max", "confirm": "confirm_type", "confirm.type": "confirm_type",
+                "confirm.count": "confirm_count", "confirm.seconds": "confirm_seconds", "devices": "devices",
+                "notify.endpoints": "endpoints", "notify.emails": "emails", "reminder.minutes": "reminder_minutes",
                 "severity": "severity"}
 
 

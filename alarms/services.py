@@ -34,6 +34,17 @@ def _whole(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+def _error(errors: dict[str, str], text: str, key: str = "") -> None:
+    """Files "source.bucket: no such bucket." under "source.bucket" as "no such bucket.": the API
+    answers each message under its dotted path, once (docs/api.md), and the form shows it next to
+    its own input. A message without a path goes under `key`."""
+    path, sep, message = text.partition(": ")
+    if sep and re.fullmatch(r"[a-z]+(\.[a-z]+)*", path):
+        errors[path] = message
+    else:
+        errors[key] = text
+
+
 def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     """The rule's settings made consistent, or ValidationError naming each field to fix: a bucket
     rule needs the owner's bucket and a condition, a property rule a property name and a
@@ -43,33 +54,33 @@ def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     spec = dict(spec)
     kind = spec.get("source_type")
     if kind not in dict(Rule.SOURCES):
-        errors["source"] = "source.type: use bucket, property, status or silence."
+        _error(errors, "source.type: use bucket, property, status or silence.")
     if spec.get("severity", "medium") not in SEVERITIES:
         errors["severity"] = f"Use one of {', '.join(SEVERITIES)}."
     bucket = spec.get("bucket")
     if kind == Rule.BUCKET and bucket is None:
-        errors["source"] = "source.bucket: name one of your buckets, e.g. \"b1\"."
+        _error(errors, "source.bucket: name one of your buckets, e.g. \"b1\".")
     if bucket is not None and bucket.owner_id != owner.pk:
-        errors["source"] = "source.bucket: no such bucket."
+        _error(errors, "source.bucket: no such bucket.")
     if kind == Rule.PROPERTY and not spec.get("property"):
-        errors["source"] = "source.property: name the device property to watch, e.g. \"battery\"."
+        _error(errors, "source.property: name the device property to watch, e.g. \"battery\".")
     elif kind == Rule.PROPERTY and not re.fullmatch(ID_PATTERN, spec["property"]):
-        errors["source"] = "source.property: a property name is 1 to 64 letters, digits, '_' or '-'."
+        _error(errors, "source.property: a property name is 1 to 64 letters, digits, '_' or '-'.")
     if kind == Rule.SILENCE and not _whole(spec.get("silence_minutes"), 1, MAX_MINUTES):
-        errors["source"] = f"source.minutes: a whole number of minutes without a message, 1 to {MAX_MINUTES}."
+        _error(errors, f"source.minutes: a whole number of minutes without a message, 1 to {MAX_MINUTES}.")
     if kind in (Rule.BUCKET, Rule.PROPERTY):
         try:
             spec["condition"] = condition_clean(spec.get("condition"))
         except ConditionError as exc:
-            errors["condition"] = str(exc)
+            _error(errors, str(exc), "condition")
         try:
             spec["normalize"] = condition_clean(spec["normalize"], "normalize") if spec.get("normalize") else None
         except ConditionError as exc:
-            errors["normalize"] = str(exc)
+            _error(errors, str(exc), "normalize")
         try:
             spec["confirm"] = confirm_clean(spec.get("confirm"))
         except ConditionError as exc:
-            errors["confirm"] = str(exc)
+            _error(errors, str(exc), "confirm")
     else:
         spec["condition"], spec["normalize"] = None, None
         if (spec.get("confirm") or {}).get("type", "immediate") != "immediate":
@@ -89,13 +100,13 @@ def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
         errors["devices"] = "Only your own devices."
     endpoints = spec.get("endpoints") or []
     if any(e.owner_id != owner.pk for e in endpoints):
-        errors["notify"] = "notify.endpoints: only your own endpoints."
+        _error(errors, "notify.endpoints: only your own endpoints.")
     reminder = spec.get("reminder_minutes")
     if reminder is not None and not _whole(reminder, 1, MAX_MINUTES):
-        errors["reminder"] = f"reminder.minutes: a whole number of minutes from 1 to {MAX_MINUTES}, e.g. 60."
+        _error(errors, f"reminder.minutes: a whole number of minutes from 1 to {MAX_MINUTES}, e.g. 60.")
     long_address = next((a for a in spec.get("emails") or [] if len(a) > MAX_EMAIL), None)
     if long_address is not None:
-        errors["notify"] = f"notify.emails: {long_address[:40]}... is longer than {MAX_EMAIL} characters."
+        _error(errors, f"notify.emails: {long_address[:40]}... is longer than {MAX_EMAIL} characters.")
     if errors:
         raise ValidationError(errors)
     return spec

@@ -229,3 +229,20 @@ def test_the_readmes_silence_rule(api, alice):
     body = response.json()
     assert (body["source"], body["devices"], body["confirm"], body["condition"], body["severity"]) == (
         {"type": "silence", "minutes": 5}, None, {"type": "immediate"}, None, "medium")
+
+
+@pytest.mark.parametrize("change,path,message", [
+    ({"source": {"type": "bucket", "bucket": "nope"}}, "source.bucket", "you have no bucket 'nope'."),
+    ({"condition": {"op": "gt", "value": "hot"}}, "condition.value", "'gt' compares numbers; give a number, e.g. 30."),
+    ({"confirm": {"type": "timespan", "seconds": 0}}, "confirm.seconds",
+     "a whole number of seconds from 1 to 604800, e.g. 300."),
+    ({"source": {"type": "silence"}, "confirm": {"type": "immediate"}}, "source.minutes", "a whole number of minutes without a message, 1 to 525600."),
+    ({"reminder": {"minutes": 0}}, "reminder.minutes", "Ensure this value is greater than or equal to 1."),
+    ({"notify": {"endpoints": ["ghost"]}}, "notify.endpoints", "No such endpoint: ghost."),
+])
+def test_a_nested_fields_error_is_filed_under_its_dotted_path_once(api, alice, device, endpoint, change, path, message):
+    """docs/api.md: `fields` is keyed by the dotted path; the message names the path once (was
+    "source: source.bucket: ..." under "source")."""
+    error = api(alice).post(RULES, {**TOO_HOT, **change}, format="json").json()["error"]
+    assert error["fields"] == {path: [message]}
+    assert error["message"] == f"{path}: {message}"

@@ -172,3 +172,21 @@ def test_pages_need_a_sign_in(client, alarm):
     assert client.get("/alarms/").status_code == 302
     assert client.post(f"/alarms/{alarm.pk}/clear/").status_code == 302
     assert Bucket.objects.exists()
+
+
+def test_a_form_error_shows_under_its_own_input_without_the_apis_path(web, bucket):
+    """The service files errors under the API's dotted paths; the form puts each one next to the
+    input it is about (was under the section's first input, with "source.bucket: " in front)."""
+    import re
+
+    page = web.post("/alarms/rules/+new/", {"rule_id": "x", "severity": "high", "source_type": "bucket",
+                                             "field": "t", "op": "gt", "value": "hot", "confirm_type": "sequence",
+                                             "confirm_count": "3"}).content.decode()
+
+    def errors_of(name):
+        block = re.search(rf'<div class="field has-error[^"]*">(?:(?!<div class="field).)*?name="{name}"'
+                          rf'(?:(?!<div class="field).)*', page, re.DOTALL)
+        return block.group(0) if block else ""
+
+    assert "name one of your buckets" in errors_of("bucket") and "source.bucket:" not in page
+    assert "compares numbers" in errors_of("value") and "condition.value:" not in page
