@@ -50,7 +50,7 @@ def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     rule needs the owner's bucket and a condition, a property rule a property name and a
     condition, a silence rule its minutes; status and silence rules carry no condition and
     confirm at once (the device timeout or the minutes are their time span)."""
-    errors = {}
+    errors: dict[str, str] = {}
     spec = dict(spec)
     kind = spec.get("source_type")
     if kind not in dict(Rule.SOURCES):
