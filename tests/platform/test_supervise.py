@@ -38,3 +38,40 @@ def test_restarts_a_child_that_exits_and_forwards_sigterm(tmp_path):
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+
+
+# A role that will not stop on SIGTERM, with a child of its own (as a Celery worker's pool child).
+STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+open(sys.argv[1], "w").write(str(child.pid))
+time.sleep(60)
+"""
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is not running; a reaped one is gone.
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_make_runs_stop_leaves_no_process_behind(tmp_path):
+    """Stopping `make run` left a deliveries worker running with no parent: runstack killed the
+    supervisor after the grace period, not the worker under it. Each role now runs in a group of
+    its own, stopped through its main process, and what is left after the grace period is killed
+    with its group."""
+    from platform.management.commands.runstack import stack_stop
+
+    child_pid_file = tmp_path / "child"
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    stubborn = subprocess.Popen([sys.executable, "-c", STUBBORN, str(child_pid_file)], start_new_session=True)
+    wait_until(lambda: child_pid_file.exists() and child_pid_file.read_text(), timeout=20, what="the role's child")
+    grandchild = int(child_pid_file.read_text())
+    stack_stop([polite, stubborn], grace=2.0)
+    assert polite.returncode == -signal.SIGTERM  # stopped by its SIGTERM, not killed
+    assert stubborn.returncode == -signal.SIGKILL
+    assert not _alive(grandchild)

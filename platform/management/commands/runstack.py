@@ -53,7 +53,11 @@ class Command(BaseCommand):
             embedded_queues_declare()
         site_url = settings.SITE_URL if bind == settings.BIND else default_site_url(bind)
         served_site_url_file(settings.VAR_DIR).write_text(site_url + "\n")
-        processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR)
+        # Each role in a process group of its own: Ctrl-C reaches this command alone, which stops each
+        # role through its main process (a Celery worker then stops its pool itself, where a signal
+        # to every process at once killed its children under it), and what is still running after
+        # the grace period is killed with its whole group, so nothing is left behind.
+        processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True)
                      for name, cmd in stack_commands(bind).items()}
         stopping = False
 
@@ -71,13 +75,24 @@ class Command(BaseCommand):
                         stopping = True
                 time.sleep(0.5)
         finally:
-            for proc in processes.values():
-                if proc.poll() is None:
-                    proc.terminate()
-            deadline = time.monotonic() + 10
-            for proc in processes.values():
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stack_stop(processes.values())
             self.stdout.write("Stopped web, workers and beat.")
+
+
+def stack_stop(processes, grace=10.0):
+    """SIGTERM to each role's main process; after `grace` seconds, SIGKILL to every process left in
+    its group (a worker's pool child, a role that would not stop)."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in processes:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # the group is gone: every process in it has exited
+            pass
+        proc.wait()
