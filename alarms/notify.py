@@ -10,7 +10,7 @@ An e-mail address gets an AlarmEmail row, sent through Django's mail settings (E
 retried on the same schedule as deliveries, each failure leaves an AlarmEvent."""
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -45,34 +45,47 @@ def alarm_url(alarm: Alarm) -> str:
     return f"{settings.SITE_URL}/alarms/{alarm.pk}/"
 
 
-def alarm_payload(alarm: Alarm, kind: str) -> dict[str, Any]:
+def alarm_payload(alarm: Alarm, kind: str, detail: str = "") -> dict[str, Any]:
+    """`value` is the value that opened the alarm, whatever the event; `detail` says what happened
+    (for `normalize`, the value that closed it), as the alarm's event does."""
     rule, device = alarm.rule, alarm.device
     return {"alarm": {
         "id": str(alarm.pk), "rule": rule.rule_id, "name": rule.name or rule.rule_id, "device": device.device_id,
         "device_name": device.name, "severity": alarm.severity, "state": alarm.state, "value": alarm.value,
-        "event": kind, "url": alarm_url(alarm), "activated": ms(alarm.activated),
-        "source": source_text(rule)}}
+        "event": kind, "detail": detail, "url": alarm_url(alarm), "activated": ms(alarm.activated),
+        "normalized": ms(alarm.normalized) if alarm.normalized else None, "source": source_text(rule)}}
 
 
-def _email_text(alarm: Alarm, kind: str) -> tuple[str, str]:
+def _at(moment: Any) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _email_text(alarm: Alarm, kind: str, detail: str = "") -> tuple[str, str]:
     rule, device = alarm.rule, alarm.device
-    what = {"activate": "ACTIVE", "remind": "still ACTIVE", "normalize": "normalized"}[kind]
+    what = {"activate": "ACTIVE", "remind": "still ACTIVE", "normalize": "NORMALIZED"}[kind]
+    named = f"{rule.name} ({rule.rule_id})" if rule.name and rule.name != rule.rule_id else rule.rule_id
     subject = f"[{alarm.severity}] {rule.name or rule.rule_id}: {device.device_id} {what}"
-    body = (f"Alarm {rule.name or rule.rule_id} ({rule.rule_id}) on device {device.device_id} is {what}.\n\n"
-            f"Severity: {alarm.severity}\nState: {alarm.state}\nSource: {source_text(rule)}\n"
-            f"Value: {json.dumps(alarm.value)}\nSince: {alarm.activated.isoformat(timespec='seconds')}\n\n"
-            f"Acknowledge, shelve or clear it here: {alarm_url(alarm)}\n")
-    return subject, body
+    lines = [f"Alarm {named} on device {device.device_id} is {what}.", ""]
+    if detail:
+        lines += [detail, ""]
+    lines += [f"Severity: {alarm.severity}", f"Source: {source_text(rule)}",
+              f"Opened by the value: {json.dumps(alarm.value)}", f"Opened at: {_at(alarm.activated)}"]
+    if kind == "normalize":
+        lines += [f"Normalized at: {_at(alarm.normalized or timezone.now())}", "", f"Its history: {alarm_url(alarm)}"]
+    else:
+        lines += ["", f"Acknowledge, shelve or clear it here: {alarm_url(alarm)}"]
+    return subject, "\n".join(lines) + "\n"
 
 
-def alarm_notify(*, alarm: Alarm, kind: str) -> None:
-    """Queues the rule's notifications for an activation, a reminder or a normalization: one
+def alarm_notify(*, alarm: Alarm, kind: str, detail: str = "") -> None:
+    """Queues the rule's notifications for an activation, a reminder or a normalization (`detail`:
+    the event's words, e.g. the value that normalized it): one
     Delivery per enabled endpoint, one AlarmEmail per address, each with a "notify" event that
     links it. Call inside the transaction that changed the alarm; the queues are woken after
     commit (a lost wake-up costs latency: beat redrives both)."""
     rule = alarm.rule
     now = timezone.now()
-    payload = alarm_payload(alarm, kind)
+    payload = alarm_payload(alarm, kind, detail)
     endpoints = list(rule.endpoints.filter(enabled=True, owner_id=alarm.owner_id))
     for endpoint in endpoints:
         delivery = Delivery.objects.create(
@@ -83,7 +96,7 @@ def alarm_notify(*, alarm: Alarm, kind: str) -> None:
                                   detail=f"{kind}: call to endpoint {endpoint.endpoint_id} queued.")
     if endpoints:
         transaction.on_commit(deliveries_wake)
-    subject, body = _email_text(alarm, kind)
+    subject, body = _email_text(alarm, kind, detail)
     for address in rule.emails or []:
         email = AlarmEmail.objects.create(alarm=alarm, kind=kind, to=address, subject=subject, body=body,
                                           next_attempt_at=now)

@@ -175,9 +175,9 @@ def alarm_activate(*, rule: Rule, device_pk: int, value: Any, now: datetime | No
             alarm = Alarm.objects.create(owner_id=rule.owner_id, rule=rule, device_id=device_pk,
                                          severity=rule.severity, state=Alarm.ACTIVE, value=value,
                                          activated=now, last_notified=now, last_ts=ts)
-            event_add(alarm, "activate", detail or f"{notify.source_text(rule)} {describe(rule.condition)}: "
-                                                   f"value {_shown(value)}".replace("  ", " "))
-            notify.alarm_notify(alarm=alarm, kind="activate")
+            event = event_add(alarm, "activate", detail or f"{notify.source_text(rule)} {describe(rule.condition)}: "
+                                                           f"value {_shown(value)}".replace("  ", " "))
+            notify.alarm_notify(alarm=alarm, kind="activate", detail=event.detail)
     except IntegrityError:
         return None
     return alarm
@@ -199,7 +199,7 @@ def alarm_normalize(*, alarm: Alarm, detail: str = "The condition no longer hold
         current.save(update_fields=["state", "normalized", "shelved_until", "last_ts"])
         event_add(current, "normalize", detail)
         if was != Alarm.SHELVED:
-            notify.alarm_notify(alarm=current, kind="normalize")
+            notify.alarm_notify(alarm=current, kind="normalize", detail=detail)
     alarm.state, alarm.normalized, alarm.last_ts = current.state, current.normalized, current.last_ts
     return True
 
@@ -282,8 +282,8 @@ def alarms_remind(*, now: datetime | None = None) -> int:
                                         last_notified=alarm.last_notified).update(last_notified=now):
                 continue
             alarm.last_notified = now
-            event_add(alarm, "remind", f"Still active after {_age(now - alarm.activated)}.")
-            notify.alarm_notify(alarm=alarm, kind="remind")
+            event = event_add(alarm, "remind", f"Still active after {_age(now - alarm.activated)}.")
+            notify.alarm_notify(alarm=alarm, kind="remind", detail=event.detail)
             sent += 1
     return sent
 

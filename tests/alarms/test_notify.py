@@ -57,6 +57,23 @@ def test_without_a_body_template_the_endpoint_receives_the_alarm_json(alice, dev
     bodies = [r.json()["alarm"] for r in receiver.requests]
     assert [(b["event"], b["state"], b["value"]) for b in bodies] == [("activate", "active", 45),
                                                                       ("normalize", "normalized", 45)]
+    # `value` opened it; what closed it is in `detail`, with the time it closed.
+    assert "Value 20" in bodies[1]["detail"] and bodies[1]["normalized"] >= bodies[1]["activated"]
+    assert bodies[0]["normalized"] is None
+
+
+def test_a_normalized_alarms_email_says_what_closed_it_and_offers_no_action(alice, device):
+    rule = make_rule(alice, emails=["ops@example.com"])
+    ingest(device, {"temperature": 45})
+    ingest(device, {"temperature": 20})
+    activated, normalized = AlarmEmail.objects.filter(alarm__rule=rule).order_by("id")
+    assert activated.subject == "[high] too-hot: d1 ACTIVE"
+    assert "Opened by the value: 45" in activated.body and "Acknowledge, shelve or clear it here" in activated.body
+    assert normalized.subject == "[high] too-hot: d1 NORMALIZED"
+    assert "Value 20: the condition no longer holds." in normalized.body
+    assert "Opened by the value: 45" in normalized.body and "Normalized at: " in normalized.body
+    assert "Acknowledge" not in normalized.body
+    assert "Alarm too-hot on device d1 is NORMALIZED." in normalized.body  # not "too-hot (too-hot)"
 
 
 def test_a_disabled_endpoint_is_not_called(alice, device):
