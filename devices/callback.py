@@ -27,8 +27,11 @@ from platform.deadline import too_large_message
 from platform.models import AccessToken
 from platform.payloads import PayloadError, payload_parse
 
+# One answer for no token, a wrong token, an unknown user or device (it reveals nothing), which
+# says what to do in each case: the header, and where the right token comes from.
 UNAUTHORIZED = ("Unauthorized: send the device's callback token as 'Authorization: Bearer <token>' "
-                "or '?authorization=<token>'.")
+                "or '?authorization=<token>'. If you did, it is not this device's token (or there is no such "
+                "device): use the token shown when the device was created, or regenerate it on its page.")
 JSON_TYPES = ("application/json",)
 _EMPTY_ANSWER = b"{}"
 

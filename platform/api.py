@@ -165,6 +165,11 @@ def database_error_answer(exc, context=None):
     return 500, INTERNAL, {}
 
 
+# DRF's "Authentication credentials were not provided." does not say how to provide them.
+NOT_AUTHENTICATED = ("Authentication credentials were not provided: send an access token as "
+                     "'Authorization: Bearer <token>' (create one under Access tokens in the web UI).")
+
+
 def exception_handler(exc, context):
     answer = database_error_answer(exc, context)
     if answer is None and isinstance(exc, RequestDataTooBig):
@@ -172,6 +177,8 @@ def exception_handler(exc, context):
     if answer is not None:
         status, message, headers = answer
         return Response({"error": {"code": status, "message": message}}, status=status, headers=headers)
+    if isinstance(exc, exceptions.NotAuthenticated):
+        exc = exceptions.NotAuthenticated(NOT_AUTHENTICATED)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

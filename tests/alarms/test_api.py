@@ -213,6 +213,13 @@ def test_no_token_is_401(client):
     assert client.get("/v1/users/alice/alarms").status_code in (401, 403)
 
 
+def test_no_credentials_says_how_to_send_them(client):
+    response = client.get("/v1/users/alice/devices")
+    assert response.status_code == 401
+    assert "'Authorization: Bearer <token>'" in response.json()["error"]["message"]
+    assert "Access tokens" in response.json()["error"]["message"]
+
+
 def test_schema_documents_the_alarms_api(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     for path in ("/v1/users/{user}/alarms/rules", "/v1/users/{user}/alarms/rules/{rule}", "/v1/users/{user}/alarms",

@@ -52,6 +52,13 @@ def test_unknown_user_device_missing_and_wrong_token_answer_identically(client, 
     assert {(a.status_code, a.content) for a in answers} == {(401, answers[0].content)}
 
 
+def test_the_401_says_what_to_do_whether_a_token_was_sent_or_not(client, device):
+    """The device page's curl pasted with its placeholder sent the header as asked, and was told to
+    send the header: the one answer also says where the right token comes from."""
+    message = error_message(post(client, device, {"a": 1}, token="YOUR_DEVICE_TOKEN"))
+    assert "'Authorization: Bearer <token>'" in message and "regenerate it" in message
+
+
 def test_disabled_device_is_403(client, device):
     Device.objects.filter(pk=device.pk).update(enabled=False)
     response = post(client, device, {"a": 1})
