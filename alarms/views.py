@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from alarms import selectors, services
@@ -48,6 +49,14 @@ def alarm_badge(request):
 DONE = {"acknowledge": "acknowledged", "shelve": "shelved", "clear": "cleared"}
 
 
+def _with_badge(request, response):
+    """The navigation's count, swapped out of band with the part an action answers: it showed the
+    old count until its next poll."""
+    response.content += render_to_string("alarms/_badge.html", {
+        "count": selectors.open_alarms_count(request.user), "oob": True}, request=request).encode()
+    return response
+
+
 @login_required
 @require_POST
 def alarm_action(request, pk, action):
@@ -71,10 +80,13 @@ def alarm_action(request, pk, action):
         toast(request, f"Alarm {alarm.rule.rule_id} on {alarm.device.device_id} {DONE[action]}.")
     target = request.htmx.target if request.htmx else None
     if target == "alarm-card":
-        return render_page(request, "alarms/detail.html", _detail_context(selectors.alarm_for_owner_or_404(request.user, pk)),
-                           partials=("alarm-card",))
+        response = render_page(request, "alarms/detail.html",
+                               _detail_context(selectors.alarm_for_owner_or_404(request.user, pk)),
+                               partials=("alarm-card",))
+        return _with_badge(request, response)
     if target == "alarm-rows":
-        return render_page(request, "alarms/list.html", _list_context(request), partials=("alarm-rows",))
+        return _with_badge(request, render_page(request, "alarms/list.html", _list_context(request),
+                                                partials=("alarm-rows",)))
     if request.POST.get("next") == "detail":
         return redirect("alarm_detail", pk=alarm.pk)
     return redirect("alarm_list")

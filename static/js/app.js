@@ -3,10 +3,13 @@
 (function () {
   "use strict";
 
-  function ask(question, proceed) {
+  // `label`: the button that asked ("Delete", "Clear"), so the window's button says what it does.
+  function ask(question, proceed, label) {
     const dialog = document.getElementById("confirm-dialog");
     if (!dialog || !dialog.showModal) { if (window.confirm(question)) proceed(); return; }
     document.getElementById("confirm-text").textContent = question;
+    label = (label || "").trim();  // an icon button ("✕") says nothing: then "Proceed"
+    document.getElementById("confirm-ok").textContent = /[A-Za-z]/.test(label) && label.length <= 24 ? label : "Proceed";
     dialog.returnValue = "";
     dialog.addEventListener("close", function onClose() {
       dialog.removeEventListener("close", onClose);
@@ -19,7 +22,8 @@
   document.addEventListener("htmx:confirm", function (event) {
     if (!event.detail.question) return;
     event.preventDefault();
-    ask(event.detail.question, function () { event.detail.issueRequest(true); });
+    const button = event.detail.elt.querySelector ? event.detail.elt.querySelector("button[type=submit], button:not([type])") : null;
+    ask(event.detail.question, function () { event.detail.issueRequest(true); }, button && button.textContent);
   });
 
   // Plain forms marked data-confirm (deletes, token regeneration, clear data).
@@ -27,7 +31,8 @@
     const form = event.target;
     if (!form.dataset || !form.dataset.confirm || form.dataset.confirmed) return;
     event.preventDefault();
-    ask(form.dataset.confirm, function () { form.dataset.confirmed = "1"; form.requestSubmit(event.submitter); });
+    ask(form.dataset.confirm, function () { form.dataset.confirmed = "1"; form.requestSubmit(event.submitter); },
+        event.submitter && event.submitter.textContent);
   }, true);
 
   document.addEventListener("click", function (event) {

@@ -190,3 +190,11 @@ def test_a_form_error_shows_under_its_own_input_without_the_apis_path(web, bucke
 
     assert "name one of your buckets" in errors_of("bucket") and "source.bucket:" not in page
     assert "compares numbers" in errors_of("value") and "condition.value:" not in page
+
+
+@pytest.mark.parametrize("target", ["alarm-rows", "alarm-card"])
+def test_an_action_updates_the_navigation_badge_at_once(web, alarm, target):
+    """The badge showed the old count until its 10 s poll after an acknowledge or a clear."""
+    body = web.post(f"/alarms/{alarm.pk}/acknowledge/", **hx(target)).content.decode()
+    assert '<span id="alarm-badge" class="nav-badge" title="0 active alarms"' in body
+    assert 'hx-swap="outerHTML" hx-swap-oob="true"></span>' in body

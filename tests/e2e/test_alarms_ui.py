@@ -101,9 +101,11 @@ def test_alarm_from_rule_to_normalized(stack, browser, receiver, smtp, alice, de
     # Acknowledge, through the confirmation window; a toast says so.
     row.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#confirm-dialog")).to_contain_text("Acknowledge alarm too-hot on d1?")
+    expect(page.locator("#confirm-ok")).to_have_text("Acknowledge")  # says what it does, not "Proceed"
     page.click("#confirm-ok")
     expect(page.locator("#toasts")).to_contain_text("Alarm too-hot on d1 acknowledged.")
     expect(row).to_contain_text("acknowledged")
+    expect(page.locator("#alarm-badge")).to_have_attribute("title", "0 active alarms")  # at once, not at its poll
 
     # The history page; the values drop and the alarm normalizes by itself.
     row.get_by_role("link", name="Too hot").click()

@@ -110,6 +110,7 @@ def test_build_watch_share_revoke(stack, browser, alice, bucket, device):  # noq
     expect(page.get_by_role("region", name="Humidity")).to_have_attribute("style", "--x:10;--y:3;--w:3;--h:3")
     page.get_by_role("button", name="Delete Latest records").click()
     expect(page.locator("#confirm-dialog")).to_contain_text("Delete widget Latest records?")
+    expect(page.locator("#confirm-ok")).to_have_text("Proceed")  # an icon button: no word to repeat
     page.click("#confirm-ok")
     expect(page.locator("#toasts")).to_contain_text("Widget Latest records deleted.")
     expect(page.get_by_role("region", name="Latest records")).to_have_count(0)
