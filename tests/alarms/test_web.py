@@ -198,3 +198,17 @@ def test_an_action_updates_the_navigation_badge_at_once(web, alarm, target):
     body = web.post(f"/alarms/{alarm.pk}/acknowledge/", **hx(target)).content.decode()
     assert '<span id="alarm-badge" class="nav-badge" title="0 active alarms"' in body
     assert 'hx-swap="outerHTML" hx-swap-oob="true"></span>' in body
+
+
+def test_an_endpoints_call_log_marks_alarm_notifications(web, alice, device):
+    """An alarm's call to an endpoint was listed as the device's message, indistinguishable."""
+    from endpoints.models import Attempt, Delivery, Endpoint
+
+    endpoint = Endpoint.objects.create(owner=alice, endpoint_id="hook", url="https://example.com/hook")
+    for message_id, payload in ((None, {"alarm": {"rule": "too-hot", "event": "activate"}}), (7, {"t": 1})):
+        delivery = Delivery.objects.create(owner=alice, endpoint=endpoint, message_id=message_id, device_id="d1",
+                                           payload=payload, ts=1, state=Delivery.DELIVERED)
+        Attempt.objects.create(delivery=delivery, url=endpoint.url, status_code=200)
+    page = web.get("/endpoints/hook/").content.decode()
+    assert page.count('title="An alarm notification, not a device message">alarm</span>') == 1
+    assert "too-hot · activate" in page
