@@ -2,6 +2,7 @@
 from django import template
 
 from alarms import selectors
+from platform.templatetags.ui import compact_json
 
 register = template.Library()
 
@@ -40,3 +41,11 @@ def rule_confirm(confirm):
         seconds = confirm["seconds"]
         return f"for {seconds // 60} min" if seconds % 60 == 0 else f"for {seconds} s"
     return "at once"
+
+
+@register.filter
+def alarm_value(alarm):
+    """The value that opened the alarm, as JSON; a silence alarm's is its minutes without a message."""
+    if alarm.rule.source_type == "silence" and isinstance(alarm.value, int):
+        return f"{alarm.value} min without a message"
+    return compact_json(alarm.value)

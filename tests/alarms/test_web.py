@@ -212,3 +212,13 @@ def test_an_endpoints_call_log_marks_alarm_notifications(web, alice, device):
     page = web.get("/endpoints/hook/").content.decode()
     assert page.count('title="An alarm notification, not a device message">alarm</span>') == 1
     assert "too-hot · activate" in page
+
+
+def test_a_silence_alarms_value_says_what_it_counts(web, alice, device):
+    """A silence alarm's value is its minutes: the pages showed a bare 5."""
+    from alarms import services
+
+    rule = make_rule(alice, rule_id="quiet", source_type="silence", silence_minutes=5, condition=None)
+    alarm = services.alarm_activate(rule=rule, device_pk=device.pk, value=5)
+    for url in ("/alarms/", f"/alarms/{alarm.pk}/", "/devices/d1/"):
+        assert "5 min without a message" in web.get(url).content.decode(), url
