@@ -72,8 +72,13 @@ def downlink_messages(request, secret):
             return thingpark_error_response(400, str(exc))
         if not connection.active:
             return thingpark_error_response(403, "This connection is deactivated: activate it to send downlinks.")
-        device = Device.objects.filter(owner_id=connection.owner_id, device_id=device_id,
-                                       applications=connection).first()
+        attached = Device.objects.filter(owner_id=connection.owner_id, applications=connection)
+        device = attached.filter(device_id=device_id).first()
+        if device is None:
+            # A DevEUI is hex, in whatever case the application server writes it: "70B3D5..." finds
+            # the device "70b3d5..." when it is the only one attached that matches so.
+            found = list(attached.filter(device_id__iexact=device_id)[:2])
+            device = found[0] if len(found) == 1 else None
         if device is None:
             return thingpark_error_response(404, f"No device {device_id[:64]!r} is attached to this connection.")
         downlink = downlink_queue(device=device, payload=payload, source=str(connection.pk))

@@ -59,3 +59,19 @@ def test_unknown_secret_unattached_and_others_devices_are_404(client, alice, cha
 
 def test_get_is_405(client, connection):
     assert client.get(_url(connection)).status_code == 405
+
+
+def test_a_devEUI_in_another_case_finds_the_one_attached_device_it_names(client, alice, bucket, connection):
+    """A DevEUI is hex in whatever case the application server writes it; two attached devices
+    that differ only by case are ambiguous, and neither is picked."""
+    from devices.services import device_create
+
+    sensor, _ = device_create(owner=alice, device_id="70b3d57ed0000001", write_bucket=bucket)
+    sensor.applications.add(connection)
+    response = _post(client, connection, {"DevEUI_downlink": {"DevEUI": "70B3D57ED0000001", "payload": {"a": 1}}})
+    assert response.status_code == 202, response.content
+    assert Downlink.objects.get().device == sensor
+    twin, _ = device_create(owner=alice, device_id="70B3D57ed0000001", write_bucket=bucket)
+    twin.applications.add(connection)
+    ambiguous = _post(client, connection, {"DevEUI_downlink": {"DevEUI": "70B3D57ED0000001", "payload": {"a": 2}}})
+    assert ambiguous.status_code == 404 and Downlink.objects.count() == 1
