@@ -4,7 +4,7 @@ from typing import cast
 from django import forms
 
 from buckets.models import Bucket
-from devices.models import Device
+from devices.models import MAX_TIMEOUT, Device
 from endpoints.models import Connection, Endpoint
 from platform.forms import json_form_value
 from platform.validators import id_validator
@@ -47,8 +47,18 @@ class DeviceCreateForm(forms.Form):
         return device_id
 
 
+TIMEOUT_RANGE = f"Give the connection timeout in whole minutes, 1 to {MAX_TIMEOUT}."
+
+
 class DeviceSettingsForm(forms.ModelForm):
     """The device's description and its callback settings (Thinger's actions)."""
+
+    # Declared, so its bounds are checked (set on the generated field after the fact they were not:
+    # 0 and 99999 were saved); the API's bounds and message.
+    timeout = forms.IntegerField(
+        label="Timeout (minutes)", min_value=1, max_value=MAX_TIMEOUT,
+        help_text="Minutes without a callback before the device shows as disconnected.",
+        error_messages={"min_value": TIMEOUT_RANGE, "max_value": TIMEOUT_RANGE, "invalid": TIMEOUT_RANGE})
 
     class Meta:
         model = Device
@@ -70,7 +80,6 @@ class DeviceSettingsForm(forms.ModelForm):
         write_bucket.queryset = Bucket.objects.filter(owner=owner)
         call_endpoint.queryset = Endpoint.objects.filter(owner=owner)
         write_bucket.empty_label = call_endpoint.empty_label = "(none)"
-        cast(forms.IntegerField, self.fields["timeout"]).min_value = 1
 
 
 class DevicePageForm(forms.Form):

@@ -6,6 +6,9 @@ from buckets.models import Bucket
 from endpoints.models import Connection, Endpoint
 from platform.validators import id_validator
 
+# The longest connection timeout a device can have (30 days), in minutes; the API and the page check it.
+MAX_TIMEOUT = 30 * 24 * 60
+
 
 class Device(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices")

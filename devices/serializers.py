@@ -5,6 +5,7 @@ import uuid
 from rest_framework import serializers
 
 from buckets.models import Bucket
+from devices.models import MAX_TIMEOUT
 from endpoints.models import Connection, Endpoint
 from platform.payloads import PayloadError, json_check
 from platform.serializers import (
@@ -21,7 +22,6 @@ from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
 ACTIONS = ("write_bucket", "call_endpoint", "set_property", "send_property")
-MAX_TIMEOUT = 30 * 24 * 60  # minutes
 
 
 def id_field(**kwargs):

@@ -73,6 +73,17 @@ def test_settings_save_and_validate(web, device, bucket):
     assert bad.status_code == 400 and "has-error" in bad.text
 
 
+@pytest.mark.parametrize("timeout", ["0", "-1", "43201", "99999", "1.5"])
+def test_a_timeout_outside_the_apis_bounds_is_refused_on_the_page_too(web, device, bucket, timeout):
+    """0 and 99999 were saved from the page, where the API refuses them."""
+    data = {"name": "One", "description": "", "enabled": "on", "write_bucket": bucket.pk, "call_endpoint": "",
+            "set_property": "", "send_property": "", "timeout": timeout}
+    page = web.post("/devices/d1/settings/", data)
+    assert page.status_code == 400 and "Give the connection timeout in whole minutes, 1 to 43200." in page.text
+    device.refresh_from_db()
+    assert device.timeout == 10
+
+
 def test_settings_offer_only_the_owners_buckets(web, device, charlie):
     from buckets.models import Bucket
 
