@@ -72,6 +72,9 @@ def render_url(template: str, context: dict[str, Any]) -> str:
 
 
 def _header_checked(name: str, value: str) -> str:
+    # Spaces around a header's value are not part of it (HTTP strips them), and a value that starts
+    # with one cannot be sent at all: "{{device_name}} {{payload.lat}}" with no name failed the call.
+    value = value.strip(" \t")
     if "\r" in value or "\n" in value:
         raise TemplateError(f"Header {name!r} would contain a line break; it was not sent.")
     if "\x00" in value:

@@ -36,6 +36,15 @@ def test_header_values_are_filled():
         "X-Dev": "d1:21.5", "X-All": '{"ok":true}'}
 
 
+def test_a_header_value_left_starting_with_a_space_by_an_empty_placeholder_is_sent_trimmed():
+    """A value starting with a space cannot be sent (the call failed with the HTTP library's words);
+    HTTP strips the spaces around a value anyway."""
+    context = {**CONTEXT, "device_name": ""}
+    assert render_headers({"X-Where": "{{device_name}} {{t}} "}, context) == {"X-Where": "21.5"}
+    assert render_thingpark_headers({"X-Name": "{DeviceName} {payload.t}"}, device="d1", device_name="",
+                                    customer="alice", ts=1, payload={"t": 2}) == {"X-Name": "2"}
+
+
 def test_header_with_line_break_is_refused():
     with pytest.raises(TemplateError):
         render_headers({"X-Name": "{{payload.name}}"}, CONTEXT)
