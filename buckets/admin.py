@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from buckets.models import Bucket, Record
-from platform.admin import CheckedJSON
+from platform.admin import CheckedJSON, Written, ts_shown
 
 
 @admin.register(Bucket)
@@ -12,8 +12,8 @@ class BucketAdmin(CheckedJSON, admin.ModelAdmin):
 
 
 @admin.register(Record)
-class RecordAdmin(CheckedJSON, admin.ModelAdmin):
-    list_display = ["id", "bucket", "ts", "val", "message_id", "index"]
+class RecordAdmin(Written, CheckedJSON, admin.ModelAdmin):
+    list_display = ["id", "bucket", ts_shown, "val", "message_id", "index"]
     list_filter = ["bucket"]
     list_select_related = ["bucket"]
     # Counting millions of rows for the paginator would make the page crawl.

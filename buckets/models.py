@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from platform.clock import epoch_ms_text
 from platform.validators import id_validator
 
 
@@ -75,4 +76,5 @@ class Record(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.bucket_id}@{self.ts}"
+        # The bucket's id, not bucket_id (its primary key): select_related("bucket") where it is listed.
+        return f"{self.bucket.bucket_id} @ {epoch_ms_text(self.ts)}"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from devices.models import Device, DeviceProperty, Downlink, Message, StatusChange
-from platform.admin import CheckedJSON
+from platform.admin import CheckedJSON, Written, ts_shown
 
 
 class PropertyInline(CheckedJSON, admin.TabularInline):
@@ -22,17 +22,22 @@ class DeviceAdmin(CheckedJSON, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(CheckedJSON, admin.ModelAdmin):
-    list_display = ["id", "device", "ts", "size", "processed_at"]
+class MessageAdmin(Written, CheckedJSON, admin.ModelAdmin):
+    list_display = ["id", "device", ts_shown, "size", "processed_at"]
     list_select_related = ["device"]
+    search_fields = ["=device__device_id"]  # exact: the inbox is large, a LIKE would scan it
     show_full_result_count = False
 
 
 @admin.register(Downlink)
 class DownlinkAdmin(CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "device", "source", "created", "delivered_at"]
+    list_select_related = ["device"]
+    search_fields = ["=device__device_id"]
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(CheckedJSON, admin.ModelAdmin):
+class StatusChangeAdmin(Written, CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "device", "connected", "at"]
+    list_select_related = ["device"]
+    search_fields = ["=device__device_id"]

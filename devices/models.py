@@ -118,3 +118,6 @@ class StatusChange(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self):
+        return f"{'connected' if self.connected else 'disconnected'} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from endpoints.models import Attempt, Connection, Delivery, Endpoint
-from platform.admin import CheckedJSON
+from platform.admin import CheckedJSON, Written
 
 
 @admin.register(Endpoint)
@@ -17,15 +17,16 @@ class ConnectionAdmin(CheckedJSON, admin.ModelAdmin):
     search_fields = ["name", "owner__username"]
 
 
-class AttemptInline(CheckedJSON, admin.TabularInline):
+class AttemptInline(Written, CheckedJSON, admin.TabularInline):
     model = Attempt
     extra = 0
     readonly_fields = ["at", "url", "status_code", "ms", "response_body", "error"]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(CheckedJSON, admin.ModelAdmin):
+class DeliveryAdmin(Written, CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "owner", "endpoint", "connection", "device_id", "state", "attempts", "next_attempt_at"]
     list_filter = ["state"]
+    search_fields = ["=device_id"]
     inlines = [AttemptInline]
     show_full_result_count = False

@@ -163,6 +163,9 @@ class Attempt(models.Model):
     class Meta:
         ordering = ["-id"]
 
+    def __str__(self):
+        return f"{f'HTTP {self.status_code}' if self.status_code else 'no answer'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
 
 class DeliverySender(models.Model):
     """A running sender (endpoints/sender/), seen within the last seconds: how many there are

@@ -8,6 +8,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase, HttpResponseRedirect
 from django.utils.deprecation import MiddlewareMixin
 
+from platform.clock import epoch_ms_text
 from platform.forms import CheckedJSONField
 from platform.models import AccessToken
 
@@ -20,12 +21,35 @@ class CheckedJSON:
         models.JSONField: {"form_class": CheckedJSONField}}
 
 
+class Written:
+    """For rows the platform writes (records, the inbox, deliveries, status changes): viewed and
+    deleted here, never added or edited by hand. A hand-made row would say something that did not
+    happen (a device's "disconnected" while it is connected) or work on nothing (a delivery's lane)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.display(description="time (UTC)", ordering="ts")
+def ts_shown(obj: Any) -> str:
+    """An epoch-milliseconds `ts` as a date a person reads."""
+    return epoch_ms_text(obj.ts)
+
+
 @admin.register(AccessToken)
 class AccessTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "key", "created", "last_used"]
     search_fields = ["name", "user__username", "key"]
     readonly_fields = ["key", "created", "last_used"]
     exclude = ["token_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A token's secret is shown once, when it is made: under Access tokens in the web UI or by
+        # `manage.py create_access_token`. One added here could never be used.
+        return False
 
 
 class AdminGuard(MiddlewareMixin):
