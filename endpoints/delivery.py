@@ -94,12 +94,15 @@ def delivery_retry(*, delivery: Delivery) -> bool:
     return bool(requeued)
 
 
-def endpoint_call(*, endpoint: Endpoint, payload: Any, now_ms: int) -> HttpAnswer:
-    """Sends one request to an endpoint now, with `payload` as the message, and logs it as a
-    delivery without retries. Returns the HttpAnswer; raises TransportError or TemplateError."""
+def endpoint_call(*, endpoint: Endpoint, payload: Any, now_ms: int, device_id: str = "",
+                  device_name: str = "") -> HttpAnswer:
+    """Sends one request to an endpoint now, with `payload` as the message (of `device_id`, if given:
+    the web page's test as if from a device), and logs it as a delivery without retries. Returns
+    the HttpAnswer; raises TransportError or TemplateError."""
     # Created `failed` and settled below: never a pending row the queue could pick up meanwhile.
     delivery = Delivery.objects.create(owner_id=endpoint.owner_id, endpoint=endpoint, payload=payload, ts=now_ms,
-                                       state=Delivery.FAILED, next_attempt_at=None)
+                                       state=Delivery.FAILED, next_attempt_at=None, device_id=device_id,
+                                       device_name=device_name)
     url, status, ms, answer, error = "", None, 0, "", ""
     try:
         method, url, headers, body = endpoint_kind.request(endpoint, delivery)

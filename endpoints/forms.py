@@ -1,8 +1,10 @@
 import json
+from typing import cast
 
 from django import forms
 from django.template.loader import render_to_string
 
+from devices.models import Device
 from endpoints.api.thingpark import MAX_BLAME_PERIOD
 from endpoints.models import Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
@@ -110,6 +112,14 @@ class EndpointForm(forms.Form):
 class SendTestForm(forms.Form):
     payload = forms.CharField(label="Test message (JSON)", initial=json.dumps({"temperature": 21.5}),
                               widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}))
+    device = forms.ModelChoiceField(
+        queryset=Device.objects.none(), required=False, empty_label="(none)", label="As if from device",
+        help_text="Fills {{device}} and {{device_name}} in the templates, as a message of that device would.")
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["device"]).queryset = (
+            Device.objects.filter(owner=owner).order_by("device_id"))
 
     def clean_payload(self):
         return json_form_value(self.cleaned_data["payload"])

@@ -129,7 +129,7 @@ ENDPOINT_PARTS = {"health": _endpoint_health, "calls": _endpoint_calls}
 
 
 def _endpoint_context(endpoint, reveal=False, **extra):
-    return {"endpoint": endpoint, "test_form": SendTestForm(), "answer": None,
+    return {"endpoint": endpoint, "test_form": SendTestForm(owner=endpoint.owner), "answer": None,
             "headers": header_rows(endpoint.headers, reveal=reveal), "revealed": reveal,
             "secret_headers": any(secret for _, _, secret in header_rows(endpoint.headers)),
             "url_warning": private_url_warning(endpoint.url),
@@ -166,11 +166,13 @@ def endpoint_retry_now(request, endpoint_id):
 def endpoint_test(request, endpoint_id):
     """Sends one request now and shows what came back."""
     endpoint = selectors.endpoint_for_owner_or_404(request.user, endpoint_id)
-    form = SendTestForm(request.POST)
+    form = SendTestForm(request.POST, owner=request.user)
     answer = None
     if form.is_valid():
+        device = form.cleaned_data["device"]
         try:
-            reply = endpoint_call(endpoint=endpoint, payload=form.cleaned_data["payload"], now_ms=now_ms())
+            reply = endpoint_call(endpoint=endpoint, payload=form.cleaned_data["payload"], now_ms=now_ms(),
+                                  device_id=device.device_id if device else "", device_name=device.name if device else "")
             answer = {"ok": reply.ok, "status": reply.status, "ms": reply.ms, "body": reply.body}
         except (TransportError, TemplateError) as exc:
             answer = {"ok": False, "error": str(exc)}

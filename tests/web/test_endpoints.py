@@ -3,8 +3,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from devices.models import Device
 from endpoints.models import Connection, Endpoint
 from endpoints.transport import HttpAnswer, TransportError
+from tests.endpoints.conftest import receiver  # noqa: F401  (a real local HTTP server)
 from tests.web.conftest import hx
 
 pytestmark = pytest.mark.django_db
@@ -311,3 +313,22 @@ def test_an_applications_blame_period_and_raw_format_are_set_in_the_ui_as_in_the
     bad = web.post(f"/applications/{application.pk}/settings/blame_period/", {"blame_period": "-1"},
                    **hx("setting-blame_period"))
     assert "greater than or equal to 0" in bad.text
+
+
+def test_send_test_as_if_from_a_device_fills_its_placeholders(web, alice, device, receiver):
+    """Without a device, {{device}} and {{device_name}} were empty in a test, so a template could not
+    be checked; the call log marks the test as one either way."""
+    Device.objects.filter(pk=device.pk).update(name="Kitchen")
+    Endpoint.objects.create(owner=alice, endpoint_id="tpl", url=f"{receiver.url}/in/{{{{device}}}}",
+                            headers={"X-Name": "{{device_name}}"}, body='{"from": "{{device}}", "t": {{t}}}')
+    form = web.get("/endpoints/tpl/").text
+    assert "As if from device" in form and '<option value="" selected>(none)</option>' in form
+    web.post("/endpoints/tpl/test/", {"payload": '{"t": 1}', "device": device.pk}, **hx("test"))
+    sent = receiver.requests[-1]
+    assert sent.path == "/in/d1" and sent.headers["X-Name"] == "Kitchen" and sent.json() == {"from": "d1", "t": 1}
+    web.post("/endpoints/tpl/test/", {"payload": '{"t": 2}'}, **hx("test"))
+    assert receiver.requests[-1].path == "/in/" and receiver.requests[-1].json() == {"from": "", "t": 2}
+    log = web.get("/endpoints/tpl/", **hx("calls")).text
+    assert log.count(">test</span>") == 2
+    theirs = web.post("/endpoints/tpl/test/", {"payload": '{"t": 3}', "device": 999999}, **hx("test"))
+    assert "Select a valid choice" in theirs.text and len(receiver.requests) == 2
