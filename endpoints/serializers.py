@@ -188,11 +188,13 @@ class EndpointDetailSchema(EndpointSchema):
 
 class ConnectionConfigurationSchema(serializers.Serializer):
     destinationURL = serializers.URLField(help_text="must start with http:// or https://")
-    headers = serializers.DictField(child=serializers.CharField(), required=False,
+    # null, as leaving a field out, takes its default.
+    headers = serializers.DictField(child=serializers.CharField(), required=False, allow_null=True,
                                     help_text="values may use {DevEUI}, {DeviceName}, {Time}, {CustomerID}, "
                                               "{payload.a.b}")
-    blamePeriod = serializers.IntegerField(required=False, default=30, help_text="seconds")
-    description = serializers.CharField(required=False, allow_blank=True)
+    blamePeriod = serializers.IntegerField(required=False, allow_null=True, default=30, min_value=0,
+                                           max_value=7 * 24 * 3600, help_text="seconds; null = 30")
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     sendRawDecodedFormat = serializers.BooleanField(required=False, default=False)
     maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256,
                                            help_text="requests in flight at once (each device's messages still go "

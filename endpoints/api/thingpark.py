@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +35,14 @@ MAX_IN_FLIGHT = 256
 _url_valid = URLValidator(schemes=["http", "https"])
 UNAUTHENTICATED = ("Authentication required: send 'Authorization: Bearer <access token>' "
                    "(create one under Access tokens).")
+
+# The body Swagger UI fills in for "Try it out" (POST and PUT), as docs/devices.md writes it: one
+# the API accepts as is (tests/security/test_api_examples.py).
+CONNECTION_EXAMPLE = OpenApiExample("An HTTP connection", request_only=True, value={
+    "connectorId": CONNECTOR, "name": "My cloud", "active": True,
+    "configuration": {"destinationURL": "https://receiver.example.com/uplink",
+                      "headers": {"X-Thing": "{DevEUI}", "Authorization": "Bearer abc"},
+                      "blamePeriod": 30, "sendRawDecodedFormat": False}})
 
 
 class BadRequest(exceptions.APIException):
@@ -115,7 +123,9 @@ def connection_parse(data):
             problem = f"{ascii(url)[:100]} is not a valid URL."
     if problem:
         raise BadRequest(f"configuration.destinationURL: {problem}")
-    headers = _typed(config.get("headers") or {}, dict, "configuration.headers")
+    # null is "not given" (the default), as for blamePeriod; any other value must have the field's type
+    # ({} or 0 for a description was stored as "").
+    headers = {} if config.get("headers") is None else _typed(config["headers"], dict, "configuration.headers")
     try:
         validate_headers(headers)
     except DjangoValidationError as exc:
@@ -124,7 +134,8 @@ def connection_parse(data):
     blame = 30 if blame is None else _typed(blame, int, "configuration.blamePeriod")
     if not 0 <= blame <= MAX_BLAME_PERIOD:
         raise BadRequest(f"configuration.blamePeriod must be between 0 and {MAX_BLAME_PERIOD} seconds.")
-    description = _typed(config.get("description") or "", str, "configuration.description")
+    description = ("" if config.get("description") is None
+                   else _typed(config["description"], str, "configuration.description"))
     for field, text in (("name", name), ("configuration.description", description)):
         if text_problem(text):
             raise BadRequest(f"{field} {text_problem(text)}.")
@@ -161,7 +172,7 @@ class ConnectionList(ThingParkView):
     def get(self, request):
         return _page(request, selectors.connections_for_owner(request.user), ConnectionSchema)
 
-    @extend_schema(request=ConnectionRequestSchema,
+    @extend_schema(request=ConnectionRequestSchema, examples=[CONNECTION_EXAMPLE],
                    responses={201: ConnectionSchema, **doc.thingpark_errors(400)})
     def post(self, request):
         connection = services.connection_create(owner=request.user, **connection_parse(request.data))
@@ -175,7 +186,7 @@ class ConnectionDetail(ThingParkView):
         statistics, _ = engine.deliveries_statistics(target=found)
         return Response(ConnectionDetailSchema(found, context={"statistics": statistics}).data)
 
-    @extend_schema(request=ConnectionRequestSchema,
+    @extend_schema(request=ConnectionRequestSchema, examples=[CONNECTION_EXAMPLE],
                    responses={200: ConnectionSchema, **doc.thingpark_errors(400)})
     def put(self, request, connection):
         found = selectors.connection_for_owner_or_404(request.user, connection)
