@@ -3,7 +3,7 @@ else), a serializer for the shape, one service for the meaning and the write."""
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -26,6 +26,19 @@ from platform.schema import api_errors
 from platform.serializers import items_param
 
 ITEMS_DEFAULT, ITEMS_MAX = 100, 1000
+
+# Request examples: the bodies Swagger UI fills in for "Try it out", so each is one the API accepts
+# as is, with the ids the docs use (tests/security/test_api_examples.py sends them all).
+_TOO_HOT = {
+    "name": "Too hot", "severity": "high", "source": {"type": "bucket", "bucket": "b1", "field": "temperature"},
+    "devices": None, "condition": {"op": "gt", "value": 30}, "confirm": {"type": "timespan", "seconds": 120},
+    "normalize": {"op": "lt", "value": 25}, "latch": False,
+    "notify": {"endpoints": ["e1"], "emails": ["ops@example.com"]}, "reminder": {"minutes": 60}}
+RULE_EXAMPLE = OpenApiExample("Too hot", request_only=True, value={"rule": "too-hot", **_TOO_HOT})
+RULE_REPLACE_EXAMPLE = OpenApiExample("The whole rule", request_only=True, value={
+    **_TOO_HOT, "condition": {"op": "gt", "value": 32}})
+RULE_CHANGES_EXAMPLE = OpenApiExample("More severe", request_only=True, value={"severity": "critical"})
+SHELVE_EXAMPLE = OpenApiExample("An hour", request_only=True, value={"minutes": 60})
 
 
 # The model's field names as the API names them, for what the model itself refuses.
@@ -75,7 +88,7 @@ class RuleList(APIView):
     def get(self, request, user):
         return Response(RuleSchema(selectors.rules_for_owner(owner_or_404(request, user)), many=True).data)
 
-    @extend_schema(request=RuleSerializer, responses={201: RuleSchema, **api_errors(400)})
+    @extend_schema(request=RuleSerializer, examples=[RULE_EXAMPLE], responses={201: RuleSchema, **api_errors(400)})
     def post(self, request, user):
         owner = owner_or_404(request, user)
         serializer = RuleSerializer(data=request.data)
@@ -94,12 +107,12 @@ class RuleDetail(APIView):
     def get(self, request, user, rule):
         return Response(RuleSchema(selectors.rule_for_owner_or_404(owner_or_404(request, user), rule)).data)
 
-    @extend_schema(request=RuleSerializer, responses={200: RuleSchema, **api_errors(400)})
+    @extend_schema(request=RuleSerializer, examples=[RULE_REPLACE_EXAMPLE], responses={200: RuleSchema, **api_errors(400)})
     def put(self, request, user, rule):
         """Replaces the rule: what the body leaves out takes its default."""
         return self._update(request, user, rule, partial=False)
 
-    @extend_schema(request=RuleSerializer(partial=True), responses={200: RuleSchema, **api_errors(400)})
+    @extend_schema(request=RuleSerializer(partial=True), examples=[RULE_CHANGES_EXAMPLE], responses={200: RuleSchema, **api_errors(400)})
     def patch(self, request, user, rule):
         """Changes the fields given; `source` and `notify` merge with the current ones."""
         return self._update(request, user, rule, partial=True)
@@ -203,7 +216,7 @@ class AlarmAcknowledge(AlarmAction):
 class AlarmShelve(AlarmAction):
     verb = "shelve"
 
-    @extend_schema(request=ShelveSerializer, responses={200: AlarmDetailSchema, **api_errors(400)})
+    @extend_schema(request=ShelveSerializer, examples=[SHELVE_EXAMPLE], responses={200: AlarmDetailSchema, **api_errors(400)})
     def post(self, request, user, alarm):
         """No notifications for `minutes` (default 60); then it is active again. 400 unless open."""
         serializer = ShelveSerializer(data=request.data if isinstance(request.data, dict) else {})

@@ -1,7 +1,7 @@
 """The buckets REST API (docs/api.md): adapters from HTTP to selectors and services."""
 from django.core.exceptions import RequestDataTooBig
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -23,6 +23,19 @@ from platform.auth import owner_or_404
 from platform.clock import now_ms
 from platform.payloads import PayloadError, payload_parse, payload_records
 from platform.schema import api_errors
+
+# Request examples: the bodies Swagger UI fills in for "Try it out", so each is one the API accepts
+# as is, with the ids the docs use (tests/security/test_api_examples.py sends them all).
+_CONFIG = {"source": "api", "retention": {"period": 30, "unit": "days"}}
+BUCKET_EXAMPLE = OpenApiExample("A bucket kept 30 days", request_only=True, value={
+    "bucket": "b1", "name": "Data", "description": "Readings of sensor-1", "enabled": True, "config": _CONFIG})
+BUCKET_REPLACE_EXAMPLE = OpenApiExample("The whole bucket", request_only=True, value={
+    "name": "Data", "description": "Readings of sensor-1", "enabled": True,
+    "config": {**_CONFIG, "retention": {"period": 90, "unit": "days"}}})
+BUCKET_CHANGES_EXAMPLE = OpenApiExample("Keep a year", request_only=True, value={
+    "config": {"retention": {"period": 1, "unit": "years"}}})
+RECORDS_EXAMPLE = OpenApiExample("Two readings", request_only=True, value=[
+    {"temperature": 20, "ts": 1700000000000}, {"temperature": 20.5, "ts": 1700000060000}])
 
 
 def _bucket(request, user, bucket):
@@ -52,7 +65,8 @@ class BucketListApi(APIView):
         owner = owner_or_404(request, user)
         return Response(BucketSerializer(selectors.buckets_list(owner=owner), many=True).data)
 
-    @extend_schema(request=BucketSerializer, responses={201: BucketSerializer, **api_errors(400)})
+    @extend_schema(request=BucketSerializer, examples=[BUCKET_EXAMPLE],
+                   responses={201: BucketSerializer, **api_errors(400)})
     def post(self, request, user):
         owner = owner_or_404(request, user)
         data = _valid(BucketSerializer, request.data)
@@ -84,11 +98,12 @@ class BucketApi(APIView):
         changes = bucket_changes(_valid(BucketSerializer, data, partial=partial))
         return Response(BucketSerializer(services.bucket_update(bucket=found, **changes)).data)
 
-    @extend_schema(request=BucketReplaceSerializer, responses={200: BucketSerializer, **api_errors(400)})
+    @extend_schema(request=BucketReplaceSerializer, examples=[BUCKET_REPLACE_EXAMPLE], responses={200: BucketSerializer, **api_errors(400)})
     def put(self, request, user, bucket):
         return self._update(request, user, bucket, partial=False)
 
-    @extend_schema(request=BucketSerializer, responses={200: BucketSerializer, **api_errors(400)})
+    @extend_schema(request=BucketSerializer, examples=[BUCKET_CHANGES_EXAMPLE],
+                   responses={200: BucketSerializer, **api_errors(400)})
     def patch(self, request, user, bucket):
         return self._update(request, user, bucket, partial=True)
 
@@ -108,7 +123,7 @@ class BucketDataApi(APIView):
             return Response(selectors.records_aggregate(bucket=found, **query))
         return Response(selectors.records_query(bucket=found, **query))
 
-    @extend_schema(request=doc.RECORDS_BODY, responses={200: doc.RecordsStoredSchema, **api_errors(400, 413, 415)})
+    @extend_schema(request=doc.RECORDS_BODY, examples=[RECORDS_EXAMPLE], responses={200: doc.RecordsStoredSchema, **api_errors(400, 413, 415)})
     def post(self, request, user, bucket):
         found = _bucket(request, user, bucket)
         content_type = request.content_type.split(";")[0].strip().lower()

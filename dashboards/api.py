@@ -3,7 +3,7 @@ anyone else), a serializer for the dashboard's fields, the services for the rest
 from contextlib import contextmanager
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,21 @@ from dashboards.serializers import DashboardSchema, DashboardWriteSerializer, Sh
 from dashboards.widgets import WidgetError
 from platform.auth import owner_or_404
 from platform.schema import api_errors
+
+# Request examples: the bodies Swagger UI fills in for "Try it out", so each is one the API accepts
+# as is, with the ids the docs use (tests/security/test_api_examples.py sends them all).
+_WIDGETS = [
+    {"type": "chart", "title": "Temperature", "source": {"bucket": "b1", "fields": ["temperature"], "range": "24h"},
+     "options": {"unit": "°C", "decimals": 1}},
+    {"type": "status", "source": {"device": "sensor-1"}},
+    {"type": "downlink", "title": "LED", "source": {"device": "sensor-1"},
+     "options": {"payload": {"led": "on"}, "label": "LED on"}}]
+DASHBOARD_EXAMPLE = OpenApiExample("Home", request_only=True, value={
+    "dashboard": "home", "name": "Home", "description": "The greenhouse", "widgets": _WIDGETS})
+DASHBOARD_CHANGES_EXAMPLE = OpenApiExample("Rename and add a gauge", request_only=True, value={
+    "name": "Greenhouse", "widgets": [*_WIDGETS, {
+        "type": "gauge", "title": "Battery", "source": {"device": "sensor-1", "property": "last", "field": "battery"},
+        "options": {"unit": "%", "min": 0, "max": 100}}]})
 
 
 @contextmanager
@@ -38,7 +53,7 @@ class DashboardListApi(DashboardAPIView):
     def get(self, request, user):
         return Response(DashboardSchema(selectors.dashboards_list(owner=self.owner()), many=True).data)
 
-    @extend_schema(request=DashboardWriteSerializer, responses={201: DashboardSchema, **api_errors(400)})
+    @extend_schema(request=DashboardWriteSerializer, examples=[DASHBOARD_EXAMPLE], responses={201: DashboardSchema, **api_errors(400)})
     def post(self, request, user):
         owner = self.owner()
         serializer = DashboardWriteSerializer(data=request.data)
@@ -65,7 +80,8 @@ class DashboardApi(DashboardAPIView):
     def get(self, request, user, dashboard):
         return Response(DashboardSchema(self.dashboard()).data)
 
-    @extend_schema(request=DashboardWriteSerializer(partial=True), responses={200: DashboardSchema, **api_errors(400)})
+    @extend_schema(request=DashboardWriteSerializer(partial=True), examples=[DASHBOARD_CHANGES_EXAMPLE],
+                   responses={200: DashboardSchema, **api_errors(400)})
     def put(self, request, user, dashboard):
         # PUT and PATCH both change only the fields given, as for devices and buckets.
         found = self.dashboard()

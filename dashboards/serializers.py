@@ -6,12 +6,35 @@ Each response class renders its body and is its schema (drf-spectacular); their 
 become the components' text), say how they render."""
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dashboards.widgets import MAX_WIDGETS, TYPES
 from platform.serializers import ComputedBooleanField, EpochMsField, JsonCharField, JsonRegexField
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
+
+
+# A widget as a request gives it, for the schema only: dashboards/widgets.py checks widgets (the
+# same rules as the web forms), so this serializer never validates anything.
+class WidgetWriteSchema(serializers.Serializer):
+    id = serializers.CharField(required=False, help_text="optional: w1, w2, ... are given")
+    type = serializers.ChoiceField(choices=list(TYPES))
+    title = serializers.CharField(required=False, max_length=100)
+    layout = serializers.DictField(required=False, help_text='{"x", "y", "w", "h"} in cells of a 12-column grid; '
+                                                             "by default the type's size, in the first free place")
+    source = serializers.DictField(  # type: ignore[assignment]  # the field is named like Field.source (stubs)
+        help_text='{"bucket", "fields", "range", "agg", "agg_type", "items"} | {"device", "property", "field"}')
+    options = serializers.DictField(required=False, help_text='{"unit", "decimals", "min", "max", "color"}; '
+                                                              'downlink: {"payload", "label"}')
+
+
+# Any JSON, checked by dashboards/widgets.py (which names the widget at fault: widgets.0.type);
+# documented as the list of widgets it must be.
+@extend_schema_field(WidgetWriteSchema(many=True))
+class WidgetsField(serializers.JSONField):
+    pass
 
 
 class DashboardWriteSerializer(serializers.Serializer):
@@ -21,8 +44,8 @@ class DashboardWriteSerializer(serializers.Serializer):
     dashboard = JsonRegexField(ID_PATTERN, max_length=64, error_messages={"invalid": ID_MESSAGE})
     name = JsonCharField(max_length=200, allow_blank=True, required=False)
     description = JsonCharField(allow_blank=True, required=False, max_length=2000)
-    widgets = serializers.JSONField(required=False, help_text="a list of widgets: id, type, title, layout, "
-                                                              "source, options (docs/dashboards.md)")
+    widgets = WidgetsField(required=False, help_text=f"at most {MAX_WIDGETS}; replaces the whole list "
+                                                     "(docs/dashboards.md)")
 
     def validate_dashboard(self, value):
         current = self.context.get("dashboard")

@@ -5,7 +5,7 @@ import re
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +34,18 @@ from platform.validators import ID_PATTERN
 
 DOWNLINKS_DEFAULT, DOWNLINKS_MAX = 100, 1000
 
+# Request examples: the bodies Swagger UI fills in for "Try it out", so each is one the API accepts
+# as is, with the ids the docs use (tests/security/test_api_examples.py sends them all).
+DEVICE_EXAMPLE = OpenApiExample("A sensor", request_only=True, value={
+    "device": "sensor-1", "name": "Sensor 1", "description": "Greenhouse, north wall", "type": "HTTP",
+    "enabled": True})
+DEVICE_CHANGES_EXAMPLE = OpenApiExample("Rename", request_only=True, value={
+    "name": "Greenhouse sensor", "description": "Greenhouse, south wall"})
+PROPERTY_EXAMPLE = OpenApiExample("A configuration", request_only=True, value={
+    "property": "config", "value": {"interval": 60}})
+PROPERTY_VALUE_EXAMPLE = OpenApiExample("A new value", request_only=True, value={"value": {"interval": 30}})
+DOWNLINK_EXAMPLE = OpenApiExample("A command", request_only=True, value={"payload": {"led": "on"}})
+
 
 @contextmanager
 def model_errors_as_400():
@@ -58,7 +70,7 @@ class DeviceListView(DeviceAPIView):
     def get(self, request, user):
         return Response(DeviceSchema(selectors.devices_for_owner(self.owner()), many=True).data)
 
-    @extend_schema(request=DeviceWriteSerializer,
+    @extend_schema(request=DeviceWriteSerializer, examples=[DEVICE_EXAMPLE],
                    responses={201: DeviceCreatedSchema, **api_errors(400)})
     def post(self, request, user):
         owner = self.owner()
@@ -78,7 +90,7 @@ class DeviceDetailView(DeviceAPIView):
         return Response(DeviceSchema(self.device()).data)
 
     # The request is documented as partial for PUT too: both change only the fields given.
-    @extend_schema(request=DeviceWriteSerializer(partial=True),
+    @extend_schema(request=DeviceWriteSerializer(partial=True), examples=[DEVICE_CHANGES_EXAMPLE],
                    responses={200: DeviceSchema, **api_errors(400)})
     def put(self, request, user, device):
         # PUT and PATCH both change only the fields given, as Thinger's API does.
@@ -146,7 +158,7 @@ class PropertyListView(DeviceAPIView):
     def get(self, request, user, device):
         return Response(PropertySchema(self.device().properties.all(), many=True).data)
 
-    @extend_schema(request=PropertyCreateSerializer,
+    @extend_schema(request=PropertyCreateSerializer, examples=[PROPERTY_EXAMPLE],
                    responses={201: PropertySchema, **api_errors(400)})
     def post(self, request, user, device):
         found = self.device()
@@ -163,7 +175,7 @@ class PropertyDetailView(DeviceAPIView):
     def get(self, request, user, device, property):
         return Response(PropertySchema(selectors.property_for_device_or_404(self.device(), property)).data)
 
-    @extend_schema(request=PropertyValueSerializer,
+    @extend_schema(request=PropertyValueSerializer, examples=[PROPERTY_VALUE_EXAMPLE],
                    responses={200: PropertySchema, 201: PropertySchema, **api_errors(400)})
     def put(self, request, user, device, property):
         """Sets the value, creating the property if needed (201 then)."""
@@ -176,7 +188,8 @@ class PropertyDetailView(DeviceAPIView):
                                               value=serializer.validated_data["value"])
         return Response(PropertySchema(prop).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=PropertyValueSerializer, responses={200: PropertySchema, **api_errors(400)})
+    @extend_schema(request=PropertyValueSerializer, examples=[PROPERTY_VALUE_EXAMPLE],
+                   responses={200: PropertySchema, **api_errors(400)})
     def patch(self, request, user, device, property):
         """Changes the value of an existing property (404 if there is none)."""
         prop = selectors.property_for_device_or_404(self.device(), property)
@@ -200,7 +213,7 @@ class DownlinkListView(DeviceAPIView):
         items = items_param(request.query_params, DOWNLINKS_DEFAULT, DOWNLINKS_MAX)
         return Response(DownlinkSchema(selectors.downlinks_for_device(self.device(), items), many=True).data)
 
-    @extend_schema(request=DownlinkSerializer, responses={201: DownlinkQueuedSchema, **api_errors(400)})
+    @extend_schema(request=DownlinkSerializer, examples=[DOWNLINK_EXAMPLE], responses={201: DownlinkQueuedSchema, **api_errors(400)})
     def post(self, request, user, device):
         found = self.device()
         serializer = DownlinkSerializer(data=request.data)

@@ -11,9 +11,18 @@ _DEVICE_SECURITY: list[dict[str, list[str]]] = [{"deviceToken": []}, {}]
 _ANSWER = {"description": "Committed. The oldest queued downlink (X-Downlink-Id, X-Downlinks-Pending), else the "
                           "response property's value, else {}.",
            "content": {"application/json": {"schema": {}}}}
+
+
+def _example(summary, value):
+    """A request example as OpenAPI writes it in a media type: Swagger UI's default body for "Try
+    it out", so it must be one the route accepts (tests/security/test_api_examples.py)."""
+    return {"examples": {"example": {"summary": summary, "value": value}}}
+
+
 _DATA_BODY = {"required": True, "content": {"application/json": {"schema": {"oneOf": [
     {"type": "object", "additionalProperties": True},
-    {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": True}}]}}}}
+    {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": True}}]},
+    **_example("A reading", {"temperature": 21.5, "humidity": 40})}}}
 _ID = {"type": "string"}
 _PATH = [{"name": "user", "in": "path", "required": True, "schema": _ID},
          {"name": "device", "in": "path", "required": True, "schema": _ID}]
@@ -82,7 +91,11 @@ def callback_paths():
             "put": {"operationId": "v3_callback_settings_update", "tags": ["v3"],
                     "summary": "Set the callback settings (Thinger's shape); absent or null actions are off.",
                     "security": [{"accessToken": []}, {"cookieAuth": []}],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _SETTINGS}}},
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": _SETTINGS, **_example("Store, forward, keep the last message, answer a property", {
+                            "actions": {"write_bucket": "b1", "call_endpoint": "e1", "set_property": "last",
+                                        "send_property": "config"},
+                            "properties": {"timeout": 10}})}}},
                     "responses": {"200": {"description": "The settings now.",
                                           "content": {"application/json": {"schema": _SETTINGS}}},
                                   **_errors(400, 401, 404, 413, 415, 503)}},
@@ -96,7 +109,9 @@ def callback_paths():
                          "type": "object", "required": ["DevEUI_downlink"], "properties": {"DevEUI_downlink": {
                              "type": "object", "required": ["DevEUI"], "properties": {
                                  "DevEUI": {"type": "string", "minLength": 1}, "payload": {},
-                                 "payload_hex": {"type": "string", "pattern": "^([0-9A-Fa-f]{2})*$"}}}}}}}},
+                                 "payload_hex": {"type": "string", "pattern": "^([0-9A-Fa-f]{2})*$"}}}}},
+                         **_example("A command for sensor-1", {"DevEUI_downlink": {
+                             "DevEUI": "sensor-1", "payload": {"led": "off"}}})}}},
                      "responses": {"202": {"description": "Queued; returned in the device's next callback answer.",
                                            "content": {"application/json": {"schema": {
                                                "type": "object", "required": ["id", "status"], "properties": {

@@ -2,6 +2,7 @@
 import re
 import uuid
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from buckets.models import Bucket
@@ -26,6 +27,13 @@ ACTIONS = ("write_bucket", "call_endpoint", "set_property", "send_property")
 
 def id_field(**kwargs):
     return JsonRegexField(ID_PATTERN, max_length=64, error_messages={"invalid": ID_MESSAGE}, **kwargs)
+
+
+# A string field, so that any other value gets DeviceWriteSerializer.validate_type's message; the
+# schema lists the one value that passes it.
+@extend_schema_field({"type": "string", "enum": ["HTTP"]})
+class DeviceTypeField(JsonCharField):
+    pass
 
 
 class StorableJSONField(serializers.JSONField):
@@ -54,7 +62,7 @@ class DeviceSchema(serializers.Serializer):
     device = id_field(source="device_id")
     name = serializers.CharField()
     description = serializers.CharField()
-    type = serializers.CharField(help_text='always "HTTP"')
+    type = DeviceTypeField(help_text='always "HTTP"')
     enabled = serializers.BooleanField()
     applications = RelatedIdsField(child=serializers.UUIDField(), help_text="attached connection ids")
     connection = DeviceConnectionSchema(source="*")
@@ -133,7 +141,7 @@ class DeviceWriteSerializer(serializers.Serializer):
     device = id_field()
     name = JsonCharField(max_length=200, allow_blank=True, required=False)
     description = JsonCharField(allow_blank=True, required=False)
-    type = JsonCharField(required=False)
+    type = DeviceTypeField(required=False)
     enabled = JsonBooleanField(required=False)
     applications = serializers.ListField(child=JsonCharField(), required=False, allow_empty=True)
 

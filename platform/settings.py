@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
         "DownlinkStateEnum": ["queued", "delivered"],
         "AlarmStateEnum": "alarms.models.Alarm.STATES",
         "SeverityEnum": "alarms.models.SEVERITIES",
+        # Each "type" below is used by two components (what a request gives, what the API answers).
+        "DeviceTypeEnum": ["HTTP"],
+        "WidgetTypeEnum": "dashboards.widgets.TYPES",
     },
     # Adds the callback and downlink routes (plain views) and the answers every operation can give.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "platform.schema.complete_schema"],

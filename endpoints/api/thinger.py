@@ -1,7 +1,7 @@
 """Endpoints API (docs/devices.md, Thinger's HTTP-request endpoints)."""
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -29,6 +29,18 @@ from platform.auth import owner_or_404
 from platform.clock import now_ms
 from platform.schema import api_errors
 
+# Request examples: the bodies Swagger UI fills in for "Try it out", so each is one the API accepts
+# as is, with the ids the docs use (tests/security/test_api_examples.py sends them all).
+_CONFIG = {"url": "https://hooks.example.com/{{device}}", "method": "POST", "headers": {"X-Token": "abc"},
+           "body": '{"text": "{{device}}: {{temperature}} C"}', "timeout": 10}
+ENDPOINT_EXAMPLE = OpenApiExample("A webhook", request_only=True, value={
+    "endpoint": "e1", "name": "Slack", "type": "http_request", "enabled": True, "config": _CONFIG})
+ENDPOINT_REPLACE_EXAMPLE = OpenApiExample("The whole endpoint", request_only=True, value={
+    "name": "Slack", "type": "http_request", "enabled": True, "config": {**_CONFIG, "timeout": 20}})
+ENDPOINT_CHANGES_EXAMPLE = OpenApiExample("Another header", request_only=True, value={
+    "config": {"headers": {"X-Token": "def"}}})
+CALL_EXAMPLE = OpenApiExample("A message", request_only=True, value={"temperature": 21.5})
+
 
 def _settings(data):
     """Serializer output as the service's keyword arguments."""
@@ -44,7 +56,7 @@ class EndpointList(APIView):
         owner = owner_or_404(request, user)
         return Response(EndpointSchema(selectors.endpoints_for_owner(owner), many=True).data)
 
-    @extend_schema(request=EndpointSerializer, responses={201: EndpointSchema, **api_errors(400)})
+    @extend_schema(request=EndpointSerializer, examples=[ENDPOINT_EXAMPLE], responses={201: EndpointSchema, **api_errors(400)})
     def post(self, request, user):
         owner = owner_or_404(request, user)
         serializer = EndpointSerializer(data=request.data)
@@ -64,11 +76,11 @@ class EndpointDetail(APIView):
         statistics, _ = engine.deliveries_statistics(target=found)
         return Response(EndpointDetailSchema(found, context={"statistics": statistics}).data)
 
-    @extend_schema(request=EndpointReplaceSerializer, responses={200: EndpointSchema, **api_errors(400)})
+    @extend_schema(request=EndpointReplaceSerializer, examples=[ENDPOINT_REPLACE_EXAMPLE], responses={200: EndpointSchema, **api_errors(400)})
     def put(self, request, user, endpoint):
         return self._update(request, user, endpoint, partial=False)
 
-    @extend_schema(request=EndpointChangesSerializer, responses={200: EndpointSchema, **api_errors(400)})
+    @extend_schema(request=EndpointChangesSerializer, examples=[ENDPOINT_CHANGES_EXAMPLE], responses={200: EndpointSchema, **api_errors(400)})
     def patch(self, request, user, endpoint):
         return self._update(request, user, endpoint, partial=True)
 
@@ -98,7 +110,7 @@ class EndpointDetail(APIView):
 class EndpointCall(APIView):
     """Sends the request body as the message, now, and answers what the endpoint answered."""
 
-    @extend_schema(request={"application/json": doc.ANY_JSON},
+    @extend_schema(request={"application/json": doc.ANY_JSON}, examples=[CALL_EXAMPLE],
                    responses={200: CallAnswerSchema, **api_errors(400, 502)})
     def post(self, request, user, endpoint):
         endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
