@@ -57,6 +57,20 @@ def test_bad_input_is_com_4000(alice, api):
     assert broken.status_code == 400 and broken.json()["code"] == "com-4000"
 
 
+def test_null_takes_the_default_and_a_wrong_type_is_refused(alice, api):
+    """{} or 0 for a description, [] for headers, were stored as empty: a 400 now, as for blamePeriod;
+    null stays "not given"."""
+    client = api(alice)
+    for config in ({"description": {}}, {"description": 0}, {"description": False}, {"headers": []},
+                   {"headers": 0}):
+        response = client.post(BASE, _body(**config), format="json")
+        assert response.status_code == 400 and response.json()["code"] == "com-4000", config
+    created = client.post(BASE, _body(description=None, headers=None, blamePeriod=None), format="json")
+    assert created.status_code == 201, created.content
+    config = created.json()["configuration"]
+    assert (config["description"], config["headers"], config["blamePeriod"]) == ("", {}, 30)
+
+
 def test_unauthenticated_is_com_4001(client, alice):
     response = client.get(BASE)
     assert response.status_code == 401 and response.json()["code"] == "com-4001"
