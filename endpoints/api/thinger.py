@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 from endpoints import delivery as engine
 from endpoints import selectors, services
 from endpoints.api import openapi as doc
-from endpoints.api.common import int_param
 from endpoints.models import Delivery
 from endpoints.serializers import (
     AttemptSchema,
@@ -28,6 +27,7 @@ from platform.api import error_response
 from platform.auth import owner_or_404
 from platform.clock import now_ms
 from platform.schema import api_errors
+from platform.serializers import items_param
 
 # Request examples: the bodies Swagger UI fills in for "Try it out", so each is one the API accepts
 # as is, with the ids the docs use (tests/security/test_api_examples.py sends them all).
@@ -133,10 +133,7 @@ class EndpointCalls(APIView):
                    responses={200: AttemptSchema(many=True), **api_errors(400)})
     def get(self, request, user, endpoint):
         endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
-        try:
-            items = int_param(request.query_params, "items", 100, maximum=1000)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+        items = items_param(request.query_params, 100, 1000)
         return Response(AttemptSchema(selectors.attempts_for_target(endpoint=endpoint)[:items], many=True).data)
 
 
@@ -151,11 +148,8 @@ class EndpointDeliveries(APIView):
         state = request.query_params.get("state")
         # An empty value is not "any state": the schema's enum does not include it.
         if state not in (None, *[s for s, _ in Delivery.STATES]):
-            raise ValidationError("state must be pending, delivered or failed.")
-        try:
-            items = int_param(request.query_params, "items", 100, maximum=1000)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError({"state": "Use pending, delivered or failed."})
+        items = items_param(request.query_params, 100, 1000)
         rows = selectors.deliveries_for_target(endpoint=endpoint, state=state)[:items]
         return Response(DeliverySchema(rows, many=True).data)
 

@@ -94,6 +94,17 @@ def test_calls_log_is_newest_first(alice, api, receiver):
     assert client.get(f"{BASE}/e1/calls?items=x").status_code == 400
 
 
+def test_list_parameters_answer_as_on_the_other_lists(alice, api, endpoint):
+    """items and state errors name their parameter in `fields`, as bucket data, alarms and
+    downlinks do (were a bare message)."""
+    client = api(alice)
+    for url in (f"{BASE}/e1/calls?items=0", f"{BASE}/e1/deliveries?items=1001"):
+        error = client.get(url).json()["error"]
+        assert error["fields"] == {"items": ["Use an integer from 1 to 1000."]}, url
+    error = client.get(f"{BASE}/e1/deliveries?state=bogus").json()["error"]
+    assert error["fields"] == {"state": ["Use pending, delivered or failed."]}
+
+
 def test_retry_a_failed_delivery(alice, api, endpoint):
     delivery = Delivery.objects.create(owner=alice, endpoint=endpoint, message_id=7, payload={}, ts=1,
                                        state=Delivery.FAILED)
