@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
@@ -95,7 +96,14 @@ def bucket_detail(request, bucket_id):
 @require_POST
 def bucket_clear(request, bucket_id):
     bucket = bucket_for_owner_or_404(request.user, bucket_id)
-    deleted = services.records_clear(bucket=bucket)
+    # With min_ts and max_ts (the range the page shows), only those records; without, all of them.
+    bounds = {name: request.POST.get(name, "") for name in ("min_ts", "max_ts")}
+    if any(bounds.values()):
+        if not all(v.isascii() and v.isdigit() and len(v) <= 15 for v in bounds.values()):
+            return HttpResponseBadRequest("min_ts and max_ts must both be epoch milliseconds.")
+        deleted = services.records_clear(bucket=bucket, min_ts=int(bounds["min_ts"]), max_ts=int(bounds["max_ts"]))
+    else:
+        deleted = services.records_clear(bucket=bucket)
     toast(request, f"Cleared {deleted} record{'s' if deleted != 1 else ''} from {bucket.bucket_id}.")
     return redirect("bucket_detail", bucket_id=bucket.bucket_id)
 

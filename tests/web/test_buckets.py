@@ -72,6 +72,25 @@ def test_clear_and_delete(web, bucket):
     assert not Bucket.objects.filter(pk=bucket.pk).exists()
 
 
+def test_delete_these_clears_only_the_range_shown_and_retention_is_said(web, bucket):
+    """"Clear data" deleted everything even with a range picked; the page never said how long
+    records are kept."""
+    now = now_ms()
+    Record.objects.create(bucket=bucket, ts=now - 3_600_000, val={"a": 1})  # in the last 24 h
+    Record.objects.create(bucket=bucket, ts=now - 3 * 86_400_000, val={"a": 2})  # not
+    page = web.get("/buckets/b1/?range=24h").text
+    assert "Keeps records forever" in page
+    form = re.search(r'<form method="post" action="/buckets/b1/clear/" data-confirm="Delete the 1 record of b1 '
+                     r'from [^"]+">.*?name="min_ts" value="(\d+)".*?name="max_ts" value="(\d+)"', page, re.DOTALL)
+    assert form, page
+    web.post("/buckets/b1/clear/", {"min_ts": form.group(1), "max_ts": form.group(2)})
+    assert list(Record.objects.filter(bucket=bucket).values_list("val", flat=True)) == [{"a": 2}]
+    assert web.post("/buckets/b1/clear/", {"min_ts": "x", "max_ts": "1"}).status_code == 400
+    assert Record.objects.filter(bucket=bucket).count() == 1
+    Bucket.objects.filter(pk=bucket.pk).update(retention_period=7, retention_unit="days")
+    assert "Keeps records for 7 days: older ones are deleted" in web.get("/buckets/b1/").text
+
+
 @pytest.mark.parametrize("method,path", [
     ("get", "/buckets/b1/"), ("get", "/buckets/b1/edit/"), ("post", "/buckets/b1/edit/"),
     ("post", "/buckets/b1/clear/"), ("post", "/buckets/b1/delete/"),
