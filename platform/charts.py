@@ -180,8 +180,10 @@ def svg_chart(points: Iterable[tuple[int, Any]], *, min_ts: int | None = None, m
                        f'<text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_number(v)}</text>')
     # One label per ~80 units: a 6-column widget (480) still gets weekly labels over 30 days.
     for ts, label in time_ticks(lo_ts, hi_ts, count=max(3, min(8, width // 80))):
+        # A label centred on a tick at the right edge ran out of the drawing ("12:0"): it ends there.
+        anchor = "end" if x(ts) + len(label) * 3.5 > width else "middle"
         out.append(f'<line class="tick" x1="{x(ts):.1f}" x2="{x(ts):.1f}" y1="{height - PAD_B}" '
-                   f'y2="{height - PAD_B + 4}"/><text x="{x(ts):.1f}" y="{height - 8}" text-anchor="middle">'
+                   f'y2="{height - PAD_B + 4}"/><text x="{x(ts):.1f}" y="{height - 8}" text-anchor="{anchor}">'
                    f'{label}</text>')
     for name, pts in series.items():
         c = colours[name]

@@ -80,3 +80,11 @@ def test_a_narrow_30_day_chart_has_a_label_every_week():
     points = [(T0 + i * day, {"t": i}) for i in range(31)]
     svg = svg_chart(points, min_ts=T0, max_ts=T0 + 30 * day, width=480)
     assert svg.count('<line class="tick"') >= 4
+
+
+def test_a_time_label_on_the_right_edge_ends_there_rather_than_running_out():
+    """An 11:00-12:00 range put "12:00" centred on the edge: the drawing cut it to "12:0"."""
+    points = [(T0 + 11 * HOUR + i * 60_000, {"t": i}) for i in range(60)]
+    svg = svg_chart(points, min_ts=T0 + 11 * HOUR, max_ts=T0 + 12 * HOUR)
+    assert re.search(r'text-anchor="end">12:00</text>', svg), svg
+    assert re.search(r'text-anchor="middle">11:30</text>', svg)
