@@ -33,6 +33,8 @@ class BucketForm(forms.Form):
 class RangeForm(forms.Form):
     """The data range of a bucket page. `from`/`to` are for the custom range."""
 
+    label_suffix = ""  # "From", "To", "Aggregate", as the page's other labels (no colon)
+
     PRESETS = {"1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000}
     range = forms.ChoiceField(choices=[(k, k) for k in [*PRESETS, "custom"]], required=False)
     start = forms.DateTimeField(label="From", required=False,
