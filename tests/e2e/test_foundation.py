@@ -43,7 +43,8 @@ def test_embedded_mode_stores_a_posted_callback(tmp_path):
     env.update(VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(ROOT))
     _manage(env, "migrate", "--noinput")
     printed = _manage(env, "demo")
-    curl = next(line for line in printed.splitlines() if line.startswith("curl "))
+    # The banner indents its token and curl under "Post a message from the demo device".
+    curl = next(line.strip() for line in printed.splitlines() if line.strip().startswith("curl "))
     token = curl.split("Authorization: Bearer ")[1].split("'")[0]
     running = Stack(env=env, tmp_path=tmp_path, inherit=False)
     try:
