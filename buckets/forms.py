@@ -33,8 +33,6 @@ class BucketForm(forms.Form):
 class RangeForm(forms.Form):
     """The data range of a bucket page. `from`/`to` are for the custom range."""
 
-    label_suffix = ""  # "From", "To", "Aggregate", as the page's other labels (no colon)
-
     PRESETS = {"1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000}
     range = forms.ChoiceField(choices=[(k, k) for k in [*PRESETS, "custom"]], required=False)
     start = forms.DateTimeField(label="From", required=False,
@@ -43,6 +41,10 @@ class RangeForm(forms.Form):
     agg_type = forms.ChoiceField(label="Aggregate", required=False, choices=[
         (t, t) for t in ("mean", "min", "max", "sum", "count", "first", "last")])
     page = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # "From", "To", as "Aggregate" beside them (no colon)
+        super().__init__(*args, **kwargs)
 
     def clean(self):
         super().clean()

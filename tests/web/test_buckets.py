@@ -133,3 +133,8 @@ def test_bucket_chart_colours_do_not_swap_between_ranges(web, bucket):
     hour, day = web.get("/buckets/b1/?range=1h").text, web.get("/buckets/b1/?range=24h").text
     assert "<b>humidity</b>" not in hour and "<b>humidity</b>" in day
     assert snr_colour(hour) == snr_colour(day)
+
+
+def test_the_range_forms_labels_have_no_colon(web, bucket):
+    page = web.get("/buckets/b1/").text
+    assert '>From</label>' in page and '>To</label>' in page and 'From:' not in page
