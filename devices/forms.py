@@ -4,7 +4,7 @@ from typing import cast
 from django import forms
 
 from buckets.models import Bucket
-from devices.models import MAX_TIMEOUT, Device
+from devices.models import MAX_TIMEOUT, TIMEOUT_RANGE, Device
 from endpoints.models import Connection, Endpoint
 from platform.forms import json_form_value
 from platform.validators import id_validator
@@ -47,9 +47,6 @@ class DeviceCreateForm(forms.Form):
         return device_id
 
 
-TIMEOUT_RANGE = f"Give the connection timeout in whole minutes, 1 to {MAX_TIMEOUT}."
-
-
 class DeviceSettingsForm(forms.ModelForm):
     """The device's description and its callback settings (Thinger's actions)."""
 
@@ -65,11 +62,9 @@ class DeviceSettingsForm(forms.ModelForm):
         fields = ["name", "description", "enabled", "write_bucket", "call_endpoint", "set_property",
                   "send_property", "timeout"]
         labels = {"write_bucket": "Write to bucket", "call_endpoint": "Call endpoint",
-                  "set_property": "Set property", "send_property": "Response property",
-                  "timeout": "Timeout (minutes)"}
+                  "set_property": "Set property", "send_property": "Response property"}
         help_texts = {"set_property": "Stores the last payload in this property.",
-                      "send_property": "Its value is the answer to every callback (when no downlink is queued).",
-                      "timeout": "Minutes without a callback before the device shows as disconnected."}
+                      "send_property": "Its value is the answer to every callback (when no downlink is queued)."}
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):

@@ -8,6 +8,7 @@ from platform.validators import id_validator
 
 # The longest connection timeout a device can have (30 days), in minutes; the API and the page check it.
 MAX_TIMEOUT = 30 * 24 * 60
+TIMEOUT_RANGE = f"Give the connection timeout in whole minutes, 1 to {MAX_TIMEOUT}."
 
 
 class Device(models.Model):

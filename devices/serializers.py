@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from buckets.models import Bucket
-from devices.models import MAX_TIMEOUT
+from devices.models import MAX_TIMEOUT, TIMEOUT_RANGE
 from endpoints.models import Connection, Endpoint
 from platform.payloads import PayloadError, json_check
 from platform.serializers import (
@@ -217,8 +217,7 @@ class CallbackSettingsSerializer(serializers.Serializer):
     def validate_properties(self, properties):
         timeout = (properties or {}).get("timeout", 10)
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_TIMEOUT:
-            raise serializers.ValidationError(
-                {"timeout": f"Give the connection timeout in whole minutes, 1 to {MAX_TIMEOUT}."})
+            raise serializers.ValidationError({"timeout": TIMEOUT_RANGE})
         return {"timeout": timeout}
 
     def settings(self):

@@ -5,8 +5,7 @@ from django import forms
 from django.template.loader import render_to_string
 
 from devices.models import Device
-from endpoints.api.thingpark import MAX_BLAME_PERIOD
-from endpoints.models import Endpoint
+from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import json_form_value
 from platform.validators import id_validator, url_problem, validate_headers
@@ -136,7 +135,8 @@ class ApplicationForm(forms.Form):
                                                      "{CustomerID}, {payload.a.b}.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     blame_period = forms.IntegerField(
-        label="Blame period (seconds)", min_value=0, max_value=MAX_BLAME_PERIOD, initial=30, required=False,
+        label="Blame period (seconds)", min_value=0, max_value=MAX_BLAME_PERIOD, initial=DEFAULT_BLAME_PERIOD,
+        required=False,
         help_text="After a failed delivery, deliveries pause this long, then resume with the oldest message; "
                   "failures in a row double the pause, up to 10 minutes.")
     send_raw_decoded_format = forms.BooleanField(
@@ -154,7 +154,7 @@ class ApplicationForm(forms.Form):
 
     def clean_blame_period(self):
         value = self.cleaned_data["blame_period"]
-        return 30 if value is None else value  # left empty: ThingPark's default, as the API's
+        return DEFAULT_BLAME_PERIOD if value is None else value  # left empty: the default, as in the API
 
     def clean_destination_url(self):
         url = self.cleaned_data["destination_url"].strip()

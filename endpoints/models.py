@@ -46,6 +46,10 @@ def downlink_secret_new():
     return secrets.token_urlsafe(32)
 
 
+# A connection's blame period, in seconds: ThingPark's default, and the most the API and the form take.
+DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD = 30, 7 * 24 * 3600
+
+
 class Connection(models.Model):
     """A ThingPark-style HTTP connection, labelled "Application" in the UI."""
 
@@ -59,7 +63,7 @@ class Connection(models.Model):
     active = models.BooleanField(default=True)
     destination_url = models.URLField(max_length=2000)
     headers = models.JSONField(default=dict, blank=True)
-    blame_period = models.PositiveIntegerField(default=30, help_text="seconds")
+    blame_period = models.PositiveIntegerField(default=DEFAULT_BLAME_PERIOD, help_text="seconds")
     description = models.TextField(blank=True)
     send_raw_decoded_format = models.BooleanField(default=False)
     state = models.CharField(max_length=12, choices=STATES, default=OPENED)

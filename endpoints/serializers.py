@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from endpoints import delivery as engine
-from endpoints.models import Connection, Endpoint
+from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Connection, Endpoint
 from platform.clock import ms
 from platform.serializers import (
     ComputedCharField,
@@ -192,8 +192,8 @@ class ConnectionConfigurationSchema(serializers.Serializer):
     headers = serializers.DictField(child=serializers.CharField(), required=False, allow_null=True,
                                     help_text="values may use {DevEUI}, {DeviceName}, {Time}, {CustomerID}, "
                                               "{payload.a.b}")
-    blamePeriod = serializers.IntegerField(required=False, allow_null=True, default=30, min_value=0,
-                                           max_value=7 * 24 * 3600, help_text="seconds; null = 30")
+    blamePeriod = serializers.IntegerField(required=False, allow_null=True, default=DEFAULT_BLAME_PERIOD, min_value=0,
+                                           max_value=MAX_BLAME_PERIOD, help_text=f"seconds; null = {DEFAULT_BLAME_PERIOD}")
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     sendRawDecodedFormat = serializers.BooleanField(required=False, default=False)
     maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256,

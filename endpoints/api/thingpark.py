@@ -19,7 +19,7 @@ from endpoints import delivery as engine
 from endpoints import selectors, services
 from endpoints.api import openapi as doc
 from endpoints.api.common import int_param
-from endpoints.models import Delivery
+from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Delivery
 from endpoints.serializers import (
     ConnectionDetailSchema,
     ConnectionRequestSchema,
@@ -30,7 +30,6 @@ from platform.api import database_error_answer, thingpark_error_body
 from platform.validators import text_problem, url_problem, validate_headers
 
 CONNECTOR = "actility-http-iot"
-MAX_BLAME_PERIOD = 7 * 24 * 3600
 MAX_IN_FLIGHT = 256
 _url_valid = URLValidator(schemes=["http", "https"])
 UNAUTHENTICATED = ("Authentication required: send 'Authorization: Bearer <access token>' "
@@ -130,8 +129,8 @@ def connection_parse(data):
         validate_headers(headers)
     except DjangoValidationError as exc:
         raise BadRequest(f"configuration.headers: {exc.messages[0]}") from None
-    blame = config.get("blamePeriod", 30)
-    blame = 30 if blame is None else _typed(blame, int, "configuration.blamePeriod")
+    blame = config.get("blamePeriod")
+    blame = DEFAULT_BLAME_PERIOD if blame is None else _typed(blame, int, "configuration.blamePeriod")
     if not 0 <= blame <= MAX_BLAME_PERIOD:
         raise BadRequest(f"configuration.blamePeriod must be between 0 and {MAX_BLAME_PERIOD} seconds.")
     description = ("" if config.get("description") is None

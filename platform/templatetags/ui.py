@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from django import template
 
 from platform.charts import svg_chart
+from platform.clock import epoch_ms_text
 
 register = template.Library()
 
@@ -16,6 +17,10 @@ def ms_datetime(ms):
     if ms in (None, ""):
         return None
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+# Epoch milliseconds as "2026-12-07 12:28:39.123 UTC": a full time, e.g. on hover.
+register.filter("ms_text", epoch_ms_text)
 
 
 @register.filter

@@ -15,6 +15,16 @@ def curl_example(username, device_id, token):
             f"-H 'Content-Type: application/json' -d '{{\"temperature\": 21.5, \"humidity\": 40}}'")
 
 
+def device_with_new_token(user, device_id: str, bucket_id: str, existing: Device | None) -> str:
+    """A new callback token for `existing`, or for a new device `device_id` writing to `bucket_id`
+    (created if missing). Returns the token, which only its hash keeps after this."""
+    if existing is not None:
+        return device_token_regenerate(device=existing)
+    target, _ = Bucket.objects.get_or_create(owner=user, bucket_id=bucket_id, defaults={"name": f"{device_id} data"})
+    _, token = device_create(owner=user, device_id=device_id, write_bucket=target)
+    return token
+
+
 class Command(BaseCommand):
     help = ("Creates an HTTP device (and a bucket for its data) and prints its callback token and a curl "
             "that posts to it. With --regenerate, gives an existing device a new token.")
@@ -33,11 +43,6 @@ class Command(BaseCommand):
         existing = Device.objects.filter(owner=user, device_id=device_id).first()
         if existing and not regenerate:
             raise CommandError(f"{username} already has a device {device_id!r}; add --regenerate for a new token.")
-        if existing:
-            token = device_token_regenerate(device=existing)
-        else:
-            target, _ = Bucket.objects.get_or_create(owner=user, bucket_id=bucket or device_id,
-                                                     defaults={"name": f"{device_id} data"})
-            _, token = device_create(owner=user, device_id=device_id, write_bucket=target)
+        token = device_with_new_token(user, device_id, bucket or device_id, existing)
         self.stdout.write(f"token: {token}")
         self.stdout.write(curl_example(username, device_id, token))

@@ -7,10 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from buckets.models import Bucket
 from dashboards.services import dashboard_create
-from devices.management.commands.create_device import curl_example
-from devices.services import device_create, device_token_regenerate
+from devices.management.commands.create_device import curl_example, device_with_new_token
 from platform.lan import reachable_from_this_computer_only
 from platform.tokens import hash_matches, token_hash
 
@@ -37,12 +35,7 @@ def demo_device_token(user) -> str:
     device = user.devices.filter(device_id="demo-device").first()
     if device is not None and kept and hash_matches(token_hash(kept), device.token_hash):
         return kept
-    if device is None:
-        bucket, _ = Bucket.objects.get_or_create(owner=user, bucket_id="demo-bucket",
-                                                 defaults={"name": "demo-device data"})
-        _, token = device_create(owner=user, device_id="demo-device", write_bucket=bucket)
-    else:
-        token = device_token_regenerate(device=device)
+    token = device_with_new_token(user, "demo-device", "demo-bucket", device)
     token_file.write_text(token)
     token_file.chmod(0o600)
     return token

@@ -21,10 +21,11 @@ def stack_commands(bind, web_workers=2):
     # every 10 s and every task's received/succeeded lines scroll it away. LOG_LEVEL=INFO shows them.
     level = os.environ.get("LOG_LEVEL", "WARNING")
 
-    def supervised(name):
+    def celery(name, *args):
         # A worker or beat that dies on its own is restarted (platform/supervise.py says why);
-        # the web server's main process already restarts its own workers.
-        return [python, "-m", "platform.supervise", name, "--"]
+        # the web server's main process already restarts its own workers. -q: no banner.
+        return [python, "-m", "platform.supervise", name, "--", python, "-m", "celery", "-q", "-A", "platform",
+                *args, "--loglevel", level]
 
     # `python -m` puts the project first on sys.path, so our `platform` package wins over the
     # standard-library module of that name in every process.
@@ -32,12 +33,9 @@ def stack_commands(bind, web_workers=2):
         "web": web_command(bind, web_workers),
         # Storage and deliveries in worker processes of their own: a delivery sender runs for up
         # to DELIVERY_SENDER_SECONDS and must never keep the inbox waiting.
-        "worker": [*supervised("worker"), python, "-m", "celery", "-q", "-A", "platform", "worker", "-n", "worker@%h",
-                   "-Q", "ingest,maintenance", "--concurrency", "1", "--loglevel", level],
-        "sender": [*supervised("sender"), python, "-m", "celery", "-q", "-A", "platform", "worker", "-n", "sender@%h",
-                   "-Q", "deliveries", "--concurrency", "1", "--loglevel", level],
-        "beat": [*supervised("beat"), python, "-m", "celery", "-q", "-A", "platform", "beat", "--loglevel", level,
-                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        "worker": celery("worker", "worker", "-n", "worker@%h", "-Q", "ingest,maintenance", "--concurrency", "1"),
+        "sender": celery("sender", "worker", "-n", "sender@%h", "-Q", "deliveries", "--concurrency", "1"),
+        "beat": celery("beat", "beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME),
     }
 
 
