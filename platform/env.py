@@ -54,9 +54,21 @@ def env_list(name: str, default: Iterable[str] = ()) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_int_list(name: str, default: Iterable[str] = ()) -> list[int]:
+def env_int_list(name: str, default: Iterable[str] = (), *, minimum: int | None = None) -> list[int]:
     """A comma-separated list of whole numbers, e.g. a retry schedule in seconds."""
     try:
-        return [int(item) for item in env_list(name, default)]
+        numbers = [int(item) for item in env_list(name, default)]
     except ValueError:
         raise ImproperlyConfigured(f"{name}={os.environ.get(name)!r}: use comma-separated whole numbers.") from None
+    if minimum is not None and any(number < minimum for number in numbers):
+        raise ImproperlyConfigured(f"{name}={os.environ.get(name)!r}: every number must be at least {minimum}.")
+    return numbers
+
+
+def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
+    """One of `choices`, written in any case (LOG_LEVEL=info is INFO)."""
+    value = env_str(name, default)
+    by_upper = {choice.upper(): choice for choice in choices}
+    if value.strip().upper() not in by_upper:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(by_upper.values())}.")
+    return by_upper[value.strip().upper()]

@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from platform.broker import embedded_broker
-from platform.env import env_bool, env_int, env_int_list, env_list, env_str
+from platform.env import env_bool, env_choice, env_int, env_int_list, env_list, env_str
 from platform.lan import default_site_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -180,7 +180,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True  # serve static files without a collectstatic step in development
+# In development the app directories are served as they are (no collectstatic step, edits show
+# at once); in production what collectstatic built, with its compressed copies. Finders added after
+# STATIC_ROOT win, so they stay off once it holds files; an empty one (no collectstatic yet) falls
+# back to them rather than serve a page without its CSS.
+WHITENOISE_USE_FINDERS = DEBUG or not any(STATIC_ROOT.iterdir())
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -289,7 +293,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ENDPOINTS_ALLOW_PRIVATE_IPS = env_bool("ENDPOINTS_ALLOW_PRIVATE_IPS", False)
 # Seconds to wait before each retry of a failed delivery; empty = the default schedule in
 # endpoints/delivery.py (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about a day).
-ENDPOINTS_RETRY_SCHEDULE = env_int_list("ENDPOINTS_RETRY_SCHEDULE") or None
+ENDPOINTS_RETRY_SCHEDULE = env_int_list("ENDPOINTS_RETRY_SCHEDULE", minimum=0) or None
 # Days delivered and failed deliveries stay in the log (0 = forever); pending ones are always kept.
 ENDPOINTS_LOG_RETENTION_DAYS = env_int("ENDPOINTS_LOG_RETENTION_DAYS", 30, minimum=0)
 # The delivery engine (endpoints/sender/). Lanes (one device to one target) are hashed into
@@ -306,6 +310,7 @@ DELIVERY_SENDER_SECONDS = env_int("DELIVERY_SENDER_SECONDS", 60, minimum=1)
 # different partitions in parallel on as many worker processes as there are.
 INGEST_PARTITIONS = env_int("INGEST_PARTITIONS", 16, minimum=1)
 
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -313,7 +318,7 @@ LOGGING = {
     # request paths, so every handler gets the clean record, and on our handler for the rest.
     "filters": {"redact_secrets": {"()": "platform.logfilters.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"},
                 "django.request": {"filters": ["redact_secrets"]},
                 "django.server": {"filters": ["redact_secrets"]}},

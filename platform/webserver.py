@@ -31,6 +31,14 @@ def header_timeout_ms(environ: Mapping[str, str]) -> int:
     return 1000 * min(60, max(1, seconds))
 
 
+def web_concurrency(environ: Mapping[str, str]) -> int:
+    """WEB_CONCURRENCY: web server processes, default 2."""
+    value = environ.get("WEB_CONCURRENCY") or "2"
+    if not value.strip().isdigit() or int(value) < 1:
+        raise SystemExit(f"WEB_CONCURRENCY={value!r}: give a whole number of processes, at least 1 (about one per core).")
+    return int(value)
+
+
 def web_command(bind: str, workers: int, threads: int = THREADS, access_log: bool = True,
                 environ: Mapping[str, str] = os.environ, app: str = "platform.wsgi:application") -> list[str]:
     """The argv that serves the platform (or, for the benchmarks, another WSGI `app`) on `bind`
@@ -47,7 +55,7 @@ def web_command(bind: str, workers: int, threads: int = THREADS, access_log: boo
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m platform.webserver", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 2),
+    parser.add_argument("--workers", type=int, default=web_concurrency(os.environ),
                         help="processes, about one per core (default: WEB_CONCURRENCY or 2)")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads per process")
     parser.add_argument("--no-access-log", action="store_true")

@@ -1,6 +1,9 @@
 """The callback's cached token lookup (devices/cache.py): every write that changes what the
 callback reads takes effect on the very next callback."""
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -8,6 +11,7 @@ from devices import cache as callback_cache
 from devices.models import Device
 from devices.selectors import device_for_callback
 from devices.services import callback_settings_set, device_delete, device_token_regenerate, device_update, property_set
+from platform.tokens import token_hash
 from tests.devices.conftest import post
 
 pytestmark = pytest.mark.skipif(not callback_cache.enabled(), reason="the lookup is cached only in a shared cache")
@@ -68,3 +72,16 @@ def test_a_read_from_before_a_write_is_never_served_after_it(client, device):
     device_token_regenerate(device=device)
     callback_cache.device_put("alice", "d1", old_row, versions)  # the slow reader stores late
     assert post(client, device, {"a": 1}).status_code == 401
+
+
+def test_after_a_restore_clear_cache_makes_the_database_s_token_the_one_that_works(client, device):
+    """A restore rewrites rows behind the platform's back (docs/operations.md, Backups): until the
+    cache is cleared, the callback still answers from the lookup cached before it."""
+    assert post(client, device, {"a": 1}).status_code == 200
+    Device.objects.filter(pk=device.pk).update(token_hash=token_hash("restored-token"))
+    assert post(client, device, {"a": 2}).status_code == 200  # the cached lookup, stale
+    out = io.StringIO()
+    call_command("clear_cache", stdout=out)
+    assert out.getvalue() == "Cache cleared.\n"
+    assert post(client, device, {"a": 3}).status_code == 401
+    assert post(client, device, {"a": 4}, token="restored-token").status_code == 200

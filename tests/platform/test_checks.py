@@ -48,3 +48,30 @@ def test_the_wsgi_application_refuses_to_start_without_a_shared_cache():
     result = _run(["-c", "import platform.wsgi"])
     assert result.returncode != 0 and "CACHE_URL=redis://" in result.stderr
     assert _run(["-c", "import platform.wsgi"], CACHE_URL="redis://127.0.0.1:6379/11").returncode == 0
+
+
+@pytest.mark.parametrize(("name", "value"), [("LOG_LEVEL", "loud"), ("ENDPOINTS_RETRY_SCHEDULE", "5,-5")])
+def test_a_malformed_setting_stops_the_start_naming_it(name, value):
+    result = _run(["manage.py", "check"], SINGLE_PROCESS="true", **{name: value})
+    assert result.returncode != 0 and f"{name}={value!r}" in result.stderr, result.stderr
+
+
+def test_the_log_level_is_read_in_any_case():
+    result = _run(["-c", "import django; django.setup(); from django.conf import settings; print(settings.LOG_LEVEL)"],
+                  SINGLE_PROCESS="true", LOG_LEVEL="warning", DJANGO_SETTINGS_MODULE="platform.settings")
+    assert result.returncode == 0 and result.stdout.strip() == "WARNING", result.stderr
+
+
+def test_production_serves_what_collectstatic_built_once_there_is_something(tmp_path):
+    """Finders would win over STATIC_ROOT and its compressed copies; with nothing collected yet
+    they still serve the UI's files rather than pages without CSS."""
+    def uses_finders():
+        code = "import django; django.setup(); from django.conf import settings; print(settings.WHITENOISE_USE_FINDERS)"
+        result = _run(["-c", code], SINGLE_PROCESS="true", VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="platform.settings")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert uses_finders() == "True"
+    (tmp_path / "staticfiles" / "css").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "staticfiles" / "css" / "app.css").write_text("body {}")
+    assert uses_finders() == "False"
