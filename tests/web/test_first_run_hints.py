@@ -1,8 +1,10 @@
 """What a self-hoster needs to know on a first run: how to let "Send test" reach a receiver on
 their own machine, and how to give a board a callback URL it can reach."""
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
+from buckets.models import Bucket
+from devices.models import Device
 from endpoints.models import Connection, Endpoint
 from platform.lan import default_site_url, lan_address, reachable_from_this_computer_only
 from tests.web.conftest import hx
@@ -99,3 +101,12 @@ def test_create_device_in_another_terminal_prints_the_url_make_run_serves_at(ali
     settings.SITE_URL = "https://iot.example.com"
     call_command("create_device", "alice", "board-2")
     assert "'https://iot.example.com/v3/users/alice/devices/board-2/callback/data'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "named"), [(["bad id"], "'bad id' is not a device id"),
+                                             (["board-3", "--bucket", "bad id/ü"], "'bad id/ü' is not a bucket id")])
+def test_create_device_refuses_an_id_the_urls_cannot_hold(alice, args, named):
+    """Such a bucket was created, and the buckets page answered 500 building its link."""
+    with pytest.raises(CommandError, match=named):
+        call_command("create_device", "alice", *args)
+    assert not Device.objects.filter(owner=alice).exists() and not Bucket.objects.filter(owner=alice).exists()

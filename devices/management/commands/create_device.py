@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -7,6 +8,7 @@ from buckets.models import Bucket
 from devices.models import Device
 from devices.services import device_create, device_token_regenerate
 from platform.lan import command_site_url
+from platform.validators import id_validator
 
 
 def curl_example(username, device_id, token):
@@ -40,6 +42,12 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
+        for what, value in (("device id", device_id), ("bucket id", bucket)):
+            try:
+                if value is not None:
+                    id_validator(value)
+            except ValidationError:
+                raise CommandError(f"{value!r} is not a {what}: use 1 to 64 letters, digits, '_' or '-'.") from None
         existing = Device.objects.filter(owner=user, device_id=device_id).first()
         if existing and not regenerate:
             raise CommandError(f"{username} already has a device {device_id!r}; add --regenerate for a new token.")
