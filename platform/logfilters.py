@@ -39,3 +39,17 @@ class RedactSecrets(logging.Filter):
         elif isinstance(record.args, dict):
             record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
         return True
+
+
+class ClientErrorsBrief(logging.Filter):
+    """A 4xx is the client's mistake (often a scanner's: a Host not in ALLOWED_HOSTS, an admin page
+    without the right): one WARNING line, without the traceback Django attaches, so that alerts on
+    ERROR lines mean the server's own trouble. 5xx records pass as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            record.exc_info, record.exc_text = None, None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True

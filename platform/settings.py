@@ -316,11 +316,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Secrets in URLs (downlink URLs, ?authorization=) are rewritten: on the loggers that log
     # request paths, so every handler gets the clean record, and on our handler for the rest.
-    "filters": {"redact_secrets": {"()": "platform.logfilters.RedactSecrets"}},
+    "filters": {"redact_secrets": {"()": "platform.logfilters.RedactSecrets"},
+                "client_errors_brief": {"()": "platform.logfilters.ClientErrorsBrief"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"},
-                "django.request": {"filters": ["redact_secrets"]},
+                "django.request": {"filters": ["redact_secrets", "client_errors_brief"]},
+                "django.security.DisallowedHost": {"filters": ["client_errors_brief"]},
                 "django.server": {"filters": ["redact_secrets"]}},
 }
 
