@@ -8,7 +8,9 @@ endpoint at the platform's own network. Failures are one typed error, `Transport
 
 Two clients, one set of rules: `http_send` (requests, blocking) for a person's "Send test" and
 the `/call` API, and `AsyncTransport` (aiohttp) for the delivery engine, which keeps many requests
-in flight from one thread with a keep-alive pool per destination.
+in flight from one thread with a keep-alive pool per destination. Both send a header's value as
+its UTF-8 bytes (a receiver sees the same bytes whichever path sent it), and both refuse, through
+`headers_check`, the headers that would break the request (line breaks, Content-Length...).
 
 No DNS-rebinding window: when the guard is on, the connection goes to the very address that was
 checked (`_PinnedAdapter`), never to a second lookup of the name, which a hostile DNS server
@@ -31,6 +33,8 @@ import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
+
+from platform.validators import PLATFORM_HEADERS, platform_header_message
 
 USER_AGENT = "http-devices/1.0 (+endpoints)"
 # How much of an answer is read at all, and how much of it a log row keeps.
@@ -210,13 +214,17 @@ def http_send(*, method: str, url: str, headers: dict[str, str] | None = None, b
     """Sends one request and returns its answer (any status). Raises TransportError when there is
     no answer. Never follows redirects: a 3xx is returned as the answer."""
     addresses = address_check(url)
-    headers = {"User-Agent": USER_AGENT, **(headers or {})}
+    # http.client sends a str value as Latin-1, aiohttp as UTF-8: "café" went out as two different
+    # byte strings. Bytes go out as they are, so both clients send the UTF-8 of the same value.
+    encoded = {name: value.encode() for name, value in headers_check(dict(headers or {})).items()}
+    sent: dict[str, str | bytes] = {"User-Agent": USER_AGENT, **encoded}
     data = body.encode() if isinstance(body, str) else body
     started = time.monotonic()
     try:
-        prepared = _session.prepare_request(requests.Request(method, url, headers=headers, data=data))
-        if addresses:
-            # The Host header names the site, not the address dialled (urllib3 would use the pool's).
+        prepared = _session.prepare_request(requests.Request(method, url, headers=sent, data=data))
+        if addresses and "Host" not in prepared.headers:
+            # The Host header names the site, not the address dialled (urllib3 would use the pool's);
+            # one the endpoint sets (a name-based virtual host) is kept, as aiohttp keeps it.
             prepared.headers["Host"] = urlsplit(prepared.url or url).netloc.rpartition("@")[2]
         for index, address in enumerate(addresses or [None]):
             prepared.pinned_ip = address  # type: ignore[attr-defined]  # our own attribute, read by _PinnedAdapter
@@ -256,12 +264,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def headers_check(headers: dict[str, str]) -> dict[str, str]:
-    """Refuses headers that no HTTP client can send (a name that is not a token, a value with a
-    control character or outside Latin-1) with a TransportError that says which and why; it is
-    permanent, since the same configuration and message make the same header again."""
+    """Refuses headers that cannot be sent as configured (a name that is not a token or is one the
+    client sets itself, a value with a control character or that is not Unicode text) with a
+    TransportError that says which and why; it is permanent, since the same configuration and
+    message make the same header again. Values go out as UTF-8 whatever the client (http_send).
+    The header rule (platform.validators) refuses these when saved; this holds for rows saved
+    before it did and for values filled in from a message."""
     for name, value in headers.items():
         if not _HEADER_NAME.fullmatch(name):
             raise TransportError(f"Header name {name[:100]!r} is not a valid HTTP header name.", permanent=True)
+        reason = PLATFORM_HEADERS.get(name.lower())
+        if reason:
+            raise TransportError(f"{platform_header_message(name, reason)} It was not sent.", permanent=True)
         control = _CONTROL.search(value)
         if control:
             raise TransportError(f"Header {name!r} would contain a control character ({control.group()!r} at "
@@ -269,10 +283,10 @@ def headers_check(headers: dict[str, str]) -> dict[str, str]:
                                  "characters out of the header's value, or out of what its template fills in.",
                                  permanent=True)
         try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise TransportError(f"Header {name!r} has characters outside Latin-1 ({value[:60]!r}); HTTP headers "
-                                 "cannot carry them (percent-encode the value).", permanent=True) from None
+            value.encode()
+        except UnicodeEncodeError:  # an unpaired surrogate: not text any client can encode
+            raise TransportError(f"Header {name!r} is not valid Unicode text ({ascii(value)[:60]}); it was not "
+                                 "sent.", permanent=True) from None
     return headers
 
 

@@ -16,6 +16,22 @@ HEADER_VALUE_MAX = 4000
 URL_MAX = 2000
 _TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 
+# Headers the HTTP client writes itself, from the body it sends and the connection it keeps
+# (lowercase name: why). One set by hand makes a malformed or desynchronised request: a short
+# Content-Length leaves the rest of the body on the keep-alive connection, read as the next
+# request; Transfer-Encoding: chunked goes out beside a Content-Length with an unchunked body.
+# Host is not among them: overriding it is how a name-based virtual host is reached.
+PLATFORM_HEADERS = {
+    "content-length": "it frames the request's body",
+    "transfer-encoding": "it frames the request's body",
+    "trailer": "it frames the request's body",
+    "connection": "it manages the connection",
+    "keep-alive": "it manages the connection",
+    "proxy-connection": "it manages the connection",
+    "upgrade": "it manages the connection",
+    "te": "it manages the connection",
+}
+
 
 def text_problem(text: str) -> str | None:
     """Why a string cannot be stored at all (PostgreSQL holds neither), or None."""
@@ -30,13 +46,17 @@ def text_problem(text: str) -> str | None:
 
 def header_problem(name: object, value: object) -> str | None:
     """What is wrong with one header (a template value is judged as written), or None: the one
-    header rule of the forms, both APIs and the models (through validate_headers). HTTP sends
-    header values as Latin-1, so a character outside it (`€`) can never be sent; nor can a control
-    character, and a space around the value is dropped on the way."""
+    header rule of the forms, both APIs and the models (through validate_headers). Values go out
+    as UTF-8 (endpoints/transport.py), so any character can be sent but a control character, and a
+    space around the value is dropped on the way. The headers that frame the request or manage
+    its connection are the platform's own (PLATFORM_HEADERS)."""
     if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
         shown = ascii(name)[:60]
         return (f"{shown} is not a valid header name: use 1 to 128 ASCII letters, digits or "
                 "!#$%&'*+.^_`|~- (no spaces, colons, line breaks or accents).")
+    reason = PLATFORM_HEADERS.get(name.lower())
+    if reason:
+        return platform_header_message(name, reason)
     if not isinstance(value, str):
         return f"Header {name}: the value must be a string."
     if len(value) > HEADER_VALUE_MAX:
@@ -51,12 +71,12 @@ def header_problem(name: object, value: object) -> str | None:
         return f"Header {name}: the value contains a control character: remove it."
     if value != value.strip(" \t"):
         return f"Header {name}: the value starts or ends with a space or a tab: remove it."
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return (f"Header {name}: the value has characters HTTP headers cannot carry (only Latin-1): "
-                f"{ascii(value)[:60]}.")
     return None
+
+
+def platform_header_message(name: str, reason: str) -> str:
+    """Why a header of PLATFORM_HEADERS cannot be set: said alike when saved and when sent."""
+    return f"Header {name}: the platform sets this header itself ({reason}); remove it."
 
 
 def validate_headers(headers: object) -> None:

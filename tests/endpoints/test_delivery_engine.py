@@ -36,10 +36,11 @@ def _time_passes():
 
 def test_a_device_name_no_header_can_carry_fails_its_deliveries_and_the_application_goes_on(
         alice, device, connection, receiver):
-    """`X-Name: {DeviceName}` with a name outside Latin-1: that device's message is failed with the
-    reason logged; the next device's message behind it is delivered; nothing is left pending."""
+    """`X-Name: {DeviceName}` with a name holding a control character: that device's message is
+    failed with the reason logged; the next device's message behind it is delivered; nothing is
+    left pending. (A name outside Latin-1 is sent, as UTF-8: test_header_bytes.py.)"""
     Connection.objects.filter(pk=connection.pk).update(headers={"X-Name": "{DeviceName}"})
-    Device.objects.filter(pk=device.pk).update(name="Küche €")
+    Device.objects.filter(pk=device.pk).update(name="Küche\x07€")
     other = Device.objects.create(owner=alice, device_id="d2", name="Hall", token_hash="x")
     device.refresh_from_db()
     device.applications.add(connection)
@@ -48,7 +49,7 @@ def test_a_device_name_no_header_can_carry_fails_its_deliveries_and_the_applicat
     good = _message(other, {"t": 2})
     _deliver()
     failed = Delivery.objects.get(message_id=bad.pk)
-    assert failed.state == "failed" and "X-Name" in failed.last_error and "Latin-1" in failed.last_error
+    assert failed.state == "failed" and "X-Name" in failed.last_error and "control character" in failed.last_error
     assert Attempt.objects.get(delivery=failed).error == failed.last_error
     assert Delivery.objects.get(message_id=good.pk).state == "delivered"
     assert [r.headers["X-Name"] for r in receiver.requests] == ["Hall"]
@@ -59,7 +60,7 @@ def test_a_device_name_no_header_can_carry_fails_its_deliveries_and_the_applicat
 def test_a_payload_that_breaks_a_header_fails_that_message_only(device, connection, receiver):
     Connection.objects.filter(pk=connection.pk).update(headers={"X-City": "{payload.city}"})
     device.applications.add(connection)
-    first = _message(device, {"city": "東京"})
+    first = _message(device, {"city": "Paris\r\nX-Evil: 1"})
     _message(device, {"city": "Paris"})
     assert _deliver() == 2
     assert Delivery.objects.get(message_id=first.pk).state == "failed"

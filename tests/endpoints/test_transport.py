@@ -1,3 +1,4 @@
+import asyncio
 import ipaddress
 import socket
 import ssl
@@ -167,15 +168,57 @@ def test_https_to_the_checked_address_keeps_sni_and_certificate_check(hostile_dn
     assert len(seen["host"]) == 1
 
 
-@pytest.mark.parametrize("value", ["plain", "a\tb", "café", "ÿ"])
+# Values go out as UTF-8 from both clients, so characters outside Latin-1 pass too.
+@pytest.mark.parametrize("value", ["plain", "a\tb", "café", "ÿ", "€", "a\u0100", "東京"])
 def test_header_values_any_client_can_send_pass(value):
     assert headers_check({"X-Thing": value}) == {"X-Thing": value}
 
 
 @pytest.mark.parametrize(("value", "refused"), [
     ("a\nb", "control character"), ("a\rb", "control character"), ("\x00", "control character"),
-    ("a\x7f", "control character"), ("\x1f", "control character"), ("€", "Latin-1"), ("a\u0100", "Latin-1")])
+    ("a\x7f", "control character"), ("\x1f", "control character"), ("a\ud800", "not valid Unicode")])
 def test_header_values_no_client_can_send_are_refused_permanently(value, refused):
     with pytest.raises(TransportError) as caught:
         headers_check({"X-Thing": value})
     assert refused in str(caught.value) and "X-Thing" in str(caught.value) and caught.value.permanent
+
+
+@pytest.mark.parametrize("name", ["Content-Length", "transfer-encoding", "CONNECTION", "Keep-Alive", "Upgrade",
+                                  "TE", "Trailer", "Proxy-Connection"])
+def test_headers_the_client_sets_itself_are_refused_permanently(name):
+    """Saved before the header rule refused them: sending them would frame the body wrongly or
+    desynchronise the keep-alive connection, so the delivery fails for good, saying why."""
+    with pytest.raises(TransportError) as caught:
+        headers_check({"X-A": "1", name: "5"})
+    assert name in str(caught.value) and "platform sets this header itself" in str(caught.value)
+    assert caught.value.permanent
+
+
+def test_a_content_length_is_never_sent_by_either_client(receiver):
+    for send in (lambda: http_send(method="POST", url=receiver.url, headers={"Content-Length": "5"},
+                                   body='{"a": "twenty-five bytes"}', timeout=3),
+                 lambda: asyncio.run(_send_async(receiver.url, headers={"Content-Length": "5"}))):
+        with pytest.raises(TransportError) as caught:
+            send()
+        assert caught.value.permanent and "Content-Length" in str(caught.value)
+    assert receiver.requests == []
+
+
+async def _send_async(url, **kwargs):
+    client = transport.AsyncTransport()
+    try:
+        return await client.send(method="POST", url=url, body='{"a": "twenty-five bytes"}', timeout=3, **kwargs)
+    finally:
+        await client.close()
+
+
+def test_a_host_override_is_sent_by_both_clients(hostile_dns, receiver):
+    """A name-based virtual host: the endpoint's Host header is kept, guard on (pinned address) or
+    off, by requests as by aiohttp."""
+    script, _ = hostile_dns
+    port = receiver.server.server_address[1]
+    script["pinned.test"] = [["127.0.0.1"]]
+    url = f"http://pinned.test:{port}/in"
+    assert http_send(method="POST", url=url, headers={"Host": "vhost.example"}, body="{}", timeout=5).ok
+    assert asyncio.run(_send_async(url, headers={"Host": "vhost.example"})).ok
+    assert [r.headers["Host"] for r in receiver.requests] == ["vhost.example", "vhost.example"]

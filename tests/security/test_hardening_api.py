@@ -106,8 +106,11 @@ def test_templated_urls_are_still_accepted(alice, api):
 
 # --- One header rule ---------------------------------------------------------------------------
 
-BAD_HEADERS = [{"X-é": "1"}, {"X-A": "€"}, {"X-A\n": "1"}, {"X-A\r\n": "1"}, {"X A": "1"}, {"X-A": "a\nb"},
-               {"": "1"}, {"X-A": "a\x00b"}, {"X-A": "a\x01b"}, {"X-A": "a\x7fb"}]
+# {"X-A": "€"} was here while header values went out as Latin-1; they go out as UTF-8 now, and "€"
+# is fine (test_header_values_outside_latin1_are_fine).
+BAD_HEADERS = [{"X-é": "1"}, {"X-A\n": "1"}, {"X-A\r\n": "1"}, {"X A": "1"}, {"X-A": "a\nb"},
+               {"": "1"}, {"X-A": "a\x00b"}, {"X-A": "a\x01b"}, {"X-A": "a\x7fb"}, {"Content-Length": "5"},
+               {"transfer-encoding": "chunked"}]
 
 
 def _apis_refuse(client, connection, headers):
@@ -173,17 +176,29 @@ def test_latin1_header_values_are_fine(alice, api):
     assert response.status_code == 201, response.content
 
 
-def test_a_rendered_header_that_cannot_be_encoded_is_a_template_error(alice, api, receiver, device):
+def test_header_values_outside_latin1_are_fine(alice, api, connection):
+    headers = {"X-City": "東京 €", "X-Name": "{{device_name}} Küche"}
+    response = api(alice).post("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {
+        "url": "https://x.example", "headers": headers}}, format="json")
+    assert response.status_code == 201 and response.json()["config"]["headers"] == headers
+    response = api(alice).put(f"/iot-flow/v1/connections/{connection.pk}", _connection_body(headers=headers),
+                              format="json")
+    assert response.status_code == 200, response.content
+
+
+# Was 東京 refused as outside Latin-1 (values go out as UTF-8 now: tests/endpoints/test_header_bytes.py);
+# a line break filled in is what no header can carry.
+def test_a_rendered_header_that_cannot_be_sent_is_a_template_error(alice, api, receiver, device):
     client = api(alice)
     client.post("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {
         "url": f"{receiver.url}/in", "headers": {"X-City": "{{payload.city}}"}}}, format="json")
-    response = client.post("/v1/users/alice/endpoints/e9/call", {"city": "東京"}, format="json")
+    response = client.post("/v1/users/alice/endpoints/e9/call", {"city": "Paris\r\nX-Evil: 1"}, format="json")
     assert response.status_code == 400, response.content
-    assert "X-City" in error_message(response) and "Latin-1" in error_message(response)
+    assert "X-City" in error_message(response) and "line break" in error_message(response)
     assert receiver.requests == []
 
 
-def test_a_delivery_whose_header_cannot_be_encoded_fails_with_the_reason(alice, device, receiver):
+def test_a_delivery_whose_header_cannot_be_sent_fails_with_the_reason(alice, device, receiver):
     from devices.ingest import messages_apply
     from devices.models import Message
     from endpoints.sender import Sender
@@ -191,11 +206,87 @@ def test_a_delivery_whose_header_cannot_be_encoded_fails_with_the_reason(alice, 
     connection = Connection.objects.create(owner=alice, name="App", destination_url=f"{receiver.url}/up",
                                            headers={"X-City": "{payload.city}"})
     device.applications.add(connection)
-    message = Message.objects.create(device=device, payload={"city": "東京"}, ts=1700000000123)
+    message = Message.objects.create(device=device, payload={"city": "Paris\nX-Evil: 1"}, ts=1700000000123)
     messages_apply(list(Message.objects.filter(pk=message.pk).select_related("device")))
     Sender(budget=30, idle_exit=0.2).run()
     delivery = Delivery.objects.get()
-    assert delivery.state == "failed" and "Latin-1" in delivery.last_error
+    assert delivery.state == "failed" and "line break" in delivery.last_error
+    assert receiver.requests == []
+
+
+# --- Headers the platform sets itself --------------------------------------------------------------
+
+PLATFORM_HEADERS = ["Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
+                    "Proxy-Connection", "content-length", "TRANSFER-ENCODING", "te"]
+
+
+def _says_why(message, name):
+    assert name in message and "platform sets this header itself" in message, message
+
+
+@pytest.mark.parametrize("name", PLATFORM_HEADERS)
+def test_framing_and_hop_by_hop_headers_are_refused_by_both_apis_naming_them(alice, api, endpoint, connection,
+                                                                            name):
+    client, headers = api(alice), {"X-A": "1", name: "5"}
+    responses = [
+        client.post("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {
+            "url": "https://x.example", "headers": headers}}, format="json"),
+        client.patch("/v1/users/alice/endpoints/e1", {"config": {"headers": headers}}, format="json"),
+        client.post("/iot-flow/v1/connections", _connection_body(headers=headers), format="json"),
+        client.put(f"/iot-flow/v1/connections/{connection.pk}", _connection_body(headers=headers), format="json")]
+    for response in responses:
+        assert response.status_code == 400, response.content
+        _says_why(error_message(response), name)
+    endpoint.refresh_from_db()
+    connection.refresh_from_db()
+    assert name not in endpoint.headers and name not in connection.headers
+    assert not Endpoint.objects.filter(endpoint_id="e9").exists() and Connection.objects.count() == 1
+
+
+@pytest.mark.parametrize("name", ["Content-Length", "keep-alive"])
+def test_framing_and_hop_by_hop_headers_are_a_form_error_naming_them(alice, name):
+    rows = {"headers_key": ["X-A", name], "headers_value": ["1", "5"]}
+    form = EndpointForm(data=MultiValueDict({"endpoint_id": ["e9"], "url": ["https://x.example"], "method": ["POST"],
+                                             "timeout": ["10"], **rows}), owner=alice)
+    application = ApplicationForm(data=MultiValueDict({"name": ["App"], "destination_url": ["https://x.example"],
+                                                       **rows}))
+    for refused in (form, application):
+        assert not refused.is_valid()
+        _says_why(" ".join(refused.errors["headers"]), name)
+
+
+def test_host_stays_allowed_for_name_based_virtual_hosts(alice, api, connection):
+    response = api(alice).post("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {
+        "url": "https://x.example", "headers": {"Host": "vhost.example"}}}, format="json")
+    assert response.status_code == 201, response.content
+    response = api(alice).put(f"/iot-flow/v1/connections/{connection.pk}",
+                              _connection_body(headers={"Host": "vhost.example"}), format="json")
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("kind", ["endpoint", "application"])
+def test_a_framing_header_saved_before_the_rule_fails_the_delivery_for_good(alice, device, receiver, kind):
+    """Rows saved before the rule: the sender refuses them as it refuses a header with a line
+    break, a permanent failure saying why; nothing reaches the receiver."""
+    from devices.ingest import messages_apply
+    from devices.models import Message
+    from endpoints.sender import Sender
+
+    headers = {"Content-Length": "5"}
+    if kind == "endpoint":
+        target = Endpoint.objects.create(owner=alice, endpoint_id="e9", url=f"{receiver.url}/in", headers=headers)
+        device.call_endpoint = target
+        device.save()
+    else:
+        target = Connection.objects.create(owner=alice, name="App", destination_url=f"{receiver.url}/up",
+                                           headers=headers)
+        device.applications.add(target)
+    message = Message.objects.create(device=device, payload={"a": "twenty-five bytes"}, ts=1700000000123)
+    messages_apply(list(Message.objects.filter(pk=message.pk).select_related("device")))
+    Sender(budget=30, idle_exit=0.2).run()
+    delivery = Delivery.objects.get()
+    assert delivery.state == "failed" and delivery.attempts == 1, (delivery.state, delivery.last_error)
+    _says_why(delivery.last_error, "Content-Length")
     assert receiver.requests == []
 
 
