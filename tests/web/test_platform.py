@@ -23,6 +23,14 @@ def test_home_empty_state(web):
     assert "Create your first device" in web.get("/").text
 
 
+def test_home_offers_the_admin_only_to_those_who_may_use_it(web, alice):
+    """A user who is not staff was sent to the admin's "not authorized" page."""
+    assert "/admin/" not in web.get("/").text
+    alice.is_staff = True
+    alice.save()
+    assert "/admin/" in web.get("/").text
+
+
 def test_access_tokens_create_once_and_revoke(web, alice):
     assert "No access tokens yet" in web.get("/tokens/").text
     response = web.post("/tokens/", {"name": "script"}, follow=True)
