@@ -21,7 +21,7 @@ from buckets.serializers import (
 from platform.api import error_response
 from platform.auth import owner_or_404
 from platform.clock import now_ms
-from platform.payloads import PayloadError, payload_parse, payload_records
+from platform.payloads import PayloadError, is_json_media_type, not_json_message, payload_parse, payload_records
 from platform.schema import api_errors
 
 # Request examples: the bodies Swagger UI fills in for "Try it out", so each is one the API accepts
@@ -126,9 +126,9 @@ class BucketDataApi(APIView):
     @extend_schema(request=doc.RECORDS_BODY, examples=[RECORDS_EXAMPLE], responses={200: doc.RecordsStoredSchema, **api_errors(400, 413, 415)})
     def post(self, request, user, bucket):
         found = _bucket(request, user, bucket)
-        content_type = request.content_type.split(";")[0].strip().lower()
-        if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-            return error_response(415, "Send the data as JSON (Content-Type: application/json).")
+        # No Content-Type at all is read as JSON here; any other type is refused as everywhere.
+        if request.content_type and not is_json_media_type(request.content_type):
+            return error_response(415, not_json_message(request.content_type))
         try:
             payload = payload_parse(request.body)
         except RequestDataTooBig:

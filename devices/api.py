@@ -180,7 +180,7 @@ class PropertyDetailView(DeviceAPIView):
     def put(self, request, user, device, property):
         """Sets the value, creating the property if needed (201 then)."""
         found = self.device()
-        serializer = PropertyValueSerializer(data=request.data)
+        serializer = PropertyValueSerializer(data=request.data, context={"property": property})
         serializer.is_valid(raise_exception=True)
         if not re.fullmatch(ID_PATTERN, property):
             raise serializers.ValidationError({"property": f"Bad property name: {ID_MESSAGE}"})
@@ -193,7 +193,7 @@ class PropertyDetailView(DeviceAPIView):
     def patch(self, request, user, device, property):
         """Changes the value of an existing property (404 if there is none)."""
         prop = selectors.property_for_device_or_404(self.device(), property)
-        serializer = PropertyValueSerializer(data=request.data)
+        serializer = PropertyValueSerializer(data=request.data, context={"property": prop.name})
         serializer.is_valid(raise_exception=True)
         prop, _ = services.property_set(device_id=prop.device_id, name=prop.name,
                                         value=serializer.validated_data["value"])
@@ -218,5 +218,5 @@ class DownlinkListView(DeviceAPIView):
         found = self.device()
         serializer = DownlinkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        downlink = services.downlink_queue(device=found, payload=serializer.validated_data["payload"])
+        downlink = services.downlink_queue(device=found, payload=serializer.downlink_payload())
         return Response(DownlinkQueuedSchema(downlink).data, status=status.HTTP_201_CREATED)

@@ -25,14 +25,13 @@ from platform.api import database_error_answer, error_response
 from platform.auth import bearer_token
 from platform.deadline import too_large_message
 from platform.models import AccessToken
-from platform.payloads import PayloadError, payload_parse
+from platform.payloads import PayloadError, is_json_media_type, not_json_message, payload_parse
 
 # One answer for no token, a wrong token, an unknown user or device (it reveals nothing), which
 # says what to do in each case: the header, and where the right token comes from.
 UNAUTHORIZED = ("Unauthorized: send the device's callback token as 'Authorization: Bearer <token>' "
                 "or '?authorization=<token>'. If you did, it is not this device's token (or there is no such "
                 "device): use the token shown when the device was created, or regenerate it on its page.")
-JSON_TYPES = ("application/json",)
 _EMPTY_ANSWER = b"{}"
 
 
@@ -50,11 +49,6 @@ def _database_error(exc):
 
 def _too_large(limit):
     return error_response(413, too_large_message(limit, device=True))
-
-
-def _is_json(content_type):
-    media = (content_type or "").split(";")[0].strip().lower()
-    return media in JSON_TYPES or media.endswith("+json")
 
 
 @csrf_exempt
@@ -77,9 +71,8 @@ def callback(request, user, device):
                                        f"per device; retry in {retry_after} s.", Retry_After=str(retry_after))
         if request.method == "GET":
             return _answer(accept.callback_answer(device=found, consume=False))
-        if not _is_json(request.content_type):
-            return error_response(415, f"Unsupported content type {request.content_type or '(none)'!r}: send "
-                                       "the body as JSON with 'Content-Type: application/json'.")
+        if not is_json_media_type(request.content_type):
+            return error_response(415, not_json_message(request.content_type))
         limit = settings.DEVICE_CALLBACK_MAX_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -3,20 +3,17 @@
 The URL is the credential: its secret names one connection. The device must belong to the
 connection's owner and be attached to it; anything else is the same 404, so the URL reveals
 nothing about other devices. Errors are ThingPark's {"code": "com-40xx", "message": "..."}."""
-import re
-
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from devices.models import Device
+from devices.serializers import DownlinkSerializer
 from devices.services import downlink_queue
 from endpoints.selectors import connection_for_downlink_secret
-from platform.api import database_error_answer, thingpark_error_response
-from platform.payloads import PayloadError, json_parse
-
-HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
+from platform.api import database_error_answer, field_errors, thingpark_error_response
+from platform.payloads import PayloadError, is_json_media_type, json_parse, not_json_message
 
 
 def _parse(body):
@@ -25,21 +22,27 @@ def _parse(body):
         data = json_parse(body)
     except PayloadError as exc:
         raise ValueError(str(exc)) from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ValueError("The body is not valid JSON.") from None
     downlink = data.get("DevEUI_downlink") if isinstance(data, dict) else None
     if not isinstance(downlink, dict):  # one error type for every bad body, as the docstring says
         raise ValueError('Send {"DevEUI_downlink": {"DevEUI": "<device id>", "payload": <json>}}.')  # noqa: TRY004
     device_id = downlink.get("DevEUI")
     if not isinstance(device_id, str) or not device_id:
         raise ValueError("DevEUI_downlink.DevEUI must be the device id.")
-    if "payload" in downlink:
-        return device_id, downlink["payload"]
-    payload_hex = downlink.get("payload_hex")
-    if isinstance(payload_hex, str) and HEX.match(payload_hex):
-        # An HTTP device gets JSON: the hex string is its downlink, as sent.
-        return device_id, payload_hex
-    raise ValueError("DevEUI_downlink needs payload (any JSON) or payload_hex (an even number of hex digits).")
+    # The API's rules for a downlink (payload or payload_hex, one of them, not null), so that a
+    # body one of the two refuses is refused by the other too.
+    serializer = DownlinkSerializer(data=downlink)
+    if not serializer.is_valid():
+        raise ValueError(_message(serializer.errors))
+    return device_id, serializer.downlink_payload()
+
+
+def _message(errors):
+    """The serializer's errors as one line, each naming its field inside DevEUI_downlink."""
+    parts: list[str] = []
+    for field, messages in field_errors(errors).items():
+        where = "DevEUI_downlink" if field == "non_field_errors" else f"DevEUI_downlink.{field}"
+        parts.extend(f"{where}: {message}" for message in messages)
+    return "; ".join(parts)
 
 
 def _database_error(exc):
@@ -58,6 +61,9 @@ def downlink_messages(request, secret):
         response = thingpark_error_response(405, "Use POST with a DevEUI_downlink body.")
         response["Allow"] = "POST"
         return response
+    if not is_json_media_type(request.content_type):
+        # As the device callback: only the media type counts, the body is read as UTF-8 JSON.
+        return thingpark_error_response(415, not_json_message(request.content_type))
     limit = settings.DEVICE_CALLBACK_MAX_BYTES
     body = request.read(limit + 1)
     if len(body) > limit:

@@ -108,7 +108,8 @@ def callback_paths():
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
                          "type": "object", "required": ["DevEUI_downlink"], "properties": {"DevEUI_downlink": {
                              "type": "object", "required": ["DevEUI"], "properties": {
-                                 "DevEUI": {"type": "string", "minLength": 1}, "payload": {},
+                                 "DevEUI": {"type": "string", "minLength": 1},
+                                 "payload": {"description": "any JSON but null; or send payload_hex, not both"},
                                  "payload_hex": {"type": "string", "pattern": "^([0-9A-Fa-f]{2})*$"}}}}},
                          **_example("A command for sensor-1", {"DevEUI_downlink": {
                              "DevEUI": "sensor-1", "payload": {"led": "off"}}})}}},
@@ -116,10 +117,12 @@ def callback_paths():
                                            "content": {"application/json": {"schema": {
                                                "type": "object", "required": ["id", "status"], "properties": {
                                                    "id": {"type": "integer"}, "status": {"type": "string"}}}}}},
-                                   **_errors(400, 403, 404, 413, 503, schema=_TP_ERROR, text={
-                                       400: "Malformed DevEUI_downlink (com-4000).",
+                                   **_errors(400, 403, 404, 413, 415, 503, schema=_TP_ERROR, text={
+                                       400: "Malformed DevEUI_downlink, a null payload, or both payload and "
+                                            "payload_hex (com-4000).",
                                        403: "The connection is deactivated.",
                                        404: "No such downlink URL, or no such device attached (com-4004).",
-                                       413: "Body too large.", 503: "The database is unavailable (Retry-After)."})}},
+                                       413: "Body too large.", 415: "Not JSON (com-4015).",
+                                       503: "The database is unavailable (Retry-After)."})}},
         },
     })

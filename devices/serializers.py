@@ -22,6 +22,7 @@ from platform.serializers import (
 from platform.validators import ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
+HEX_PATTERN = r"^(?:[0-9A-Fa-f]{2})*$"
 ACTIONS = ("write_bucket", "call_endpoint", "set_property", "send_property")
 
 
@@ -232,9 +233,36 @@ class PropertyCreateSerializer(serializers.Serializer):
     value = StorableJSONField(required=False, allow_null=True, default=None)
 
 
+# PUT and PATCH on a property. Context: `property`, the name in the URL, which the body may repeat
+# but not change (as for devices, buckets and endpoints).
 class PropertyValueSerializer(serializers.Serializer):
+    property = JsonCharField(required=False, help_text="the name in the URL, if given")
     value = StorableJSONField(allow_null=True)
 
+    def validate_property(self, value):
+        if value != self.context["property"]:
+            raise serializers.ValidationError("The property id cannot be changed: create a new property instead.")
+        return value
 
+
+# A downlink's body, from the API and from ThingPark's downlink URL alike (inside its
+# DevEUI_downlink): `payload` or `payload_hex`, exactly one, so that neither is silently dropped.
 class DownlinkSerializer(serializers.Serializer):
-    payload = StorableJSONField(help_text="the JSON the device receives in its next callback answer")
+    payload = StorableJSONField(required=False, help_text="the JSON the device receives in its next callback "
+                                                          "answer (not null)")
+    payload_hex = JsonRegexField(HEX_PATTERN, required=False, allow_blank=True,
+                                 error_messages={"invalid": "Use an even number of hex digits."},
+                                 help_text="instead of payload: the device receives this string")
+
+    def validate(self, attrs):
+        if "payload" in attrs and "payload_hex" in attrs:
+            raise serializers.ValidationError("Send payload or payload_hex, not both.")
+        if "payload" not in attrs and "payload_hex" not in attrs:
+            raise serializers.ValidationError({"payload": "Send payload (any JSON but null) or payload_hex "
+                                                          "(an even number of hex digits)."})
+        return attrs
+
+    def downlink_payload(self):
+        """The JSON the device will receive: an HTTP device gets JSON, so the hex string as sent."""
+        data = self.validated_data
+        return data["payload"] if "payload" in data else data["payload_hex"]

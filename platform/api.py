@@ -17,6 +17,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from platform.payloads import not_json_message
+
 logger = logging.getLogger(__name__)
 RETRY_AFTER = "5"
 UNAVAILABLE = "The database is unavailable: retry later."
@@ -179,6 +181,10 @@ def exception_handler(exc, context):
         return Response({"error": {"code": status, "message": message}}, status=status, headers=headers)
     if isinstance(exc, exceptions.NotAuthenticated):
         exc = exceptions.NotAuthenticated(NOT_AUTHENTICATED)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        # DRF's message names the type but not the fix; the device callback's does both.
+        content_type = getattr(context.get("request"), "content_type", "")
+        exc = exceptions.UnsupportedMediaType(content_type, detail=not_json_message(content_type))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

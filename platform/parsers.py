@@ -2,9 +2,10 @@
 
 Write bodies are JSON only (what the contract and the schema say): a form or multipart body
 would silently drop nested objects such as `config`, so it is refused with 415 instead. The
-body is parsed with the payload rules of platform/payloads.py (depth cap, no NaN or Infinity,
-no NUL or unpaired surrogate, bounded numbers), so a deeply nested body is a 400 before any
-view or serializer recurses into it."""
+body is parsed with the payload rules of platform/payloads.py (UTF-8 whatever the declared
+charset, depth cap, no NaN or Infinity, no NUL or unpaired surrogate, bounded numbers), exactly
+as the device callback parses its body, so a deeply nested body is a 400 before any view or
+serializer recurses into it."""
 from django.conf import settings
 from rest_framework import renderers, status
 from rest_framework.exceptions import APIException, NotAcceptable, ParseError
@@ -31,13 +32,10 @@ class JSONParser(BaseParser):
         if not body.strip():
             # An empty body is "no data" (DRF's own rule for a missing body), judged by the view.
             return {}
-        charset = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        # The bytes, not text decoded with the declared charset: JSON is UTF-8 whatever the
+        # Content-Type says, as the device callback reads it (platform/payloads.py's json_parse).
         try:
-            text = body.decode(charset)
-        except (UnicodeDecodeError, LookupError):
-            raise ParseError(f"The body is not valid {charset} text.") from None
-        try:
-            return json_parse(text)
+            return json_parse(body)
         except PayloadError as exc:
             raise ParseError(str(exc)) from None
 

@@ -16,6 +16,25 @@ class PayloadError(ValueError):
     pass
 
 
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON (`application/json` or any `+json` type). Only the media
+    type counts: a JSON body is UTF-8 (RFC 8259), so a declared charset is not read (see json_parse)."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def not_json_message(content_type: str | None) -> str:
+    """The 415's message, the same wherever a body must be JSON: what came (its media type), and
+    what to send."""
+    media = (content_type or "").split(";")[0].strip()
+    return f"Unsupported content type {media or '(none)'!r}: send the body as JSON with 'Content-Type: application/json'."
+
+
+def _too_deep(where: str) -> PayloadError:
+    # One message whichever check meets the nesting first: the parser's recursion or json_check's walk.
+    return PayloadError(f"JSON nested more than {MAX_DEPTH} levels deep in {where}: flatten it.")
+
+
 class MalformedJson(PayloadError):
     """Not JSON at all, as opposed to JSON the platform cannot store."""
 
@@ -49,7 +68,7 @@ def json_check(value: Any, where: str = "the value") -> None:
     while stack:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise PayloadError(f"JSON nested more than {MAX_DEPTH} levels deep in {where}: flatten it.")
+            raise _too_deep(where)
         if isinstance(item, dict):
             stack.extend((key, depth) for key in item)
             stack.extend((child, depth + 1) for child in item.values())
@@ -67,13 +86,17 @@ def json_check(value: Any, where: str = "the value") -> None:
 
 
 def json_parse(body: str | bytes, where: str = "the body") -> Any:
-    """Any JSON value, parsed strictly (see json_check), or PayloadError saying what to fix."""
+    """Any JSON value, parsed strictly (see json_check), or PayloadError saying what to fix.
+
+    Give a body as the bytes received: json decodes them as UTF-8 (or UTF-16/32, told apart by
+    their zero bytes, as RFC 8259's predecessors allowed), whatever charset the request declares.
+    Every JSON body of the platform (the device callback, the API, the downlink URL) is read so."""
     try:
         value = json.loads(body, parse_constant=_no_constants, parse_float=_finite_float, parse_int=_bounded_int)
     except PayloadError:
         raise
     except RecursionError:
-        raise PayloadError("JSON nested too deeply: flatten the payload.") from None
+        raise _too_deep(where) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedJson(f"Malformed JSON: {exc}.") from None
     if _may_need_check(body):

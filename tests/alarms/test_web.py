@@ -122,7 +122,7 @@ def test_form_errors_say_what_to_fix(web, bucket):
     ("value", "1e999", "Number out of range"), ("normalize_value", "NaN", "is not JSON: send numbers only"),
     ("value", "NaN", "To mean the text, type it in double quotes: &quot;NaN&quot;"),
     ("value", '"a\\u0000b"', "NUL character"), ("value", '{"a": "\\u0000"}', "NUL character"),
-    ("value", '"\\ud800"', "Unpaired UTF-16 surrogate"), ("value", "[" * 2000, "nested too deeply"),
+    ("value", '"\\ud800"', "Unpaired UTF-16 surrogate"), ("value", "[" * 2000, "nested more than 64 levels deep"),
 ])
 def test_a_value_a_rule_cannot_hold_is_a_form_error(web, bucket, field, typed, message):
     # Each was a 500: the form parsed with plain json.loads (NaN, inf), and the database or the

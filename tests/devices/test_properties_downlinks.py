@@ -47,6 +47,20 @@ def test_bad_property_input_is_400(api, alice, device, method, url, body, says):
     assert says in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_body_may_repeat_the_property_id_but_not_change_it(api, alice, device, method):
+    # docs/api.md's rule for every id in a URL, as devices, buckets and endpoints apply it.
+    client = api(alice)
+    client.post(PROPS, {"property": "p", "value": 1}, format="json")
+    changed = getattr(client, method)(f"{PROPS}/p", {"property": "zz", "value": 3}, format="json")
+    assert changed.status_code == 400, changed.content
+    assert changed.json()["error"]["fields"] == {
+        "property": ["The property id cannot be changed: create a new property instead."]}
+    assert DeviceProperty.objects.get().value == 1 and not DeviceProperty.objects.filter(name="zz").exists()
+    repeated = getattr(client, method)(f"{PROPS}/p", {"property": "p", "value": 3}, format="json")
+    assert repeated.status_code == 200 and repeated.json() == {"property": "p", "value": 3}
+
+
 def test_duplicate_property_is_400(api, alice, device):
     api(alice).post(PROPS, {"property": "p", "value": 1}, format="json")
     response = api(alice).post(PROPS, {"property": "p", "value": 2}, format="json")
@@ -84,3 +98,19 @@ def test_downlink_list_items_outside_1_to_1000_is_400_as_for_bucket_data(api, al
     response = api(alice).get(DOWNLINKS, {"items": items})
     assert response.status_code == 400 and response.json()["error"]["fields"] == {
         "items": ["Use an integer from 1 to 1000."]}
+
+
+def test_payload_hex_queues_its_string_as_on_the_downlink_url(api, alice, device):
+    response = api(alice).post(DOWNLINKS, {"payload_hex": "0a1B"}, format="json")
+    assert response.status_code == 201, response.content
+    assert Downlink.objects.get().payload == "0a1B"
+    bad = api(alice).post(DOWNLINKS, {"payload_hex": "xyz"}, format="json")
+    assert bad.status_code == 400 and bad.json()["error"]["fields"] == {"payload_hex": ["Use an even number of hex digits."]}
+
+
+def test_payload_and_payload_hex_together_is_400_as_on_the_downlink_url(api, alice, device):
+    # Neither is silently dropped: the client meant one of them.
+    response = api(alice).post(DOWNLINKS, {"payload": {"led": "on"}, "payload_hex": "0a"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Send payload or payload_hex, not both."
+    assert not Downlink.objects.exists()

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from devices.models import Downlink
 from endpoints.models import Connection
 
@@ -75,3 +77,43 @@ def test_a_devEUI_in_another_case_finds_the_one_attached_device_it_names(client,
     twin.applications.add(connection)
     ambiguous = _post(client, connection, {"DevEUI_downlink": {"DevEUI": "70B3D57ED0000001", "payload": {"a": 2}}})
     assert ambiguous.status_code == 404 and Downlink.objects.count() == 1
+
+
+# --- The same rules as the device callback and the user API ----------------------------------------
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_a_body_that_is_not_declared_json_is_415_as_on_the_callback(client, device, connection, content_type):
+    device.applications.add(connection)
+    body = json.dumps({"DevEUI_downlink": {"DevEUI": "d1", "payload": 1}})
+    response = client.generic("POST", _url(connection), body, content_type=content_type, CONTENT_TYPE=content_type)
+    assert response.status_code == 415 and response.json()["code"] == "com-4015"
+    assert "Content-Type: application/json" in response.json()["message"]
+    assert not Downlink.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=foo", "application/json; charset=latin-1",
+                                          "application/vnd.thingpark+json"])
+def test_only_the_media_type_counts_and_the_body_is_utf8_as_on_the_callback(client, device, connection,
+                                                                             content_type):
+    device.applications.add(connection)
+    body = json.dumps({"DevEUI_downlink": {"DevEUI": "d1", "payload": "€"}}, ensure_ascii=False).encode()
+    # generic(), not post(): the test client would re-encode the bytes in the declared charset.
+    response = client.generic("POST", _url(connection), body, content_type=content_type)
+    assert response.status_code == 202, response.content
+    assert Downlink.objects.get().payload == "€"
+
+
+def test_a_null_payload_is_400_naming_it_as_in_the_user_api(client, device, connection):
+    device.applications.add(connection)
+    response = _post(client, connection, {"DevEUI_downlink": {"DevEUI": "d1", "payload": None}})
+    assert response.status_code == 400 and response.json()["code"] == "com-4000"
+    assert "DevEUI_downlink.payload" in response.json()["message"]
+    assert not Downlink.objects.exists()
+
+
+def test_payload_and_payload_hex_together_is_400_as_in_the_user_api(client, device, connection):
+    device.applications.add(connection)
+    response = _post(client, connection, {"DevEUI_downlink": {"DevEUI": "d1", "payload": 1, "payload_hex": "0a"}})
+    assert response.status_code == 400 and response.json()["code"] == "com-4000"
+    assert "payload or payload_hex, not both" in response.json()["message"]
+    assert not Downlink.objects.exists()

@@ -126,7 +126,7 @@ def test_schema_covers_the_callback_settings_token_and_downlink_url(client):
                 base: {"post": {"200", "400", "401", "403", "413", "415", "429", "503"},
                        "get": {"200", "401", "404", "503"}, "put": {"200", "400", "401", "404", "503"}},
                 f"{base}/token": {"post": {"200", "401", "404", "503"}},
-                "/iot-flow/downlinkMessages/{secret}": {"post": {"202", "400", "403", "404", "413", "503"}}}
+                "/iot-flow/downlinkMessages/{secret}": {"post": {"202", "400", "403", "404", "413", "415", "503"}}}
     for path, methods in expected.items():
         for method, statuses in methods.items():
             assert statuses <= set(paths[path][method]["responses"]), (method, path)

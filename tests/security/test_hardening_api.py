@@ -41,6 +41,45 @@ def test_deeply_nested_json_is_400_on_every_body_route(alice, api, device, endpo
             assert "nested" in error_message(response).lower(), (method, url, error_message(response))
 
 
+def test_json_nested_too_deep_has_one_message_however_deep(alice, api):
+    # 65 levels fail json_check's walk, 2,500 the parser's recursion: one message from one place.
+    client = api(alice)
+    messages = {error_message(client.post("/v1/users/alice/devices", "[" * depth + "]" * depth,
+                                          content_type="application/json")) for depth in (65, 2500)}
+    assert messages == {"JSON nested more than 64 levels deep in the body: flatten it."}
+
+
+# --- Charsets: the API reads a body as the device callback does ----------------------------------
+
+@pytest.mark.parametrize("charset", ["latin-1", "idna", "rot13", "foo", "utf-16"])
+def test_the_api_reads_json_as_utf8_whatever_charset_is_declared(alice, api, charset):
+    # docs/api.md: the callback's rules (RFC 8259: JSON is UTF-8); the charset is not a codec to run.
+    body = json.dumps({"device": "d7", "name": "Süd €"}, ensure_ascii=False).encode()
+    response = api(alice).post("/v1/users/alice/devices", body, content_type=f"application/json; charset={charset}")
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == "Süd €"
+
+
+def test_bytes_that_are_not_utf8_are_malformed_json_whatever_the_charset(alice, api, device):
+    # b"\x80" is "€" in cp1252 and a control character in latin-1: neither is read so.
+    for content_type in ("application/json; charset=latin-1", "application/json"):
+        response = api(alice).put("/v1/users/alice/devices/d1", b'{"name": "\x80"}', content_type=content_type)
+        assert response.status_code == 400, (content_type, response.content)
+        assert error_message(response).startswith("Malformed JSON"), error_message(response)
+    device.refresh_from_db()
+    assert device.name != "\x80"
+
+
+def test_a_body_that_is_not_json_is_415_saying_what_to_send_as_on_the_callback(alice, api, device):
+    response = api(alice).put("/v1/users/alice/devices/d1", "name=x", content_type="text/plain")
+    assert response.status_code == 415
+    assert error_message(response) == ("Unsupported content type 'text/plain': send the body as JSON with "
+                                       "'Content-Type: application/json'.")
+    callback = Client().post("/v3/users/alice/devices/d1/callback/data", "{}", content_type="text/plain",
+                             HTTP_AUTHORIZATION=f"Bearer {device.token}")
+    assert error_message(callback) == error_message(response)
+
+
 def _connection_body(name="App", description="", url="https://x.example/uplink", headers=None):
     return {"name": name, "configuration": {"destinationURL": url, "headers": headers or {},
                                             "description": description}}

@@ -14,7 +14,7 @@ def root(client, django_user_model):
 @pytest.mark.parametrize("typed, message", [
     ("NaN", "is not JSON"), ('{"a": NaN}', "is not JSON"), ("1e999", "Number out of range"),
     ('{"a": "\\u0000"}', "NUL character"), ('"\\ud800"', "Unpaired UTF-16 surrogate"),
-    ("[" * 5000 + "]" * 5000, "nested too deeply"), ("1" * 5000, "Number out of range"),
+    ("[" * 5000 + "]" * 5000, "nested more than 64 levels deep"), ("1" * 5000, "Number out of range"),
     ("{", "Not valid JSON"),
 ])
 def test_a_payload_the_api_refuses_is_a_form_error(root, device, typed, message):
