@@ -5,7 +5,7 @@ from rest_framework import serializers
 from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS, AGG_TYPES, EXPORT_FORMATS, TIMESTAMP_FORMATS
 from buckets.services import SOURCES
-from platform.serializers import JsonBooleanField, JsonCharField, JsonIntegerField
+from platform.serializers import JsonBooleanField, JsonCharField, JsonIntegerField, QueryIntegerField
 from platform.validators import id_validator
 
 UNITS = [u for u, _ in Bucket.UNITS]
@@ -18,7 +18,7 @@ def _choice(choices, **kwargs):
 
 
 def _ms(**kwargs):
-    return serializers.IntegerField(min_value=0, error_messages={
+    return QueryIntegerField(min_value=0, error_messages={
         "invalid": "Use epoch milliseconds, an integer.", "min_value": "Use epoch milliseconds, 0 or more."},
         required=False, **kwargs)
 
@@ -83,7 +83,7 @@ class RangeSerializer(serializers.Serializer):
 
 
 class DataQuerySerializer(RangeSerializer):
-    items = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=100, error_messages={
+    items = QueryIntegerField(min_value=1, max_value=1000, required=False, default=100, error_messages={
         "invalid": "Use an integer from 1 to 1000.", "min_value": "Use an integer from 1 to 1000.",
         "max_value": "Use an integer from 1 to 1000."})
     sort = _choice(("asc", "desc"), required=False, default="desc")

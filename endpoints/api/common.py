@@ -1,4 +1,5 @@
 """What both APIs share that is not a body (those are in endpoints/serializers.py)."""
+from platform.serializers import query_int
 
 
 def int_param(params, name, default, *, minimum=1, maximum=None):
@@ -7,7 +8,7 @@ def int_param(params, name, default, *, minimum=1, maximum=None):
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)
+        value = query_int(raw)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {raw[:20]!r}.") from None
     if value < minimum:

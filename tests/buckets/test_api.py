@@ -1,4 +1,6 @@
 """The buckets REST API: shapes of docs/api.md, owner scoping, every parameter's 400."""
+from urllib.parse import urlencode
+
 import pytest
 
 from buckets.models import Bucket, Record
@@ -168,6 +170,23 @@ def test_bad_read_parameters_are_400_saying_what_is_allowed(alice, api, bucket, 
     response = api(alice).get(f"{BASE}/b1/data", params)
     assert response.status_code == 400
     assert needle in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("name, value, needle", [
+    ("min_ts", "1_000", "epoch milliseconds"), ("min_ts", "\u0665", "epoch milliseconds"),  # Arabic-Indic 5
+    ("max_ts", "5.0", "epoch milliseconds"), ("max_ts", " 5", "epoch milliseconds"),
+    ("max_ts", "+5", "epoch milliseconds"), ("items", "1_0", "1 to 1000"), ("items", "\uff15", "1 to 1000"),
+])
+def test_query_integers_are_ascii_digits_only(alice, api, bucket, name, value, needle):
+    # Python's int() reads all of these; no other implementation of the contract would.
+    for url in (f"{BASE}/b1/data", f"{BASE}/b1/export"):
+        if name == "items" and url.endswith("export"):
+            continue
+        response = api(alice).get(url, {name: value})
+        assert response.status_code == 400, (url, value, response.content)
+        assert needle in response.json()["error"]["message"]
+    if name != "items":
+        assert api(alice).delete(f"{BASE}/b1/data?{urlencode({name: value})}").status_code == 400
 
 
 def test_clear_without_range_deletes_everything(alice, api, bucket, bob):

@@ -111,6 +111,10 @@ def test_pagination_headers(alice, api):
     assert client.get(f"{BASE}?perPage=1000")["X-Per-Page"] == "100"
     bad = client.get(f"{BASE}?page=0")
     assert bad.status_code == 400 and bad.json()["code"] == "com-4000"
+    # ASCII digits only: Python's int() would also read "1_0" and "\u0665" (an Arabic-Indic 5).
+    for value in ("1_0", "\u0665", " 2", "2.0"):
+        odd = client.get(BASE, {"page": value})
+        assert odd.status_code == 400 and "must be a whole number" in odd.json()["message"], value
 
 
 def test_delete(alice, api):
