@@ -8,9 +8,15 @@ documented by the serializers that render them (devices/serializers.py)."""
 _ERROR = {"$ref": "#/components/schemas/ApiErrorSchema"}
 _TP_ERROR = {"$ref": "#/components/schemas/ThingParkErrorSchema"}
 _DEVICE_SECURITY: list[dict[str, list[str]]] = [{"deviceToken": []}, {}]
+_DOWNLINK_HEADERS = {
+    "X-Downlink-Id": {"description": "the downlink in the body (marked delivered on a POST)", "schema": {"type": "integer"}},
+    "X-Downlinks-Pending": {"description": "downlinks still queued after it", "schema": {"type": "integer"}}}
 _ANSWER = {"description": "Committed. The oldest queued downlink (X-Downlink-Id, X-Downlinks-Pending), else the "
                           "response property's value, else {}.",
-           "content": {"application/json": {"schema": {}}}}
+           "headers": _DOWNLINK_HEADERS, "content": {"application/json": {"schema": {}}}}
+# A GET stores nothing and leaves the downlink queued.
+_READ_ANSWER = {**_ANSWER, "description": "Nothing stored. The answer a POST would get: the oldest queued downlink "
+                                          "(left queued), else the response property's value, else {}."}
 
 
 def _example(summary, value):
@@ -56,7 +62,7 @@ def _data_post(operation_id):
 def _data_get(operation_id):
     return {"operationId": operation_id, "tags": ["v3"], "security": _DEVICE_SECURITY,
             "summary": "A device reads its callback answer without sending data.", "parameters": [_TOKEN_QUERY],
-            "responses": {"200": _ANSWER, **_errors(401, 403, 429, 503)}}
+            "responses": {"200": _READ_ANSWER, **_errors(401, 403, 429, 503)}}
 
 
 def _with_path_parameters(items):

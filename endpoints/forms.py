@@ -132,7 +132,8 @@ class ApplicationForm(forms.Form):
                                       widget=forms.URLInput(attrs={"placeholder": "https://example.com/uplink"}),
                                       help_text="Every message of the attached devices is POSTed here.")
     headers = HeadersField(required=False, help_text="Placeholders: {DevEUI}, {DeviceName}, {Time}, "
-                                                     "{CustomerID}, {payload.a.b}.")
+                                                     "{CustomerID}, {payload} (the device's JSON), "
+                                                     "{payload.a.b} (a field of it).")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     blame_period = forms.IntegerField(
         label="Blame period (seconds)", min_value=0, max_value=MAX_BLAME_PERIOD, initial=DEFAULT_BLAME_PERIOD,

@@ -191,7 +191,7 @@ class ConnectionConfigurationSchema(serializers.Serializer):
     # null, as leaving a field out, takes its default.
     headers = serializers.DictField(child=serializers.CharField(), required=False, allow_null=True,
                                     help_text="values may use {DevEUI}, {DeviceName}, {Time}, {CustomerID}, "
-                                              "{payload.a.b}")
+                                              "{payload} (the device's JSON), {payload.a.b} (a field of it)")
     blamePeriod = serializers.IntegerField(required=False, allow_null=True, default=DEFAULT_BLAME_PERIOD, min_value=0,
                                            max_value=MAX_BLAME_PERIOD, help_text=f"seconds; null = {DEFAULT_BLAME_PERIOD}")
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
