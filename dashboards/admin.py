@@ -22,7 +22,8 @@ class DashboardAdminForm(forms.ModelForm):
         try:
             return widgets_clean(owner=owner, widgets=[] if widgets is None else widgets)
         except WidgetError as exc:
-            raise forms.ValidationError(f"{exc.path}: {exc.message}" if exc.path else exc.message) from None
+            raise forms.ValidationError([f"{path}: {message}" if path else message
+                                         for path, message in exc.problems]) from None
 
 
 @admin.register(Dashboard)

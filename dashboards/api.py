@@ -32,12 +32,15 @@ DASHBOARD_CHANGES_EXAMPLE = OpenApiExample("Rename and add a gauge", request_onl
 
 @contextmanager
 def widget_errors_as_400():
-    """A widget that names something wrong becomes a 400 saying where: widgets.2.source.bucket."""
+    """A widget that names something wrong becomes a 400 saying where: widgets.2.source.bucket,
+    one key per mistake (all of them, the first where it used to be alone)."""
     try:
         yield
     except WidgetError as exc:
-        raise serializers.ValidationError({"widgets": {exc.path or "0": exc.message}} if exc.path
-                                          else {"widgets": exc.message}) from None
+        if not exc.path:  # the list itself: there is nothing else to name
+            raise serializers.ValidationError({"widgets": exc.message}) from None
+        raise serializers.ValidationError({"widgets": {path or "0": message for path, message in exc.problems}}) \
+            from None
 
 
 class DashboardAPIView(APIView):

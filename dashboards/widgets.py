@@ -3,7 +3,7 @@ forms and the services. A widget refers to the owner's buckets and devices by id
 anything else (unknown, or another user's) is refused as "not found", so the answer reveals
 nothing about other users."""
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -48,11 +48,39 @@ Layout = dict[str, Any]
 
 
 class WidgetError(ValueError):
-    """What is wrong, and where: `path` is like "source.bucket" inside the widget."""
+    """What is wrong, and where: `path` is like "source.bucket" inside the widget. `problems` is
+    every (path, message) found, the first being `path` and `message`: a form shows them all
+    beside their inputs after one submit, instead of one per round."""
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.path, self.message = path, message
+        self.problems = problems or [(path, message)]
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, str]]) -> "WidgetError":
+        return cls(*problems[0], problems=problems)
+
+
+class _Problems:
+    """The mistakes found so far, the first for each path. Checks that do not depend on one another
+    (the bucket, the decimals, the colour) each run, so one answer names every mistake."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, str] = {}
+
+    def take(self, check: Callable[..., Any], *args: Any, default: Any = None) -> Any:
+        """check(*args), or `default` when it raises WidgetError (kept, to raise with the others)."""
+        try:
+            return check(*args)
+        except WidgetError as exc:
+            for path, message in exc.problems:
+                self.found.setdefault(path, message)
+            return default
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise WidgetError.of(list(self.found.items()))
 
 
 def _object(value: Any, path: str) -> dict[str, Any]:
@@ -140,136 +168,191 @@ def _one_field(data: dict[str, Any]) -> str:
     return fields[0]
 
 
-def _shape_checked(data: dict[str, Any]) -> None:
+def _shape_checked(data: dict[str, Any], problems: _Problems) -> None:
     """The keys of the contract's source shapes, checked the same way whether the type uses them or
     not (SOURCE_KEYS): a range of "2d" is refused on a value widget too."""
     if "range" in data:
-        _choice(data, "range", tuple(RANGES), None, "source")
+        problems.take(_choice, data, "range", tuple(RANGES), None, "source")
     if data.get("agg", "auto") != "auto":
-        _choice(data, "agg", tuple(AGG_STEPS), None, "source")
+        problems.take(_choice, data, "agg", tuple(AGG_STEPS), None, "source")
     if "agg_type" in data:
-        _choice(data, "agg_type", AGG_TYPES, None, "source")
+        problems.take(_choice, data, "agg_type", AGG_TYPES, None, "source")
     if data.get("property") is not None:
-        _id(data["property"], "source.property", "property")
+        problems.take(_id, data["property"], "source.property", "property")
     if data.get("field") is not None:
-        _name(data["field"], "source.field", "field")
+        problems.take(_name, data["field"], "source.field", "field")
 
 
-def _source(owner: User, kind: str, data: Any) -> dict[str, Any]:
+def _points_checked(range_: str, agg: str) -> None:
+    points = RANGES[range_] // AGG_STEPS[agg]
+    if points > MAX_POINTS:
+        raise WidgetError("source.agg", f"{range_} by {agg} is {points} points, more than "
+                                        f"{MAX_POINTS}: choose a longer interval or \"auto\".")
+
+
+def _map_fields(data: dict[str, Any]) -> list[str]:
+    fields = _fields(data, 2)
+    if len(fields) not in (0, 2):
+        raise WidgetError("source.fields", "Give the latitude and longitude fields, or none for lat/lon "
+                                           "(or latitude/longitude).")
+    return fields
+
+
+def _source(owner: User, kind: str, data: Any, problems: _Problems) -> dict[str, Any]:
+    """The checked source; what is wrong goes to `problems` (the values it spoils come back None)."""
     data = _object(data, "source")
-    _known(data, SOURCE_KEYS[kind], "source")
-    _shape_checked(data)
+    take = problems.take
+    take(_known, data, SOURCE_KEYS[kind], "source")
+    _shape_checked(data, problems)
     if kind in ("value", "gauge"):
         if "device" in data and "bucket" not in data:
             kind = "property"
         else:
-            return {"bucket": _bucket(owner, data), "fields": [_one_field(data)]}
+            return {"bucket": take(_bucket, owner, data), "fields": [take(_one_field, data)]}
     if kind == "chart":
-        source: dict[str, Any] = {"bucket": _bucket(owner, data), "fields": _fields(data, MAX_FIELDS),
-                  "range": _choice(data, "range", tuple(RANGES), "24h", "source"),
-                  "agg_type": _choice(data, "agg_type", AGG_TYPES, "mean", "source")}
+        source: dict[str, Any] = {
+            "bucket": take(_bucket, owner, data), "fields": take(_fields, data, MAX_FIELDS),
+            "range": take(_choice, data, "range", tuple(RANGES), "24h", "source"),
+            "agg_type": take(_choice, data, "agg_type", AGG_TYPES, "mean", "source")}
         agg = data.get("agg", "auto")
         if agg != "auto":
-            agg = _choice(data, "agg", tuple(AGG_STEPS), None, "source")
-            points = RANGES[source["range"]] // AGG_STEPS[agg]
-            if points > MAX_POINTS:
-                raise WidgetError("source.agg", f"{source['range']} by {agg} is {points} points, more than "
-                                                f"{MAX_POINTS}: choose a longer interval or \"auto\".")
+            agg = take(_choice, data, "agg", tuple(AGG_STEPS), None, "source")
+            if agg and source["range"]:  # the number of points needs both
+                take(_points_checked, source["range"], agg)
         return {**source, "agg": agg}
     if kind == "map":
-        fields = _fields(data, 2)
-        if len(fields) not in (0, 2):
-            raise WidgetError("source.fields", "Give the latitude and longitude fields, or none for lat/lon "
-                                               "(or latitude/longitude).")
-        return {"bucket": _bucket(owner, data), "fields": fields,
-                "range": _choice(data, "range", tuple(RANGES), "24h", "source")}
+        fields = take(_map_fields, data)  # before the bucket: the first mistake named is the one it always was
+        return {"bucket": take(_bucket, owner, data), "fields": fields,
+                "range": take(_choice, data, "range", tuple(RANGES), "24h", "source")}
     if kind == "table":
-        return {"bucket": _bucket(owner, data), "fields": _fields(data, 12),
-                "items": _int(data, "items", "source", 1, 50, 10)}
+        return {"bucket": take(_bucket, owner, data), "fields": take(_fields, data, 12),
+                "items": take(_int, data, "items", "source", 1, 50, 10)}
     if kind == "property":
-        source = {"device": _device(owner, data), "property": _id(data.get("property"), "source.property", "property")}
+        source = {"device": take(_device, owner, data),
+                  "property": take(_id, data.get("property"), "source.property", "property")}
         if data.get("field") is not None:
-            source["field"] = _name(data["field"], "source.field", "field")
+            source["field"] = take(_name, data["field"], "source.field", "field")
         return source
-    return {"device": _device(owner, data)}
+    return {"device": take(_device, owner, data)}
 
 
-def _options(kind: str, data: Any) -> dict[str, Any]:
+def _unit(data: dict[str, Any]) -> str:
+    if not isinstance(data["unit"], str) or len(data["unit"]) > 16:
+        raise WidgetError("options.unit", "Give the unit as a string of at most 16 characters.")
+    return data["unit"]
+
+
+def _color(data: dict[str, Any]) -> str:
+    if not isinstance(data["color"], str) or not COLOR.match(data["color"]):
+        raise WidgetError("options.color", "Give a colour as #rgb or #rrggbb, e.g. \"#d33\".")
+    return data["color"]
+
+
+def _payload(data: dict[str, Any]) -> Any:
+    if "payload" not in data:
+        raise WidgetError("options.payload", "Give the payload the button queues, e.g. {\"led\": \"on\"}.")
+    try:
+        json_check(data["payload"])
+    except PayloadError as exc:
+        raise WidgetError("options.payload", str(exc)) from None
+    return data["payload"]
+
+
+def _label(data: dict[str, Any]) -> str:
+    label = data.get("label", "Send")
+    if not isinstance(label, str) or not 1 <= len(label) <= 40:
+        raise WidgetError("options.label", "Give the button's label, 1 to 40 characters.")
+    return label
+
+
+def _options(kind: str, data: Any, problems: _Problems) -> dict[str, Any]:
+    """The checked options; what is wrong goes to `problems`."""
     data = _object(data, "options")
-    _known(data, DOWNLINK_OPTION_KEYS if kind == "downlink" else OPTION_KEYS, "options")
+    take = problems.take
+    take(_known, data, DOWNLINK_OPTION_KEYS if kind == "downlink" else OPTION_KEYS, "options")
     options: dict[str, Any] = {}
     if "unit" in data:
-        if not isinstance(data["unit"], str) or len(data["unit"]) > 16:
-            raise WidgetError("options.unit", "Give the unit as a string of at most 16 characters.")
-        options["unit"] = data["unit"]
+        options["unit"] = take(_unit, data)
     if "decimals" in data:
-        options["decimals"] = _int(data, "decimals", "options", 0, 6, None)
+        options["decimals"] = take(_int, data, "decimals", "options", 0, 6, None)
     for key in ("min", "max"):
         if data.get(key) is not None:
-            options[key] = _number(data, key, "options")
+            options[key] = take(_number, data, key, "options")
     if kind == "gauge":
         options.setdefault("min", 0)
         options.setdefault("max", 100)
-    if "min" in options and "max" in options and options["min"] >= options["max"]:
-        raise WidgetError("options.max", "max must be greater than min.")
+    # Compared only when both are numbers: a wrong min is its own mistake, not also one of max.
+    if isinstance(options.get("min"), (int, float)) and isinstance(options.get("max"), (int, float)) \
+            and options["min"] >= options["max"]:
+        take(_raise, "options.max", "max must be greater than min.")
     if data.get("color") is not None:
-        if not isinstance(data["color"], str) or not COLOR.match(data["color"]):
-            raise WidgetError("options.color", "Give a colour as #rgb or #rrggbb, e.g. \"#d33\".")
-        options["color"] = data["color"]
+        options["color"] = take(_color, data)
     if kind == "downlink":
-        if "payload" not in data:
-            raise WidgetError("options.payload", "Give the payload the button queues, e.g. {\"led\": \"on\"}.")
-        try:
-            json_check(data["payload"])
-        except PayloadError as exc:
-            raise WidgetError("options.payload", str(exc)) from None
-        options["payload"] = data["payload"]
-        label = data.get("label", "Send")
-        if not isinstance(label, str) or not 1 <= len(label) <= 40:
-            raise WidgetError("options.label", "Give the button's label, 1 to 40 characters.")
-        options["label"] = label
+        options["payload"] = take(_payload, data)
+        options["label"] = take(_label, data)
     return options
+
+
+def _raise(path: str, message: str) -> None:
+    raise WidgetError(path, message)
+
+
+def _title(data: dict[str, Any]) -> str:
+    title = data.get("title", "")
+    if not isinstance(title, str) or len(title) > 100:
+        raise WidgetError("title", "Give the title as a string of at most 100 characters.")
+    return title
+
+
+def _layout(layout: dict[str, Any], kind: str, problems: _Problems) -> Layout:
+    take = problems.take
+    take(_known, layout, {"x", "y", "w", "h"}, "layout")
+    w, h = DEFAULT_SIZE[kind]
+    w = take(_int, layout, "w", "layout", 1, COLUMNS, w, default=w)  # a wrong w: x is checked against the default
+    h = take(_int, layout, "h", "layout", 1, MAX_H, h, default=h)
+    x = take(_int, layout, "x", "layout", 0, COLUMNS - w, 0)
+    y = None if layout.get("y") is None else take(_int, layout, "y", "layout", 0, MAX_Y, 0)
+    return {"x": x, "y": y, "w": w, "h": h}
 
 
 def widget_clean(*, owner: User, data: Any) -> Widget:
     """One widget, checked against `owner`'s objects and normalised (defaults filled, layout inside
-    the grid). Raises WidgetError saying what is wrong. `id` and layout `y` may come back None:
-    widgets_clean fills them."""
+    the grid). Raises WidgetError saying what is wrong: every mistake it can find (`problems`), as
+    all but an unknown type (which decides the rest) can be checked apart. `id` and layout `y` may
+    come back None: widgets_clean fills them."""
     if not isinstance(data, dict):
         raise WidgetError("", "Each widget is an object with type, title, layout, source and options.")
-    _known(data, {"id", "type", "title", "layout", "source", "options"}, "")
+    problems = _Problems()
+    problems.take(_known, data, {"id", "type", "title", "layout", "source", "options"}, "")
     kind = data.get("type")
     if kind not in TYPES:
-        raise WidgetError("type", f"{kind!r} is not a widget type; use one of {', '.join(TYPES)}.")
+        problems.take(_raise, "type", f"{kind!r} is not a widget type; use one of {', '.join(TYPES)}.")
+        problems.raise_any()
     widget_id = data.get("id")
     if widget_id is not None:
-        _id(widget_id, "id", "widget")
-    title = data.get("title", "")
-    if not isinstance(title, str) or len(title) > 100:
-        raise WidgetError("title", "Give the title as a string of at most 100 characters.")
-    layout = _object(data.get("layout"), "layout")
-    _known(layout, {"x", "y", "w", "h"}, "layout")
-    w, h = DEFAULT_SIZE[kind]
-    w = _int(layout, "w", "layout", 1, COLUMNS, w)
-    h = _int(layout, "h", "layout", 1, MAX_H, h)
-    x = _int(layout, "x", "layout", 0, COLUMNS - w, 0)
-    y = None if layout.get("y") is None else _int(layout, "y", "layout", 0, MAX_Y, 0)
-    return {"id": widget_id, "type": kind, "title": title, "layout": {"x": x, "y": y, "w": w, "h": h},
-            "source": _source(owner, kind, data.get("source")), "options": _options(kind, data.get("options"))}
+        problems.take(_id, widget_id, "id", "widget")
+    title = problems.take(_title, data)
+    layout = problems.take(_layout, problems.take(_object, data.get("layout"), "layout", default={}), kind, problems)
+    source = problems.take(_source, owner, kind, data.get("source"), problems)
+    options = problems.take(_options, kind, data.get("options"), problems)
+    problems.raise_any()
+    return {"id": widget_id, "type": kind, "title": title, "layout": layout, "source": source, "options": options}
 
 
 def widgets_clean(*, owner: User, widgets: Any) -> list[Widget]:
     """A dashboard's widget list: each widget cleaned, ids unique (missing ones become w1, w2, ...),
     a widget without `y` placed below the others. Raises WidgetError with the path from the list
-    ("2.source.bucket")."""
+    ("2.source.bucket"), naming the mistakes of every widget."""
     if not isinstance(widgets, list) or len(widgets) > MAX_WIDGETS:
         raise WidgetError("", f"Give a list of at most {MAX_WIDGETS} widgets.")
-    cleaned = []
+    cleaned, problems = [], []
     for i, data in enumerate(widgets):
         try:
             cleaned.append(widget_clean(owner=owner, data=data))
         except WidgetError as exc:
-            raise WidgetError(f"{i}.{exc.path}".rstrip("."), exc.message) from None
+            problems += [(f"{i}.{path}".rstrip("."), message) for path, message in exc.problems]
+    if problems:
+        raise WidgetError.of(problems)
     ids = [w["id"] for w in cleaned if w["id"]]
     for i, w in enumerate(cleaned):
         if w["id"] and ids.count(w["id"]) > 1:

@@ -168,3 +168,25 @@ def test_stored_value_and_gauge_widgets_are_respelled_with_fields():
     assert widgets == [{"type": "gauge", "source": {"bucket": "b1", "fields": ["t"]}},
                        {"type": "value", "source": {"device": "d1", "property": "p", "field": "f"}}]
     assert migration._respell(widgets, forward=False) and widgets[0]["source"] == {"bucket": "b1", "field": "t"}
+
+
+def test_a_widget_with_several_mistakes_names_them_all_under_their_own_keys(api, alice, bucket):
+    """Each mistake under its own path (a client fixed them one 400 at a time); the message
+    still starts with the one it used to name alone."""
+    widgets = [{"type": "gauge", "source": {"bucket": "nope", "fields": ["t"]},
+                "options": {"decimals": 9, "min": 100, "max": 0, "color": "red"}},
+               {"type": "status", "source": {"device": "ghost"}}]
+    response = api(alice).post(URL, {"dashboard": "x", "widgets": widgets}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["widgets.0.source.bucket", "widgets.0.options.decimals", "widgets.0.options.max",
+                                     "widgets.0.options.color", "widgets.1.source.device"]
+    assert error["fields"]["widgets.0.options.color"] == ['Give a colour as #rgb or #rrggbb, e.g. "#d33".']
+    assert error["message"].startswith("widgets.0.source.bucket: Bucket 'nope' not found")
+    assert not Dashboard.objects.exists()
+
+
+def test_max_is_compared_with_min_only_when_both_are_numbers(api, alice, bucket):
+    widget = {"type": "gauge", "source": {"bucket": "b1", "fields": ["t"]}, "options": {"min": "low", "max": -5}}
+    response = api(alice).post(URL, {"dashboard": "x", "widgets": [widget]}, format="json")
+    assert list(response.json()["error"]["fields"]) == ["widgets.0.options.min"]
