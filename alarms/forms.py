@@ -1,9 +1,13 @@
 """The rule form: one flat form a person can read top to bottom, each field explained with an
-example. It builds the same settings the API does; services.rule_check judges them."""
-from typing import cast
+example. It builds the same settings the API does; services.rule_check judges them, on every
+submit, so one round shows every error it can (was: the form's own first, the service's after)."""
+import re
+from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from alarms import services
 from alarms.conditions import OPS, parse_value
 from alarms.models import MAX_EMAIL, MAX_MINUTES, SEVERITIES, Rule
 from buckets.models import Bucket
@@ -12,7 +16,9 @@ from endpoints.models import Endpoint
 from platform.payloads import PayloadError
 from platform.validators import id_validator
 
-OP_LABELS = [(op, f"{label} ({op})") for op, label in OPS.items()]
+# "greater than (gt)": the API's name after the words; not where the words start with it already
+# ("between (inclusive) (between)", "present (present)").
+OP_LABELS = [(op, label if label.startswith(op) else f"{label} ({op})") for op, label in OPS.items()]
 CONFIRM_CHOICES = [("immediate", "At once: the first matching value opens the alarm"),
                    ("sequence", "After a number of consecutive matching values"),
                    ("timespan", "When the condition holds for a number of seconds")]
@@ -25,6 +31,31 @@ ERROR_FIELDS = {"rule": "rule_id", "source.type": "source_type", "source.bucket"
                 "confirm.count": "confirm_count", "confirm.seconds": "confirm_seconds", "devices": "devices",
                 "notify.endpoints": "endpoints", "notify.emails": "emails", "reminder.minutes": "reminder_minutes",
                 "severity": "severity"}
+# The service's messages that speak the API's JSON, said in the form's terms instead (the API's
+# own answers keep their wording): (field, pattern of the service's message, the form's message,
+# which may use the pattern's groups and {op}, the words of the field's condition).
+FORM_WORDING = [
+    ("max", r"'\w+' needs a numeric max", "{op} needs an upper bound: type a number, e.g. 40 (with value 20: 20 to 40)."),
+    ("max", r"must not be below value \((?P<value>.*)\)", "The upper bound must not be below the value ({value})."),
+    ("normalize_max", r"'\w+' needs a numeric max", "{op} needs a normalize upper bound: type a number, e.g. 28."),
+    ("normalize_max", r"must not be below value \((?P<value>.*)\)",
+     "The normalize upper bound must not be below the normalize value ({value})."),
+    ("op", r"give an object such as", "Choose a condition, e.g. greater than."),
+    ("normalize_op", r"give an object such as", "Choose when it normalizes, e.g. less than."),
+]
+# The condition each field's message is about, for {op}.
+CONDITION_OF = {"max": "op", "normalize_max": "normalize_op"}
+# Pickers that are empty until the person made one of these: (what, page that makes one).
+MAKE_FIRST = {"bucket": ("buckets", "bucket_create", "create a bucket"),
+              "devices": ("devices", "device_create", "add a device"),
+              "endpoints": ("endpoints", "endpoint_create", "create an endpoint")}
+# What the spec takes for a field whose input did not clean: the service then judges the rest.
+UNCLEANED: dict[str, Any] = {
+    "name": "", "description": "", "enabled": False, "severity": "medium", "source_type": None, "bucket": None,
+    "property": "", "field": "", "silence_minutes": None, "devices": [], "op": "", "value": "", "max": None,
+    "confirm_type": "immediate", "confirm_count": None, "confirm_seconds": None, "normalize_op": "",
+    "normalize_value": "", "normalize_max": None, "latch": False, "endpoints": [], "emails": [],
+    "reminder_minutes": None}
 
 
 class NumberField(forms.FloatField):
@@ -137,8 +168,43 @@ class RuleForm(forms.Form):
             del self.fields["rule_id"]
 
     def sections(self):
-        return [(title, [(self[name], self.SHOW_WHEN.get(name, "")) for name in names if name in self.fields])
+        """(title, [(bound field, data-show-when, make-first hint or None)]) for each section."""
+        return [(title, [(self[name], self.SHOW_WHEN.get(name, ""), self._make_first(name))
+                         for name in names if name in self.fields])
                 for title, names in self.SECTIONS]
+
+    def _make_first(self, name):
+        """For a picker with nothing to pick (a new user's): what to make first, and where."""
+        if name not in MAKE_FIRST:
+            return None
+        choices = cast(forms.ModelChoiceField, self.fields[name]).queryset
+        if choices is None or choices.exists():
+            return None
+        what, url_name, action = MAKE_FIRST[name]
+        return {"what": what, "url_name": url_name, "action": action}
+
+    def fixes(self):
+        """(label, id to link to, first message) of each input with an error, top to bottom: the
+        summary at the top of the page. A group of checkboxes has no one input: its part's id."""
+        return [(field.label, field.id_for_label or f"part-{field.name}", field.errors[0])
+                for _, fields in self.sections() for field, _, _ in fields if field.errors]
+
+    def clean_rule_id(self):
+        """A taken id is said with the rest (the service says it again if a concurrent create wins)."""
+        rule_id = self.cleaned_data["rule_id"]
+        if Rule.objects.filter(owner=self.owner, rule_id=rule_id).exists():
+            raise forms.ValidationError(f"You already have a rule '{rule_id}'.")
+        return rule_id
+
+    def clean(self):
+        """The service's check, also when some inputs did not clean: what it finds about the
+        others is shown with their own errors, in the same round."""
+        cleaned = super().clean()
+        try:
+            services.rule_check(owner=self.owner, spec=self.spec())
+        except ValidationError as exc:
+            self.add_service_errors(exc, only_new=True)
+        return cleaned
 
     def clean_emails(self):
         addresses = [a.strip() for a in self.cleaned_data["emails"].replace(";", ",").split(",") if a.strip()]
@@ -177,29 +243,48 @@ class RuleForm(forms.Form):
         return condition
 
     def spec(self):
-        """The settings for services.rule_create / rule_update."""
-        data = self.cleaned_data
+        """The settings for services.rule_create / rule_update; for inputs that did not clean,
+        UNCLEANED's (the service judges the rest)."""
+        data = {**UNCLEANED, **self.cleaned_data}
         kind = data["confirm_type"]
-        confirm = {"type": kind}
+        confirm: dict[str, Any] = {"type": kind}
         if kind == "sequence":
             confirm["count"] = data["confirm_count"]
         elif kind == "timespan":
             confirm["seconds"] = data["confirm_seconds"]
+        # The page hides Confirm for status and silence rules, and still sends its value: an
+        # error about it would sit on an input the person cannot see.
+        judged = data["source_type"] in (Rule.BUCKET, Rule.PROPERTY)
         return {
             "name": data["name"], "description": data["description"], "enabled": data["enabled"],
             "severity": data["severity"], "source_type": data["source_type"], "bucket": data["bucket"],
             "property": data["property"].strip(), "field": data["field"].strip(),
             "silence_minutes": data["silence_minutes"], "devices": list(data["devices"]) or None,
-            "condition": self._condition(data["op"], data["value"], data["max"]), "confirm": confirm,
+            "condition": self._condition(data["op"], data["value"], data["max"]), "confirm": confirm if judged else None,
             "normalize": self._condition(data["normalize_op"], data["normalize_value"], data["normalize_max"]),
             "latch": data["latch"], "endpoints": list(data["endpoints"]), "emails": data["emails"],
             "reminder_minutes": data["reminder_minutes"],
         }
 
-    def add_service_errors(self, exc):
+    def add_service_errors(self, exc, only_new=False):
+        """Each of the service's errors (under the API's dotted keys) next to its own input, in the
+        form's words; only_new: not on an input that has an error already (the form's own says it
+        in the form's terms; the service's would say the same again, or judge a stand-in value)."""
         for key, errors in exc.message_dict.items():
             name = ERROR_FIELDS.get(key, key)
-            self.add_error(name if name in self.fields else None, errors)
+            name = name if name in self.fields else None
+            if only_new and name is not None and name in self.errors:
+                continue
+            self.add_error(name, [self._in_form_terms(name, message) for message in errors])
+
+    def _in_form_terms(self, name, message):
+        for field, pattern, text in FORM_WORDING:
+            match = re.search(pattern, message) if field == name else None
+            if match:
+                op = self.data.get(CONDITION_OF.get(field, field), "")
+                words = OPS.get(op, "the condition").split(" (")[0]
+                return text.format(op=words[:1].upper() + words[1:], **match.groupdict())
+        return message
 
     @classmethod
     def initial_for(cls, rule):
