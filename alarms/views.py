@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alarms import selectors, services
@@ -18,8 +19,14 @@ from platform.web import render_page, toast
 LIST_SIZE = 200
 
 
+def _shown_tab(request):
+    """The list's tab, "open" (the default) or "all". An action posted from the list carries it in
+    its URL's query, so the rows it answers (and their poll) stay on the tab the person was on."""
+    return "open" if request.GET.get("show", "open") == "open" else "all"
+
+
 def _list_context(request):
-    show = request.GET.get("show", "open")
+    show = _shown_tab(request)
     states = Alarm.OPEN if show == "open" else None
     return {"alarms": selectors.alarms_for_owner(request.user, states=states)[:LIST_SIZE], "show": show,
             "shelve_form": ShelveForm(), "has_rules": request.user.alarm_rules.exists()}
@@ -89,7 +96,7 @@ def alarm_action(request, pk, action):
                                                 partials=("alarm-rows",)))
     if request.POST.get("next") == "detail":
         return redirect("alarm_detail", pk=alarm.pk)
-    return redirect("alarm_list")
+    return redirect(f"{reverse('alarm_list')}?show=all" if _shown_tab(request) == "all" else "alarm_list")
 
 
 # --- Rules -------------------------------------------------------------------------------------

@@ -1,5 +1,11 @@
 """The navigation badge and the device page's open alarms: pieces other apps' templates include."""
+from datetime import timedelta
+
 from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.timesince import timesince
 
 from alarms import selectors
 from platform.templatetags.ui import compact_json
@@ -18,6 +24,14 @@ def device_alarms(device):
     return {"device": device, "alarms": selectors.open_alarms_for_device(device)}
 
 
+@register.simple_tag
+def alarm_action_url(alarm, action, show=""):
+    """Where an action button posts; from the list, with the tab shown (`show`), so the rows the
+    action answers, and the no-JavaScript redirect, stay on that tab."""
+    url = reverse("alarm_action", args=[alarm.pk, action])
+    return f"{url}?{urlencode({'show': show})}" if show else url
+
+
 @register.filter
 def rule_source(rule):
     from alarms.notify import source_text
@@ -30,6 +44,24 @@ def rule_condition(condition):
     from alarms.conditions import describe
 
     return describe(condition)
+
+
+@register.filter
+def rule_normalize(rule):
+    """"; normalizes when < 25": the hysteresis a rule was saved with, after its condition."""
+    from alarms.conditions import describe
+
+    return f"; normalizes when {describe(rule.normalize)}" if rule.normalize else ""
+
+
+@register.filter
+def ago(when):
+    """"5 minutes ago"; "just now" within the first minute (timesince alone says "0 minutes")."""
+    if when is None:
+        return ""
+    if timezone.now() - when < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(when)} ago"
 
 
 @register.filter
