@@ -4,6 +4,8 @@ so the form and the API refuse the same things with the same words."""
 from typing import cast
 
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
 
 from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS, AGG_TYPES
@@ -31,6 +33,16 @@ ERROR_FIELDS = {"source.bucket": "bucket", "source.fields": "fields", "source.fi
                 "source.range": "range", "source.agg": "agg", "source.agg_type": "agg_type", "title": "title"}
 # A map's two fields are chosen in the latitude and longitude pickers, not in the list of fields.
 MAP_ERROR_FIELDS = {**ERROR_FIELDS, "source.fields": "lat_field"}
+# The API's words for a missing id ("Give a bucket id: 1 to 64 letters...") do not fit a picker
+# left at "(choose a bucket)": the form says what to do with the input in front of the user.
+NOTHING_CHOSEN = {"bucket": "Choose a bucket.", "device": "Choose a device.", "fields": "Choose the field to show.",
+                  "property": "Give the property's name: pick one of the device's or type it."}
+# A value or gauge reads a bucket's field or a device's property: with neither chosen, say both.
+NOTHING_CHOSEN_ONE_VALUE = {**NOTHING_CHOSEN,
+                            "bucket": "Choose a bucket (and one of its fields), or a device and one of its properties."}
+# A mistake that follows from another input's: not repeated (the fields are offered once a bucket
+# is chosen; max is compared with a min that could not be read).
+FOLLOWS_FROM = {"fields": "bucket", "lat_field": "bucket", "max": "min"}
 
 
 class DashboardForm(forms.Form):
@@ -85,7 +97,8 @@ class WidgetForm(forms.Form):
     min = forms.FloatField(label="Min", required=False)
     max = forms.FloatField(label="Max", required=False)
     color = forms.CharField(label="Colour", max_length=7, required=False,
-                            widget=forms.TextInput(attrs={"placeholder": "#2563eb"}))
+                            widget=forms.TextInput(attrs={"placeholder": "#2563eb"}),
+                            help_text="#rgb or #rrggbb, e.g. #d33 or #2563eb; empty for the default.")
     payload = JSONTextField(label="Payload (JSON)", required=False,
                             help_text='Queued for the device each time the button is pressed, e.g. {"led": "on"}.')
     label = forms.CharField(label="Button label", max_length=40, required=False, initial="Send")
@@ -127,6 +140,16 @@ class WidgetForm(forms.Form):
         if self.kind in ("value", "gauge"):
             self.fields["bucket"].help_text = "A field of a bucket's latest record, or leave it empty and choose a " \
                                               "device and one of its properties below."
+        self._hint_when_none(buckets, devices)
+
+    def _hint_when_none(self, buckets, devices):
+        """A new user's pickers are empty: say where to make what they would offer."""
+        for name, have, url, what in (("bucket", buckets, "bucket_create", "bucket"),
+                                      ("device", devices, "device_create", "device")):
+            if not have:
+                self.fields[name].help_text = format_html(
+                    'You have no {} yet: <a href="{}">create one</a>, then come back to this form.',
+                    what, reverse(url))
 
     def _position_choices(self, offered, current):
         """The map's latitude and longitude pickers offer the discovered fields, and the stored
@@ -167,12 +190,28 @@ class WidgetForm(forms.Form):
         return {"type": kind, "title": data.get("title") or "", "source": source, "options": options}
 
     def clean(self):
+        """The widget's rules run even when an input has its own error (decimals 9): one submit
+        shows every mistake, each beside its input. Only the type decides everything else."""
         data = super().clean()
-        if self.errors:
+        if "type" not in self.cleaned_data:
             return data
         try:
             self.cleaned_widget = widget_clean(owner=self.owner, data=self.widget())
         except WidgetError as exc:
-            name = (MAP_ERROR_FIELDS if self.kind == "map" else ERROR_FIELDS).get(exc.path) or exc.path.partition(".")[2]
-            self.add_error(name if name in self.fields else None, exc.message)
+            for path, message in exc.problems:
+                self._widget_error(path, message)
         return data
+
+    def _widget_error(self, path, message):
+        """A mistake widget_clean found, beside the input it is about (the form's top if none is);
+        skipped where the input already says what is wrong (a widget without the decimals that
+        could not be read is not wrong about them)."""
+        name = (MAP_ERROR_FIELDS if self.kind == "map" else ERROR_FIELDS).get(path) or path.partition(".")[2]
+        if name not in self.shown:  # e.g. layout.x: no input for it on this form
+            self.add_error(None, message)
+            return
+        if name in self.errors or FOLLOWS_FROM.get(name) in self.errors:
+            return
+        if self[name].value() in (None, "", []):
+            message = (NOTHING_CHOSEN_ONE_VALUE if self.kind in ("value", "gauge") else NOTHING_CHOSEN).get(name, message)
+        self.add_error(name, message)

@@ -71,7 +71,8 @@ def test_add_a_widget_from_the_form(web, dashboard, records):
     added = Dashboard.objects.get(pk=dashboard.pk).widgets[-1]
     assert added["source"] == {"bucket": "b1", "fields": ["humidity"]} and added["options"] == {"unit": "%"}
     bad = web.post("/dashboards/home/widgets/+new/", {"type": "value", "bucket": "b1"})
-    assert bad.status_code == 400 and "Give the one field" in bad.text
+    # The form names the picker left empty, not the API's JSON ("fields": ["temperature"]).
+    assert bad.status_code == 400 and "Choose the field to show." in bad.text
     foreign = web.post("/dashboards/home/widgets/+new/", {"type": "status", "device": "nope"})
     assert foreign.status_code == 400
 
@@ -317,3 +318,54 @@ def test_a_table_says_its_times_are_utc_and_gives_the_full_date_on_hover(web, da
     newest = datetime.fromtimestamp(records[0].ts / 1000, tz=UTC)
     assert "<th>Time (UTC)</th>" in page
     assert f'title="{newest:%Y-%m-%d %H:%M:%S}.{newest.microsecond // 1000:03d} UTC">{newest:%m-%d %H:%M:%S}</td>' in page
+
+
+def test_one_submit_shows_every_mistake_beside_its_input(web, dashboard):
+    """A gauge with no bucket, decimals 9, min 100 > max 0 and colour `red`: every mistake at once
+    (it took three rounds, and `red` was never flagged)."""
+    response = web.post("/dashboards/home/widgets/+new/", {"type": "gauge", "decimals": "9", "min": "100",
+                                                            "max": "0", "color": "red"})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert set(errors) == {"bucket", "decimals", "max", "color"}
+    assert errors["bucket"] == ["Choose a bucket (and one of its fields), or a device and one of its properties."]
+    assert errors["max"] == ["max must be greater than min."]
+    assert errors["color"] == ['Give a colour as #rgb or #rrggbb, e.g. "#d33".']
+    assert "#rgb or #rrggbb, e.g. #d33 or #2563eb" in response.text  # the colour's help says it before
+
+
+NO_PROPERTY = "Give the property's name: pick one of the device's or type it."
+
+
+@pytest.mark.parametrize("data, field, says", [
+    ({"type": "chart"}, "bucket", "Choose a bucket."),
+    ({"type": "status"}, "device", "Choose a device."),
+    ({"type": "property", "device": "d1"}, "property", NO_PROPERTY),
+    ({"type": "value", "device": "d1"}, "property", NO_PROPERTY),
+])
+def test_an_input_left_empty_is_named_as_a_choice(web, dashboard, data, field, says):
+    """The API's "Give a bucket id: 1 to 64 letters..." does not fit a picker left empty."""
+    errors = web.post("/dashboards/home/widgets/+new/", data).context["form"].errors
+    assert errors[field] == [says]
+
+
+def test_a_mistake_that_follows_from_another_is_not_repeated(web, dashboard):
+    # min unreadable: max is not compared with the gauge's default min 0.
+    errors = web.post("/dashboards/home/widgets/+new/", {"type": "gauge", "bucket": "b1", "fields": "temperature",
+                                                          "min": "low", "max": "-5"}).context["form"].errors
+    assert set(errors) == {"min"}
+    # No bucket chosen: its fields are not offered yet, so they are not also said to be missing.
+    errors = web.post("/dashboards/home/widgets/+new/", {"type": "value"}).context["form"].errors
+    assert set(errors) == {"bucket"}
+
+
+def test_empty_pickers_say_where_to_create_a_bucket_or_device(outsider, charlie):
+    services.dashboard_create(owner=charlie, dashboard_id="first")
+    form = outsider.get("/dashboards/first/widgets/+new/?type=gauge").text
+    assert 'You have no bucket yet: <a href="/buckets/+new/">create one</a>' in form
+    assert 'You have no device yet: <a href="/devices/+new/">create one</a>' in form
+
+
+def test_pickers_with_choices_have_no_create_hint(web, dashboard):
+    assert "You have no" not in web.get("/dashboards/home/widgets/+new/?type=gauge").text
+

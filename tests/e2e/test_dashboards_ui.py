@@ -175,3 +175,38 @@ def test_build_watch_share_revoke(stack, browser, alice, bucket, device):  # noq
     assert json.loads(requests.get(f"{stack.url}/healthz", timeout=10).text)["database"] == "ok"
     private.close()
     page.close()
+
+
+def test_the_widget_form_names_every_mistake_at_once_and_helps_a_new_user(stack, browser, alice, charlie):  # noqa: F811
+    """One submit shows each mistake beside its input (it took three rounds, and a colour `red`
+    was never flagged); a user with no bucket or device is told where to make one."""
+    from playwright.sync_api import expect
+
+    Dashboard.objects.create(owner=alice, dashboard_id="home", name="Home")
+    Dashboard.objects.create(owner=charlie, dashboard_id="first", name="First")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(20_000)
+    sign_in(page, stack, "charlie")
+    page.goto(f"{stack.url}/dashboards/first/widgets/+new/")
+    choose(page, "Widget type", label="Gauge")
+    for what, url in (("bucket", "/buckets/+new/"), ("device", "/devices/+new/")):
+        hint = page.locator(".field", has=page.get_by_label(what.capitalize(), exact=True)).locator(".help")
+        expect(hint).to_contain_text(f"You have no {what} yet")
+        expect(hint.get_by_role("link", name="create one")).to_have_attribute("href", url)
+    shot(page, "widget-form-new-user")
+
+    page.goto(f"{stack.url}/dashboards/first/widgets/+new/")
+    choose(page, "Widget type", label="Gauge")
+    for label, value in (("Decimals", "9"), ("Min", "100"), ("Max", "0"), ("Colour", "red")):
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Add widget").click()
+    for label, says in (("Bucket", "Choose a bucket"), ("Decimals", "less than or equal to 6"),
+                        ("Max", "max must be greater than min"), ("Colour", "#rgb or #rrggbb")):
+        field = page.locator(".field.has-error", has=page.get_by_label(label, exact=True))
+        expect(field.locator(".errorlist")).to_contain_text(says)
+    shot(page, "widget-form-all-errors")
+    for viewport, name in (({"width": 1280, "height": 800}, "desktop"), (PHONE, "phone")):
+        page.set_viewport_size(viewport)
+        shot(page, f"widget-form-all-errors-{name}")
+    page.close()
+
