@@ -26,3 +26,16 @@ def map_svg(points, options):
 @register.filter
 def is_scalar(value):
     return not isinstance(value, (dict, list))
+
+
+UNITS = {"m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+@register.filter
+def legend_caption(agg, agg_type):
+    """What the number beside each field in a chart's legend is: with an aggregate, the one of the
+    latest interval, still open (29.5 read as the latest value when the last record said 31)."""
+    if not agg:
+        return "Beside each field: its latest value."
+    interval = f"{agg[:-1]}-{UNITS[agg[-1]]}"
+    return f"Beside each field: the {agg_type} of the latest {interval} interval, so far."

@@ -369,3 +369,18 @@ def test_empty_pickers_say_where_to_create_a_bucket_or_device(outsider, charlie)
 def test_pickers_with_choices_have_no_create_hint(web, dashboard):
     assert "You have no" not in web.get("/dashboards/home/widgets/+new/?type=gauge").text
 
+
+def test_the_chart_legend_says_what_its_number_is_and_table_headers_show_whole_names(web, dashboard, records):
+    page = web.get("/dashboards/home/").text
+    assert "Beside each field: the mean of the latest 5-minute interval, so far." in page  # agg 5m
+    assert '<th title="temperature">temperature</th>' in page
+    services.widget_update(dashboard=dashboard, widget_id="chart", data={
+        **dashboard.widget("chart"), "source": {"bucket": "b1", "fields": ["temperature"], "range": "1h"}})
+    assert "Beside each field: its latest value." in web.get("/dashboards/home/").text  # 1 h: raw records
+
+
+def test_the_layout_controls_are_named_and_explained(web, dashboard):
+    page = web.get("/dashboards/home/?edit=1").text
+    assert 'aria-label="Make Temperature narrower" title="Narrower">⇤</button>' in page
+    assert "⇤ narrower · ⇥ wider · ⤒ shorter · ⤓ taller" in page  # a phone shows no title
+    assert "Layout controls" not in web.get("/dashboards/home/").text

@@ -210,3 +210,41 @@ def test_the_widget_form_names_every_mistake_at_once_and_helps_a_new_user(stack,
         shot(page, f"widget-form-all-errors-{name}")
     page.close()
 
+
+def test_widget_captions_and_edit_controls_read_on_desktop_and_phone(stack, browser, alice, bucket, device):  # noqa: F811
+    """The chart legend says what its number is, a table's header shows a long field name whole,
+    and each layout control has a name, a title and (on a phone) a 40 px target."""
+    from playwright.sync_api import expect
+
+    cache.clear()
+    now = now_ms()
+    Record.objects.bulk_create([Record(bucket=bucket, index=i, ts=now - i * 300_000, val={
+        "temperature": 20 + (i % 7) * 0.5, "humidity_percent": 40 + i % 5}) for i in range(30)])
+    property_set(device_id=device.pk, name="config", value={"interval": 60})
+    from dashboards.services import dashboard_create
+
+    dashboard_create(owner=alice, dashboard_id="home", name="Home", widgets=[
+        {"type": "chart", "title": "Temperature", "source": {"bucket": "b1", "fields": ["temperature"]}},
+        {"type": "table", "title": "Latest", "layout": {"w": 3, "h": 4}, "source": {"bucket": "b1", "items": 5}},
+        {"type": "property", "title": "Config", "source": {"device": "d1", "property": "config"}}])
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(20_000)
+    sign_in(page, stack)
+    page.goto(f"{stack.url}/dashboards/home/?edit=1")
+    expect(page.get_by_role("region", name="Temperature").locator(".legend-caption")).to_contain_text(
+        "Beside each field: the mean of the latest 5-minute interval")
+    header = page.get_by_role("region", name="Latest").locator("th", has_text="humidity_percent")
+    expect(header).to_have_attribute("title", "humidity_percent")
+    # Wrapped inside the card, not cut by it (the table scrolled and "HUMIDITY_PE" was all one saw).
+    wrap = page.get_by_role("region", name="Latest").locator(".table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the table is wider than its card"
+    narrower = page.get_by_role("button", name="Make Latest narrower")
+    expect(narrower).to_have_attribute("title", "Narrower")
+    shot(page, "dashboard-captions-desktop")
+    page.set_viewport_size(PHONE)
+    for control in page.locator(".widget-controls .icon").all():
+        size = control.bounding_box()
+        assert size["width"] >= 40 and size["height"] >= 40, size
+    expect(page.locator(".controls-key")).to_be_visible()  # a phone shows no title on hover
+    shot(page, "dashboard-captions-phone")
+    page.close()
