@@ -1,14 +1,11 @@
 """The navigation badge and the device page's open alarms: pieces other apps' templates include."""
-from datetime import timedelta
 
 from django import template
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.timesince import timesince
 
 from alarms import selectors
-from platform.templatetags.ui import compact_json
+from platform.templatetags.ui import ago, compact_json
 
 register = template.Library()
 
@@ -54,14 +51,7 @@ def rule_normalize(rule):
     return f"; normalizes when {describe(rule.normalize)}" if rule.normalize else ""
 
 
-@register.filter
-def ago(when):
-    """"5 minutes ago"; "just now" within the first minute (timesince alone says "0 minutes")."""
-    if when is None:
-        return ""
-    if timezone.now() - when < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(when)} ago"
+register.filter("ago", ago)  # alarm pages load this library, not ui
 
 
 @register.filter

@@ -1,9 +1,11 @@
 """Template helpers for the web UI: times, JSON, and the server-rendered SVG chart (no
 third-party chart code, nothing from a CDN)."""
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from platform.charts import svg_chart
 from platform.clock import epoch_ms_text
@@ -17,6 +19,16 @@ def ms_datetime(ms):
     if ms in (None, ""):
         return None
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+@register.filter
+def ago(when):
+    """"5 minutes ago"; "just now" within the first minute (timesince alone says "0 minutes")."""
+    if when is None:
+        return ""
+    if timezone.now() - when < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(when)} ago"
 
 
 # Epoch milliseconds as "2026-12-07 12:28:39.123 UTC": a full time, e.g. on hover.

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.utils import timezone
 
 from devices.models import Device, DeviceProperty, Downlink, Message
 from endpoints.models import Connection
@@ -167,3 +168,10 @@ def test_downlinks_say_where_they_came_from_by_name(web, device, application, ch
     assert f'from <a href="/applications/{application.pk}/">My app</a>' in page
     assert "from the API" in page and "from this page" in page and "from a dashboard" in page
     assert "Their app" not in page
+
+
+def test_a_device_seen_seconds_ago_was_seen_just_now(web, device):
+    """Django's timesince said "0 minutes ago" for the first minute."""
+    Device.objects.filter(pk=device.pk).update(last_seen=timezone.now())
+    assert "just now" in web.get("/devices/").text and "0 minutes" not in web.get("/devices/d1/").text
+    assert "just now" in web.get("/").text
