@@ -29,6 +29,13 @@ def charlie(db):
 
 
 @pytest.fixture
+def web(client, alice):
+    """A browser session signed in as alice."""
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
 def api():
     """api(user) -> an APIClient that sends that user's access token."""
 

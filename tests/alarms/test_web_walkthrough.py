@@ -16,13 +16,6 @@ RULE = {"rule_id": "too-hot", "enabled": "on", "severity": "high", "source_type"
 
 
 @pytest.fixture
-def web(client, alice):
-    """A browser session signed in as alice (as tests/web's)."""
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def alarms(alice, device):
     """An open alarm (humid) and a closed one (too-hot, normalized)."""
     make_rule(alice, name="Too hot")

@@ -4,13 +4,6 @@ from endpoints.models import Connection, Endpoint
 
 
 @pytest.fixture
-def web(client, alice):
-    """A browser session signed in as alice."""
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def outsider(client, charlie):
     client.force_login(charlie)
     return client
