@@ -12,7 +12,7 @@ from rest_framework.exceptions import APIException, NotAcceptable, ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 
-from platform.payloads import PayloadError, json_parse
+from platform.payloads import PayloadError, is_json_media_type, json_parse
 
 
 class BodyTooLarge(APIException):
@@ -54,7 +54,15 @@ class JSONRenderer(renderers.JSONRenderer):
 
 class JSONOnly(DefaultContentNegotiation):
     """An Accept header no renderer can satisfy (`text/html` alone) gets the view's first
-    rendering (JSON on every API route) rather than a 406: an error must still say what is wrong."""
+    rendering (JSON on every API route) rather than a 406: an error must still say what is wrong.
+    A body is JSON by the callback's rule (platform/payloads.py): `application/json` or any
+    `+json` type, such as `application/merge-patch+json` (DRF matches `application/json` only)."""
+
+    def select_parser(self, request, parsers):
+        if is_json_media_type(request.content_type):
+            return next((parser for parser in parsers if isinstance(parser, JSONParser)), None) \
+                or super().select_parser(request, parsers)
+        return super().select_parser(request, parsers)
 
     def select_renderer(self, request, renderers, format_suffix=None):
         try:

@@ -80,6 +80,15 @@ def test_a_body_that_is_not_json_is_415_saying_what_to_send_as_on_the_callback(a
     assert error_message(callback) == error_message(response)
 
 
+def test_a_json_body_is_any_json_media_type_as_on_the_callback(alice, api, device):
+    """The callback took `application/merge-patch+json` and other `+json` types; the API answered 415."""
+    for content_type in ("application/merge-patch+json", "application/vnd.example+json; charset=utf-8"):
+        response = api(alice).patch("/v1/users/alice/devices/d1", b'{"name": "Kitchen"}', content_type=content_type)
+        assert response.status_code == 200, (content_type, response.content)
+    device.refresh_from_db()
+    assert device.name == "Kitchen"
+
+
 def _connection_body(name="App", description="", url="https://x.example/uplink", headers=None):
     return {"name": name, "configuration": {"destinationURL": url, "headers": headers or {},
                                             "description": description}}
