@@ -6,7 +6,7 @@ from alarms.forms import RuleForm
 from alarms.models import Alarm, Rule
 from buckets.models import Bucket
 from tests.alarms.conftest import ingest, make_rule
-from tests.web.conftest import hx, web  # noqa: F401  (web: alice signed in)
+from tests.web.conftest import hx
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from django.core.cache import cache
 from buckets.models import Record
 from dashboards.services import dashboard_create
 from platform.clock import now_ms
-from tests.web.conftest import outsider, web  # noqa: F401  (the signed-in browser sessions)
+from tests.web.conftest import outsider  # noqa: F401  (charlie signed in; `web`, alice, is in tests/conftest.py)
 
 WIDGETS = [
     {"id": "chart", "type": "chart", "title": "Temperature", "layout": {"x": 0, "y": 0, "w": 6, "h": 4},
