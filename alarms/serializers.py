@@ -22,7 +22,7 @@ from platform.serializers import (
     JsonIntegerField,
     JsonRegexField,
 )
-from platform.validators import ID_PATTERN
+from platform.validators import DESCRIPTION_MAX, ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
 
@@ -82,7 +82,7 @@ class ReminderSerializer(serializers.Serializer):
 class RuleSerializer(serializers.Serializer):
     rule = JsonRegexField(ID_PATTERN, error_messages={"invalid": ID_MESSAGE})
     name = JsonCharField(max_length=200, allow_blank=True, default="")
-    description = JsonCharField(allow_blank=True, default="")
+    description = JsonCharField(allow_blank=True, default="", max_length=DESCRIPTION_MAX)
     enabled = JsonBooleanField(default=True)
     severity = serializers.ChoiceField(list(SEVERITIES), default="medium")
     source = SourceSerializer()  # type: ignore[assignment]  # the field is named like Field.source (stubs)

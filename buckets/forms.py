@@ -1,14 +1,14 @@
 from django import forms
 
 from buckets.models import Bucket
-from platform.validators import id_validator
+from platform.validators import DESCRIPTION_MAX, id_validator
 
 
 class BucketForm(forms.Form):
     bucket_id = forms.CharField(label="Bucket id", max_length=64, validators=[id_validator],
                                 help_text="Used in the API and in device settings: letters, digits, '_' or '-'.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
     enabled = forms.BooleanField(required=False, initial=True, help_text="A disabled bucket skips writes.")
     # The API's bound (buckets/serializers.py): larger numbers overflow the database column.
     retention_period = forms.IntegerField(label="Keep data for", min_value=1, max_value=1_000_000, required=False,

@@ -6,7 +6,7 @@ from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS, AGG_TYPES, EXPORT_FORMATS, TIMESTAMP_FORMATS
 from buckets.services import SOURCES
 from platform.serializers import JsonBooleanField, JsonCharField, JsonIntegerField, QueryIntegerField
-from platform.validators import id_validator
+from platform.validators import DESCRIPTION_MAX, id_validator
 
 UNITS = [u for u, _ in Bucket.UNITS]
 
@@ -43,7 +43,7 @@ class ConfigSerializer(serializers.Serializer):
 class BucketSerializer(serializers.Serializer):
     bucket = JsonCharField(validators=[id_validator], max_length=64)
     name = JsonCharField(max_length=200, allow_blank=True, required=False, default="")
-    description = JsonCharField(allow_blank=True, required=False, default="")
+    description = JsonCharField(allow_blank=True, required=False, default="", max_length=DESCRIPTION_MAX)
     enabled = JsonBooleanField(required=False, default=True)
     config = ConfigSerializer(required=False, default=lambda: {"source": "api", "retention": None})
 

@@ -13,7 +13,7 @@ from buckets.selectors.query import bucket_fields
 from dashboards.widgets import RANGES, TYPES, WidgetError, widget_clean
 from devices.forms import JSONTextField
 from devices.models import Device, DeviceProperty
-from platform.validators import id_validator
+from platform.validators import DESCRIPTION_MAX, id_validator
 
 TYPE_LABELS = {"chart": "Chart", "value": "Value", "gauge": "Gauge", "status": "Status", "map": "Map",
                "table": "Table", "property": "Property", "downlink": "Downlink button"}
@@ -49,7 +49,7 @@ class DashboardForm(forms.Form):
     dashboard_id = forms.CharField(label="Dashboard id", max_length=64, validators=[id_validator],
                                    help_text="Used in the API: letters, digits, '_' or '-'.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
 
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from dashboards.widgets import MAX_WIDGETS, TYPES
 from platform.serializers import ComputedBooleanField, EpochMsField, JsonCharField, JsonRegexField
-from platform.validators import ID_PATTERN
+from platform.validators import DESCRIPTION_MAX, ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
 
@@ -43,7 +43,7 @@ class DashboardWriteSerializer(serializers.Serializer):
 
     dashboard = JsonRegexField(ID_PATTERN, max_length=64, error_messages={"invalid": ID_MESSAGE})
     name = JsonCharField(max_length=200, allow_blank=True, required=False)
-    description = JsonCharField(allow_blank=True, required=False, max_length=2000)
+    description = JsonCharField(allow_blank=True, required=False, max_length=DESCRIPTION_MAX)
     widgets = WidgetsField(required=False, help_text=f"at most {MAX_WIDGETS}; replaces the whole list "
                                                      "(docs/dashboards.md)")
 

@@ -7,7 +7,7 @@ from buckets.models import Bucket
 from devices.models import MAX_TIMEOUT, TIMEOUT_RANGE, Device
 from endpoints.models import Connection, Endpoint
 from platform.forms import json_form_value
-from platform.validators import id_validator
+from platform.validators import DESCRIPTION_MAX, id_validator
 
 
 class JSONTextField(forms.CharField):
@@ -32,7 +32,7 @@ class DeviceCreateForm(forms.Form):
     device_id = forms.CharField(label="Device id", max_length=64, validators=[id_validator],
                                 help_text="Appears in the callback URL: letters, digits, '_' or '-'.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
     type = forms.ChoiceField(choices=[("HTTP", "HTTP device")], initial="HTTP",
                              help_text="Devices that POST JSON to their callback URL.")
 
@@ -56,6 +56,7 @@ class DeviceSettingsForm(forms.ModelForm):
         label="Timeout (minutes)", min_value=1, max_value=MAX_TIMEOUT,
         help_text="Minutes without a callback before the device shows as disconnected.",
         error_messages={"min_value": TIMEOUT_RANGE, "max_value": TIMEOUT_RANGE, "invalid": TIMEOUT_RANGE})
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
 
     class Meta:
         model = Device
@@ -65,7 +66,6 @@ class DeviceSettingsForm(forms.ModelForm):
                   "set_property": "Set property", "send_property": "Response property"}
         help_texts = {"set_property": "Stores the last payload in this property.",
                       "send_property": "Its value is the answer to every callback (when no downlink is queued)."}
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -19,7 +19,7 @@ from platform.serializers import (
     JsonRegexField,
     RelatedIdsField,
 )
-from platform.validators import ID_PATTERN
+from platform.validators import DESCRIPTION_MAX, ID_PATTERN
 
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
 HEX_PATTERN = r"^(?:[0-9A-Fa-f]{2})*$"
@@ -141,7 +141,7 @@ class DeviceWriteSerializer(serializers.Serializer):
 
     device = id_field()
     name = JsonCharField(max_length=200, allow_blank=True, required=False)
-    description = JsonCharField(allow_blank=True, required=False)
+    description = JsonCharField(allow_blank=True, required=False, max_length=DESCRIPTION_MAX)
     type = DeviceTypeField(required=False)
     enabled = JsonBooleanField(required=False)
     applications = serializers.ListField(child=JsonCharField(), required=False, allow_empty=True)

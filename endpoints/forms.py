@@ -8,7 +8,7 @@ from devices.models import Device
 from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import json_form_value
-from platform.validators import id_validator, url_problem, validate_headers
+from platform.validators import DESCRIPTION_MAX, id_validator, url_problem, validate_headers
 
 
 class HeaderRowsWidget(forms.Widget):
@@ -62,7 +62,7 @@ class EndpointForm(forms.Form):
     endpoint_id = forms.CharField(label="Endpoint id", max_length=64, validators=[id_validator],
                                   help_text="Used in the API and in device settings.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
     enabled = forms.BooleanField(required=False, initial=True)
     url = forms.CharField(label="URL", widget=forms.TextInput(attrs={"placeholder": "https://example.com/hook/{{device}}"}),
                           help_text="May use {{device}}, {{payload.a.b}}, {{user}}, {{ts}}.")
@@ -134,7 +134,7 @@ class ApplicationForm(forms.Form):
     headers = HeadersField(required=False, help_text="Placeholders: {DevEUI}, {DeviceName}, {Time}, "
                                                      "{CustomerID}, {payload} (the device's JSON), "
                                                      "{payload.a.b} (a field of it).")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
     blame_period = forms.IntegerField(
         label="Blame period (seconds)", min_value=0, max_value=MAX_BLAME_PERIOD, initial=DEFAULT_BLAME_PERIOD,
         required=False,

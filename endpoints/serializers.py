@@ -25,7 +25,7 @@ from platform.serializers import (
     JsonIntegerField,
     JsonRegexField,
 )
-from platform.validators import ID_PATTERN, url_problem, validate_headers
+from platform.validators import DESCRIPTION_MAX, ID_PATTERN, url_problem, validate_headers
 
 DELIVERY_STATES = ["pending", "delivered", "failed"]
 
@@ -121,7 +121,7 @@ class EndpointSerializer(serializers.Serializer):
     endpoint = JsonRegexField(ID_PATTERN,
                                       error_messages={"invalid": "Use 1 to 64 letters, digits, '_' or '-'."})
     name = JsonCharField(max_length=200, allow_blank=True, default="")
-    description = JsonCharField(allow_blank=True, default="")
+    description = JsonCharField(allow_blank=True, default="", max_length=DESCRIPTION_MAX)
     type = JsonCharField(default="http_request")
     enabled = JsonBooleanField(default=True)
     config = ConfigSerializer()
@@ -194,7 +194,7 @@ class ConnectionConfigurationSchema(serializers.Serializer):
                                               "{payload} (the device's JSON), {payload.a.b} (a field of it)")
     blamePeriod = serializers.IntegerField(required=False, allow_null=True, default=DEFAULT_BLAME_PERIOD, min_value=0,
                                            max_value=MAX_BLAME_PERIOD, help_text=f"seconds; null = {DEFAULT_BLAME_PERIOD}")
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=DESCRIPTION_MAX)
     sendRawDecodedFormat = serializers.BooleanField(required=False, default=False)
     maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256,
                                            help_text="requests in flight at once (each device's messages still go "

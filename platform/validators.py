@@ -14,6 +14,9 @@ id_validator = RegexValidator(ID_PATTERN, "Use 1 to 64 letters, digits, '_' or '
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
 HEADER_VALUE_MAX = 4000
 URL_MAX = 2000
+# A description is a note for people: long enough for a paragraph or two, not a place for data
+# (a 900 KB one was accepted and shown on every list that has it).
+DESCRIPTION_MAX = 2000
 _TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 
 # Headers the HTTP client writes itself, from the body it sends and the connection it keeps

@@ -27,7 +27,7 @@ from endpoints.serializers import (
     DeliverySchema,
 )
 from platform.api import database_error_answer, thingpark_error_body
-from platform.validators import text_problem, url_problem, validate_headers
+from platform.validators import DESCRIPTION_MAX, text_problem, url_problem, validate_headers
 
 CONNECTOR = "actility-http-iot"
 MAX_IN_FLIGHT = 256
@@ -138,6 +138,8 @@ def connection_parse(data):
     for field, text in (("name", name), ("configuration.description", description)):
         if text_problem(text):
             raise BadRequest(f"{field} {text_problem(text)}.")
+    if len(description) > DESCRIPTION_MAX:
+        raise BadRequest(f"configuration.description: at most {DESCRIPTION_MAX} characters ({len(description)} given).")
     raw = _typed(config.get("sendRawDecodedFormat", False), bool, "configuration.sendRawDecodedFormat")
     in_flight = config.get("maxInFlight")
     if in_flight is not None and not 1 <= _typed(in_flight, int, "configuration.maxInFlight") <= MAX_IN_FLIGHT:

@@ -365,3 +365,29 @@ def test_a_nul_in_an_api_path_is_404(alice, api, device):
                 "/v1/users/alice/buckets/b%001", "/v1/users/alice/endpoints/e%001"):
         response = api(alice).get(url)
         assert response.status_code == 404, (url, response.content)
+
+
+DESCRIBED = [  # (collection URL, a body that creates one, the item's URL)
+    ("/v1/users/alice/devices", {"device": "d9"}, "/v1/users/alice/devices/d9"),
+    ("/v1/users/alice/buckets", {"bucket": "b9"}, "/v1/users/alice/buckets/b9"),
+    ("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {"url": "https://x.example/in"}},
+     "/v1/users/alice/endpoints/e9"),
+    ("/v1/users/alice/alarms/rules", {"rule": "r9", "source": {"type": "status"}}, "/v1/users/alice/alarms/rules/r9"),
+    ("/v1/users/alice/dashboards", {"dashboard": "ds9"}, "/v1/users/alice/dashboards/ds9"),
+]
+
+
+@pytest.mark.parametrize(("collection", "body", "item"), DESCRIBED, ids=lambda v: v if isinstance(v, str) else None)
+def test_a_description_is_at_most_2000_characters(alice, api, collection, body, item):
+    """A 900 KB description was accepted and shown on every list that has it."""
+    client = api(alice)
+    response = client.post(collection, {**body, "description": "x" * 2001}, format="json")
+    assert response.status_code == 400 and "description" in error_message(response), response.content
+    assert client.post(collection, {**body, "description": "x" * 2000}, format="json").status_code == 201
+    assert client.patch(item, {"description": "y" * 2001}, format="json").status_code == 400
+
+
+def test_an_application_description_is_at_most_2000_characters(alice, api):
+    body = _connection_body(description="x" * 2001)
+    response = api(alice).post("/iot-flow/v1/connections", body, format="json")
+    assert response.status_code == 400 and "description" in error_message(response), response.content

@@ -85,6 +85,14 @@ def test_a_timeout_outside_the_apis_bounds_is_refused_on_the_page_too(web, devic
     assert device.timeout == 10
 
 
+def test_a_description_over_2000_characters_is_refused_on_the_page_as_by_the_api(web, device, bucket):
+    data = {"name": "One", "description": "x" * 2001, "enabled": "on", "write_bucket": bucket.pk, "call_endpoint": "",
+            "set_property": "", "send_property": "", "timeout": 5}
+    page = web.post("/devices/d1/settings/", data)
+    assert page.status_code == 400 and "at most 2000 characters" in page.text
+    assert 'maxlength="2000"' in web.get("/devices/d1/").text
+
+
 def test_settings_offer_only_the_owners_buckets(web, device, charlie):
     from buckets.models import Bucket
 
