@@ -1,3 +1,4 @@
+import re
 from unittest import mock
 
 import pytest
@@ -82,6 +83,10 @@ def test_application_per_field_edit(web, application):
     edit = web.get(f"/applications/{application.pk}/?edit=destination_url", **hx("setting-destination_url"))
     assert "<html" not in edit.text and 'aria-label="Confirm Destination URL"' in edit.text
     assert "hx-confirm=" in edit.text
+    # The form's question is about saving: its Cancel (inside the form, where htmx hands the
+    # attribute down) asked "Save the new ...?" too.
+    cancel = re.search(r'<a [^>]*aria-label="Cancel"[^>]*>', edit.text).group()
+    assert 'hx-confirm="unset"' in cancel
     saved = web.post(f"/applications/{application.pk}/settings/destination_url/",
                      {"destination_url": "https://new.example.com/in"}, **hx("setting-destination_url"))
     application.refresh_from_db()
