@@ -2,6 +2,8 @@ import json
 from typing import cast
 
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
 
 from buckets.models import Bucket
 from devices.models import MAX_TIMEOUT, TIMEOUT_RANGE, Device
@@ -75,6 +77,12 @@ class DeviceSettingsForm(forms.ModelForm):
         write_bucket.queryset = Bucket.objects.filter(owner=owner)
         call_endpoint.queryset = Endpoint.objects.filter(owner=owner)
         write_bucket.empty_label = call_endpoint.empty_label = "(none)"
+        # A new user's pickers hold only "(none)": say what to make first, and where.
+        for field, what, url_name in ((write_bucket, "bucket", "bucket_create"),
+                                      (call_endpoint, "endpoint", "endpoint_create")):
+            if not field.queryset.exists():
+                field.help_text = format_html('You have no {} yet: <a href="{}">create one</a>, then choose it here.',
+                                              what, reverse(url_name))
 
 
 class DevicePageForm(forms.Form):

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from devices.models import Device, DeviceProperty, Downlink, Message
+from devices.services import device_create
 from endpoints.models import Connection
 from tests.web.conftest import hx
 
@@ -183,3 +184,16 @@ def test_a_device_seen_seconds_ago_was_seen_just_now(web, device):
     Device.objects.filter(pk=device.pk).update(last_seen=timezone.now())
     assert "just now" in web.get("/devices/").text and "0 minutes" not in web.get("/devices/d1/").text
     assert "just now" in web.get("/").text
+
+
+def test_a_new_users_device_page_says_to_create_a_bucket_and_an_endpoint_first(web, alice):
+    """Its pickers held only "(none)", and nothing said why the messages reached no bucket."""
+    device_create(owner=alice, device_id="first")
+    page = web.get("/devices/first/").text
+    assert 'You have no bucket yet: <a href="/buckets/+new/">create one</a>' in page
+    assert 'You have no endpoint yet: <a href="/endpoints/+new/">create one</a>' in page
+
+
+def test_the_hint_goes_once_there_is_something_to_choose(web, device):
+    page = web.get("/devices/d1/").text
+    assert "You have no bucket yet" not in page and "You have no endpoint yet" in page
