@@ -38,4 +38,14 @@
     box.style.left = Math.min(event.pageX + 14, window.scrollX + document.documentElement.clientWidth - 260) + "px";
     box.style.top = (event.pageY + 14) + "px";
   });
+
+  // On a phone a chart wider than the screen scrolls sideways (app.css); it opens at its right
+  // end, the newest data, which otherwise sat off-screen and the chart looked empty.
+  function newestInView(root) {
+    (root || document).querySelectorAll(".chart").forEach(function (chart) {
+      if (chart.scrollWidth > chart.clientWidth) chart.scrollLeft = chart.scrollWidth;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { newestInView(); });
+  document.addEventListener("htmx:afterSettle", function (event) { newestInView(event.target); });
 })();

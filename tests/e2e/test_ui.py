@@ -209,6 +209,10 @@ def test_screenshots_of_the_main_pages(stack, browser, alice, bucket, device):
             shot(page, f"{label}-{name}")
         page.goto(f"{stack.url}/buckets/b1/?range=24h")
         assert page.locator(".chart svg polyline").count() == 2
+        # A chart wider than a phone scrolls sideways and opens at its newest end (it opened at
+        # the oldest, the data off-screen, and looked empty).
+        assert page.evaluate("""() => { const c = document.querySelector('#chart');
+            return c.scrollWidth <= c.clientWidth || c.scrollLeft + c.clientWidth >= c.scrollWidth - 1; }""")
         # Range presets swap the data part in place and keep the URL shareable.
         page.click(".tabs >> text=7d")
         expect_url = re.compile(r".*range=7d.*")
