@@ -104,8 +104,11 @@ class PropertyForm(DevicePageForm):
 
 class DownlinkForm(DevicePageForm):
     id_prefix = "downlink"
+    # Empty and null alike: a null downlink cannot be told from "no downlink" in the answer.
     payload = JSONTextField(label="Payload (JSON)", help_text='Returned to the device in the answer to its next '
-                                                           'callback, e.g. {"led": "on"}.')
+                                                           'callback, e.g. {"led": "on"}.',
+                            error_messages={"required": 'Give the payload as JSON, e.g. {"led": "on"}: any JSON '
+                                                        'but null.'})
 
 
 class AttachApplicationForm(forms.Form):

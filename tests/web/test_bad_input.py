@@ -37,6 +37,14 @@ def test_downlink_payload_that_cannot_be_stored_is_a_form_error(web, device, bod
     assert not Downlink.objects.filter(device=device).exists()
 
 
+@pytest.mark.parametrize("body", ["null", ""])
+def test_a_null_or_empty_downlink_says_what_to_give(web, device, body):
+    """"This field is required." answered a payload typed as null."""
+    response = web.post("/devices/d1/downlinks/", {"payload": body})
+    assert response.status_code == 400 and "any JSON but null" in response.text
+    assert not Downlink.objects.filter(device=device).exists()
+
+
 @pytest.mark.parametrize("body", BAD_JSON.values(), ids=BAD_JSON.keys())
 def test_send_test_body_that_cannot_be_sent_is_a_form_error(web, endpoint, body):
     with mock.patch("endpoints.delivery.http_send") as send:
