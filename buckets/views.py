@@ -2,8 +2,9 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -105,7 +106,12 @@ def bucket_clear(request, bucket_id):
     else:
         deleted = services.records_clear(bucket=bucket)
     toast(request, f"Cleared {deleted} record{'s' if deleted != 1 else ''} from {bucket.bucket_id}.")
-    return redirect("bucket_detail", bucket_id=bucket.bucket_id)
+    # Back to the range that was shown (it jumped to the default 24 h): only the range form's own
+    # fields come back, as a query string on this bucket's own page.
+    shown = QueryDict(request.POST.get("shown", ""))
+    back = {name: shown[name] for name in RangeForm.base_fields if name != "page" and shown.get(name)}
+    url = reverse("bucket_detail", kwargs={"bucket_id": bucket.bucket_id})
+    return redirect(f"{url}?{urlencode(back)}" if back else url)
 
 
 @login_required

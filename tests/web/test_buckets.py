@@ -91,6 +91,17 @@ def test_delete_these_clears_only_the_range_shown_and_retention_is_said(web, buc
     assert "Keeps records for 7 days: older ones are deleted" in web.get("/buckets/b1/").text
 
 
+def test_delete_these_comes_back_to_the_range_shown(web, bucket):
+    """It came back to the default 24 h, whatever range the records were deleted from."""
+    Record.objects.create(bucket=bucket, ts=now_ms() - 60_000, val={"a": 1})
+    page = web.get("/buckets/b1/?range=1h&agg_type=max&page=1").text
+    shown = re.search(r'name="shown" value="([^"]*)"', page).group(1).replace("&amp;", "&")
+    back = web.post("/buckets/b1/clear/", {"min_ts": "0", "max_ts": str(now_ms()), "shown": shown})
+    assert back.status_code == 302 and back["Location"] == "/buckets/b1/?range=1h&agg_type=max"
+    odd = web.post("/buckets/b1/clear/", {"min_ts": "0", "max_ts": "1", "shown": "next=https://evil.example/&range=7d"})
+    assert odd["Location"] == "/buckets/b1/?range=7d"
+
+
 @pytest.mark.parametrize("method,path", [
     ("get", "/buckets/b1/"), ("get", "/buckets/b1/edit/"), ("post", "/buckets/b1/edit/"),
     ("post", "/buckets/b1/clear/"), ("post", "/buckets/b1/delete/"),
