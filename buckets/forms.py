@@ -12,7 +12,10 @@ class BucketForm(forms.Form):
     enabled = forms.BooleanField(required=False, initial=True, help_text="A disabled bucket skips writes.")
     # The API's bound (buckets/serializers.py): larger numbers overflow the database column.
     retention_period = forms.IntegerField(label="Keep data for", min_value=1, max_value=1_000_000, required=False,
-                                          help_text="Empty keeps everything.")
+                                          help_text="Empty keeps everything.", error_messages=dict.fromkeys(
+                                              ("min_value", "max_value", "invalid"),
+                                              "Give a whole number from 1 to 1,000,000 (of the unit beside it), "
+                                              "or leave it empty to keep everything."))
     retention_unit = forms.ChoiceField(label="Unit", choices=Bucket.UNITS, initial="days", required=False)
 
     def __init__(self, *args, editing=False, **kwargs):

@@ -24,6 +24,14 @@ def test_create_edit_bucket(web, alice):
     assert (bucket.name, bucket.enabled, bucket.retention_period) == ("Renamed", False, None)
 
 
+@pytest.mark.parametrize("period", ["0", "1000001", "1.5"])
+def test_a_retention_out_of_bounds_says_the_bounds_in_the_form_s_words(web, period):
+    """Django's "Ensure this value is greater than or equal to 1." named no field and no way out."""
+    response = web.post("/buckets/+new/", {"bucket_id": "t", "enabled": "on", "retention_period": period,
+                                          "retention_unit": "days"})
+    assert response.status_code == 400 and "Give a whole number from 1 to 1,000,000" in response.text
+
+
 def test_duplicate_bucket_id_is_a_field_error(web, bucket):
     response = web.post("/buckets/+new/", {"bucket_id": "b1", "enabled": "on"})
     assert response.status_code == 400 and "has-error" in response.text
