@@ -8,11 +8,16 @@ from devices.models import Device
 from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import json_form_value
-from platform.validators import DESCRIPTION_MAX, id_validator, url_problem, validate_headers
+from platform.validators import DESCRIPTION_MAX, header_problem, id_validator, url_problem
 
 
 class HeaderRowsWidget(forms.Widget):
-    """Key/value rows posted as `<name>_key` / `<name>_value` lists; "Add header" adds a row."""
+    """Key/value rows posted as `<name>_key` / `<name>_value` lists; "Add header" adds a row.
+    The rows HeadersField found wrong (`bad_rows`: posted row index -> message) are marked."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.bad_rows: dict[int, str] = {}
 
     def value_from_datadict(self, data, files, name):
         if hasattr(data, "getlist"):
@@ -25,32 +30,43 @@ class HeaderRowsWidget(forms.Widget):
     def render(self, name, value, attrs=None, renderer=None):
         # A dict is the stored configuration: its secret values are shown masked; the view puts
         # them back when the mask is posted unchanged (endpoints/secret_headers.py).
-        rows = list(masked(value).items()) if isinstance(value, dict) else list(value or [])
-        rows = [row for row in rows if row[0] or row[1]] or [("", "")]
+        posted = list(masked(value).items()) if isinstance(value, dict) else list(value or [])
+        rows = [(key, val, self.bad_rows.get(index) if isinstance(value, list) else None)
+                for index, (key, val) in enumerate(posted) if key or val] or [("", "", None)]
         return render_to_string("_headers.html", {"name": name, "rows": rows,
-                                                  "has_mask": any(value == MASK for _, value in rows)})
+                                                  "has_mask": any(val == MASK for _, val, _ in rows),
+                                                  "has_bad": any(bad for _, _, bad in rows)})
 
 
 class HeadersField(forms.Field):
     """Headers as key/value rows, cleaned to a dict. A value without a name is an error; empty
-    rows are ignored."""
+    rows are ignored. Every bad row is reported at once, one message each naming its header, and
+    marked on the widget (HeaderRowsWidget.bad_rows) so the person sees which rows to fix."""
 
     widget = HeaderRowsWidget
 
     def to_python(self, value):
+        widget = cast(HeaderRowsWidget, self.widget)
+        widget.bad_rows = {}  # reassigned, never mutated: a form's deep copy shares the dict it was copied with
         if isinstance(value, dict):
             return value
-        headers = {}
-        for key, val in value or []:
+        headers, bad_rows = {}, {}
+        for index, (key, val) in enumerate(value or []):
             key, val = key.strip(), val.strip()
             if not key and not val:
                 continue
             if not key:
-                raise forms.ValidationError(f"The header with value {val!r} needs a name.")
+                bad_rows[index] = f"The header with value {val!r} needs a name."
+                continue
+            # The one header rule (platform.validators); the mask stands for a stored secret kept
+            # as it is (keep_masked), so only its name is checked.
+            problem = header_problem(key, "" if val == MASK else val)
+            if problem:
+                bad_rows[index] = problem
             headers[key] = val
-        # The one header rule; the mask stands for a stored secret kept as it is (keep_masked), so
-        # only its name is checked.
-        validate_headers({key: "" if val == MASK else val for key, val in headers.items()})
+        if bad_rows:
+            widget.bad_rows = bad_rows
+            raise forms.ValidationError(list(bad_rows.values()))
         return headers
 
     def validate(self, value):

@@ -58,6 +58,61 @@ def test_delete_endpoint(web, endpoint):
     assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
 
 
+def _header_rows(html):
+    """(name, marked as wrong) of each header row shown (the Add-header <template> left out)."""
+    rows = re.sub(r"<template>.*?</template>", "", html, flags=re.DOTALL)
+    return [(name, "has-error" in classes) for classes, name in
+            re.findall(r'<div class="kv-row([^"]*)"[^>]*><input name="headers_key" value="([^"]*)"', rows)]
+
+
+def _header_errors(html):
+    """The lines of the headers field's error list."""
+    found = re.search(r'<ul class="errorlist"[^>]*id="id_headers_error"[^>]*>(.*?)</ul>', html, re.DOTALL)
+    assert found, html
+    return re.findall(r"<li>(.*?)</li>", found.group(1), re.DOTALL)
+
+
+def test_every_bad_header_is_reported_at_once_and_only_its_row_is_marked(web, alice):
+    # Two bad headers between good ones: both said in one submit, each naming its header, and
+    # only their rows outlined (was: the first only, and every row red).
+    response = web.post("/applications/new/http/", {
+        "name": "Cloud", "destination_url": "https://example.com/in",
+        "headers_key": ["X-Good", "Bad Header:", "X-Ok", "Content-Length", ""],
+        "headers_value": ["1", "v1", "2", "5", ""]})
+    assert response.status_code == 400
+    errors = _header_errors(response.text)
+    assert len(errors) == 2, errors
+    assert "&#x27;Bad Header:&#x27; is not a valid header name" in errors[0]
+    assert "Header Content-Length: the platform sets this header itself" in errors[1]
+    assert _header_rows(response.text) == [("X-Good", False), ("Bad Header:", True), ("X-Ok", False),
+                                           ("Content-Length", True)]
+    assert not Connection.objects.filter(owner=alice).exists()
+
+    # The endpoint form alike, with a value without a name and a bad value.
+    response = web.post("/endpoints/+new/", {
+        "endpoint_id": "hook", "url": "https://example.com/in", "method": "POST", "timeout": 10,
+        "headers_key": ["", "X-Fine", "X-Break"], "headers_value": ["orphan", "ok", "a\x01b"]})
+    assert response.status_code == 400
+    errors = _header_errors(response.text)
+    assert len(errors) == 2, errors
+    assert "needs a name" in errors[0] and "orphan" in errors[0]
+    assert "Header X-Break: the value contains a control character" in errors[1]
+    assert _header_rows(response.text) == [("", True), ("X-Fine", False), ("X-Break", True)]
+    assert not Endpoint.objects.filter(owner=alice).exists()
+
+
+def test_per_field_header_edit_reports_every_bad_header(web, application):
+    response = web.post(f"/applications/{application.pk}/settings/headers/",
+                        {"headers_key": ["X A", "X-Fine", "keep-alive"], "headers_value": ["1", "2", "3"]},
+                        **hx("setting-headers"))
+    assert response.status_code == 200
+    assert "&#x27;X A&#x27; is not a valid header name" in response.text
+    assert "Header keep-alive: the platform sets this header itself" in response.text
+    assert _header_rows(response.text) == [("X A", True), ("X-Fine", False), ("keep-alive", True)]
+    application.refresh_from_db()
+    assert application.headers == {"X-Thing": "{DevEUI}"}
+
+
 def test_application_flow_create(web, alice):
     assert "No applications yet" in web.get("/applications/").text
     assert 'href="/applications/new/http/"' in web.get("/applications/new/").text
