@@ -80,7 +80,7 @@ class DeviceSettingsForm(forms.ModelForm):
         # A new user's pickers hold only "(none)": say what to make first, and where.
         for field, what, url_name in ((write_bucket, "bucket", "bucket_create"),
                                       (call_endpoint, "endpoint", "endpoint_create")):
-            if not field.queryset.exists():
+            if field.queryset is not None and not field.queryset.exists():
                 field.help_text = format_html('You have no {} yet: <a href="{}">create one</a>, then choose it here.',
                                               what, reverse(url_name))
 

@@ -34,8 +34,7 @@ class HeaderRowsWidget(forms.Widget):
         rows = [(key, val, self.bad_rows.get(index) if isinstance(value, list) else None)
                 for index, (key, val) in enumerate(posted) if key or val] or [("", "", None)]
         return render_to_string("_headers.html", {"name": name, "rows": rows,
-                                                  "has_mask": any(val == MASK for _, val, _ in rows),
-                                                  "has_bad": any(bad for _, _, bad in rows)})
+                                                  "has_mask": any(val == MASK for _, val, _ in rows)})
 
 
 class HeadersField(forms.Field):
