@@ -86,7 +86,9 @@ class EndpointForm(forms.Form):
     body = forms.CharField(label="Body template", required=False,
                            widget=forms.Textarea(attrs={"rows": 4, "class": "mono", "spellcheck": "false"}),
                            help_text="Empty sends the message JSON. {{payload}} inserts the whole message.")
-    timeout = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=60, initial=10)
+    timeout = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=60, initial=10,
+                                 error_messages=dict.fromkeys(("min_value", "max_value", "invalid"),
+                                                              "Give a whole number of seconds from 1 to 60."))
 
     def __init__(self, *args, owner, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -152,7 +154,10 @@ class ApplicationForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
     blame_period = forms.IntegerField(
         label="Blame period (seconds)", min_value=0, max_value=MAX_BLAME_PERIOD, initial=DEFAULT_BLAME_PERIOD,
-        required=False,
+        required=False, error_messages=dict.fromkeys(
+            ("min_value", "max_value", "invalid"),
+            f"Give a whole number of seconds from 0 to {MAX_BLAME_PERIOD}, or leave it empty for "
+            f"{DEFAULT_BLAME_PERIOD}."),
         help_text="After a failed delivery, deliveries pause this long, then resume with the oldest message; "
                   "failures in a row double the pause, up to 10 minutes.")
     send_raw_decoded_format = forms.BooleanField(

@@ -372,7 +372,10 @@ def test_an_applications_blame_period_and_raw_format_are_set_in_the_ui_as_in_the
     assert application.destination_url == "https://example.com/uplink"  # the rest is kept
     bad = web.post(f"/applications/{application.pk}/settings/blame_period/", {"blame_period": "-1"},
                    **hx("setting-blame_period"))
-    assert "greater than or equal to 0" in bad.text
+    assert "Give a whole number of seconds from 0 to 604800, or leave it empty for 30." in bad.text
+    bad = web.post("/endpoints/+new/", {"endpoint_id": "e7", "url": "https://x.example/in", "method": "POST",
+                                        "timeout": "0"})
+    assert "Give a whole number of seconds from 1 to 60." in bad.text
 
 
 def test_send_test_as_if_from_a_device_fills_its_placeholders(web, alice, device, receiver):
