@@ -13,8 +13,9 @@ from alarms.models import MAX_EMAIL, MAX_MINUTES, SEVERITIES, Rule
 from buckets.models import Bucket
 from devices.models import Device
 from endpoints.models import Endpoint
+from platform.forms import description_field
 from platform.payloads import PayloadError
-from platform.validators import DESCRIPTION_MAX, id_validator
+from platform.validators import id_validator
 
 # "greater than (gt)": the API's name after the words; not where the words start with it already
 # ("between (inclusive) (between)", "present (present)").
@@ -71,8 +72,7 @@ class RuleForm(forms.Form):
     rule_id = forms.CharField(label="Rule id", max_length=64, validators=[id_validator],
                               help_text="A short id used in the API and in notifications, e.g. too-hot.")
     name = forms.CharField(max_length=200, required=False, help_text="What people read, e.g. Too hot.")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX,
-                                  help_text="Optional: what to do when it fires, e.g. Open the greenhouse windows.")
+    description = description_field(help_text="Optional: what to do when it fires, e.g. Open the greenhouse windows.")
     enabled = forms.BooleanField(required=False, initial=True, help_text="A disabled rule opens no alarms, e.g. untick it while a sensor is "
                                                                  "being serviced.")
     severity = forms.ChoiceField(choices=[(s, s) for s in SEVERITIES], initial="medium",

@@ -1,19 +1,19 @@
 from django import forms
 
 from buckets.models import Bucket
-from platform.validators import DESCRIPTION_MAX, id_validator
+from platform.forms import bounds_errors, description_field
+from platform.validators import id_validator
 
 
 class BucketForm(forms.Form):
     bucket_id = forms.CharField(label="Bucket id", max_length=64, validators=[id_validator],
                                 help_text="Used in the API and in device settings: letters, digits, '_' or '-'.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
+    description = description_field()
     enabled = forms.BooleanField(required=False, initial=True, help_text="A disabled bucket skips writes.")
     # The API's bound (buckets/serializers.py): larger numbers overflow the database column.
     retention_period = forms.IntegerField(label="Keep data for", min_value=1, max_value=1_000_000, required=False,
-                                          help_text="Empty keeps everything.", error_messages=dict.fromkeys(
-                                              ("min_value", "max_value", "invalid"),
+                                          help_text="Empty keeps everything.", error_messages=bounds_errors(
                                               "Give a whole number from 1 to 1,000,000 (of the unit beside it), "
                                               "or leave it empty to keep everything."))
     retention_unit = forms.ChoiceField(label="Unit", choices=Bucket.UNITS, initial="days", required=False)

@@ -4,8 +4,6 @@ so the form and the API refuse the same things with the same words."""
 from typing import cast
 
 from django import forms
-from django.urls import reverse
-from django.utils.html import format_html
 
 from buckets.models import Bucket
 from buckets.selectors import AGG_STEPS, AGG_TYPES
@@ -13,7 +11,8 @@ from buckets.selectors.query import bucket_fields
 from dashboards.widgets import RANGES, TYPES, WidgetError, widget_clean
 from devices.forms import JSONTextField
 from devices.models import Device, DeviceProperty
-from platform.validators import DESCRIPTION_MAX, id_validator
+from platform.forms import description_field, make_first_hint
+from platform.validators import id_validator
 
 TYPE_LABELS = {"chart": "Chart", "value": "Value", "gauge": "Gauge", "status": "Status", "map": "Map",
                "table": "Table", "property": "Property", "downlink": "Downlink button"}
@@ -49,7 +48,7 @@ class DashboardForm(forms.Form):
     dashboard_id = forms.CharField(label="Dashboard id", max_length=64, validators=[id_validator],
                                    help_text="Used in the API: letters, digits, '_' or '-'.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
+    description = description_field()
 
     def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,9 +146,7 @@ class WidgetForm(forms.Form):
         for name, have, url, what in (("bucket", buckets, "bucket_create", "bucket"),
                                       ("device", devices, "device_create", "device")):
             if not have:
-                self.fields[name].help_text = format_html(
-                    'You have no {} yet: <a href="{}">create one</a>, then come back to this form.',
-                    what, reverse(url))
+                self.fields[name].help_text = make_first_hint(what, url, "come back to this form")
 
     def _position_choices(self, offered, current):
         """The map's latitude and longitude pickers offer the discovered fields, and the stored

@@ -2,14 +2,12 @@ import json
 from typing import cast
 
 from django import forms
-from django.urls import reverse
-from django.utils.html import format_html
 
 from buckets.models import Bucket
 from devices.models import MAX_TIMEOUT, TIMEOUT_RANGE, Device
 from endpoints.models import Connection, Endpoint
-from platform.forms import json_form_value
-from platform.validators import DESCRIPTION_MAX, id_validator
+from platform.forms import bounds_errors, description_field, json_form_value, make_first_hint
+from platform.validators import id_validator
 
 
 class JSONTextField(forms.CharField):
@@ -34,7 +32,7 @@ class DeviceCreateForm(forms.Form):
     device_id = forms.CharField(label="Device id", max_length=64, validators=[id_validator],
                                 help_text="Appears in the callback URL: letters, digits, '_' or '-'.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
+    description = description_field()
     type = forms.ChoiceField(choices=[("HTTP", "HTTP device")], initial="HTTP",
                              help_text="Devices that POST JSON to their callback URL.")
 
@@ -57,8 +55,8 @@ class DeviceSettingsForm(forms.ModelForm):
     timeout = forms.IntegerField(
         label="Timeout (minutes)", min_value=1, max_value=MAX_TIMEOUT,
         help_text="Minutes without a callback before the device shows as disconnected.",
-        error_messages={"min_value": TIMEOUT_RANGE, "max_value": TIMEOUT_RANGE, "invalid": TIMEOUT_RANGE})
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
+        error_messages=bounds_errors(TIMEOUT_RANGE))
+    description = description_field()
 
     class Meta:
         model = Device
@@ -81,8 +79,7 @@ class DeviceSettingsForm(forms.ModelForm):
         for field, what, url_name in ((write_bucket, "bucket", "bucket_create"),
                                       (call_endpoint, "endpoint", "endpoint_create")):
             if field.queryset is not None and not field.queryset.exists():
-                field.help_text = format_html('You have no {} yet: <a href="{}">create one</a>, then choose it here.',
-                                              what, reverse(url_name))
+                field.help_text = make_first_hint(what, url_name, "choose it here")
 
 
 class DevicePageForm(forms.Form):

@@ -7,8 +7,8 @@ from django.template.loader import render_to_string
 from devices.models import Device
 from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
-from platform.forms import json_form_value
-from platform.validators import DESCRIPTION_MAX, header_problem, id_validator, url_problem
+from platform.forms import bounds_errors, description_field, json_form_value
+from platform.validators import header_problem, id_validator, url_problem
 
 
 class HeaderRowsWidget(forms.Widget):
@@ -77,7 +77,7 @@ class EndpointForm(forms.Form):
     endpoint_id = forms.CharField(label="Endpoint id", max_length=64, validators=[id_validator],
                                   help_text="Used in the API and in device settings.")
     name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
+    description = description_field()
     enabled = forms.BooleanField(required=False, initial=True)
     url = forms.CharField(label="URL", widget=forms.TextInput(attrs={"placeholder": "https://example.com/hook/{{device}}"}),
                           help_text="May use {{device}}, {{payload.a.b}}, {{user}}, {{ts}}.")
@@ -87,8 +87,7 @@ class EndpointForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 4, "class": "mono", "spellcheck": "false"}),
                            help_text="Empty sends the message JSON. {{payload}} inserts the whole message.")
     timeout = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=60, initial=10,
-                                 error_messages=dict.fromkeys(("min_value", "max_value", "invalid"),
-                                                              "Give a whole number of seconds from 1 to 60."))
+                                 error_messages=bounds_errors("Give a whole number of seconds from 1 to 60."))
 
     def __init__(self, *args, owner, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -151,11 +150,10 @@ class ApplicationForm(forms.Form):
     headers = HeadersField(required=False, help_text="Placeholders: {DevEUI}, {DeviceName}, {Time}, "
                                                      "{CustomerID}, {payload} (the device's JSON), "
                                                      "{payload.a.b} (a field of it).")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX)
+    description = description_field()
     blame_period = forms.IntegerField(
         label="Blame period (seconds)", min_value=0, max_value=MAX_BLAME_PERIOD, initial=DEFAULT_BLAME_PERIOD,
-        required=False, error_messages=dict.fromkeys(
-            ("min_value", "max_value", "invalid"),
+        required=False, error_messages=bounds_errors(
             f"Give a whole number of seconds from 0 to {MAX_BLAME_PERIOD}, or leave it empty for "
             f"{DEFAULT_BLAME_PERIOD}."),
         help_text="After a failed delivery, deliveries pause this long, then resume with the oldest message; "

@@ -1,8 +1,28 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.forms.fields import InvalidJSONInput, JSONString
+from django.urls import reverse
+from django.utils.html import format_html
 
 from platform.payloads import PayloadError, json_parse
+from platform.validators import DESCRIPTION_MAX
+
+
+def description_field(**kwargs):
+    """Every object's description: a short textarea, at most DESCRIPTION_MAX, as the APIs take it."""
+    return forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX,
+                           **kwargs)
+
+
+def bounds_errors(message):
+    """One message, in the form's words, for a number out of its bounds or not a number at all
+    (Django's "Ensure this value is greater than or equal to 1." names no field and no way out)."""
+    return dict.fromkeys(("min_value", "max_value", "invalid"), message)
+
+
+def make_first_hint(what, url_name, then):
+    """Help for a picker a new user finds empty: what to make first, where, then what to do."""
+    return format_html('You have no {} yet: <a href="{}">create one</a>, then {}.', what, reverse(url_name), then)
 
 
 def json_form_value(text):

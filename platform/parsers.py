@@ -59,9 +59,9 @@ class JSONOnly(DefaultContentNegotiation):
     `+json` type, such as `application/merge-patch+json` (DRF matches `application/json` only)."""
 
     def select_parser(self, request, parsers):
-        if is_json_media_type(request.content_type):
-            return next((parser for parser in parsers if isinstance(parser, JSONParser)), None) \
-                or super().select_parser(request, parsers)
+        json_parser = next((parser for parser in parsers if isinstance(parser, JSONParser)), None)
+        if json_parser is not None and is_json_media_type(request.content_type):
+            return json_parser
         return super().select_parser(request, parsers)
 
     def select_renderer(self, request, renderers, format_suffix=None):

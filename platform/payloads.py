@@ -16,17 +16,22 @@ class PayloadError(ValueError):
     pass
 
 
+def _media_type(content_type: str | None) -> str:
+    """A Content-Type without its parameters (`; charset=...`)."""
+    return (content_type or "").split(";")[0].strip()
+
+
 def is_json_media_type(content_type: str | None) -> bool:
     """Whether a Content-Type names JSON (`application/json` or any `+json` type). Only the media
     type counts: a JSON body is UTF-8 (RFC 8259), so a declared charset is not read (see json_parse)."""
-    media = (content_type or "").split(";")[0].strip().lower()
+    media = _media_type(content_type).lower()
     return media == "application/json" or media.endswith("+json")
 
 
 def not_json_message(content_type: str | None) -> str:
     """The 415's message, the same wherever a body must be JSON: what came (its media type), and
     what to send."""
-    media = (content_type or "").split(";")[0].strip()
+    media = _media_type(content_type)
     return f"Unsupported content type {media or '(none)'!r}: send the body as JSON with 'Content-Type: application/json'."
 
 
