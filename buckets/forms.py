@@ -37,12 +37,14 @@ class RangeForm(forms.Form):
     """The data range of a bucket page. `from`/`to` are for the custom range."""
 
     PRESETS = {"1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000}
-    range = forms.ChoiceField(choices=[(k, k) for k in [*PRESETS, "custom"]], required=False)
+    range = forms.ChoiceField(choices=[(k, k) for k in [*PRESETS, "custom"]], required=False, error_messages={
+        "invalid_choice": f"'%(value)s' is not a range: use {', '.join([*PRESETS, 'custom'])}."})
     start = forms.DateTimeField(label="From", required=False,
                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     end = forms.DateTimeField(label="To", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    agg_type = forms.ChoiceField(label="Aggregate", required=False, choices=[
-        (t, t) for t in ("mean", "min", "max", "sum", "count", "first", "last")])
+    AGG_TYPES = ("mean", "min", "max", "sum", "count", "first", "last")
+    agg_type = forms.ChoiceField(label="Aggregate", required=False, choices=[(t, t) for t in AGG_TYPES], error_messages={
+        "invalid_choice": f"'%(value)s' is not an aggregate: use {', '.join(AGG_TYPES)}."})
     page = forms.IntegerField(min_value=1, required=False)
 
     def __init__(self, *args, **kwargs):

@@ -54,12 +54,15 @@ def bucket_edit(request, bucket_id):
 
 
 def data_range(form):
-    """(min_ts, max_ts, label) of the range asked for; the last 24 hours by default."""
-    data = form.cleaned_data if form.is_valid() else {}
+    """(min_ts, max_ts, label) of the range asked for; the last 24 hours by default. Each field
+    counts on its own: a bad aggregate in a shared link does not also lose the range."""
+    form.is_valid()
+    data = form.cleaned_data
     now = now_ms()
     # A start or an end makes the range custom, whatever `range` says: the form that sets them also
-    # carries the current preset, so that changing only the aggregate keeps the range.
-    if data.get("start") or data.get("end"):
+    # carries the current preset, so that changing only the aggregate keeps the range. A bad start
+    # or end (or an end before the start) drops the custom range as a whole.
+    if (data.get("start") or data.get("end")) and not ({"start", "end"} & form.errors.keys()):
         lo = ms(data["start"]) if data.get("start") else now - RangeForm.PRESETS["24h"]
         hi = ms(data["end"]) if data.get("end") else now
         return lo, hi, "custom"
@@ -68,12 +71,20 @@ def data_range(form):
     return now - RangeForm.PRESETS[preset], now, preset
 
 
+def range_ignored(form) -> list[str]:
+    """What the page could not use from its query string, said as "Aggregate: ...", so that a bad
+    link shows why the page shows its defaults. The page number is left out: the pager falls back
+    to the first page on its own."""
+    return [f"{form.fields[name].label or name.capitalize()}: {' '.join(errors)}"
+            for name, errors in form.errors.items() if name != "page"]
+
+
 @login_required
 def bucket_detail(request, bucket_id):
     bucket = bucket_for_owner_or_404(request.user, bucket_id)
-    form = RangeForm(request.GET or None)
+    form = RangeForm(request.GET)  # bound even when empty: every field is optional
     min_ts, max_ts, preset = data_range(form)
-    agg_type = (form.cleaned_data.get("agg_type") if form.is_valid() else None) or "mean"
+    agg_type = form.cleaned_data.get("agg_type") or "mean"
     points, agg, step = chart_points(bucket=bucket, min_ts=min_ts, max_ts=max_ts, agg_type=agg_type)
     rows = records_in_range(bucket=bucket, min_ts=min_ts, max_ts=max_ts).order_by("-ts", "-id")
     page = Paginator(rows.only("ts", "val"), 25).get_page(request.GET.get("page"))
@@ -82,6 +93,7 @@ def bucket_detail(request, bucket_id):
     keep = {k: v for k, v in request.GET.items() if k != "page"}
     context = {
         "bucket": bucket, "form": form, "preset": preset, "agg": agg, "agg_type": agg_type,
+        "ignored": range_ignored(form),
         "chart_points": points, "chart_step": step, "min_ts": min_ts, "max_ts": max_ts,
         # Every field of the bucket, so that a field's colour does not depend on the range.
         "chart_known": bucket_fields_cached(bucket=bucket),

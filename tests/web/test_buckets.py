@@ -157,3 +157,21 @@ def test_bucket_chart_colours_do_not_swap_between_ranges(web, bucket):
 def test_the_range_forms_labels_have_no_colon(web, bucket):
     page = web.get("/buckets/b1/").text
     assert '>From</label>' in page and '>To</label>' in page and 'From:' not in page
+
+
+def test_a_bad_query_parameter_is_said_and_the_rest_still_counts(web, bucket):
+    # A bad aggregate used to drop the whole query silently: the page showed 24 h of means.
+    response = web.get("/buckets/b1/?range=7d&agg_type=bogus")
+    assert response.status_code == 200
+    assert response.context["preset"] == "7d" and response.context["agg_type"] == "mean"
+    assert "Aggregate: &#x27;bogus&#x27; is not an aggregate: use mean, min, max, sum, count, first, last." in response.text
+    wrong = web.get("/buckets/b1/?range=1y&agg_type=max")
+    assert wrong.context["preset"] == "24h" and wrong.context["agg_type"] == "max"
+    assert "is not a range: use 1h, 24h, 7d, 30d, custom." in wrong.text
+    # A page number that is not one goes to the first page, as the pager does, without a message.
+    paged = web.get("/buckets/b1/?range=1h&page=x")
+    assert paged.context["preset"] == "1h" and not paged.context["ignored"]
+    reversed_range = web.get("/buckets/b1/?range=custom&start=2024-01-02T00:00&end=2024-01-01T00:00&agg_type=min")
+    assert reversed_range.context["preset"] == "24h" and reversed_range.context["agg_type"] == "min"
+    assert "To: The end must be after the start." in reversed_range.text
+    assert not web.get("/buckets/b1/").context["ignored"]
