@@ -64,3 +64,14 @@ class SignUpForm(UserCreationForm):
 
 class AccessTokenForm(forms.Form):
     name = forms.CharField(max_length=100, initial="API", help_text="What the token is for, e.g. 'grafana' or 'laptop'.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_name(self):
+        # Two tokens of one name cannot be told apart when one of them is to be revoked.
+        name = self.cleaned_data["name"]
+        if self.user.access_tokens.filter(name__iexact=name).exists():
+            raise forms.ValidationError(f"You already have a token named {name}: give this one a name of its own.")
+        return name

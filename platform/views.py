@@ -80,7 +80,7 @@ TOKEN_SESSION_KEY = "access_token_once"
 
 @login_required
 def token_list(request):
-    form = AccessTokenForm(request.POST or None)
+    form = AccessTokenForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         # AccessToken.issue is the model's own service: it hashes and returns the plain token once.
         row, plain = AccessToken.issue(user=request.user, name=form.cleaned_data["name"])
@@ -98,5 +98,5 @@ def token_list(request):
 def token_revoke(request, pk):
     token = access_token_for_owner_or_404(request.user, pk)
     token.delete()
-    toast(request, f"Access token {token.name} revoked: it no longer works.")
+    toast(request, f"Access token {token} revoked: it no longer works.")
     return redirect("token_list")

@@ -79,3 +79,22 @@ def test_admin_index_spells_every_plural(client, django_user_model):
     client.force_login(admin)
     text = client.get("/admin/").text
     assert "Deliveries" in text and "Deliverys" not in text
+
+
+def test_a_second_token_of_the_same_name_is_refused(web, alice):
+    # Two "API" tokens could not be told apart when one of them was to be revoked.
+    AccessToken.issue(user=alice, name="grafana")
+    response = web.post("/tokens/", {"name": "Grafana"})
+    assert response.status_code == 400
+    assert "You already have a token named Grafana: give this one a name of its own." in response.text
+    assert AccessToken.objects.filter(user=alice).count() == 1
+    # Another user's token of a name is no obstacle.
+    AccessToken.issue(user=get_user_model().objects.create_user("erin"), name="laptop")
+    assert web.post("/tokens/", {"name": "laptop"}).status_code == 302
+
+
+def test_revoking_names_the_token_by_its_key_too(web, alice):
+    row, _ = AccessToken.issue(user=alice, name="laptop")
+    assert f'data-confirm="Revoke the token laptop ({row.key}…)?' in web.get("/tokens/").text
+    response = web.post(f"/tokens/{row.pk}/revoke/", follow=True)
+    assert f"Access token laptop ({row.key}…) revoked" in response.text
