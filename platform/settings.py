@@ -21,13 +21,20 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", True)
 
 
+SECRET_KEY_HOW = "e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
 def _secret_key():
-    """Required in production; in development one is generated once and kept under var/."""
+    """Required in production, and not one a guess or a dictionary finds (it signs sessions: a
+    known key is a login as anyone); in development one is generated once and kept under var/."""
     key = env_str("SECRET_KEY")
+    if key and not DEBUG and (len(key) < 32 or len(set(key)) < 10 or key.startswith("django-insecure-")):
+        raise ImproperlyConfigured(f"SECRET_KEY is too easy to guess for DEBUG=false: use at least 32 random "
+                                   f"characters, {SECRET_KEY_HOW}.")
     if key:
         return key
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(f"SECRET_KEY must be set when DEBUG is off, {SECRET_KEY_HOW}.")
     path = VAR_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))

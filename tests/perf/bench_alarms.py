@@ -15,6 +15,7 @@ test (pytest does not collect it).
 import argparse
 import itertools
 import os
+import secrets
 import statistics
 import time
 
@@ -36,7 +37,7 @@ def main():
     parser.add_argument("--batches", type=int, default=20)
     args = parser.parse_args()
     _admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
-    os.environ.update({"DATABASE_URL": f"{PG}/{DB_NAME}", "DEBUG": "false", "SECRET_KEY": "bench-only",
+    os.environ.update({"DATABASE_URL": f"{PG}/{DB_NAME}", "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
                        "CACHE_URL": CACHE, "CONN_MAX_AGE": "0", "LOG_LEVEL": "WARNING"})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
     import django

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ START_MS = 1_700_000_000_000
 
 
 def _env():
-    os.environ.update({"DATABASE_URL": f"{PG}/{DB_NAME}", "DEBUG": "false", "SECRET_KEY": "bench-only",
+    os.environ.update({"DATABASE_URL": f"{PG}/{DB_NAME}", "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
                        "ALLOWED_HOSTS": "testserver", "CACHE_URL": "locmem://", "CONN_MAX_AGE": "0"})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform.settings")
     import django

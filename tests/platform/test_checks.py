@@ -33,7 +33,8 @@ def test_shared_cache_single_process_or_debug_pass(settings, debug, single, cach
 
 def _run(code_or_args, **env_overrides):
     env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
-    env.update(PYTHONPATH=str(ROOT), DEBUG="false", SECRET_KEY="x" * 50, **env_overrides)
+    env.update({"PYTHONPATH": str(ROOT), "DEBUG": "false", "SECRET_KEY": "test-only-secret-key-0123456789-abcdefghij",
+                **env_overrides})
     return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True,
                           check=False, timeout=120)
 
@@ -75,3 +76,17 @@ def test_production_serves_what_collectstatic_built_once_there_is_something(tmp_
     (tmp_path / "staticfiles" / "css").mkdir(parents=True, exist_ok=True)
     (tmp_path / "staticfiles" / "css" / "app.css").write_text("body {}")
     assert uses_finders() == "False"
+
+
+@pytest.mark.parametrize("key", ["abc", "changeme-changeme-changeme-changeme", "x" * 64,
+                                 "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz"])
+def test_a_guessable_secret_key_stops_a_production_start(key):
+    # It signs sessions: whoever knows or guesses it can sign in as anyone.
+    result = _run(["manage.py", "check"], SINGLE_PROCESS="true", SECRET_KEY=key)
+    assert result.returncode != 0 and "SECRET_KEY is too easy to guess" in result.stderr, result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr
+
+
+def test_a_random_secret_key_starts_and_debug_takes_any():
+    assert _run(["manage.py", "check"], SINGLE_PROCESS="true", SECRET_KEY="kQ3v9-Zt_p1RwYx8LmN2bC7dHs0Ue4Fa").returncode == 0
+    assert _run(["manage.py", "check"], SINGLE_PROCESS="true", SECRET_KEY="abc", DEBUG="true").returncode == 0
