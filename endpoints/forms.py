@@ -8,7 +8,7 @@ from devices.models import Device
 from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import bounds_errors, description_field, json_form_value
-from platform.validators import header_problem, id_validator, url_problem
+from platform.validators import header_problems, id_validator, url_problem
 
 
 class HeaderRowsWidget(forms.Widget):
@@ -49,24 +49,17 @@ class HeadersField(forms.Field):
         widget.bad_rows = {}  # reassigned, never mutated: a form's deep copy shares the dict it was copied with
         if isinstance(value, dict):
             return value
-        headers, bad_rows = {}, {}
-        for index, (key, val) in enumerate(value or []):
-            key, val = key.strip(), val.strip()
-            if not key and not val:
-                continue
-            if not key:
-                bad_rows[index] = f"The header with value {val!r} needs a name."
-                continue
-            # The one header rule (platform.validators); the mask stands for a stored secret kept
-            # as it is (keep_masked), so only its name is checked.
-            problem = header_problem(key, "" if val == MASK else val)
-            if problem:
-                bad_rows[index] = problem
-            headers[key] = val
+        # (posted row index, name, value) of the rows not left empty.
+        rows = [(index, key.strip(), val.strip()) for index, (key, val) in enumerate(value or [])]
+        rows = [(index, key, val) for index, key, val in rows if key or val]
+        # The one header rule (platform.validators); the mask stands for a stored secret kept as
+        # it is (keep_masked), so only its name is checked.
+        problems = header_problems((key, "" if key and val == MASK else val) for _, key, val in rows)
+        bad_rows = {rows[position][0]: problem for position, problem in problems.items()}
         if bad_rows:
             widget.bad_rows = bad_rows
             raise forms.ValidationError(list(bad_rows.values()))
-        return headers
+        return {key: val for _, key, val in rows}
 
     def validate(self, value):
         if self.required and not value:

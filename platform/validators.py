@@ -1,5 +1,6 @@
 """Validators shared by the web forms, both APIs and the models' clean(): one rule per idea."""
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -49,10 +50,12 @@ def text_problem(text: str) -> str | None:
 
 def header_problem(name: object, value: object) -> str | None:
     """What is wrong with one header (a template value is judged as written), or None: the one
-    header rule of the forms, both APIs and the models (through validate_headers). Values go out
+    header rule of the forms, both APIs and the models (through header_problems). Values go out
     as UTF-8 (endpoints/transport.py), so any character can be sent but a control character, and a
     space around the value is dropped on the way. The headers that frame the request or manage
     its connection are the platform's own (PLATFORM_HEADERS)."""
+    if name == "":
+        return f"The header with value {value!r} needs a name."
     if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
         shown = ascii(name)[:60]
         return (f"{shown} is not a valid header name: use 1 to 128 ASCII letters, digits or "
@@ -82,15 +85,26 @@ def platform_header_message(name: str, reason: str) -> str:
     return f"Header {name}: the platform sets this header itself ({reason}); remove it."
 
 
-def validate_headers(headers: object) -> None:
-    """Raises ValidationError saying what to fix unless `headers` is a {name: value} object of
-    valid headers. Used by the forms, both APIs and the models."""
-    if not isinstance(headers, dict):
-        raise ValidationError("Headers must be an object of names and values.")
-    for name, value in headers.items():
+def header_problems(headers: Iterable[tuple[object, object]]) -> dict[int, str]:
+    """Every bad header of (name, value) pairs, by position, in header_problem's words: all of
+    them, so that one answer lists everything to fix. The forms mark their rows with it; both APIs
+    and the models report it through validate_headers."""
+    problems = {}
+    for position, (name, value) in enumerate(headers):
         problem = header_problem(name, value)
         if problem:
-            raise ValidationError(problem)
+            problems[position] = problem
+    return problems
+
+
+def validate_headers(headers: object) -> None:
+    """Raises ValidationError, one message per bad header (header_problems), unless `headers` is a
+    {name: value} object of valid headers. Used by both APIs and the models."""
+    if not isinstance(headers, dict):
+        raise ValidationError("Headers must be an object of names and values.")
+    problems = header_problems(headers.items())
+    if problems:
+        raise ValidationError(list(problems.values()))
 
 
 def url_problem(url: object) -> str | None:

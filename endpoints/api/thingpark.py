@@ -128,7 +128,8 @@ def connection_parse(data):
     try:
         validate_headers(headers)
     except DjangoValidationError as exc:
-        raise BadRequest(f"configuration.headers: {exc.messages[0]}") from None
+        # Every bad header in the one message: each is a sentence naming its header.
+        raise BadRequest(f"configuration.headers: {' '.join(exc.messages)}") from None
     blame = config.get("blamePeriod")
     blame = DEFAULT_BLAME_PERIOD if blame is None else _typed(blame, int, "configuration.blamePeriod")
     if not 0 <= blame <= MAX_BLAME_PERIOD:

@@ -57,6 +57,28 @@ def test_bad_input_is_com_4000(alice, api):
     assert broken.status_code == 400 and broken.json()["code"] == "com-4000"
 
 
+def test_every_bad_header_is_reported_in_one_message(alice, api, connection):
+    # Two bad headers between good ones: both in the one com-4000 message, each naming its header
+    # in the words of the web forms (was: the first only).
+    headers = {"X-Good": "1", "Bad Header:": "v1", "X-Ok": "2", "Content-Length": "5"}
+    client = api(alice)
+    for response in (client.post(BASE, _body(headers=headers), format="json"),
+                     client.put(f"{BASE}/{connection.pk}", _body(headers=headers), format="json")):
+        assert response.status_code == 400, response.content
+        assert response.json() == {"code": "com-4000", "message": (
+            "configuration.headers: 'Bad Header:' is not a valid header name: use 1 to 128 ASCII letters, "
+            "digits or !#$%&'*+.^_`|~- (no spaces, colons, line breaks or accents). "
+            "Header Content-Length: the platform sets this header itself (it frames the request's body); "
+            "remove it.")}
+    response = client.post(BASE, _body(headers={"": "orphan", "X-Break": "a\x01b"}), format="json")
+    assert response.json()["message"] == (
+        "configuration.headers: The header with value 'orphan' needs a name. "
+        "Header X-Break: the value contains a control character: remove it.")
+    assert list(Connection.objects.all()) == [connection]
+    connection.refresh_from_db()
+    assert connection.headers == {"X-Thing": "{DevEUI}"}
+
+
 def test_null_takes_the_default_and_a_wrong_type_is_refused(alice, api):
     """{} or 0 for a description, [] for headers, were stored as empty: a 400 now, as for blamePeriod;
     null stays "not given"."""

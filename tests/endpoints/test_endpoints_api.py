@@ -47,6 +47,36 @@ def test_invalid_input_is_400_saying_what(alice, api):
     assert dup.status_code == 400 and "already" in dup.json()["error"]["message"]
 
 
+NAME_RULE = ("use 1 to 128 ASCII letters, digits or !#$%&'*+.^_`|~- (no spaces, colons, line breaks or "
+             "accents).")
+
+
+def test_every_bad_header_is_reported_in_one_answer(alice, api, endpoint):
+    # Two bad headers between good ones: both in one 400, each naming its header in the words of
+    # the web forms, under config.headers (was: the first only).
+    headers = {"X-Good": "1", "Bad Header:": "v1", "X-Ok": "2", "Content-Length": "5"}
+    expected = [f"'Bad Header:' is not a valid header name: {NAME_RULE}",
+                ("Header Content-Length: the platform sets this header itself (it frames the request's body); "
+                 "remove it.")]
+    client = api(alice)
+    for response in (client.post(BASE, {"endpoint": "e2", "config": _config("https://x.example", headers=headers)},
+                                 format="json"),
+                     client.patch(f"{BASE}/e1", {"config": {"headers": headers}}, format="json")):
+        assert response.status_code == 400, response.content
+        error = response.json()["error"]
+        assert error["fields"] == {"config.headers": expected}
+        assert error["message"] == "; ".join(f"config.headers: {problem}" for problem in expected)
+    # A value without a name says so, as the forms do, beside the other problem.
+    response = client.post(BASE, {"endpoint": "e2", "config": _config("https://x.example", headers={
+        "": "orphan", "X-Break": "a\x01b"})}, format="json")
+    assert response.json()["error"]["fields"] == {"config.headers": [
+        "The header with value 'orphan' needs a name.",
+        "Header X-Break: the value contains a control character: remove it."]}
+    assert list(Endpoint.objects.values_list("endpoint_id", flat=True)) == ["e1"]
+    endpoint.refresh_from_db()
+    assert endpoint.headers == {}
+
+
 def test_call_sends_now_and_logs(alice, api, receiver):
     client = api(alice)
     client.post(BASE, {"endpoint": "e1", "config": _config(f"{receiver.url}/in/{{{{payload.t}}}}",
