@@ -1,7 +1,18 @@
 """The admin's alarm pages, for a superuser: the list and an alarm's change page with its events
-inline (each linking the delivery or e-mail a notification queued)."""
-from alarms.models import Alarm
+inline (each linking the delivery or e-mail a notification queued); a rule changed there goes
+through the API's check (alarms/admin.py RuleAdminForm)."""
+import pytest
+
+from alarms.models import Alarm, RuleState
+from buckets.models import Bucket
+from devices.services import device_create
 from tests.alarms.conftest import ingest, make_rule
+
+
+@pytest.fixture
+def root(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1"))
+    return client
 
 
 def test_admin_lists_alarms_and_shows_one_with_its_events(client, alice, device, django_user_model):
@@ -17,3 +28,55 @@ def test_admin_lists_alarms_and_shows_one_with_its_events(client, alice, device,
     assert change.status_code == 200
     page = change.content.decode()
     assert "activate" in page and "ops@example.com" in page
+
+
+def _change_form(client, rule):
+    """What the rule's change page posts as shown."""
+    form = client.get(f"/admin/alarms/rule/{rule.pk}/change/").context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, list):
+            data[name] = [str(v) for v in value]
+        elif value is not None:
+            data[name] = value if isinstance(value, str) else field.widget.format_value(value)
+    return data
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"condition": '"x"'}, "condition", "give an object such as"),
+    ({"condition": '{"op": "zz"}'}, "condition", "condition.op: use one of"),
+    ({"confirm": "[1]"}, "confirm", "confirm.type"),
+    ({"emails": "[1, 2]"}, "emails", "1 is not an e-mail address"),
+    ({"emails": '"ops@example.com"'}, "emails", "Give a list of e-mail addresses"),
+    ({"bucket": ""}, "bucket", "name one of your buckets"),
+    ({"reminder_minutes": "0"}, "reminder_minutes", "a whole number of minutes"),
+])
+def test_admin_refuses_a_rule_the_api_refuses(client, root, alice, bucket, changes, field, message):
+    """Each was saved, then the rule pages answered 500 and every ingest batch's evaluation failed."""
+    rule = make_rule(alice)
+    response = client.post(f"/admin/alarms/rule/{rule.pk}/change/", {**_change_form(client, rule), **changes})
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["adminform"].form.errors[field])
+    rule.refresh_from_db()
+    assert rule.condition == {"op": "gt", "value": 30} and rule.emails == [] and rule.bucket == bucket
+    client.force_login(alice)
+    assert client.get("/alarms/rules/").status_code == 200
+    assert client.get(f"/alarms/rules/{rule.rule_id}/edit/").status_code == 200
+
+
+def test_admin_refuses_another_users_bucket_and_saves_a_good_change(client, root, alice, bob, bucket):
+    rule = make_rule(alice)
+    RuleState.objects.create(rule=rule, device=device_create(owner=alice, device_id="d9")[0], count=2)
+    bobs = Bucket.objects.create(owner=bob, bucket_id="b1")
+    response = client.post(f"/admin/alarms/rule/{rule.pk}/change/", {**_change_form(client, rule), "bucket": bobs.pk})
+    assert response.status_code == 200 and response.context["adminform"].form.errors["bucket"] == ["no such bucket."]
+    response = client.post(f"/admin/alarms/rule/{rule.pk}/change/", {
+        **_change_form(client, rule), "condition": '{"op": "lt", "value": 5}', "emails": '["ops@example.com"]'})
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.condition["op"] == "lt" and rule.emails == ["ops@example.com"]
+    assert not RuleState.objects.filter(rule=rule).exists()  # progress restarts, as through the API
