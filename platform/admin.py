@@ -33,6 +33,19 @@ class Written:
         return False
 
 
+class FixedOnChange:
+    """For objects whose owner and id are fixed once made (`fixed_on_change`, read-only when
+    changing): the API refuses to change them ("create a new device instead"). The id is in the
+    device's callback URL, in dashboards' widgets and other objects' settings; and another owner
+    would leave the object's bucket, endpoint or applications someone else's."""
+
+    fixed_on_change: ClassVar[list[str]] = []
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]  # a ModelAdmin's
+        return fields + [name for name in self.fixed_on_change if name not in fields] if obj is not None else fields
+
+
 @admin.display(description="time (UTC)", ordering="ts")
 def ts_shown(obj: Any) -> str:
     """An epoch-milliseconds `ts` as a date a person reads."""
