@@ -25,8 +25,8 @@ class AttemptInline(Written, CheckedJSON, admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(Written, CheckedJSON, admin.ModelAdmin):
-    list_display = ["id", "owner", "endpoint", "connection", "device_id", "state", "attempts", "next_attempt_at"]
-    list_filter = ["state"]
+    list_display = ["id", "owner", "endpoint", "connection", "device_id", "state", "test", "attempts", "next_attempt_at"]
+    list_filter = ["state", "test"]
     search_fields = ["=device_id"]
     inlines = [AttemptInline]
     show_full_result_count = False

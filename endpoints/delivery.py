@@ -97,12 +97,12 @@ def delivery_retry(*, delivery: Delivery) -> bool:
 def endpoint_call(*, endpoint: Endpoint, payload: Any, now_ms: int, device_id: str = "",
                   device_name: str = "") -> HttpAnswer:
     """Sends one request to an endpoint now, with `payload` as the message (of `device_id`, if given:
-    the web page's test as if from a device), and logs it as a delivery without retries. Returns
-    the HttpAnswer; raises TransportError or TemplateError."""
+    the web page's test as if from a device), and logs it as a test call without retries (in the
+    log, not in the health figures). Returns the HttpAnswer; raises TransportError or TemplateError."""
     # Created `failed` and settled below: never a pending row the queue could pick up meanwhile.
     delivery = Delivery.objects.create(owner_id=endpoint.owner_id, endpoint=endpoint, payload=payload, ts=now_ms,
                                        state=Delivery.FAILED, next_attempt_at=None, device_id=device_id,
-                                       device_name=device_name)
+                                       device_name=device_name, test=True)
     url, status, ms, answer, error = "", None, 0, "", ""
     try:
         method, url, headers, body = endpoint_kind.request(endpoint, delivery)
@@ -140,10 +140,11 @@ def deliveries_retry_now(*, target: Endpoint | Connection) -> int:
 
 def deliveries_statistics(*, target: Endpoint | Connection) -> tuple[dict[str, int], datetime | None]:
     """{"delivered", "failed", "pending", "oldestPendingSeconds"} over the target's deliveries still
-    in the log (one aggregate query), and when the next attempt is due (None: nothing waits)."""
+    in the log (one aggregate query), and when the next attempt is due (None: nothing waits). Test
+    calls are left out: they say how the receiver answered a person's try, not how deliveries go."""
     field = "endpoint" if isinstance(target, Endpoint) else "connection"
     pending = Q(state=Delivery.PENDING)
-    row = Delivery.objects.filter(**{field: target}).aggregate(
+    row = Delivery.objects.filter(**{field: target}, test=False).aggregate(
         delivered=Count("id", filter=Q(state=Delivery.DELIVERED)), failed=Count("id", filter=Q(state=Delivery.FAILED)),
         pending=Count("id", filter=pending), oldest=Min("created", filter=pending),
         next_at=Min("next_attempt_at", filter=pending))

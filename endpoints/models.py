@@ -114,7 +114,13 @@ class Delivery(models.Model):
     endpoint = models.ForeignKey(Endpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.CASCADE,
                                    related_name="deliveries")
-    message_id = models.BigIntegerField(null=True, blank=True, help_text="the device message; null for a manual call")
+    message_id = models.BigIntegerField(null=True, blank=True,
+                                        help_text="the device message; null for a test call or an alarm notification")
+    # A test call ("Send test", the API's /call): shown in the log, left out of the health figures
+    # (a person trying a receiver that is down is not a failing delivery). The database default
+    # makes a row inserted by code from before the column (a web process during an upgrade) a delivery.
+    test = models.BooleanField(default=False, db_default=False,
+                               help_text="sent with Send test or the API's /call; not counted in the statistics")
     device_id = models.CharField(max_length=64, blank=True)
     device_name = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(null=True)

@@ -38,10 +38,14 @@ class CallAnswerSchema(serializers.Serializer):
     ms = serializers.IntegerField()
 
 
+TEST_HELP = "sent with Send test or /call: shown in the log, not counted in the statistics"
+
+
 class AttemptSchema(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     delivery = serializers.IntegerField(source="delivery_id")
     message_id = serializers.IntegerField(source="delivery.message_id", allow_null=True)
+    test = serializers.BooleanField(source="delivery.test", help_text=TEST_HELP)
     device = ComputedCharField(compute=lambda a: a.delivery.device_id or None, allow_null=True)
     state = serializers.ChoiceField(DELIVERY_STATES, source="delivery.state", help_text="the delivery's state now")
     ts = EpochMsField(source="at", help_text="epoch ms of the attempt")
@@ -54,7 +58,7 @@ class AttemptSchema(serializers.Serializer):
 
 class DeliverySchema(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    message_id = serializers.IntegerField(allow_null=True, help_text="null for a manual call")
+    message_id = serializers.IntegerField(allow_null=True, help_text="null for a test call or an alarm notification")
     device = ComputedCharField(compute=lambda d: d.device_id or None, allow_null=True)
     ts = serializers.IntegerField(help_text="message time, epoch ms")
     state = serializers.ChoiceField(DELIVERY_STATES)
@@ -65,6 +69,11 @@ class DeliverySchema(serializers.Serializer):
     last_error = ComputedCharField(compute=lambda d: d.last_error or None, allow_null=True)
     created = EpochMsField()
     delivered = EpochMsField(source="delivered_at", allow_null=True)
+
+
+# An endpoint's delivery: also says whether it was a test call (a connection has none).
+class EndpointDeliverySchema(DeliverySchema):
+    test = serializers.BooleanField(help_text=TEST_HELP)
 
 
 # Rendered from the {"delivered", "failed", "pending", "oldestPendingSeconds"} of

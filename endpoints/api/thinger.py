@@ -14,8 +14,8 @@ from endpoints.models import Delivery
 from endpoints.serializers import (
     AttemptSchema,
     CallAnswerSchema,
-    DeliverySchema,
     EndpointChangesSerializer,
+    EndpointDeliverySchema,
     EndpointDetailSchema,
     EndpointReplaceSerializer,
     EndpointSchema,
@@ -142,7 +142,7 @@ class EndpointDeliveries(APIView):
 
     @extend_schema(parameters=[doc.STATE_PARAMETER,
                                OpenApiParameter("items", int, description="default 100, max 1000")],
-                   responses={200: DeliverySchema(many=True), **api_errors(400)})
+                   responses={200: EndpointDeliverySchema(many=True), **api_errors(400)})
     def get(self, request, user, endpoint):
         endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
         state = request.query_params.get("state")
@@ -151,13 +151,13 @@ class EndpointDeliveries(APIView):
             raise ValidationError({"state": "Use pending, delivered or failed."})
         items = items_param(request.query_params, 100, 1000)
         rows = selectors.deliveries_for_target(endpoint=endpoint, state=state)[:items]
-        return Response(DeliverySchema(rows, many=True).data)
+        return Response(EndpointDeliverySchema(rows, many=True).data)
 
 
 class EndpointDeliveryRetry(APIView):
     """Puts a failed delivery back in the queue: 202, or 400 if it is not failed."""
 
-    @extend_schema(request=None, responses={202: DeliverySchema, **api_errors(400)})
+    @extend_schema(request=None, responses={202: EndpointDeliverySchema, **api_errors(400)})
     def post(self, request, user, endpoint, delivery):
         endpoint = selectors.endpoint_for_owner_or_404(owner_or_404(request, user), endpoint)
         row = selectors.delivery_for_target_or_404(endpoint=endpoint, pk=delivery)
@@ -165,4 +165,4 @@ class EndpointDeliveryRetry(APIView):
             if not engine.delivery_retry(delivery=row):
                 raise ValidationError(f"Only a failed delivery can be retried; this one is {row.state}.")
         row.refresh_from_db()
-        return Response(DeliverySchema(row).data, status=status.HTTP_202_ACCEPTED)
+        return Response(EndpointDeliverySchema(row).data, status=status.HTTP_202_ACCEPTED)
