@@ -102,7 +102,10 @@ def endpoint_call(*, endpoint: Endpoint, payload: Any, now_ms: int, device_id: s
     # Created `failed` and settled below: never a pending row the queue could pick up meanwhile.
     delivery = Delivery.objects.create(owner_id=endpoint.owner_id, endpoint=endpoint, payload=payload, ts=now_ms,
                                        state=Delivery.FAILED, next_attempt_at=None, device_id=device_id,
-                                       device_name=device_name, test=True)
+                                       device_name=device_name, test=True,
+                                       # Retried from the log, it waits in line with this device's
+                                       # messages to this endpoint, not in a lane every user's share.
+                                       lane=targets.lane_of(endpoint_pk=endpoint.pk, device_id=device_id))
     url, status, ms, answer, error = "", None, 0, "", ""
     try:
         method, url, headers, body = endpoint_kind.request(endpoint, delivery)

@@ -54,8 +54,9 @@ def home(request):
         "devices_total": devices.count(),
         "devices_connected": devices.filter(connected=True).count(),
         "messages_last_hour": Message.objects.filter(device__owner=user, ts__gte=now_ms() - 3600_000).count(),
-        # Failing = given up, or still retrying after at least one failed attempt.
-        "failing_deliveries": Delivery.objects.filter(owner=user).filter(
+        # Failing = given up, or still retrying after at least one failed attempt (test calls say
+        # how a person's try went, not how deliveries go).
+        "failing_deliveries": Delivery.objects.filter(owner=user, test=False).filter(
             Q(state=Delivery.FAILED) | Q(state=Delivery.PENDING, attempts__gt=0)).count(),
         "applications_not_opened": Connection.objects.filter(owner=user).exclude(state=Connection.OPENED),
         "recent_devices": devices.order_by("-last_seen", "device_id")[:5],

@@ -5,6 +5,7 @@ import re
 
 from endpoints.delivery import deliveries_statistics
 from endpoints.models import Attempt, Delivery, Endpoint
+from endpoints.targets import lane_of
 
 BASE = "/v1/users/alice/endpoints"
 NOTHING = {"delivered": 0, "failed": 0, "pending": 0, "oldestPendingSeconds": 0}
@@ -64,6 +65,8 @@ def test_a_retried_test_call_stays_a_test(alice, api, receiver):
     row = Delivery.objects.get()
     retried = client.post(f"{BASE}/e1/deliveries/{row.pk}/retry")
     assert retried.status_code == 202 and retried.json()["state"] == "pending" and retried.json()["test"] is True
+    # It waits in line with its device's messages to this endpoint, not in one lane for everyone's tests.
+    assert Delivery.objects.get().lane == lane_of(endpoint_pk=row.endpoint_id, device_id=row.device_id) != 0
     assert client.get(f"{BASE}/e1").json()["statistics"] == NOTHING
 
 

@@ -13,6 +13,7 @@ def test_home_counts(web, alice, device, application):
     Message.objects.create(device=device, payload={}, ts=now_ms())
     Connection.objects.filter(pk=application.pk).update(state="UNREACHABLE")
     Delivery.objects.create(owner=alice, connection=application, ts=1, state="failed")
+    Delivery.objects.create(owner=alice, connection=application, ts=2, state="failed", test=True)  # a person's try
     response = web.get("/")
     assert response.context["devices_total"] == 1 and response.context["messages_last_hour"] == 1
     assert response.context["failing_deliveries"] == 1 and len(response.context["applications_not_opened"]) == 1
