@@ -1,9 +1,15 @@
 """Settings an operator changes in the admin, held to the API's rules so that what is saved is
-something the rest of the platform can run: a bucket's retention, fixed owners and ids."""
-import pytest
+something the rest of the platform can run: a bucket's retention, a device's bucket, endpoint,
+applications and timeout, fixed owners and ids; a device added there gets a token, shown once."""
+import re
 
-from buckets.models import Record
+import pytest
+from django.test import Client
+
+from buckets.models import Bucket, Record
 from buckets.tasks import retention_task
+from devices.models import Device
+from endpoints.models import Connection, Endpoint
 
 
 @pytest.fixture
@@ -14,17 +20,21 @@ def root(client, django_user_model):
 
 def shown(client, url):
     """What the admin page at `url` posts as shown."""
-    form = client.get(url).context["adminform"].form
-    data = {}
-    for name, field in form.fields.items():
-        value = form[name].value()
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        elif isinstance(value, list):
-            data[name] = [str(v) for v in value]
-        elif value is not None:
-            data[name] = value if isinstance(value, str) else field.widget.format_value(value)
+    context = client.get(url).context
+    forms = [context["adminform"].form]
+    for inline in context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data: dict[str, str | list[str]] = {}
+    for form in forms:
+        for name, field in form.fields.items():
+            value, key = form[name].value(), form[name].html_name
+            if isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            elif isinstance(value, list):
+                data[key] = [str(v) for v in value]
+            elif value is not None:
+                data[key] = value if isinstance(value, str) else field.widget.format_value(value)
     return data
 
 
@@ -57,15 +67,70 @@ def test_a_good_retention_is_saved(root, bucket):
     assert change(root, bucket, retention_period="", retention_unit="").status_code == 302
 
 
-@pytest.mark.parametrize("model, fixed", [("buckets/bucket", ["owner", "bucket_id"])])
-def test_owner_and_id_are_fixed_once_made(root, bucket, bob, model, fixed):
-    """The API refuses to change them; the admin took them, and another owner or id broke the
-    devices writing there and the dashboards showing it."""
-    url = f"/admin/{model}/{bucket.pk}/change/"
+@pytest.mark.parametrize("model, fixed, current", [("buckets/bucket", ["owner", "bucket_id"], "b1"),
+                                                   ("devices/device", ["owner", "device_id"], "d1")])
+def test_owner_and_id_are_fixed_once_made(root, device, bob, model, fixed, current):
+    """The API refuses to change them; the admin took them, and a device renamed or given to bob
+    went on answering at its old callback URL (the callback's cache), its bucket still alice's."""
+    obj = Bucket.objects.get() if model == "buckets/bucket" else device
+    url = f"/admin/{model}/{obj.pk}/change/"
     form = root.get(url).context["adminform"].form
     assert not set(fixed) & set(form.fields)
-    assert root.post(url, {**shown(root, url), "owner": bob.pk, "bucket_id": "other"}).status_code == 302
-    bucket.refresh_from_db()
-    assert (bucket.owner.username, bucket.bucket_id) == ("alice", "b1")
+    assert root.post(url, {**shown(root, url), "owner": bob.pk, fixed[1]: "other"}).status_code == 302
+    obj.refresh_from_db()
+    assert (obj.owner.username, getattr(obj, fixed[1])) == ("alice", current)
     add = root.get(f"/admin/{model}/add/").context["adminform"].form
     assert set(fixed) <= set(add.fields)
+
+
+def callback(device_id, token):
+    return Client().post(f"/v3/users/alice/devices/{device_id}/callback/data", {"t": 1},
+                         content_type="application/json", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_device_added_in_the_admin_gets_its_token_shown_once(root, alice):
+    """It had none (an empty hash): no callback could ever be accepted, and nothing in the admin said so."""
+    response = root.post("/admin/devices/device/add/", {**shown(root, "/admin/devices/device/add/"),
+                                                         "owner": alice.pk, "device_id": "new-1"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "copy its token now" in page
+    found = re.search(r"<td><code>([^<]+)</code></td><td><code>[^<]*/v3/users/alice/devices/new-1/callback/data", page)
+    assert found is not None
+    token = found[1]
+    device = Device.objects.get(device_id="new-1")
+    assert device.token_hash and token not in device.token_hash and device.type == "HTTP"
+    assert callback("new-1", token).status_code == 200
+    assert token not in root.get(f"/admin/devices/device/{device.pk}/change/").content.decode()
+
+
+def test_regenerating_tokens_shows_each_once_and_the_old_one_stops(root, device):
+    assert callback("d1", device.token).status_code == 200
+    response = root.post("/admin/devices/device/", {"action": "regenerate_tokens", "_selected_action": [device.pk]})
+    found = re.search(r"<td><code>([^<]+)</code></td>", response.content.decode())
+    assert found is not None
+    token = found[1]
+    assert response.status_code == 200 and token != device.token
+    assert callback("d1", device.token).status_code == 401
+    assert callback("d1", token).status_code == 200
+
+
+def test_a_device_takes_only_its_owners_bucket_endpoint_and_applications(root, device, bob):
+    """Another user's bucket got this device's data (its records in bob's bucket)."""
+    theirs = {"write_bucket": Bucket.objects.create(owner=bob, bucket_id="b2").pk,
+              "call_endpoint": Endpoint.objects.create(owner=bob, endpoint_id="e2", url="https://example.com/").pk,
+              "applications": [Connection.objects.create(owner=bob, name="app-2",
+                                                         destination_url="https://example.com/").pk]}
+    for name, value in theirs.items():
+        response = change(root, device, **{name: value})
+        assert response.status_code == 200 and "alice's" in " ".join(response.context["adminform"].form.errors[name])
+    device.refresh_from_db()
+    assert device.write_bucket.bucket_id == "b1" and device.call_endpoint is None and not device.applications.exists()
+
+
+@pytest.mark.parametrize("timeout", ["0", "43201", "2147483647"])
+def test_a_device_timeout_out_of_bounds_is_a_form_error(root, device, timeout):
+    response = change(root, device, timeout=timeout)
+    assert response.status_code == 200 and "1 to 43200" in str(response.context["adminform"].form.errors["timeout"])
+    assert change(root, device, timeout="60").status_code == 302
+    device.refresh_from_db()
+    assert device.timeout == 60
