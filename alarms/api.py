@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alarms import selectors, services
-from alarms.models import SEVERITIES, Alarm
+from alarms.models import SEVERITIES, Alarm, Rule
 from alarms.serializers import (
     AlarmDetailSchema,
     AlarmSchema,
@@ -61,10 +61,12 @@ def _by_ids(model, owner, key, ids, what):
 
 
 def rule_spec(owner, data):
-    """Serializer output as rule_create/rule_update keywords, ids resolved to the owner's objects."""
+    """Serializer output as rule_create/rule_update keywords, ids resolved to the owner's objects.
+    A bucket named on a rule of another type goes as its id: the service refuses it with the other
+    settings that type does not use, in the same answer."""
     source, notify = data["source"], data.get("notify") or {}
-    bucket = None
-    if source.get("bucket"):
+    bucket = source.get("bucket") or None
+    if source["type"] == Rule.BUCKET and bucket is not None:
         bucket = Bucket.objects.filter(owner=owner, bucket_id=source["bucket"]).first()
         if bucket is None:
             raise ValidationError({"source.bucket": f"you have no bucket '{source['bucket']}'."})
@@ -132,6 +134,12 @@ class RuleDetail(APIView):
                                                            data[nested].get("type", current["source"]["type"])
                                                            == current["source"]["type"]):
                     merged[nested] = {**current[nested], **data[nested]}
+            # A bucket or property rule changed into a status or silence rule drops the condition,
+            # normalize and confirm it had: the client did not send them. One the body gives is
+            # judged as sent (a non-null condition is refused).
+            kind = data["source"].get("type") if isinstance(data.get("source"), dict) else None
+            if kind in (Rule.STATUS, Rule.SILENCE):
+                merged.update({name: None for name in ("condition", "normalize", "confirm") if name not in data})
             data = {k: v for k, v in merged.items() if k not in ("created", "modified")}
         serializer = RuleSerializer(data={**data, "rule": found.rule_id})
         serializer.is_valid(raise_exception=True)

@@ -50,7 +50,8 @@ CONDITION_OF = {"max": "op", "normalize_max": "normalize_op"}
 MAKE_FIRST = {"bucket": ("buckets", "bucket_create", "create a bucket"),
               "devices": ("devices", "device_create", "add a device"),
               "endpoints": ("endpoints", "endpoint_create", "create an endpoint")}
-# What the spec takes for a field whose input did not clean: the service then judges the rest.
+# What the spec takes for a field whose input did not clean (the service then judges the rest) or
+# is hidden (RuleForm.hidden: empty, as a setting the source type does not use must be).
 UNCLEANED: dict[str, Any] = {
     "name": "", "description": "", "enabled": False, "severity": "medium", "source_type": None, "bucket": None,
     "property": "", "field": "", "silence_minutes": None, "devices": [], "op": "", "value": "", "max": None,
@@ -142,7 +143,8 @@ class RuleForm(forms.Form):
         ("Who is told", ["endpoints", "emails", "reminder_minutes"]),
     ]
     # Fields that matter only for some settings: the page hides the others (data-show-when:
-    # "field:values" conditions joined by "|", all of which must hold; static/js/app.js).
+    # "field:values" conditions joined by "|", all of which must hold; static/js/app.js) and still
+    # sends them; clean() ignores what they hold (hidden()).
     _VALUED = "gt gte lt lte eq ne between outside"
     SHOW_WHEN = {"bucket": "source_type:bucket", "property": "source_type:property",
                  "field": "source_type:bucket property", "silence_minutes": "source_type:silence",
@@ -196,10 +198,23 @@ class RuleForm(forms.Form):
             raise forms.ValidationError(f"You already have a rule '{rule_id}'.")
         return rule_id
 
+    def hidden(self):
+        """The inputs the page hides for the choices submitted, as static/js/app.js decides."""
+        def holds(condition):
+            name, values = condition.split(":")
+            return self.data.get(name, "") in values.split(" ")
+
+        return {name for name, when in self.SHOW_WHEN.items() if not all(map(holds, when.split("|")))}
+
     def clean(self):
         """The service's check, also when some inputs did not clean: what it finds about the
-        others is shown with their own errors, in the same round."""
+        others is shown with their own errors, in the same round. A hidden input counts as empty,
+        whatever the browser sent for it (what was typed before switching the source type, say):
+        the person cannot see it, so neither it nor an error about it can matter."""
         cleaned = super().clean()
+        for name in self.hidden():
+            self.errors.pop(name, None)
+            self.cleaned_data[name] = UNCLEANED[name]
         try:
             services.rule_check(owner=self.owner, spec=self.spec())
         except ValidationError as exc:
@@ -243,8 +258,8 @@ class RuleForm(forms.Form):
         return condition
 
     def spec(self):
-        """The settings for services.rule_create / rule_update; for inputs that did not clean,
-        UNCLEANED's (the service judges the rest)."""
+        """The settings for services.rule_create / rule_update; for inputs that did not clean or
+        are hidden, UNCLEANED's (the service judges the rest)."""
         data = {**UNCLEANED, **self.cleaned_data}
         kind = data["confirm_type"]
         confirm: dict[str, Any] = {"type": kind}
@@ -252,15 +267,12 @@ class RuleForm(forms.Form):
             confirm["count"] = data["confirm_count"]
         elif kind == "timespan":
             confirm["seconds"] = data["confirm_seconds"]
-        # The page hides Confirm for status and silence rules, and still sends its value: an
-        # error about it would sit on an input the person cannot see.
-        judged = data["source_type"] in (Rule.BUCKET, Rule.PROPERTY)
         return {
             "name": data["name"], "description": data["description"], "enabled": data["enabled"],
             "severity": data["severity"], "source_type": data["source_type"], "bucket": data["bucket"],
             "property": data["property"].strip(), "field": data["field"].strip(),
             "silence_minutes": data["silence_minutes"], "devices": list(data["devices"]) or None,
-            "condition": self._condition(data["op"], data["value"], data["max"]), "confirm": confirm if judged else None,
+            "condition": self._condition(data["op"], data["value"], data["max"]), "confirm": confirm,
             "normalize": self._condition(data["normalize_op"], data["normalize_value"], data["normalize_max"]),
             "latch": data["latch"], "endpoints": list(data["endpoints"]), "emails": data["emails"],
             "reminder_minutes": data["reminder_minutes"],

@@ -27,17 +27,21 @@ from platform.validators import DESCRIPTION_MAX, ID_PATTERN
 ID_MESSAGE = "Use 1 to 64 letters, digits, '_' or '-'."
 
 
-# Json* fields take only their JSON type (platform/serializers.py), as the other APIs' do.
+# Json* fields take only their JSON type (platform/serializers.py), as the other APIs' do. A
+# setting of a source type other than `type` must be null or absent ("" for field and property):
+# services.rule_check refuses it.
 class SourceSerializer(serializers.Serializer):
     type = serializers.ChoiceField([k for k, _ in Rule.SOURCES])
-    bucket = JsonCharField(required=False, allow_null=True, help_text="bucket id (type bucket)")
+    bucket = JsonCharField(required=False, allow_null=True, help_text="bucket id (type bucket only)")
     # A property's name is an id, as the properties API makes it: anything else can never change.
     property = JsonRegexField(ID_PATTERN, required=False, allow_null=True, allow_blank=True,
                               error_messages={"invalid": "A property name: " + ID_MESSAGE},
-                              help_text="property name (type property)")
+                              help_text="property name (type property only)")
     field = JsonCharField(required=False, allow_blank=True, allow_null=True, max_length=200,
-                          help_text="a.b path in the record or value; empty = the whole value")
-    minutes = JsonIntegerField(required=False, allow_null=True, help_text="type silence")
+                          help_text="a.b path in the record or value; empty = the whole value "
+                                    "(types bucket and property only)")
+    minutes = JsonIntegerField(required=False, allow_null=True,
+                               help_text="minutes without a message (type silence only)")
 
 
 class NumberField(serializers.FloatField):
@@ -88,9 +92,12 @@ class RuleSerializer(serializers.Serializer):
     source = SourceSerializer()  # type: ignore[assignment]  # the field is named like Field.source (stubs)
     devices = serializers.ListField(child=JsonCharField(), allow_null=True, default=None,
                                     help_text="device ids; null = every device that feeds the source")
-    condition = ConditionSerializer(required=False, allow_null=True)
+    condition = ConditionSerializer(required=False, allow_null=True,
+                                    help_text="bucket and property rules; null for status and silence rules")
     confirm = ConfirmSerializer(required=False, allow_null=True)
-    normalize = ConditionSerializer(required=False, allow_null=True)
+    normalize = ConditionSerializer(required=False, allow_null=True,
+                                    help_text="bucket and property rules, optional; null for status and silence "
+                                              "rules")
     latch = JsonBooleanField(default=False)
     notify = NotifySerializer(required=False)
     reminder = ReminderSerializer(required=False, allow_null=True)

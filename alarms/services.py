@@ -45,22 +45,53 @@ def _error(errors: dict[str, str], text: str, key: str = "") -> None:
         errors[key] = text
 
 
+# What each source type reads of the spec; a type given another type's setting refuses it (the
+# API's clients would believe it in force). None and "" are no setting.
+SOURCE_USES = {Rule.BUCKET: {"bucket", "field", "condition", "normalize"},
+               Rule.PROPERTY: {"property", "field", "condition", "normalize"},
+               Rule.STATUS: set(), Rule.SILENCE: {"silence_minutes"}}
+NO_CONDITION = ("Status and silence rules have no condition: a status rule fires when the device disconnects, a "
+                "silence rule after its minutes without a message; remove it (or send null).")
+NO_NORMALIZE = ("Status and silence rules have no normalize condition: a status alarm normalizes when the device "
+                "connects again, a silence alarm when a message arrives; remove it (or send null).")
+
+
+def _unused_errors(kind: str, spec: dict[str, Any]) -> dict[str, str]:
+    """The settings `kind` does not use that `spec` gives anyway, each with what to do."""
+    texts = {"bucket": f"source.bucket: a {kind} rule watches no bucket (bucket rules do); remove it (or send null).",
+             "property": f"source.property: a {kind} rule watches no property (property rules do); remove it (or "
+                         "send null).",
+             "field": f"source.field: a {kind} rule tests no field (bucket and property rules do); remove it (or "
+                      "send null).",
+             "silence_minutes": f"source.minutes: a {kind} rule counts no minutes without a message (silence rules "
+                                "do); remove it (or send null).",
+             "condition": NO_CONDITION, "normalize": NO_NORMALIZE}
+    errors: dict[str, str] = {}
+    for name, text in texts.items():
+        if name not in SOURCE_USES[kind] and spec.get(name) not in (None, ""):
+            _error(errors, text, name)
+    return errors
+
+
 def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     """The rule's settings made consistent, or ValidationError naming each field to fix: a bucket
     rule needs the owner's bucket and a condition, a property rule a property name and a
     condition, a silence rule its minutes; status and silence rules carry no condition and
-    confirm at once (the device timeout or the minutes are their time span)."""
+    confirm at once (the device timeout or the minutes are their time span). A setting the
+    source type does not use is refused unless None or "" (the form blanks its hidden inputs)."""
     errors: dict[str, str] = {}
     spec = dict(spec)
     kind = spec.get("source_type")
     if kind not in dict(Rule.SOURCES):
         _error(errors, "source.type: use bucket, property, status or silence.")
+    else:
+        errors.update(_unused_errors(kind, spec))
     if spec.get("severity", "medium") not in SEVERITIES:
         errors["severity"] = f"Use one of {', '.join(SEVERITIES)}."
     bucket = spec.get("bucket")
     if kind == Rule.BUCKET and bucket is None:
         _error(errors, "source.bucket: name one of your buckets, e.g. \"b1\".")
-    if bucket is not None and bucket.owner_id != owner.pk:
+    if kind == Rule.BUCKET and bucket is not None and bucket.owner_id != owner.pk:
         _error(errors, "source.bucket: no such bucket.")
     if kind == Rule.PROPERTY and not spec.get("property"):
         _error(errors, "source.property: name the device property to watch, e.g. \"battery\".")

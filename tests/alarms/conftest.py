@@ -31,11 +31,14 @@ def _fresh_cache():
 
 
 def make_rule(owner, rule_id="too-hot", **spec):
-    """A rule through the service; by default "b1.temperature > 30, at once"."""
+    """A rule through the service; by default "b1.temperature > 30, at once". A status or silence
+    rule gets no field and no condition (the service refuses them)."""
     from buckets.models import Bucket
 
     defaults = {"source_type": "bucket", "field": "temperature", "condition": {"op": "gt", "value": 30},
                 "severity": "high"}
+    if spec.get("source_type") in ("status", "silence"):
+        defaults = {"severity": "high"}
     if "bucket" not in spec and spec.get("source_type", "bucket") == "bucket":
         spec["bucket"] = Bucket.objects.get(owner=owner, bucket_id="b1")
     return services.rule_create(owner=owner, rule_id=rule_id, **{**defaults, **spec})

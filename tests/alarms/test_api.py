@@ -243,7 +243,8 @@ def test_the_readmes_silence_rule(api, alice):
     ({"condition": {"op": "gt", "value": "hot"}}, "condition.value", "'gt' compares numbers; give a number, e.g. 30."),
     ({"confirm": {"type": "timespan", "seconds": 0}}, "confirm.seconds",
      "a whole number of seconds from 1 to 604800, e.g. 300."),
-    ({"source": {"type": "silence"}, "confirm": {"type": "immediate"}}, "source.minutes", "a whole number of minutes without a message, 1 to 525600."),
+    ({"source": {"type": "silence"}, "confirm": {"type": "immediate"}, "condition": None, "normalize": None},
+     "source.minutes", "a whole number of minutes without a message, 1 to 525600."),
     ({"reminder": {"minutes": 0}}, "reminder.minutes", "Ensure this value is greater than or equal to 1."),
     ({"notify": {"endpoints": ["ghost"]}}, "notify.endpoints", "No such endpoint: ghost."),
 ])
@@ -253,3 +254,125 @@ def test_a_nested_fields_error_is_filed_under_its_dotted_path_once(api, alice, d
     error = api(alice).post(RULES, {**TOO_HOT, **change}, format="json").json()["error"]
     assert error["fields"] == {path: [message]}
     assert error["message"] == f"{path}: {message}"
+
+
+NO_CONDITION = ("Status and silence rules have no condition: a status rule fires when the device disconnects, a "
+                "silence rule after its minutes without a message; remove it (or send null).")
+STATUS = {"rule": "offline", "source": {"type": "status"}}
+QUIET = {"rule": "quiet", "source": {"type": "silence", "minutes": 5}}
+
+
+@pytest.mark.parametrize("rule", [STATUS, QUIET], ids=["status", "silence"])
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_a_condition_on_a_status_or_silence_rule_is_400_not_dropped(api, alice, rule, method):
+    """It was stored as null and answered 201: the client believed the condition in force."""
+    client = api(alice)
+    url = RULES
+    if method != "post":
+        assert client.post(RULES, rule, format="json").status_code == 201
+        url = f"{RULES}/{rule['rule']}"
+    sent = {**rule, "condition": {"op": "gt", "value": 30}, "normalize": {"op": "lt", "value": 25}}
+    response = getattr(client, method)(url, sent, format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["fields"]["condition"] == [NO_CONDITION]
+    assert error["fields"]["normalize"] == [
+        ("Status and silence rules have no normalize condition: a status alarm normalizes when the device connects "
+         "again, a silence alarm when a message arrives; remove it (or send null).")]
+    assert set(error["fields"]) == {"condition", "normalize"}
+    assert not Rule.objects.filter(condition__isnull=False).exists()
+
+
+@pytest.mark.parametrize("rule", [STATUS, QUIET], ids=["status", "silence"])
+def test_a_null_or_absent_condition_on_a_status_or_silence_rule_is_fine(api, alice, rule):
+    client = api(alice)
+    assert client.post(RULES, rule, format="json").status_code == 201
+    url = f"{RULES}/{rule['rule']}"
+    for body in ({**rule, "condition": None, "normalize": None}, rule):
+        replaced = client.put(url, body, format="json")
+        assert replaced.status_code == 200, replaced.content
+        assert (replaced.json()["condition"], replaced.json()["normalize"]) == (None, None)
+    assert client.patch(url, {"condition": None}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("rule", [
+    TOO_HOT,
+    {"rule": "flat", "source": {"type": "property", "property": "state", "field": "battery"},
+     "condition": {"op": "lt", "value": 20}, "confirm": {"type": "sequence", "count": 3}},
+    {**STATUS, "severity": "critical", "devices": ["d1"], "reminder": {"minutes": 30}},
+    {**QUIET, "latch": True, "notify": {"endpoints": ["e1"], "emails": ["ops@example.com"]}},
+], ids=["bucket", "property", "status", "silence"])
+def test_a_rule_put_back_as_get_answers_it_is_accepted_unchanged(api, alice, device, endpoint, rule):
+    """GET answers `"condition": null` (and no other type's source fields) for a status rule: a
+    client that PUTs back what it got must not be refused for it."""
+    client = api(alice)
+    assert client.post(RULES, rule, format="json").status_code == 201
+    url = f"{RULES}/{rule['rule']}"
+    got = client.get(url).json()
+    for method in ("put", "patch"):
+        response = getattr(client, method)(url, got, format="json")
+        assert response.status_code == 200, (method, response.content)
+        assert {k: v for k, v in response.json().items() if k != "modified"} == {
+            k: v for k, v in got.items() if k != "modified"}
+
+
+@pytest.mark.parametrize("rule, source, path, message", [
+    (TOO_HOT, {"minutes": 5}, "source.minutes",
+     "a bucket rule counts no minutes without a message (silence rules do); remove it (or send null)."),
+    (TOO_HOT, {"property": "battery"}, "source.property",
+     "a bucket rule watches no property (property rules do); remove it (or send null)."),
+    (STATUS, {"bucket": "b1"}, "source.bucket",
+     "a status rule watches no bucket (bucket rules do); remove it (or send null)."),
+    # Not "you have no bucket 'nope'": whichever bucket it names, a status rule has none.
+    (STATUS, {"bucket": "nope"}, "source.bucket",
+     "a status rule watches no bucket (bucket rules do); remove it (or send null)."),
+    (STATUS, {"field": "temperature"}, "source.field",
+     "a status rule tests no field (bucket and property rules do); remove it (or send null)."),
+    (QUIET, {"property": "battery"}, "source.property",
+     "a silence rule watches no property (property rules do); remove it (or send null)."),
+    (QUIET, {"field": "temperature"}, "source.field",
+     "a silence rule tests no field (bucket and property rules do); remove it (or send null)."),
+    ({"rule": "flat", "source": {"type": "property", "property": "state"}, "condition": {"op": "absent"}},
+     {"minutes": 5}, "source.minutes",
+     "a property rule counts no minutes without a message (silence rules do); remove it (or send null)."),
+], ids=["bucket-minutes", "bucket-property", "status-bucket", "status-unknown-bucket", "status-field",
+        "silence-property", "silence-field", "property-minutes"])
+def test_another_source_types_setting_is_400_naming_it(api, alice, device, endpoint, rule, source, path, message):
+    """Each was dropped without a word: `source.minutes` on a bucket rule, `source.bucket` on a
+    status rule."""
+    body = {**rule, "source": {**rule["source"], **source}}
+    response = api(alice).post(RULES, body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {path: [message]}
+    assert not Rule.objects.exists()
+
+
+@pytest.mark.parametrize("rule, source", [
+    (TOO_HOT, {"minutes": None, "property": None}), (TOO_HOT, {"property": ""}),
+    (STATUS, {"bucket": None, "field": None, "property": None, "minutes": None}),
+    (STATUS, {"field": "", "property": ""}), (QUIET, {"bucket": None, "field": ""}),
+], ids=["bucket-nulls", "bucket-empty", "status-nulls", "status-empty", "silence"])
+def test_another_source_types_setting_given_as_null_or_empty_is_fine(api, alice, device, endpoint, rule, source):
+    response = api(alice).post(RULES, {**rule, "source": {**rule["source"], **source}}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["source"] == rule["source"]
+
+
+def test_a_patch_into_a_status_rule_drops_the_condition_it_was_not_sent(api, alice, device, endpoint):
+    """The bucket rule's condition, normalize and (timespan) confirm were merged into the change:
+    a PATCH of the source alone was refused for settings the client never sent."""
+    client = api(alice)
+    client.post(RULES, TOO_HOT, format="json")
+    changed = client.patch(f"{RULES}/too-hot", {"source": {"type": "status"}}, format="json")
+    assert changed.status_code == 200, changed.content
+    body = changed.json()
+    assert (body["source"], body["condition"], body["normalize"], body["confirm"]) == (
+        {"type": "status"}, None, None, {"type": "immediate"})
+    assert body["severity"] == "critical" and body["notify"]["endpoints"] == ["e1"]  # the rest is merged
+    sent = client.patch(f"{RULES}/too-hot", {"source": {"type": "silence", "minutes": 5},
+                                             "condition": {"op": "gt", "value": 30}}, format="json")
+    assert sent.status_code == 400 and sent.json()["error"]["fields"] == {"condition": [NO_CONDITION]}
+    merged = client.patch(f"{RULES}/too-hot", {"source": {"bucket": "b1"}}, format="json")
+    assert merged.status_code == 400 and set(merged.json()["error"]["fields"]) == {"source.bucket"}
+    assert Rule.objects.get().source_type == "status"
+

@@ -223,3 +223,55 @@ def test_a_silence_alarms_value_says_what_it_counts(web, alice, device):
     alarm = services.alarm_activate(rule=rule, device_pk=device.pk, value=5)
     for url in ("/alarms/", f"/alarms/{alarm.pk}/", "/devices/d1/"):
         assert "5 min without a message" in web.get(url).content.decode(), url
+
+
+BUCKET_RULE_FILLED_IN = {"name": "Too hot", "enabled": "on", "severity": "high", "source_type": "bucket",
+                         "field": "temperature", "silence_minutes": "", "property": "battery", "op": "between",
+                         "value": "20", "max": "40", "confirm_type": "timespan", "confirm_seconds": "120",
+                         "normalize_op": "lt", "normalize_value": "25", "reminder_minutes": "60"}
+
+
+@pytest.mark.parametrize("source_type, extra", [("status", {}), ("silence", {"silence_minutes": "5"})])
+def test_a_bucket_rule_filled_in_then_switched_to_status_or_silence_saves(web, bucket, source_type, extra):
+    """The page hides the bucket, field, condition, confirm and normalize inputs once the source
+    is status or silence, and the browser still sends what they hold: the form ignores them (the
+    service refuses a condition on such a rule, and the person cannot see these inputs)."""
+    response = web.post("/alarms/rules/+new/", {**BUCKET_RULE_FILLED_IN, "rule_id": "offline", "bucket": bucket.pk,
+                                                "source_type": source_type, **extra})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    rule = Rule.objects.get()
+    assert (rule.source_type, rule.bucket, rule.field, rule.property, rule.condition, rule.normalize,
+            rule.confirm) == (source_type, None, "", "", None, None, {"type": "immediate"})
+    assert (rule.name, rule.severity, rule.reminder_minutes) == ("Too hot", "high", 60)  # the shown ones count
+    assert rule.silence_minutes == (5 if source_type == "silence" else None)
+
+
+def test_editing_a_bucket_rule_into_a_status_rule_saves(web, alice, device):
+    make_rule(alice, normalize={"op": "lt", "value": 25}, confirm={"type": "sequence", "count": 3})
+    fields = {**RuleForm.initial_for(Rule.objects.get()), "source_type": "status"}
+    posted = {name: ("" if value is None else value.pk if hasattr(value, "pk") else value)
+              for name, value in fields.items() if name not in ("devices", "endpoints", "emails")}
+    response = web.post("/alarms/rules/too-hot/edit/", {**posted, "enabled": "on"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    rule = Rule.objects.get()
+    assert (rule.source_type, rule.bucket, rule.condition, rule.normalize, rule.confirm) == (
+        "status", None, None, None, {"type": "immediate"})
+
+
+def test_what_a_hidden_input_holds_is_never_an_error(web):
+    """A value the rule could not hold, a number out of bounds: on inputs the status rule hides,
+    they were errors next to inputs the person could not see."""
+    response = web.post("/alarms/rules/+new/", {
+        "rule_id": "offline", "severity": "high", "source_type": "status", "silence_minutes": "0", "op": "between",
+        "value": "NaN", "max": "x", "confirm_type": "sequence", "confirm_count": "0", "normalize_op": "nope",
+        "normalize_value": "NaN"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Rule.objects.get().condition is None
+
+
+def test_a_shown_inputs_error_still_counts(web, bucket):
+    response = web.post("/alarms/rules/+new/", {**BUCKET_RULE_FILLED_IN, "rule_id": "r1", "bucket": bucket.pk,
+                                                "source_type": "silence", "silence_minutes": "0"})
+    assert response.status_code == 400 and "greater than or equal to 1" in response.content.decode()
+    assert not Rule.objects.exists()
+
