@@ -34,6 +34,9 @@ PLATFORM_HEADERS = {
     "proxy-connection": "it manages the connection",
     "upgrade": "it manages the connection",
     "te": "it manages the connection",
+    # With 100-continue one client holds the body back for the receiver's go-ahead, the other
+    # sends it at once: the same endpoint would behave two ways.
+    "expect": "it decides when the body is sent",
 }
 
 
@@ -90,8 +93,18 @@ def header_problems(headers: Iterable[tuple[object, object]]) -> dict[int, str]:
     them, so that one answer lists everything to fix. The forms mark their rows with it; both APIs
     and the models report it through validate_headers."""
     problems = {}
+    seen: dict[str, str] = {}  # lowercase name: as first written
     for position, (name, value) in enumerate(headers):
         problem = header_problem(name, value)
+        if not problem and isinstance(name, str):
+            # Header names ignore case: both would go out, and the receiver would read either.
+            first = seen.get(name.lower())
+            if first is None:
+                seen[name.lower()] = name
+            elif first == name:
+                problem = f"Header {name}: given twice: keep one."
+            else:
+                problem = f"Header {name}: given twice ({first} is the same name; case does not count): keep one."
         if problem:
             problems[position] = problem
     return problems

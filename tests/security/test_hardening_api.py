@@ -265,7 +265,7 @@ def test_a_delivery_whose_header_cannot_be_sent_fails_with_the_reason(alice, dev
 # --- Headers the platform sets itself --------------------------------------------------------------
 
 PLATFORM_HEADERS = ["Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer",
-                    "Proxy-Connection", "content-length", "TRANSFER-ENCODING", "te"]
+                    "Proxy-Connection", "content-length", "TRANSFER-ENCODING", "te", "Expect"]
 
 
 def _says_why(message, name):
@@ -301,6 +301,24 @@ def test_framing_and_hop_by_hop_headers_are_a_form_error_naming_them(alice, name
     for refused in (form, application):
         assert not refused.is_valid()
         _says_why(" ".join(refused.errors["headers"]), name)
+
+
+def test_a_header_given_twice_in_another_case_is_refused_by_both_apis_and_the_forms(alice, api, connection):
+    # Both would go out, and which one the receiver reads is up to it.
+    headers = {"X-Token": "a", "x-token": "b"}
+    client = api(alice)
+    for response in (client.post("/v1/users/alice/endpoints", {"endpoint": "e9", "config": {
+                         "url": "https://x.example", "headers": headers}}, format="json"),
+                     client.put(f"/iot-flow/v1/connections/{connection.pk}", _connection_body(headers=headers),
+                                format="json")):
+        assert response.status_code == 400, response.content
+        assert "Header x-token: given twice (X-Token is the same name; case does not count): keep one." in (
+            error_message(response))
+    # Two rows of one name in a form were merged silently, the last one kept.
+    rows = {"headers_key": ["X-Token", "X-Token"], "headers_value": ["a", "b"]}
+    form = EndpointForm(data=MultiValueDict({"endpoint_id": ["e9"], "url": ["https://x.example"], "method": ["POST"],
+                                             "timeout": ["10"], **rows}), owner=alice)
+    assert not form.is_valid() and form.errors["headers"] == ["Header X-Token: given twice: keep one."]
 
 
 def test_host_stays_allowed_for_name_based_virtual_hosts(alice, api, connection):
