@@ -68,11 +68,14 @@ def test_a_good_retention_is_saved(root, bucket):
 
 
 @pytest.mark.parametrize("model, fixed, current", [("buckets/bucket", ["owner", "bucket_id"], "b1"),
-                                                   ("devices/device", ["owner", "device_id"], "d1")])
+                                                   ("devices/device", ["owner", "device_id"], "d1"),
+                                                   ("endpoints/endpoint", ["owner", "endpoint_id"], "e1")])
 def test_owner_and_id_are_fixed_once_made(root, device, bob, model, fixed, current):
     """The API refuses to change them; the admin took them, and a device renamed or given to bob
     went on answering at its old callback URL (the callback's cache), its bucket still alice's."""
-    obj = Bucket.objects.get() if model == "buckets/bucket" else device
+    obj = {"buckets/bucket": Bucket.objects.get(), "devices/device": device,
+           "endpoints/endpoint": Endpoint.objects.create(owner=device.owner, endpoint_id="e1",
+                                                         url="https://example.com/")}[model]
     url = f"/admin/{model}/{obj.pk}/change/"
     form = root.get(url).context["adminform"].form
     assert not set(fixed) & set(form.fields)
@@ -134,3 +137,54 @@ def test_a_device_timeout_out_of_bounds_is_a_form_error(root, device, timeout):
     assert change(root, device, timeout="60").status_code == 302
     device.refresh_from_db()
     assert device.timeout == 60
+
+
+@pytest.fixture
+def targets(alice):
+    return (Endpoint.objects.create(owner=alice, endpoint_id="e1", url="https://example.com/hook",
+                                    headers={"Authorization": "Bearer s3cret", "X-Plain": "1"}),
+            Connection.objects.create(owner=alice, name="app", destination_url="https://example.com/uplink",
+                                      headers={"X-Api-Key": "k3y-value", "X-Plain": "1"}))
+
+
+def test_secret_header_values_are_masked_and_kept(root, targets):
+    """They were shown in clear in the admin's headers field, where the pages mask them."""
+    endpoint, connection = targets
+    for target, secret in ((endpoint, "s3cret"), (connection, "k3y-value")):
+        url = f"/admin/endpoints/{target._meta.model_name}/{target.pk}/change/"
+        page = root.get(url).content.decode()
+        assert secret not in page and "X-Plain" in page
+        assert root.post(url, shown(root, url)).status_code == 302  # the mask posted back keeps the value
+        target.refresh_from_db()
+        assert secret in " ".join(target.headers.values()) and target.headers["X-Plain"] == "1"
+    url = f"/admin/endpoints/endpoint/{endpoint.pk}/change/"
+    assert root.post(url, {**shown(root, url), "headers": '{"Authorization": "Bearer new"}'}).status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.headers == {"Authorization": "Bearer new"}
+    response = root.post(url, {**shown(root, url), "headers": '{"X-Token": "••••••••"}'})
+    assert "Header X-Token: give its value" in str(response.context["adminform"].form.errors["headers"])
+
+
+@pytest.mark.parametrize("which, field, value", [
+    (0, "timeout", "0"), (0, "timeout", "61"), (0, "max_in_flight", "0"), (0, "max_in_flight", "257"),
+    (1, "blame_period", "2147483647"), (1, "max_in_flight", "0")])
+def test_target_numbers_out_of_the_apis_bounds_are_form_errors(root, targets, which, field, value):
+    """A timeout of 0 is no timeout at all for the sender's HTTP client; 0 in flight, none."""
+    response = change(root, targets[which], **{field: value})
+    assert response.status_code == 200 and "Give a whole number of" in str(
+        response.context["adminform"].form.errors[field])
+
+
+def test_an_application_follows_its_active_switch_and_keeps_its_owner(root, targets, bob):
+    connection = targets[1]
+    form = root.get(f"/admin/endpoints/connection/{connection.pk}/change/").context["adminform"].form
+    assert not {"owner", "state", "blamed_until"} & set(form.fields)
+    url = f"/admin/endpoints/connection/{connection.pk}/change/"
+    data = shown(root, url)
+    data.pop("active")
+    assert root.post(url, data).status_code == 302
+    connection.refresh_from_db()
+    assert connection.state == Connection.DEACTIVATED and connection.owner.username == "alice"
+    assert change(root, connection, active="on").status_code == 302
+    connection.refresh_from_db()
+    assert connection.state == Connection.OPENED
