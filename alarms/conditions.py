@@ -19,7 +19,12 @@ MISSING = object()
 
 
 class ConditionError(ValueError):
-    """A condition or confirmation that cannot be evaluated; the message says what to fix."""
+    """A condition or confirmation that cannot be evaluated: `messages` says what to fix, one
+    "path: message" per independent problem (str() joins them)."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(" ".join(messages))
+        self.messages = list(messages)
 
 
 def _number(value: Any) -> bool:
@@ -27,7 +32,9 @@ def _number(value: Any) -> bool:
 
 
 def condition_clean(condition: Any, where: str = "condition") -> dict[str, Any]:
-    """The condition as stored: {"op", "value"?, "max"?}; ConditionError if it cannot work."""
+    """The condition as stored: {"op", "value"?, "max"?}; ConditionError with every problem that
+    does not follow from another (a bad value and a missing max both; "max below value" only
+    once both are numbers; nothing else while the op is unknown)."""
     if not isinstance(condition, dict):
         raise ConditionError(f"{where}: give an object such as {{\"op\": \"gt\", \"value\": 30}}.")
     op = condition.get("op")
@@ -35,19 +42,21 @@ def condition_clean(condition: Any, where: str = "condition") -> dict[str, Any]:
         raise ConditionError(f"{where}.op: use one of {', '.join(OPS)}.")
     if op in NO_VALUE:
         return {"op": op}
+    problems = []
+    value: Any = condition.get("value")
     if "value" not in condition:
-        raise ConditionError(f"{where}.value: '{op}' needs a value to compare with.")
-    value = condition["value"]
-    if op in NUMERIC and not _number(value):
-        raise ConditionError(f"{where}.value: '{op}' compares numbers; give a number, e.g. 30.")
+        problems.append(f"{where}.value: '{op}' needs a value to compare with.")
+    elif op in NUMERIC and not _number(value):
+        problems.append(f"{where}.value: '{op}' compares numbers; give a number, e.g. 30.")
+    high: Any = condition.get("max")
     if op in RANGE:
-        high = condition.get("max")
         if not _number(high):
-            raise ConditionError(f"{where}.max: '{op}' needs a numeric max, e.g. {{\"value\": 20, \"max\": 30}}.")
-        if high < value:
-            raise ConditionError(f"{where}.max: must not be below value ({value}).")
-        return {"op": op, "value": value, "max": high}
-    return {"op": op, "value": value}
+            problems.append(f"{where}.max: '{op}' needs a numeric max, e.g. {{\"value\": 20, \"max\": 30}}.")
+        elif _number(value) and high < value:
+            problems.append(f"{where}.max: must not be below value ({value}).")
+    if problems:
+        raise ConditionError(*problems)
+    return {"op": op, "value": value, "max": high} if op in RANGE else {"op": op, "value": value}
 
 
 def confirm_clean(confirm: Any) -> dict[str, Any]:

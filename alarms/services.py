@@ -78,7 +78,8 @@ def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
     rule needs the owner's bucket and a condition, a property rule a property name and a
     condition, a silence rule its minutes; status and silence rules carry no condition and
     confirm at once (the device timeout or the minutes are their time span). A setting the
-    source type does not use is refused unless None or "" (the form blanks its hidden inputs)."""
+    source type does not use is refused unless None or "" (the form blanks its hidden inputs).
+    Each problem of a condition is filed under its own path."""
     errors: dict[str, str] = {}
     spec = dict(spec)
     kind = spec.get("source_type")
@@ -103,15 +104,18 @@ def rule_check(*, owner: User, spec: dict[str, Any]) -> dict[str, Any]:
         try:
             spec["condition"] = condition_clean(spec.get("condition"))
         except ConditionError as exc:
-            _error(errors, str(exc), "condition")
+            for text in exc.messages:
+                _error(errors, text, "condition")
         try:
             spec["normalize"] = condition_clean(spec["normalize"], "normalize") if spec.get("normalize") else None
         except ConditionError as exc:
-            _error(errors, str(exc), "normalize")
+            for text in exc.messages:
+                _error(errors, text, "normalize")
         try:
             spec["confirm"] = confirm_clean(spec.get("confirm"))
         except ConditionError as exc:
-            _error(errors, str(exc), "confirm")
+            for text in exc.messages:
+                _error(errors, text, "confirm")
     else:
         spec["condition"], spec["normalize"] = None, None
         if (spec.get("confirm") or {}).get("type", "immediate") != "immediate":

@@ -376,3 +376,34 @@ def test_a_patch_into_a_status_rule_drops_the_condition_it_was_not_sent(api, ali
     assert merged.status_code == 400 and set(merged.json()["error"]["fields"]) == {"source.bucket"}
     assert Rule.objects.get().source_type == "status"
 
+
+def test_every_problem_of_a_condition_is_reported_under_its_own_path(api, alice, device, endpoint):
+    """Only the first was: a client fixed `value`, sent it again, and only then heard about `max`."""
+    response = api(alice).post(RULES, {**TOO_HOT, "condition": {"op": "between", "value": "x"},
+                                       "normalize": {"op": "outside"}}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["fields"] == {
+        "condition.value": ["'between' compares numbers; give a number, e.g. 30."],
+        "condition.max": ["'between' needs a numeric max, e.g. {\"value\": 20, \"max\": 30}."],
+        "normalize.value": ["'outside' needs a value to compare with."],
+        "normalize.max": ["'outside' needs a numeric max, e.g. {\"value\": 20, \"max\": 30}."]}
+    for path, [message] in error["fields"].items():
+        assert f"{path}: {message}" in error["message"]
+
+
+@pytest.mark.parametrize("condition, fields", [
+    ({"op": "between", "value": 30, "max": 20}, {"condition.max": ["must not be below value (30)."]}),
+    # Below a value that is not a number means nothing: only the value's own problem.
+    ({"op": "between", "value": "30", "max": 20}, {"condition.value": [
+        "'between' compares numbers; give a number, e.g. 30."]}),
+    ({"op": "gt"}, {"condition.value": ["'gt' needs a value to compare with."]}),
+    ({"op": "eq", "value": "on"}, None),
+])
+def test_a_condition_reports_only_problems_that_do_not_follow_from_another(api, alice, device, endpoint,
+                                                                          condition, fields):
+    response = api(alice).post(RULES, {**TOO_HOT, "condition": condition}, format="json")
+    if fields is None:
+        assert response.status_code == 201, response.content
+    else:
+        assert response.json()["error"]["fields"] == fields

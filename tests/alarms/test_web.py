@@ -275,3 +275,24 @@ def test_a_shown_inputs_error_still_counts(web, bucket):
     assert response.status_code == 400 and "greater than or equal to 1" in response.content.decode()
     assert not Rule.objects.exists()
 
+
+def test_every_problem_of_a_condition_shows_next_to_its_own_input(web, bucket):
+    """The service reported a condition's first problem only: the upper bound's showed after the
+    value was fixed, a second round."""
+    import re
+
+    page = web.post("/alarms/rules/+new/", {
+        "rule_id": "r1", "severity": "high", "source_type": "bucket", "bucket": bucket.pk, "field": "t",
+        "op": "between", "value": "hot", "confirm_type": "immediate", "normalize_op": "outside"}).content.decode()
+
+    def errors_of(name):
+        block = re.search(rf'<div class="field has-error[^"]*">(?:(?!<div class="field).)*?name="{name}"'
+                          rf'(?:(?!<div class="field).)*', page, re.DOTALL)
+        return block.group(0) if block else ""
+
+    assert "&#x27;between&#x27; compares numbers" in errors_of("value")
+    assert "Between needs an upper bound: type a number" in errors_of("max")
+    assert "&#x27;outside&#x27; needs a value to compare with" in errors_of("normalize_value")
+    assert "Outside needs a normalize upper bound" in errors_of("normalize_max")
+    assert "4 fields need fixing" in page and "numeric max" not in page
+    assert not Rule.objects.exists()
