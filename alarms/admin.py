@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 
 from alarms.models import MAX_EMAIL, Alarm, AlarmEmail, AlarmEvent, Rule, RuleState
 from alarms.services import rule_check
-from platform.admin import CheckedJSON
+from platform.admin import CheckedJSON, FixedOnChange
 
 # Where rule_check's error keys (the API's dotted paths) belong in the admin's form.
 RULE_ERROR_FIELDS = {"source.type": "source_type", "source.bucket": "bucket", "source.property": "property",
@@ -40,7 +40,7 @@ class RuleAdminForm(forms.ModelForm):
     def clean(self):
         super().clean()
         cleaned = self.cleaned_data
-        owner = cleaned.get("owner")
+        owner = self.instance.owner if self.instance.pk else cleaned.get("owner")
         if owner is None or self.errors:  # the fields show their own errors first
             return cleaned
         spec = {name: cleaned.get(name) for name in RULE_ERROR_FIELDS.values() if name != "devices"}
@@ -63,8 +63,9 @@ class RuleAdminForm(forms.ModelForm):
 
 
 @admin.register(Rule)
-class RuleAdmin(CheckedJSON, admin.ModelAdmin):
+class RuleAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
     form = RuleAdminForm
+    fixed_on_change = ["owner", "rule_id"]
     list_display = ["rule_id", "owner", "name", "source_type", "severity", "enabled", "latch"]
     list_filter = ["source_type", "severity", "enabled"]
     search_fields = ["rule_id", "name", "owner__username"]

@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from dashboards.models import Dashboard
 from dashboards.widgets import WidgetError, widgets_clean
-from platform.admin import CheckedJSON
+from platform.admin import CheckedJSON, FixedOnChange
 
 
 class DashboardAdminForm(forms.ModelForm):
@@ -16,7 +16,8 @@ class DashboardAdminForm(forms.ModelForm):
 
     def clean_widgets(self):
         widgets = self.cleaned_data.get("widgets")
-        owner = self.cleaned_data.get("owner")  # cleaned before widgets (model field order)
+        # Fixed once made (FixedOnChange); on add, cleaned before widgets (model field order).
+        owner = self.instance.owner if self.instance.pk else self.cleaned_data.get("owner")
         if owner is None:  # the owner field shows its own error
             return widgets
         try:
@@ -27,8 +28,9 @@ class DashboardAdminForm(forms.ModelForm):
 
 
 @admin.register(Dashboard)
-class DashboardAdmin(CheckedJSON, admin.ModelAdmin):
+class DashboardAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
     form = DashboardAdminForm
+    fixed_on_change = ["owner", "dashboard_id"]
     list_display = ["dashboard_id", "owner", "name", "widget_count", "shared", "modified"]
     search_fields = ["dashboard_id", "name", "owner__username"]
     readonly_fields = ["shared_at", "created", "modified"]

@@ -56,7 +56,8 @@ def ts_shown(obj: Any) -> str:
 class AccessTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "key", "created", "last_used"]
     search_fields = ["name", "user__username", "key"]
-    readonly_fields = ["key", "created", "last_used"]
+    # The user is whom the token signs in as: given to another, it would sign that one in.
+    readonly_fields = ["user", "key", "created", "last_used"]
     exclude = ["token_hash"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -2,14 +2,19 @@
 something the rest of the platform can run: a bucket's retention, a device's bucket, endpoint,
 applications and timeout, fixed owners and ids; a device added there gets a token, shown once."""
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from buckets.models import Bucket, Record
 from buckets.tasks import retention_task
+from dashboards.services import dashboard_create
 from devices.models import Device
 from endpoints.models import Connection, Endpoint
+from platform.models import AccessToken
+from tests.alarms.conftest import make_rule
 
 
 @pytest.fixture
@@ -69,13 +74,19 @@ def test_a_good_retention_is_saved(root, bucket):
 
 @pytest.mark.parametrize("model, fixed, current", [("buckets/bucket", ["owner", "bucket_id"], "b1"),
                                                    ("devices/device", ["owner", "device_id"], "d1"),
-                                                   ("endpoints/endpoint", ["owner", "endpoint_id"], "e1")])
+                                                   ("endpoints/endpoint", ["owner", "endpoint_id"], "e1"),
+                                                   ("alarms/rule", ["owner", "rule_id"], "too-hot"),
+                                                   ("dashboards/dashboard", ["owner", "dashboard_id"], "home")])
 def test_owner_and_id_are_fixed_once_made(root, device, bob, model, fixed, current):
     """The API refuses to change them; the admin took them, and a device renamed or given to bob
     went on answering at its old callback URL (the callback's cache), its bucket still alice's."""
-    obj = {"buckets/bucket": Bucket.objects.get(), "devices/device": device,
-           "endpoints/endpoint": Endpoint.objects.create(owner=device.owner, endpoint_id="e1",
-                                                         url="https://example.com/")}[model]
+    makers: dict[str, Callable[[], Any]] = {
+        "buckets/bucket": Bucket.objects.get, "devices/device": lambda: device,
+        "endpoints/endpoint": lambda: Endpoint.objects.create(owner=device.owner, endpoint_id="e1",
+                                                              url="https://example.com/"),
+        "alarms/rule": lambda: make_rule(device.owner),
+        "dashboards/dashboard": lambda: dashboard_create(owner=device.owner, dashboard_id="home")}
+    obj = makers[model]()
     url = f"/admin/{model}/{obj.pk}/change/"
     form = root.get(url).context["adminform"].form
     assert not set(fixed) & set(form.fields)
@@ -188,3 +199,13 @@ def test_an_application_follows_its_active_switch_and_keeps_its_owner(root, targ
     assert change(root, connection, active="on").status_code == 302
     connection.refresh_from_db()
     assert connection.state == Connection.OPENED
+
+
+def test_an_access_tokens_user_is_read_only(root, alice, bob):
+    """Given to bob, alice's token signed its holder in as bob."""
+    row, _ = AccessToken.issue(user=alice, name="script")
+    url = f"/admin/platform/accesstoken/{row.pk}/change/"
+    assert "user" not in root.get(url).context["adminform"].form.fields
+    assert root.post(url, {"name": "renamed", "user": bob.pk}).status_code == 302
+    row.refresh_from_db()
+    assert (row.name, row.user.username) == ("renamed", "alice")
