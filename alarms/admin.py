@@ -55,7 +55,7 @@ class RuleAdminForm(forms.ModelForm):
                     where = field or RULE_ERROR_FIELDS.get(key.split(".")[0])
                     self.add_error(where if where in self.fields else None, shown)
             return cleaned
-        # What the check made consistent (a status rule's condition dropped, a condition's numbers
+        # What the check made consistent (a status rule's confirm set to immediate, a condition's numbers
         # normalised) is what is saved, as through the API.
         for name in ("bucket", "property", "field", "silence_minutes", "condition", "normalize", "confirm"):
             cleaned[name] = spec[name]
