@@ -14,6 +14,7 @@ from dashboards.services import dashboard_create
 from devices.models import Device
 from endpoints.models import Connection, Endpoint
 from platform.models import AccessToken
+from tests.admin_forms import shown
 from tests.alarms.conftest import make_rule
 
 
@@ -21,26 +22,6 @@ from tests.alarms.conftest import make_rule
 def root(client, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1"))
     return client
-
-
-def shown(client, url):
-    """What the admin page at `url` posts as shown."""
-    context = client.get(url).context
-    forms = [context["adminform"].form]
-    for inline in context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    data: dict[str, str | list[str]] = {}
-    for form in forms:
-        for name, field in form.fields.items():
-            value, key = form[name].value(), form[name].html_name
-            if isinstance(value, bool):
-                if value:
-                    data[key] = "on"
-            elif isinstance(value, list):
-                data[key] = [str(v) for v in value]
-            elif value is not None:
-                data[key] = value if isinstance(value, str) else field.widget.format_value(value)
-    return data
 
 
 def change(client, obj, **changes):
