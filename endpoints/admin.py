@@ -6,6 +6,7 @@ from django.utils import timezone
 from endpoints.models import MAX_BLAME_PERIOD, Attempt, Connection, Delivery, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.admin import CheckedJSON, FixedOnChange, Written
+from platform.validators import URL_MAX
 
 MAX_IN_FLIGHT = 256  # the API's bound (endpoints/serializers.py, endpoints/api/thingpark.py)
 
@@ -56,6 +57,9 @@ class EndpointAdminForm(TargetAdminForm):
 
 class ConnectionAdminForm(TargetAdminForm):
     BOUNDS = {"blame_period": (0, MAX_BLAME_PERIOD, "seconds"), "max_in_flight": (1, MAX_IN_FLIGHT, "requests")}
+    # Plain text, judged by the model's URL rule as in the API: the model's URLField would put
+    # "http://" before an address without a scheme, unasked.
+    destination_url = forms.CharField(max_length=URL_MAX, widget=forms.URLInput(attrs={"class": "vURLField"}))
 
     class Meta:
         model = Connection

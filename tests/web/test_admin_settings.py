@@ -167,6 +167,17 @@ def test_target_numbers_out_of_the_apis_bounds_are_form_errors(root, targets, wh
         response.context["adminform"].form.errors[field])
 
 
+def test_an_application_url_without_a_scheme_is_refused_as_in_the_api(root, targets):
+    # The admin's URL field put "http://" before it, unasked.
+    connection = targets[1]
+    response = change(root, connection, destination_url="example.com/uplink")
+    assert response.status_code == 200
+    assert "must start with http:// or https://" in str(response.context["adminform"].form.errors)
+    assert change(root, connection, destination_url="https://example.com/in?d={DevEUI}").status_code == 302
+    connection.refresh_from_db()
+    assert connection.destination_url == "https://example.com/in?d={DevEUI}"
+
+
 def test_an_application_follows_its_active_switch_and_keeps_its_owner(root, targets, bob):
     connection = targets[1]
     form = root.get(f"/admin/endpoints/connection/{connection.pk}/change/").context["adminform"].form
