@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import pluralize
 
 from alarms.models import MAX_EMAIL, Alarm, AlarmEmail, AlarmEvent, Rule, RuleState
-from alarms.services import rule_check
-from platform.admin import CheckedJSON, FixedOnChange
+from alarms.services import AlarmActionError, alarm_acknowledge, alarm_clear, rule_check
+from platform.admin import CheckedJSON, FixedOnChange, Written
 
 # Where rule_check's error keys (the API's dotted paths) belong in the admin's form.
 RULE_ERROR_FIELDS = {"source.type": "source_type", "source.bucket": "bucket", "source.property": "property",
@@ -83,23 +84,49 @@ class EventInline(CheckedJSON, admin.TabularInline):
     readonly_fields = ["ts", "type", "detail", "delivery", "email"]
 
 
+def _alarms_act(model_admin, request, queryset, act, verb):
+    """Each selected alarm through the service, as from its page (an event names who did it);
+    those whose state does not allow it are counted, not an error page."""
+    done, skipped = 0, 0
+    for alarm in queryset:
+        try:
+            act(alarm=alarm, by=request.user.get_username())
+            done += 1
+        except AlarmActionError:
+            skipped += 1
+    model_admin.message_user(request, f"{done} alarm{pluralize(done)} {verb}" + (
+        f"; {skipped} left as they were: their state does not allow it." if skipped else "."))
+
+
 @admin.register(Alarm)
-class AlarmAdmin(CheckedJSON, admin.ModelAdmin):
+class AlarmAdmin(Written, CheckedJSON, admin.ModelAdmin):
+    """Viewed, acknowledged and cleared here, not edited: a state or date set by hand would skip
+    the alarm's events and notifications, and a rule or device changed would leave an alarm about
+    something that did not happen."""
+
     list_display = ["id", "owner", "rule", "device", "severity", "state", "value", "activated"]
     list_filter = ["state", "severity"]
     list_select_related = ["owner", "rule", "device"]
     search_fields = ["rule__rule_id", "device__device_id", "owner__username"]
-    readonly_fields = ["activated", "acknowledged", "normalized", "cleared", "last_notified", "last_ts"]
     inlines = [EventInline]
     show_full_result_count = False
+    actions = ["acknowledge", "clear"]
+
+    @admin.action(description="Acknowledge the selected alarms")
+    def acknowledge(self, request, queryset):
+        _alarms_act(self, request, queryset, alarm_acknowledge, "acknowledged")
+
+    @admin.action(description="Clear the selected alarms")
+    def clear(self, request, queryset):
+        _alarms_act(self, request, queryset, alarm_clear, "cleared")
 
 
 @admin.register(AlarmEmail)
-class AlarmEmailAdmin(CheckedJSON, admin.ModelAdmin):
+class AlarmEmailAdmin(Written, CheckedJSON, admin.ModelAdmin):
     list_display = ["id", "alarm", "kind", "to", "state", "attempts", "next_attempt_at", "last_error"]
     list_filter = ["state", "kind"]
 
 
 @admin.register(RuleState)
-class RuleStateAdmin(CheckedJSON, admin.ModelAdmin):
+class RuleStateAdmin(Written, CheckedJSON, admin.ModelAdmin):
     list_display = ["rule", "device", "count", "since_ts", "last_ts"]

@@ -10,12 +10,6 @@ from tests.admin_forms import shown
 from tests.alarms.conftest import ingest, make_rule
 
 
-@pytest.fixture
-def root(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1"))
-    return client
-
-
 def test_admin_lists_alarms_and_shows_one_with_its_events(client, alice, device, django_user_model):
     rule = make_rule(alice, emails=["ops@example.com"])
     ingest(device, {"temperature": 41.5})
@@ -65,3 +59,26 @@ def test_admin_refuses_another_users_bucket_and_saves_a_good_change(client, root
     rule.refresh_from_db()
     assert rule.condition["op"] == "lt" and rule.emails == ["ops@example.com"]
     assert not RuleState.objects.filter(rule=rule).exists()  # progress restarts, as through the API
+
+
+def test_an_alarm_is_viewed_and_acted_on_in_the_admin_not_edited(root, alice, device):
+    """A state or date set by hand skipped the alarm's events and notifications."""
+    rule = make_rule(alice)
+    ingest(device, {"temperature": 41.5})
+    alarm = Alarm.objects.get(rule=rule)
+    page = root.get(f"/admin/alarms/alarm/{alarm.pk}/change/")
+    assert page.status_code == 200 and not page.context["adminform"].form.fields  # read-only
+    assert root.post(f"/admin/alarms/alarm/{alarm.pk}/change/", {"state": "cleared"}).status_code == 403
+    assert root.get("/admin/alarms/alarm/add/").status_code == 403
+    for model in ("alarmemail", "rulestate"):
+        assert root.get(f"/admin/alarms/{model}/add/").status_code == 403
+    response = root.post("/admin/alarms/alarm/", {"action": "acknowledge", "_selected_action": [alarm.pk]},
+                         follow=True)
+    alarm.refresh_from_db()
+    assert alarm.state == "acknowledged" and "1 alarm acknowledged." in response.content.decode()
+    assert alarm.events.filter(type="acknowledge", detail="Acknowledged by root.").exists()
+    again = root.post("/admin/alarms/alarm/", {"action": "acknowledge", "_selected_action": [alarm.pk]}, follow=True)
+    assert "0 alarms acknowledged; 1 left as they were" in again.content.decode()
+    root.post("/admin/alarms/alarm/", {"action": "clear", "_selected_action": [alarm.pk]})
+    alarm.refresh_from_db()
+    assert alarm.state == "cleared" and alarm.events.filter(type="clear").exists()
