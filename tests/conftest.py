@@ -36,6 +36,13 @@ def web(client, alice):
 
 
 @pytest.fixture
+def root(client, django_user_model):
+    """A browser session signed in as a superuser, for the admin's pages."""
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1"))
+    return client
+
+
+@pytest.fixture
 def api():
     """api(user) -> an APIClient that sends that user's access token."""
 

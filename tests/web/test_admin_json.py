@@ -5,12 +5,6 @@ import pytest
 from devices.models import DeviceProperty, Downlink
 
 
-@pytest.fixture
-def root(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1"))
-    return client
-
-
 @pytest.mark.parametrize("typed, message", [
     ("NaN", "is not JSON"), ('{"a": NaN}', "is not JSON"), ("1e999", "Number out of range"),
     ('{"a": "\\u0000"}', "NUL character"), ('"\\ud800"', "Unpaired UTF-16 surrogate"),

@@ -18,12 +18,6 @@ from tests.admin_forms import shown
 from tests.alarms.conftest import make_rule
 
 
-@pytest.fixture
-def root(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1"))
-    return client
-
-
 def change(client, obj, **changes):
     url = f"/admin/{obj._meta.app_label}/{obj._meta.model_name}/{obj.pk}/change/"
     return client.post(url, {**shown(client, url), **changes})

@@ -8,12 +8,6 @@ from devices.models import Message, StatusChange
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def root(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1"))
-    return client
-
-
 @pytest.mark.parametrize("model", ["buckets/record", "devices/message", "devices/statuschange", "endpoints/delivery",
                                    "platform/accesstoken"])
 def test_rows_the_platform_writes_cannot_be_added_by_hand(root, model):
