@@ -40,9 +40,17 @@ def condition_clean(condition: Any, where: str = "condition") -> dict[str, Any]:
     op = condition.get("op")
     if op not in OPS:
         raise ConditionError(f"{where}.op: use one of {', '.join(OPS)}.")
-    if op in NO_VALUE:
-        return {"op": op}
     problems = []
+    # A setting the op does not read would be dropped, and the client believe it in force.
+    if op in NO_VALUE and condition.get("value") is not None:
+        problems.append(f"{where}.value: '{op}' only checks whether the field is there; it takes no value: "
+                        "remove it.")
+    if op not in RANGE and condition.get("max") is not None:
+        problems.append(f"{where}.max: only between and outside take a max; remove it, or use one of those.")
+    if op in NO_VALUE:
+        if problems:
+            raise ConditionError(*problems)
+        return {"op": op}
     value: Any = condition.get("value")
     if "value" not in condition:
         problems.append(f"{where}.value: '{op}' needs a value to compare with.")

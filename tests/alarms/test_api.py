@@ -399,6 +399,13 @@ def test_every_problem_of_a_condition_is_reported_under_its_own_path(api, alice,
         "'between' compares numbers; give a number, e.g. 30."]}),
     ({"op": "gt"}, {"condition.value": ["'gt' needs a value to compare with."]}),
     ({"op": "eq", "value": "on"}, None),
+    # A setting the op does not read was dropped, the client believing it in force.
+    ({"op": "gt", "value": 30, "max": 40}, {"condition.max": [
+        "only between and outside take a max; remove it, or use one of those."]}),
+    ({"op": "present", "value": 1}, {"condition.value": [
+        "'present' only checks whether the field is there; it takes no value: remove it."]}),
+    ({"op": "absent", "value": None}, None),
+    ({"op": "eq", "value": None}, None),
 ])
 def test_a_condition_reports_only_problems_that_do_not_follow_from_another(api, alice, device, endpoint,
                                                                           condition, fields):
