@@ -5,7 +5,7 @@ from django.template.defaultfilters import pluralize
 
 from alarms.models import MAX_EMAIL, Alarm, AlarmEmail, AlarmEvent, Rule, RuleState
 from alarms.services import AlarmActionError, alarm_acknowledge, alarm_clear, rule_check
-from platform.admin import CheckedJSON, FixedOnChange, Written
+from platform.admin import CappedDescription, CheckedJSON, FixedOnChange, Written
 
 # Where rule_check's error keys (the API's dotted paths) belong in the admin's form.
 RULE_ERROR_FIELDS = {"source.type": "source_type", "source.bucket": "bucket", "source.property": "property",
@@ -64,7 +64,7 @@ class RuleAdminForm(forms.ModelForm):
 
 
 @admin.register(Rule)
-class RuleAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
+class RuleAdmin(FixedOnChange, CappedDescription, CheckedJSON, admin.ModelAdmin):
     form = RuleAdminForm
     fixed_on_change = ["owner", "rule_id"]
     list_display = ["rule_id", "owner", "name", "source_type", "severity", "enabled", "latch"]

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from buckets.models import Bucket, Record
-from platform.admin import CheckedJSON, FixedOnChange, Written, ts_shown
+from platform.admin import CappedDescription, CheckedJSON, FixedOnChange, Written, ts_shown
 
 RETENTION_MAX = 1_000_000  # the API's and the page's bound (buckets/serializers.py, buckets/forms.py)
 
@@ -31,7 +31,7 @@ class BucketAdminForm(forms.ModelForm):
 
 
 @admin.register(Bucket)
-class BucketAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
+class BucketAdmin(FixedOnChange, CappedDescription, CheckedJSON, admin.ModelAdmin):
     form = BucketAdminForm
     list_display = ["bucket_id", "owner", "name", "enabled", "retention_period", "retention_unit", "skipped_writes"]
     list_filter = ["enabled"]

@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from dashboards.models import Dashboard
 from dashboards.widgets import WidgetError, widgets_clean
-from platform.admin import CheckedJSON, FixedOnChange
+from platform.admin import CappedDescription, CheckedJSON, FixedOnChange
 
 
 class DashboardAdminForm(forms.ModelForm):
@@ -28,7 +28,7 @@ class DashboardAdminForm(forms.ModelForm):
 
 
 @admin.register(Dashboard)
-class DashboardAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
+class DashboardAdmin(FixedOnChange, CappedDescription, CheckedJSON, admin.ModelAdmin):
     form = DashboardAdminForm
     fixed_on_change = ["owner", "dashboard_id"]
     list_display = ["dashboard_id", "owner", "name", "widget_count", "shared", "modified"]

@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from devices.models import MAX_TIMEOUT, TIMEOUT_RANGE, Device, DeviceProperty, Downlink, Message, StatusChange
 from devices.services import device_token_regenerate
 from devices.views import callback_url
-from platform.admin import CheckedJSON, FixedOnChange, Written, ts_shown
+from platform.admin import CappedDescription, CheckedJSON, FixedOnChange, Written, ts_shown
 from platform.tokens import token_hash, token_new
 
 
@@ -50,7 +50,7 @@ def tokens_page(request, model_admin, shown, title):
 
 
 @admin.register(Device)
-class DeviceAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
+class DeviceAdmin(FixedOnChange, CappedDescription, CheckedJSON, admin.ModelAdmin):
     form = DeviceAdminForm
     list_display = ["device_id", "owner", "name", "enabled", "connected", "last_seen", "rx_messages"]
     list_filter = ["enabled", "connected"]

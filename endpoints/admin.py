@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from endpoints.models import MAX_BLAME_PERIOD, Attempt, Connection, Delivery, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
-from platform.admin import CheckedJSON, FixedOnChange, Written
+from platform.admin import CappedDescription, CheckedJSON, FixedOnChange, Written
 from platform.validators import URL_MAX
 
 MAX_IN_FLIGHT = 256  # the API's bound (endpoints/serializers.py, endpoints/api/thingpark.py)
@@ -67,7 +67,7 @@ class ConnectionAdminForm(TargetAdminForm):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
+class EndpointAdmin(FixedOnChange, CappedDescription, CheckedJSON, admin.ModelAdmin):
     form = EndpointAdminForm
     list_display = ["endpoint_id", "owner", "method", "url", "enabled"]
     search_fields = ["endpoint_id", "name", "owner__username"]
@@ -75,7 +75,7 @@ class EndpointAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(FixedOnChange, CheckedJSON, admin.ModelAdmin):
+class ConnectionAdmin(FixedOnChange, CappedDescription, CheckedJSON, admin.ModelAdmin):
     form = ConnectionAdminForm
     list_display = ["name", "owner", "destination_url", "active", "state", "blamed_until"]
     list_filter = ["state", "active"]

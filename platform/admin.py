@@ -11,6 +11,7 @@ from django.utils.deprecation import MiddlewareMixin
 from platform.clock import epoch_ms_text
 from platform.forms import CheckedJSONField
 from platform.models import AccessToken
+from platform.validators import DESCRIPTION_MAX
 
 
 class CheckedJSON:
@@ -44,6 +45,16 @@ class FixedOnChange:
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]  # a ModelAdmin's
         return fields + [name for name in self.fixed_on_change if name not in fields] if obj is not None else fields
+
+
+class CappedDescription:
+    """For objects with a description: at most DESCRIPTION_MAX characters, as in the API and the
+    web forms (the admin took any length, shown on every list that has it)."""
+
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "description":
+            kwargs["max_length"] = DESCRIPTION_MAX
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]  # a ModelAdmin's
 
 
 @admin.display(description="time (UTC)", ordering="ts")

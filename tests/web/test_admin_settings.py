@@ -47,6 +47,19 @@ def test_a_good_retention_is_saved(root, bucket):
     assert change(root, bucket, retention_period="", retention_unit="").status_code == 302
 
 
+def owned(model, device):
+    """One object of `model` ("app/model") of the device's owner."""
+    makers: dict[str, Callable[[], Any]] = {
+        "buckets/bucket": Bucket.objects.get, "devices/device": lambda: device,
+        "endpoints/endpoint": lambda: Endpoint.objects.create(owner=device.owner, endpoint_id="e1",
+                                                              url="https://example.com/"),
+        "endpoints/connection": lambda: Connection.objects.create(owner=device.owner, name="app",
+                                                                  destination_url="https://example.com/up"),
+        "alarms/rule": lambda: make_rule(device.owner),
+        "dashboards/dashboard": lambda: dashboard_create(owner=device.owner, dashboard_id="home")}
+    return makers[model]()
+
+
 @pytest.mark.parametrize("model, fixed, current", [("buckets/bucket", ["owner", "bucket_id"], "b1"),
                                                    ("devices/device", ["owner", "device_id"], "d1"),
                                                    ("endpoints/endpoint", ["owner", "endpoint_id"], "e1"),
@@ -55,13 +68,7 @@ def test_a_good_retention_is_saved(root, bucket):
 def test_owner_and_id_are_fixed_once_made(root, device, bob, model, fixed, current):
     """The API refuses to change them; the admin took them, and a device renamed or given to bob
     went on answering at its old callback URL (the callback's cache), its bucket still alice's."""
-    makers: dict[str, Callable[[], Any]] = {
-        "buckets/bucket": Bucket.objects.get, "devices/device": lambda: device,
-        "endpoints/endpoint": lambda: Endpoint.objects.create(owner=device.owner, endpoint_id="e1",
-                                                              url="https://example.com/"),
-        "alarms/rule": lambda: make_rule(device.owner),
-        "dashboards/dashboard": lambda: dashboard_create(owner=device.owner, dashboard_id="home")}
-    obj = makers[model]()
+    obj = owned(model, device)
     url = f"/admin/{model}/{obj.pk}/change/"
     form = root.get(url).context["adminform"].form
     assert not set(fixed) & set(form.fields)
@@ -195,3 +202,16 @@ def test_an_access_tokens_user_is_read_only(root, alice, bob):
     assert root.post(url, {"name": "renamed", "user": bob.pk}).status_code == 302
     row.refresh_from_db()
     assert (row.name, row.user.username) == ("renamed", "alice")
+
+
+@pytest.mark.parametrize("model", ["buckets/bucket", "devices/device", "endpoints/endpoint", "endpoints/connection",
+                                   "alarms/rule", "dashboards/dashboard"])
+def test_a_description_is_capped_as_in_the_api(root, device, model):
+    """The admin took any length, shown on every list that has the description."""
+    obj = owned(model, device)
+    response = change(root, obj, description="x" * 2001)
+    assert response.status_code == 200
+    assert "at most 2000 characters" in str(response.context["adminform"].form.errors["description"])
+    assert change(root, obj, description="x" * 2000).status_code == 302
+    obj.refresh_from_db()
+    assert len(obj.description) == 2000
