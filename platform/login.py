@@ -1,55 +1,101 @@
-"""Sign-in with a throttle on failed attempts, for the login page and the admin alike.
+"""Throttles on passwords: sign-in (the login page and the admin alike) and a signed-in user's
+password check (changing their password or e-mail address).
 
 Failed sign-ins are counted in the shared cache per account (the username typed) and per
 address (REMOTE_ADDR), over a window of LOGIN_THROTTLE_SECONDS. Past either limit the form refuses
 every attempt, the right password included, until the window ends, and says so; a successful
 sign-in clears its account's count. Counting per account stops a password being guessed from
-many addresses; per address stops one client trying many accounts. The cache being down lets
-sign-ins through (logged) rather than locking everyone out."""
+many addresses; per address stops one client trying many accounts. A wrong password on the
+account page counts the same, so a stolen session cannot guess the password any faster.
+
+The cache being down lets sign-ins through (logged) rather than locking everyone out."""
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
 THROTTLED = "throttled"
 
 
+def _hashed(name: str | None) -> str:
+    """A username or e-mail address as a cache key names it: case and outer spaces do not count."""
+    return hashlib.sha256((name or "").strip().lower().encode()).hexdigest()[:32]
+
+
+def _address(request: HttpRequest | None) -> str:
+    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
+
+
 def _keys(request: HttpRequest | None, username: str | None) -> tuple[str, str]:
-    account = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:32]
-    address = (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
-    return f"login:fail:account:{account}", f"login:fail:address:{address}"
+    return f"login:fail:account:{_hashed(username)}", f"login:fail:address:{_address(request)}"
+
+
+def _over(limits: dict[str, int], what: str) -> bool:
+    """True when a key's count has reached its limit; False when the cache cannot say (logged)."""
+    try:
+        counts = cache.get_many(list(limits))
+    except Exception:
+        logger.warning("%s throttle: cache unavailable; not throttling", what, exc_info=True)
+        return False
+    return any(counts.get(key, 0) >= limit for key, limit in limits.items())
+
+
+def _count(keys: tuple[str, ...], timeout: int, what: str) -> None:
+    for key in keys:
+        try:
+            cache.add(key, 0, timeout=timeout)
+            cache.incr(key)
+        except ValueError:  # expired between add and incr: start again
+            cache.add(key, 1, timeout=timeout)
+        except Exception:
+            logger.warning("%s throttle: could not count", what, exc_info=True)
+            return
 
 
 def login_blocked(request: HttpRequest | None, username: str | None) -> bool:
     """True when the account or the address is over its limit of failed sign-ins."""
     account_key, address_key = _keys(request, username)
-    try:
-        counts = cache.get_many([account_key, address_key])
-    except Exception:
-        logger.warning("login throttle: cache unavailable; not throttling", exc_info=True)
-        return False
-    return (counts.get(account_key, 0) >= settings.LOGIN_FAILURES_PER_ACCOUNT
-            or counts.get(address_key, 0) >= settings.LOGIN_FAILURES_PER_ADDRESS)
+    return _over({account_key: settings.LOGIN_FAILURES_PER_ACCOUNT,
+                  address_key: settings.LOGIN_FAILURES_PER_ADDRESS}, "login")
 
 
 def login_failed(request: HttpRequest | None, username: str | None) -> None:
-    for key in _keys(request, username):
-        try:
-            cache.add(key, 0, timeout=settings.LOGIN_THROTTLE_SECONDS)
-            cache.incr(key)
-        except ValueError:  # expired between add and incr: start again
-            cache.add(key, 1, timeout=settings.LOGIN_THROTTLE_SECONDS)
-        except Exception:
-            logger.warning("login throttle: could not count a failed sign-in", exc_info=True)
-            return
+    _count(_keys(request, username), settings.LOGIN_THROTTLE_SECONDS, "login")
+
+
+def _login_throttled(what: str, meanwhile: str) -> ValidationError:
+    minutes = max(1, settings.LOGIN_THROTTLE_SECONDS // 60)
+    return ValidationError(f"{what}. Wait {minutes} minutes, then try again, {meanwhile}.", code=THROTTLED)
+
+
+def throttled(form: Form) -> bool:
+    """Whether the form was refused by a throttle here (its view then answers 429)."""
+    return any(e.code == THROTTLED for errors in form.errors.as_data().values() for e in errors)
+
+
+def password_check(request: HttpRequest | None, user: AbstractBaseUser, password: str, wrong: ValidationError) -> None:
+    """A signed-in user's password typed again (the account page), under the sign-in throttle: a
+    wrong one counts as a failed sign-in of the account, and past the limit even the right one is
+    refused. A stolen session must not be a way to guess the password at full speed."""
+    username = user.get_username()
+    if login_blocked(request, username):
+        raise _login_throttled("Too many wrong passwords for this account or from your address (here and when "
+                               "signing in)", "or ask an administrator to reset your password")
+    if not user.check_password(password):
+        login_failed(request, username)
+        raise wrong
+    login_succeeded(request, username)
 
 
 def login_succeeded(request: HttpRequest | None, username: str | None) -> None:
@@ -70,10 +116,8 @@ class ThrottledLoginMixin(_LoginForm):
     def clean(self) -> dict[str, Any]:
         username = self.data.get("username") if hasattr(self.data, "get") else None
         if login_blocked(self.request, username):
-            minutes = max(1, settings.LOGIN_THROTTLE_SECONDS // 60)
-            raise ValidationError(
-                f"Too many failed sign-ins for this account or from your address. Wait {minutes} minutes, "
-                "then try again (an administrator can reset a password meanwhile).", code=THROTTLED)
+            raise _login_throttled("Too many failed sign-ins for this account or from your address",
+                                   "or ask an administrator to reset your password")
         try:
             data = super().clean()
         except ValidationError:
@@ -98,6 +142,23 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
-        if any(e.code == THROTTLED for e in form.errors.as_data().get("__all__", [])):
+        if throttled(form):
             response.status_code = 429
         return response
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's (old password, the new one twice, AUTH_PASSWORD_VALIDATORS), the old password
+    checked under the sign-in throttle (password_check)."""
+
+    def __init__(self, user: AbstractBaseUser, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)  # one form of two on the account page
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        password_check(self.request, self.user, old_password,
+                       ValidationError(self.error_messages["password_incorrect"], code="password_incorrect"))
+        return old_password
+

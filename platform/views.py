@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Q
@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 from devices.models import Device, Message
 from endpoints.models import Connection, Delivery
 from platform.clock import now_ms
-from platform.forms import AccessTokenForm, SignUpForm
+from platform.forms import AccessTokenForm, AccountEmailForm, SignUpForm
+from platform.login import PasswordChangeForm, throttled
 from platform.models import AccessToken
 from platform.selectors import access_token_for_owner_or_404
 from platform.web import render_page, toast
@@ -74,6 +75,49 @@ def signup(request):
         toast(request, f"Welcome, {user.username}! Start by creating a device.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _account_page(request, email_form=None, password_form=None):
+    if email_form is None:
+        email_form = AccountEmailForm(instance=request.user, request=request)
+    if password_form is None:
+        password_form = PasswordChangeForm(request.user, request=request)
+    forms = (email_form, password_form)
+    status = 429 if any(throttled(f) for f in forms) else 400 if any(f.errors for f in forms) else 200
+    return render_page(request, "platform/account.html", {"email_form": email_form, "password_form": password_form},
+                       status=status)
+
+
+@login_required
+def account(request):
+    return _account_page(request)
+
+
+@login_required
+@require_POST
+def account_email(request):
+    form = AccountEmailForm(request.POST, instance=request.user, request=request)
+    if not form.is_valid():
+        return _account_page(request, email_form=form)
+    user = form.save(commit=False)
+    user.save(update_fields=["email"])  # the one field: a full save would write back the whole row as read
+    toast(request, f"E-mail address changed to {user.email}." if user.email
+          else "E-mail address removed: a password reset has nowhere to go now.")
+    return redirect("account")
+
+
+@login_required
+@require_POST
+def account_password(request):
+    form = PasswordChangeForm(request.user, request.POST, request=request)
+    if not form.is_valid():
+        return _account_page(request, password_form=form)
+    user = form.save()
+    # The session hash follows the password: this session stays signed in, every other one of
+    # this user's (another browser, a stolen cookie) is signed out on its next request.
+    update_session_auth_hash(request, user)
+    toast(request, "Password changed. Your other sessions are signed out.")
+    return redirect("account")
 
 
 TOKEN_SESSION_KEY = "access_token_once"

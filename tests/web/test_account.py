@@ -1,0 +1,142 @@
+"""The account page (e-mail address, password; platform/views.py, platform/login.py): wrong
+passwords there count in the sign-in throttle, a password change signs out the other sessions."""
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from platform import login
+
+pytestmark = pytest.mark.django_db
+SITE = "https://iot.example.com"
+
+
+@pytest.fixture(autouse=True)
+def _settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = SITE
+    settings.ALLOWED_HOSTS = ["testserver", "proxy.internal"]
+    settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_ADDRESS = 3, 30
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _signed_in(client):
+    return client.get("/account/").status_code == 200
+
+
+def _sign_in(username, password, address="10.0.0.9"):
+    client = Client()
+    response = client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+    return client, response
+
+
+def _toasts(response):
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+# The account page.
+
+def test_the_account_page_needs_a_sign_in(client):
+    for method, path in (("get", "/account/"), ("post", "/account/email/"), ("post", "/account/password/")):
+        response = getattr(client, method)(path)
+        assert response.status_code == 302 and response["Location"] == f"/login/?next={path}", path
+
+
+def test_the_header_links_the_username_to_the_account_page(web):
+    page = web.get("/").text
+    assert '<a class="who" href="/account/"' in page and ">alice</a>" in page
+
+
+def test_the_account_page_shows_only_the_signed_in_users_data(client, alice, bob):
+    client.force_login(bob)
+    page = client.get("/account/").text
+    assert "bob@example.com" in page and "<b>bob</b>" in page
+    assert "alice" not in page
+
+
+def test_change_the_email_address(web, alice):
+    response = web.post("/account/email/", {"email": "Alice@Example.ORG", "password": "alice-password-1"}, follow=True)
+    alice.refresh_from_db()
+    assert alice.email == "Alice@example.org"  # the domain part lower-cased, as Django's user manager does
+    assert "E-mail address changed to Alice@example.org." in _toasts(response)
+    assert 'value="Alice@example.org"' in response.text
+
+
+def test_the_email_address_can_be_removed(web, alice):
+    response = web.post("/account/email/", {"email": "", "password": "alice-password-1"}, follow=True)
+    alice.refresh_from_db()
+    assert alice.email == ""
+    assert any("E-mail address removed" in t for t in _toasts(response))
+
+
+def test_an_invalid_email_address_or_a_wrong_password_changes_nothing(web, alice):
+    response = web.post("/account/email/", {"email": "not an address", "password": "alice-password-1"})
+    assert response.status_code == 400 and "Enter a valid email address." in response.text
+    response = web.post("/account/email/", {"email": "new@example.com", "password": "wrong"})
+    assert response.status_code == 400 and "Your password was entered incorrectly." in response.text
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"
+
+
+def test_a_post_changes_only_the_signed_in_users_address(web, alice, bob):
+    web.post("/account/email/", {"email": "new@example.com", "password": "alice-password-1", "username": "bob",
+                                 "id": bob.pk})
+    bob.refresh_from_db()
+    assert bob.email == "bob@example.com"
+
+
+def test_change_the_password(alice):
+    client, _ = _sign_in("alice", "alice-password-1")
+    other, _ = _sign_in("alice", "alice-password-1")  # another browser
+    response = client.post("/account/password/", {"old_password": "alice-password-1",
+                                                  "new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"},
+                           follow=True)
+    assert response.redirect_chain == [("/account/", 302)]
+    assert "Password changed. Your other sessions are signed out." in _toasts(response)
+    assert _signed_in(client)  # this session follows the new password
+    assert not _signed_in(other)  # the other one is signed out
+    assert _sign_in("alice", "a-new-long-secret")[1].status_code == 302
+    assert _sign_in("alice", "alice-password-1")[1].status_code == 200  # the old one no longer works
+
+
+def test_the_new_password_must_pass_the_validators_and_match(web, alice):
+    for new, error in (("password", "This password is too common."), ("x7#q", "This password is too short.")):
+        response = web.post("/account/password/", {"old_password": "alice-password-1",
+                                                   "new_password1": new, "new_password2": new})
+        assert response.status_code == 400 and error in response.text
+    response = web.post("/account/password/", {"old_password": "alice-password-1",
+                                               "new_password1": "a-new-long-secret", "new_password2": "another-one"})
+    assert response.status_code == 400 and "The two password fields didn" in response.text
+    alice.refresh_from_db()
+    assert alice.check_password("alice-password-1")
+
+
+def test_wrong_old_passwords_count_in_the_sign_in_throttle(web, alice):
+    change = {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"}
+    for _ in range(2):
+        response = web.post("/account/password/", {"old_password": "wrong", **change})
+        assert response.status_code == 400
+        assert "Your old password was entered incorrectly." in response.text
+    # The email form's password check counts too: the third failure reaches the limit of 3.
+    assert web.post("/account/email/", {"email": "x@example.com", "password": "wrong"}).status_code == 400
+    response = web.post("/account/password/", {"old_password": "alice-password-1", **change})
+    assert response.status_code == 429  # the right one is refused as well, until the window ends
+    assert "Too many wrong passwords for this account" in response.text and "15 minutes" in response.text
+    alice.refresh_from_db()
+    assert alice.check_password("alice-password-1")
+    # The same count as the sign-in page's: the account is throttled there, from any address.
+    assert _sign_in("alice", "alice-password-1", address="10.7.7.7")[1].status_code == 429
+    assert login.login_blocked(None, "alice")
+
+
+def test_the_right_old_password_clears_the_accounts_count(web, alice):
+    change = {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"}
+    for _ in range(2):
+        web.post("/account/password/", {"old_password": "wrong", **change})
+    assert web.post("/account/password/", {"old_password": "alice-password-1", **change}).status_code == 302
+    for _ in range(2):
+        _sign_in("alice", "wrong")
+    assert _sign_in("alice", "a-new-long-secret")[1].status_code == 302
+
