@@ -1,5 +1,5 @@
-"""Throttles on passwords: sign-in (the login page and the admin alike) and a signed-in user's
-password check (changing their password or e-mail address).
+"""Throttles on passwords: sign-in (the login page and the admin alike), a signed-in user's
+password check (changing their password or e-mail address) and password reset requests.
 
 Failed sign-ins are counted in the shared cache per account (the username typed) and per
 address (REMOTE_ADDR), over a window of LOGIN_THROTTLE_SECONDS. Past either limit the form refuses
@@ -8,10 +8,14 @@ sign-in clears its account's count. Counting per account stops a password being 
 many addresses; per address stops one client trying many accounts. A wrong password on the
 account page counts the same, so a stolen session cannot guess the password any faster.
 
-The cache being down lets sign-ins through (logged) rather than locking everyone out."""
+Password reset requests are counted per address asked for and per requesting address, whether
+or not an account has that address (counting only the mails sent would tell which have one).
+
+The cache being down lets sign-ins and requests through (logged) rather than locking everyone out."""
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -22,10 +26,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 logger = logging.getLogger(__name__)
 THROTTLED = "throttled"
+PASSWORD_RESET_WINDOW_SECONDS = 3600
 
 
 def _hashed(name: str | None) -> str:
@@ -91,7 +96,7 @@ def password_check(request: HttpRequest | None, user: AbstractBaseUser, password
     username = user.get_username()
     if login_blocked(request, username):
         raise _login_throttled("Too many wrong passwords for this account or from your address (here and when "
-                               "signing in)", "or ask an administrator to reset your password")
+                               "signing in)", "or sign out and reset your password")
     if not user.check_password(password):
         login_failed(request, username)
         raise wrong
@@ -117,7 +122,7 @@ class ThrottledLoginMixin(_LoginForm):
         username = self.data.get("username") if hasattr(self.data, "get") else None
         if login_blocked(self.request, username):
             raise _login_throttled("Too many failed sign-ins for this account or from your address",
-                                   "or ask an administrator to reset your password")
+                                   "or reset your password (\"Forgot your password?\")")
         try:
             data = super().clean()
         except ValidationError:
@@ -162,3 +167,64 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
                        ValidationError(self.error_messages["password_incorrect"], code="password_incorrect"))
         return old_password
 
+
+def _reset_keys(request: HttpRequest | None, email: str) -> tuple[str, str]:
+    return f"reset:email:{_hashed(email)}", f"reset:address:{_address(request)}"
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, with requests throttled per address asked for and per requesting address: each
+    request counts, whether or not an account has that address, so the refusal says nothing
+    about accounts either."""
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        email_key, address_key = _reset_keys(self.request, email)
+        if _over({email_key: settings.PASSWORD_RESETS_PER_EMAIL, address_key: settings.PASSWORD_RESETS_PER_ADDRESS},
+                 "password reset"):
+            raise ValidationError("Too many password reset requests for this e-mail address or from your address. "
+                                  "Wait an hour, then try again.", code=THROTTLED)
+        _count((email_key, address_key), PASSWORD_RESET_WINDOW_SECONDS, "password reset")
+        return email
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """"Forgot your password?": the same answer whether or not an account has the address (Django
+    sends only to active accounts with a usable password); a throttled request answers 429."""
+
+    form_class = PasswordResetForm
+    subject_template_name = "registration/password_reset_subject.txt"
+    email_template_name = "registration/password_reset_email.txt"
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form: auth_forms.PasswordResetForm) -> HttpResponse:
+        # The link is SITE_URL's, as every link the platform hands out: Django would build it from
+        # the request's Host and scheme, which behind a proxy are the proxy's view, not the users'.
+        site = urlsplit(settings.SITE_URL)
+        form.save(domain_override=site.netloc, use_https=site.scheme == "https", token_generator=self.token_generator,
+                  from_email=self.from_email, subject_template_name=self.subject_template_name,
+                  email_template_name=self.email_template_name,
+                  extra_email_context={"site_url": settings.SITE_URL,
+                                       "valid_hours": str(settings.PASSWORD_RESET_TIMEOUT // 3600)})
+        return HttpResponseRedirect(self.get_success_url())
+
+    def form_invalid(self, form: auth_forms.PasswordResetForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if throttled(form):
+            response.status_code = 429
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form: auth_forms.SetPasswordForm) -> HttpResponse:
+        response = super().form_valid(form)
+        # Whoever followed the link holds the account's mailbox: failed sign-ins (someone else's
+        # guesses, likely) need not keep them out with their new password.
+        login_succeeded(self.request, form.user.get_username())
+        return response

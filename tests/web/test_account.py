@@ -1,6 +1,13 @@
-"""The account page (e-mail address, password; platform/views.py, platform/login.py): wrong
-passwords there count in the sign-in throttle, a password change signs out the other sessions."""
+"""The account page (e-mail address, password) and "Forgot your password?" (platform/login.py,
+platform/views.py): wrong passwords on the account page count in the sign-in throttle, a password
+change signs out the other sessions, a reset mails a SITE_URL link and says the same whether or
+not an account has the address, and reset requests are throttled."""
+import logging
+import re
+
 import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 
@@ -17,6 +24,7 @@ def _settings(settings):
     settings.SITE_URL = SITE
     settings.ALLOWED_HOSTS = ["testserver", "proxy.internal"]
     settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_ADDRESS = 3, 30
+    settings.PASSWORD_RESETS_PER_EMAIL, settings.PASSWORD_RESETS_PER_ADDRESS = 2, 4
     cache.clear()
     yield
     cache.clear()
@@ -140,3 +148,104 @@ def test_the_right_old_password_clears_the_accounts_count(web, alice):
         _sign_in("alice", "wrong")
     assert _sign_in("alice", "a-new-long-secret")[1].status_code == 302
 
+
+# "Forgot your password?"
+
+def _reset(client, email, address="10.0.0.1", **extra):
+    return client.post("/password-reset/", {"email": email}, REMOTE_ADDR=address, **extra)
+
+
+def _link(message):
+    return re.search(r"https://iot\.example\.com(/password-reset/\S+/\S+/)", message.body).group(1)
+
+
+def test_the_sign_in_page_links_to_the_reset(client):
+    assert 'href="/password-reset/">Forgot your password?</a>' in client.get("/login/").text
+    page = client.get("/password-reset/").text
+    assert "Reset your password" in page and 'class="card narrow"' in page  # the site's look, not the admin's
+
+
+def test_a_reset_end_to_end(client, alice):
+    response = _reset(client, "ALICE@example.com", HTTP_HOST="proxy.internal")  # the Host a proxy passes on
+    assert response.status_code == 302 and response["Location"] == "/password-reset/sent/"
+    assert "Check your e-mail" in client.get(response["Location"]).text
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"]
+    assert message.subject == "Reset your password on iot.example.com"
+    assert '"alice" on https://iot.example.com' in message.body and "72 hours" in message.body
+    assert "proxy.internal" not in message.body  # the link is SITE_URL's, whatever the Host
+
+    browser = Client()
+    response = browser.get(_link(message))
+    assert response.status_code == 302 and response["Location"].endswith("/set-password/")  # the token leaves the URL
+    assert "Choose a new password" in browser.get(response["Location"]).text
+    response = browser.post(response["Location"], {"new_password1": "a-new-long-secret",
+                                                   "new_password2": "a-new-long-secret"}, follow=True)
+    assert response.redirect_chain == [("/password-reset/complete/", 302)] and "Password set" in response.text
+    assert _sign_in("alice", "a-new-long-secret")[1].status_code == 302
+    assert _sign_in("alice", "alice-password-1")[1].status_code == 200
+    assert "This link does not work" in Client().get(_link(message), follow=True).text  # once only
+
+
+def test_the_new_password_is_validated(client, alice):
+    _reset(client, "alice@example.com")
+    form = client.get(_link(mail.outbox[0]))["Location"]
+    response = client.post(form, {"new_password1": "password", "new_password2": "password"})
+    assert response.status_code == 200 and "This password is too common." in response.text
+    alice.refresh_from_db()
+    assert alice.check_password("alice-password-1")
+
+
+def test_an_unknown_address_gets_the_same_answer(client, alice):
+    get_user_model().objects.create_user("gone", "gone@example.com", "gone-password-1", is_active=False)
+    get_user_model().objects.create_user("nopass", "nopass@example.com", None)  # unusable password
+    known = _reset(Client(), "alice@example.com")
+    for email in ("nobody@example.com", "gone@example.com", "nopass@example.com"):
+        response = _reset(Client(), email)
+        assert (response.status_code, response["Location"]) == (known.status_code, known["Location"]), email
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
+def test_a_reset_clears_the_accounts_failed_sign_ins(client, alice):
+    for _ in range(3):
+        _sign_in("alice", "wrong", address="10.8.8.8")
+    assert login.login_blocked(None, "alice")
+    _reset(client, "alice@example.com")
+    form = client.get(_link(mail.outbox[0]))["Location"]
+    client.post(form, {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"})
+    assert _sign_in("alice", "a-new-long-secret")[1].status_code == 302
+
+
+def test_requests_are_throttled_per_email_address(client, alice):
+    for n in range(2):
+        assert _reset(Client(), "alice@example.com", address=f"10.1.0.{n}").status_code == 302
+    response = _reset(Client(), "Alice@Example.com ", address="10.1.0.9")  # case and spaces do not dodge it
+    assert response.status_code == 429 and "Too many password reset requests" in response.text
+    assert len(mail.outbox) == 2
+    # An address without an account is counted the same, so the refusal tells nothing either.
+    for n in range(2):
+        assert _reset(Client(), "nobody@example.com", address=f"10.2.0.{n}").status_code == 302
+    assert _reset(Client(), "nobody@example.com", address="10.2.0.9").status_code == 429
+
+
+def test_requests_are_throttled_per_requesting_address(client, alice, bob):
+    for n in range(4):
+        assert _reset(client, f"someone{n}@example.com").status_code == 302
+    assert _reset(client, "bob@example.com").status_code == 429
+    assert _reset(Client(), "bob@example.com", address="10.9.9.9").status_code == 302  # others still can
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]
+
+
+def test_requests_go_through_when_the_cache_is_down(client, alice, monkeypatch, caplog):
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+            return fail
+
+    monkeypatch.setattr(login, "cache", Down())
+    with caplog.at_level(logging.WARNING, logger="platform.login"):
+        for _ in range(3):
+            assert _reset(client, "alice@example.com").status_code == 302
+    assert len(mail.outbox) == 3
+    assert "password reset throttle: cache unavailable; not throttling" in caplog.text
