@@ -219,3 +219,27 @@ def test_screenshots_of_the_main_pages(stack, browser, alice, bucket, device):
         page.wait_for_url(expect_url)
         assert "one point per" in page.locator("#data").text_content()
         page.close()
+
+
+def test_account_page_changes_the_password(stack, browser, alice):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(15_000)
+    sign_in(page, stack)
+    page.click("header a.who")  # the username in the header
+    page.wait_for_url(f"{stack.url}/account/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.fill("#id_old_password", "alice-password-1")
+    page.fill("#id_new_password1", "a-new-long-secret")
+    page.fill("#id_new_password2", "a-new-long-secret")
+    page.click("text=Change password")
+    expect(page.locator("#toasts .toast")).to_contain_text("Password changed.")
+    shot(page, "phone-account")
+    page.click("text=Sign out")
+    page.wait_for_url(re.compile(r".*/login/"))
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "a-new-long-secret")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stack.url}/")
+    page.close()
