@@ -74,7 +74,7 @@ class AccountEmailForm(forms.ModelForm):
     email = forms.EmailField(required=False, label="E-mail address", max_length=254,
                              help_text="Where a password reset is sent. Leave empty for none.",
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password = forms.CharField(label="Your password", strip=False,
+    password = forms.CharField(label="Current password", strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     class Meta:

@@ -160,6 +160,7 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         super().__init__(user, *args, **kwargs)
         self.request = request
         self.fields["old_password"].widget.attrs.pop("autofocus", None)  # one form of two on the account page
+        self.fields["old_password"].label = "Current password"  # as the e-mail form beside it asks
 
     def clean_old_password(self) -> str:
         old_password = self.cleaned_data["old_password"]
@@ -180,6 +181,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
+        self.fields["email"].label = "E-mail address"  # as on the account page
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
