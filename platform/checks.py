@@ -1,9 +1,9 @@
 """System checks for operators' mistakes that would otherwise fail silently in production.
 
-The per-device rate limit, the login throttle and the callback's token cache live in the cache.
-With the default per-process cache (locmem) and several web processes, each process counts on its
-own: the rate limit lets N times as much through and a failed-login count resets from one process
-to the next. So with DEBUG off a shared cache is required, unless the operator says that exactly
+The per-device rate limit, the sign-in and password reset throttles and the callback's token
+cache live in the cache. With the default per-process cache (locmem) and several web processes,
+each process counts on its own: the rate limit lets N times as much through and a failed-login
+count resets from one process to the next. So with DEBUG off a shared cache is required, unless the operator says that exactly
 one process serves (SINGLE_PROCESS=true). `manage.py check` / `migrate` report it, and the WSGI
 application refuses to start (platform/wsgi.py), since the web server runs no system checks."""
 from typing import Any
