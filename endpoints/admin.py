@@ -3,12 +3,10 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints.models import MAX_BLAME_PERIOD, Attempt, Connection, Delivery, Endpoint
+from endpoints.models import MAX_BLAME_PERIOD, MAX_IN_FLIGHT, Attempt, Connection, Delivery, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.admin import CappedDescription, CheckedJSON, FixedOnChange, Written
 from platform.validators import URL_MAX
-
-MAX_IN_FLIGHT = 256  # the API's bound (endpoints/serializers.py, endpoints/api/thingpark.py)
 
 
 class TargetAdminForm(forms.ModelForm):

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from endpoints import delivery as engine
-from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Connection, Endpoint
+from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, MAX_IN_FLIGHT, Connection, Endpoint
 from platform.clock import ms
 from platform.serializers import (
     ComputedCharField,
@@ -108,7 +108,7 @@ class ConfigSerializer(serializers.Serializer):
     headers = HeadersField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
     body = serializers.JSONField(default=None, allow_null=True)
     timeout = JsonIntegerField(min_value=1, max_value=60, default=10)
-    max_in_flight = JsonIntegerField(min_value=1, max_value=256, default=None, allow_null=True,
+    max_in_flight = JsonIntegerField(min_value=1, max_value=MAX_IN_FLIGHT, default=None, allow_null=True,
                                              help_text="requests in flight at once (each device's messages still "
                                                        "go one at a time, in order); null = the platform's default, "
                                                        "64 unless DELIVERY_MAX_IN_FLIGHT says otherwise")
@@ -205,7 +205,7 @@ class ConnectionConfigurationSchema(serializers.Serializer):
                                            max_value=MAX_BLAME_PERIOD, help_text=f"seconds; null = {DEFAULT_BLAME_PERIOD}")
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=DESCRIPTION_MAX)
     sendRawDecodedFormat = serializers.BooleanField(required=False, default=False)
-    maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=256,
+    maxInFlight = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_IN_FLIGHT,
                                            help_text="requests in flight at once (each device's messages still go "
                                                      "one at a time, in order); null = the platform's default, "
                                                      "64 unless DELIVERY_MAX_IN_FLIGHT says otherwise")

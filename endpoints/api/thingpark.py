@@ -19,7 +19,7 @@ from endpoints import delivery as engine
 from endpoints import selectors, services
 from endpoints.api import openapi as doc
 from endpoints.api.common import int_param
-from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, Delivery
+from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, MAX_IN_FLIGHT, Delivery
 from endpoints.serializers import (
     ConnectionDetailSchema,
     ConnectionRequestSchema,
@@ -30,7 +30,6 @@ from platform.api import database_error_answer, thingpark_error_body
 from platform.validators import DESCRIPTION_MAX, text_problem, url_problem, validate_headers
 
 CONNECTOR = "actility-http-iot"
-MAX_IN_FLIGHT = 256
 _url_valid = URLValidator(schemes=["http", "https"])
 UNAUTHENTICATED = ("Authentication required: send 'Authorization: Bearer <access token>' "
                    "(create one under Access tokens).")
