@@ -1,6 +1,7 @@
 """The rule form: one flat form a person can read top to bottom, each field explained with an
 example. It builds the same settings the API does; services.rule_check judges them, on every
-submit, so one round shows every error it can (was: the form's own first, the service's after)."""
+submit, so one round shows every error it can (was: the form's own first, the service's after).
+A valid form's checked settings (checked_spec) are what the views save, not checked again."""
 import re
 from typing import Any, cast
 
@@ -70,6 +71,7 @@ class NumberField(forms.FloatField):
 
 
 class RuleForm(forms.Form):
+    checked_spec: dict[str, Any]  # what clean()'s rule_check returned: set when it found nothing wrong
     rule_id = forms.CharField(label="Rule id", max_length=64, validators=[id_validator],
                               help_text="A short id used in the API and in notifications, e.g. too-hot.")
     name = forms.CharField(max_length=200, required=False, help_text="What people read, e.g. Too hot.")
@@ -216,7 +218,7 @@ class RuleForm(forms.Form):
             self.errors.pop(name, None)
             self.cleaned_data[name] = UNCLEANED[name]
         try:
-            services.rule_check(owner=self.owner, spec=self.spec())
+            self.checked_spec = services.rule_check(owner=self.owner, spec=self.spec())
         except ValidationError as exc:
             self.add_service_errors(exc, only_new=True)
         return cleaned
@@ -258,8 +260,8 @@ class RuleForm(forms.Form):
         return condition
 
     def spec(self):
-        """The settings for services.rule_create / rule_update; for inputs that did not clean or
-        are hidden, UNCLEANED's (the service judges the rest)."""
+        """The settings for services.rule_check; for inputs that did not clean or are hidden,
+        UNCLEANED's (the service judges the rest)."""
         data = {**UNCLEANED, **self.cleaned_data}
         kind = data["confirm_type"]
         confirm: dict[str, Any] = {"type": kind}

@@ -166,7 +166,13 @@ def _rule_save(rule: Rule, spec: dict[str, Any], *, creating: bool) -> Rule:
 
 def rule_create(*, owner: User, rule_id: str, **spec: Any) -> Rule:
     """Creates the owner's rule; ValidationError for a duplicate id or an inconsistent setting."""
-    spec = rule_check(owner=owner, spec=spec)
+    return rule_create_checked(owner=owner, rule_id=rule_id, spec=rule_check(owner=owner, spec=spec))
+
+
+def rule_create_checked(*, owner: User, rule_id: str, spec: dict[str, Any]) -> Rule:
+    """rule_create for settings rule_check returned for this owner already (the rule form checks
+    them in its clean, with its other errors, and saves them once valid); ValidationError for a
+    duplicate id."""
     if Rule.objects.filter(owner=owner, rule_id=rule_id).exists():
         raise ValidationError({"rule": f"You already have a rule '{rule_id}'."})
     try:
@@ -178,7 +184,12 @@ def rule_create(*, owner: User, rule_id: str, **spec: Any) -> Rule:
 def rule_update(*, rule: Rule, **spec: Any) -> Rule:
     """Replaces the rule's settings (the caller merges a partial change first). Confirmation
     progress restarts; open alarms stay open and follow the new settings."""
-    spec = rule_check(owner=rule.owner, spec=spec)
+    return rule_update_checked(rule=rule, spec=rule_check(owner=rule.owner, spec=spec))
+
+
+def rule_update_checked(*, rule: Rule, spec: dict[str, Any]) -> Rule:
+    """rule_update for settings rule_check returned for the rule's owner already (as
+    rule_create_checked)."""
     return _rule_save(rule, spec, creating=False)
 
 

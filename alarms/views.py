@@ -111,7 +111,8 @@ def rule_create(request):
     form = RuleForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            rule = services.rule_create(owner=request.user, rule_id=form.cleaned_data["rule_id"], **form.spec())
+            rule = services.rule_create_checked(owner=request.user, rule_id=form.cleaned_data["rule_id"],
+                                                spec=form.checked_spec)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
@@ -126,7 +127,7 @@ def rule_edit(request, rule_id):
     form = RuleForm(request.POST or None, owner=request.user, editing=rule, initial=RuleForm.initial_for(rule))
     if request.method == "POST" and form.is_valid():
         try:
-            services.rule_update(rule=rule, **form.spec())
+            services.rule_update_checked(rule=rule, spec=form.checked_spec)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
