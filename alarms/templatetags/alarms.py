@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from alarms import selectors
-from platform.templatetags.ui import ago, compact_json
+from platform.templatetags.ui import compact_json
 
 register = template.Library()
 
@@ -49,9 +49,6 @@ def rule_normalize(rule):
     from alarms.conditions import describe
 
     return f"; normalizes when {describe(rule.normalize)}" if rule.normalize else ""
-
-
-register.filter("ago", ago)  # alarm pages load this library, not ui
 
 
 @register.filter
