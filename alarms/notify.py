@@ -24,6 +24,7 @@ from endpoints.models import Delivery
 from endpoints.targets import lane_of
 from endpoints.targets.endpoint import retry_delay
 from platform.clock import ms, now_ms
+from platform.outbox import due_claimed
 
 logger = logging.getLogger(__name__)
 # A claimed e-mail is not picked up again for this long (a worker that died mid-send).
@@ -115,24 +116,14 @@ def emails_wake() -> None:
         logger.warning("could not wake the e-mail sender; beat will send them", exc_info=True)
 
 
-def _claim(limit: int) -> list[AlarmEmail]:
-    """Due pending e-mails, leased to this worker by moving their next attempt ahead."""
-    now = timezone.now()
-    with transaction.atomic():
-        rows = list(AlarmEmail.objects.select_for_update(skip_locked=True)
-                    .filter(state=AlarmEmail.PENDING, next_attempt_at__lte=now).order_by("id")[:limit])
-        AlarmEmail.objects.filter(pk__in=[r.pk for r in rows]).update(
-            next_attempt_at=now + timedelta(seconds=EMAIL_LEASE_SECONDS))
-    return rows
-
-
 def emails_send(*, limit: int = 50) -> int:
     """Sends the due e-mails, one SMTP attempt each; returns how many were sent. A failure sets the
     next attempt from the delivery retry schedule (ENDPOINTS_RETRY_SCHEDULE) and is recorded as an
     event on the alarm; past the schedule the e-mail is `failed`. At least once: a worker dying
     between the SMTP answer and the update sends that e-mail again after the lease."""
     sent = 0
-    for email in _claim(limit):
+    for email in due_claimed(AlarmEmail.objects.filter(state=AlarmEmail.PENDING), limit=limit,
+                             lease_seconds=EMAIL_LEASE_SECONDS):
         error = ""
         try:
             EmailMessage(subject=email.subject, body=email.body, from_email=settings.DEFAULT_FROM_EMAIL,
