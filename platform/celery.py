@@ -47,6 +47,8 @@ app.conf.update(
                          "options": {"queue": "maintenance", "expires": 30}},
         "send-alarm-emails": {"task": "alarms.tasks.send_emails_task", "schedule": 15.0,
                               "options": {"queue": "maintenance", "expires": 15}},
+        "send-reset-mails": {"task": "platform.tasks.send_reset_mails_task", "schedule": 15.0,
+                             "options": {"queue": "maintenance", "expires": 15}},
         "delivery-log-retention": {"task": "endpoints.tasks.delivery_log_retention_task", "schedule": 3600.0,
                                    "options": {"queue": "maintenance", "expires": 3600}},
     },

@@ -15,7 +15,6 @@ The cache being down lets sign-ins and requests through (logged) rather than loc
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -27,6 +26,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+from platform.resets import reset_request
 
 logger = logging.getLogger(__name__)
 THROTTLED = "throttled"
@@ -195,25 +196,17 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """"Forgot your password?": the same answer whether or not an account has the address (Django
-    sends only to active accounts with a usable password); a throttled request answers 429."""
+    """"Forgot your password?": the same answer, after the same work, whether or not an account has
+    the address: the request is queued and a worker mails the link (platform/resets.py). A
+    throttled request answers 429."""
 
     form_class = PasswordResetForm
-    subject_template_name = "registration/password_reset_subject.txt"
-    email_template_name = "registration/password_reset_email.txt"
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form: auth_forms.PasswordResetForm) -> HttpResponse:
-        # The link is SITE_URL's, as every link the platform hands out: Django would build it from
-        # the request's Host and scheme, which behind a proxy are the proxy's view, not the users'.
-        site = urlsplit(settings.SITE_URL)
-        form.save(domain_override=site.netloc, use_https=site.scheme == "https", token_generator=self.token_generator,
-                  from_email=self.from_email, subject_template_name=self.subject_template_name,
-                  email_template_name=self.email_template_name,
-                  extra_email_context={"site_url": settings.SITE_URL,
-                                       "valid_hours": str(settings.PASSWORD_RESET_TIMEOUT // 3600)})
+        reset_request(form.cleaned_data["email"])
         return HttpResponseRedirect(self.get_success_url())
 
     def form_invalid(self, form: auth_forms.PasswordResetForm) -> HttpResponse:

@@ -40,3 +40,22 @@ class AccessToken(models.Model):
         if row is None or not token_matches(secret, row.token_hash):
             return None
         return row
+
+
+class PasswordResetMail(models.Model):
+    """A password reset asked for an e-mail address, waiting for a worker to mail its link
+    (platform/resets.py). The web process only writes this row, whether or not an account has
+    the address, so its answer takes the same time either way; the worker looks the accounts up,
+    makes the links and deletes the row once sent (or given up). No token is ever stored."""
+
+    email = models.EmailField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_attempt_at"], name="passwordresetmail_due")]
+
+    def __str__(self):
+        return f"reset for {self.email}"

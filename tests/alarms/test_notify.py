@@ -10,6 +10,7 @@ from endpoints.models import Delivery, Endpoint
 from endpoints.sender import Sender
 from tests.alarms.conftest import free_port, ingest, make_rule
 from tests.endpoints.conftest import receiver  # noqa: F401  (a real local HTTP server)
+from tests.smtp import Inbox
 
 BODY = ('{"text": "{{alarm.rule}} on {{alarm.device}}: {{alarm.severity}} {{alarm.state}}", '
         '"value": {{alarm.value}}, "url": "{{alarm.url}}", "device": "{{device}}"}')
@@ -81,17 +82,6 @@ def test_a_disabled_endpoint_is_not_called(alice, device):
     make_rule(alice, endpoints=[endpoint])
     ingest(device, {"temperature": 45})
     assert not Delivery.objects.exists()
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it is sent."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture

@@ -11,29 +11,16 @@ from django.utils import timezone
 from alarms.evaluation import alarms_sweep
 from devices.models import Device
 from endpoints.models import Endpoint
-from tests.alarms.conftest import free_port
-from tests.alarms.test_notify import Inbox
 from tests.e2e.test_ui import browser, shot, sign_in  # noqa: F401  (fixtures and helpers shared)
 from tests.endpoints.conftest import receiver  # noqa: F401  (a real local HTTP server)
+from tests.smtp import smtp  # noqa: F401  (a real local SMTP server)
 from tests.stack import Stack, live_database_url, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ui]
 
 
 @pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    server = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    server.start()
-    inbox.port = server.port
-    yield inbox
-    server.stop()
-
-
-@pytest.fixture
-def stack(transactional_db, tmp_path, smtp):
+def stack(transactional_db, tmp_path, smtp):  # noqa: F811
     running = Stack(env={"DATABASE_URL": live_database_url(), "ENDPOINTS_ALLOW_PRIVATE_IPS": "true",
                          "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}", "EMAIL_FROM": "alarms@example.com"},
                     tmp_path=tmp_path)

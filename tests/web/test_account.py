@@ -1,7 +1,8 @@
 """The account page (e-mail address, password) and "Forgot your password?" (platform/login.py,
 platform/views.py): wrong passwords on the account page count in the sign-in throttle, a password
 change signs out the other sessions, a reset mails a SITE_URL link and says the same whether or
-not an account has the address, and reset requests are throttled."""
+not an account has the address, reset requests are throttled, and the web process only queues
+them: a worker mails the links and retries a failed send."""
 import logging
 import re
 
@@ -11,7 +12,10 @@ from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 
-from platform import login
+from platform import login, resets
+from platform.models import PasswordResetMail
+from tests.smtp import smtp  # noqa: F401  (a real local SMTP server)
+from tests.stack import free_port
 
 pytestmark = pytest.mark.django_db
 SITE = "https://iot.example.com"
@@ -152,7 +156,10 @@ def test_the_right_old_password_clears_the_accounts_count(web, alice):
 # "Forgot your password?"
 
 def _reset(client, email, address="10.0.0.1", **extra):
-    return client.post("/password-reset/", {"email": email}, REMOTE_ADDR=address, **extra)
+    """Asks as the page does, then lets the worker mail what was asked (platform/resets.py)."""
+    response = client.post("/password-reset/", {"email": email}, REMOTE_ADDR=address, **extra)
+    resets.reset_mails_send()
+    return response
 
 
 def _link(message):
@@ -249,3 +256,70 @@ def test_requests_go_through_when_the_cache_is_down(client, alice, monkeypatch, 
             assert _reset(client, "alice@example.com").status_code == 302
     assert len(mail.outbox) == 3
     assert "password reset throttle: cache unavailable; not throttling" in caplog.text
+
+
+def test_the_web_process_only_queues_the_request(client, alice, django_capture_on_commit_callbacks):
+    # Account or not, the web process does the same: one row, and the worker woken after commit.
+    # Mailing from the web process made the answer slower exactly when an account existed.
+    for email in ("alice@example.com", "nobody@example.com"):
+        with django_capture_on_commit_callbacks() as woken:
+            response = client.post("/password-reset/", {"email": email}, REMOTE_ADDR="10.0.0.1")
+        assert response.status_code == 302 and response["Location"] == "/password-reset/sent/"
+        assert woken == [resets.reset_mails_wake]
+    assert mail.outbox == []
+    assert sorted(PasswordResetMail.objects.values_list("email", flat=True)) == ["alice@example.com",
+                                                                               "nobody@example.com"]
+    assert resets.reset_mails_send() == 2
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert not PasswordResetMail.objects.exists()  # done with: nothing about the request is kept
+
+
+@pytest.fixture
+def smtp_down(settings):
+    """SMTP settings for a local port where nothing listens (yet)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 3
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.DEFAULT_FROM_EMAIL = "noreply@iot.example.com"
+    return settings
+
+
+def test_a_failed_send_is_retried_until_smtp_answers(client, alice, smtp_down, smtp, caplog):  # noqa: F811
+    smtp_down.ENDPOINTS_RETRY_SCHEDULE = [30, 30]
+    client.post("/password-reset/", {"email": "alice@example.com"}, REMOTE_ADDR="10.0.0.1")
+    with caplog.at_level(logging.WARNING, logger="platform.resets"):
+        assert resets.reset_mails_send() == 0
+    row = PasswordResetMail.objects.get()
+    assert row.attempts == 1 and row.last_error and "failed (attempt 1)" in caplog.text
+    assert resets.reset_mails_send() == 0 and PasswordResetMail.objects.get().attempts == 1  # not due yet
+
+    smtp_down.EMAIL_PORT = smtp.port
+    PasswordResetMail.objects.update(next_attempt_at=row.created)
+    assert resets.reset_mails_send() == 1
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["alice@example.com"] and received.mail_from == "noreply@iot.example.com"
+    text = received.content.decode()
+    assert "Subject: Reset your password on iot.example.com" in text
+    link = re.search(r"https://iot\.example\.com(/password-reset/\S+/\S+/)", text).group(1)
+    assert Client().get(link)["Location"].endswith("/set-password/")  # a working link
+    assert not PasswordResetMail.objects.exists()
+
+
+def test_a_send_that_keeps_failing_is_given_up_and_logged(client, alice, smtp_down, caplog):
+    smtp_down.ENDPOINTS_RETRY_SCHEDULE = [0]
+    client.post("/password-reset/", {"email": "alice@example.com"}, REMOTE_ADDR="10.0.0.1")
+    with caplog.at_level(logging.WARNING, logger="platform.resets"):
+        resets.reset_mails_send()
+        resets.reset_mails_send()
+    assert not PasswordResetMail.objects.exists()
+    assert "failed for good after 2 attempts" in caplog.text
+
+
+def test_a_lost_wake_up_is_logged_and_left_to_beat(monkeypatch, caplog):
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("platform.tasks.send_reset_mails_task.delay", down)
+    with caplog.at_level(logging.WARNING, logger="platform.resets"):
+        resets.reset_mails_wake()
+    assert "beat will send them" in caplog.text
