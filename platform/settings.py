@@ -142,17 +142,21 @@ DATABASE_HEALTH_CHECK_IDLE = env_int("DATABASE_HEALTH_CHECK_IDLE", 1, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHE_URL = env_str("CACHE_URL", "locmem://")
+# Put before every cache key (Django's KEY_PREFIX), for installations that must share one Redis
+# database: keys name users and devices, not the installation. Every process of one
+# installation needs the same value, so it is set, never derived (from DATABASE_URL, say).
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "")
 # Exactly one process serves the web, so a per-process cache is enough (platform/checks.py).
 SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
 CACHES: dict[str, dict[str, Any]]
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "platform.cache.RedisCache", "LOCATION": CACHE_URL,
+    CACHES = {"default": {"BACKEND": "platform.cache.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": CACHE_KEY_PREFIX,
                           # Short: every cache use on the callback path (token cache, rate counter,
                           # wake-up flag) fails open, so a hung Redis must cost little per call
                           # (tests/e2e/test_faults_ingest.py::test_redis_hung_does_not_hang_callbacks).
                           "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}}}
 elif CACHE_URL == "locmem://":
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}}
 else:
     raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis://host:port/db or locmem://.")
 # Whether every web and worker process sees the same cache, decided here once: the token cache,

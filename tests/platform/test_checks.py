@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import redis
 from django.core.exceptions import ImproperlyConfigured
 
 from platform.checks import refuse_unsafe_start, shared_cache_check
@@ -90,3 +91,24 @@ def test_a_guessable_secret_key_stops_a_production_start(key):
 def test_a_random_secret_key_starts_and_debug_takes_any():
     assert _run(["manage.py", "check"], SINGLE_PROCESS="true", SECRET_KEY="kQ3v9-Zt_p1RwYx8LmN2bC7dHs0Ue4Fa").returncode == 0
     assert _run(["manage.py", "check"], SINGLE_PROCESS="true", SECRET_KEY="abc", DEBUG="true").returncode == 0
+
+
+def test_installations_sharing_a_cache_database_keep_apart_by_their_key_prefix():
+    # The callback path's reads and counts (device lookups, the rate counter) go through the prefix too.
+    code = ("import django, sys; django.setup(); from django.core.cache import cache; "
+            "sys.argv[1:] and cache.set('platform:prefix-test', sys.argv[1], 30); "
+            "print(cache.get_many_and_count(['platform:prefix-test'], 'platform:prefix-count', 30))")
+
+    def run(prefix, *args):
+        result = _run(["-c", code, *args], CACHE_URL="redis://127.0.0.1:6379/11", CACHE_KEY_PREFIX=prefix,
+                      DJANGO_SETTINGS_MODULE="platform.settings")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    try:
+        assert run("staging", "from-staging") == "({'platform:prefix-test': 'from-staging'}, 1)"
+        assert run("production") == "({}, 1)"  # neither staging's value nor its count
+        assert run("staging") == "({'platform:prefix-test': 'from-staging'}, 2)"
+    finally:
+        server = redis.Redis.from_url("redis://127.0.0.1:6379/11")
+        server.delete(*server.keys("*platform:prefix-*") or ["none"])
