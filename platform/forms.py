@@ -72,7 +72,7 @@ class AccountEmailForm(forms.ModelForm):
     address), and saying "taken" would tell anyone signed in whose address it is."""
 
     email = forms.EmailField(required=False, label="E-mail address", max_length=254,
-                             help_text="Where a password reset is sent. Leave empty for none.",
+                             help_text="Where a password reset is sent, and the old address is told of a change. Leave empty for none.",
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(label="Current password", strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))

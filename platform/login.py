@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from platform.resets import reset_request
+from platform.account_mail import password_changed, reset_request
 
 logger = logging.getLogger(__name__)
 THROTTLED = "throttled"
@@ -197,7 +197,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 class PasswordResetView(auth_views.PasswordResetView):
     """"Forgot your password?": the same answer, after the same work, whether or not an account has
-    the address: the request is queued and a worker mails the link (platform/resets.py). A
+    the address: the request is queued and a worker mails the link (platform/account_mail.py). A
     throttled request answers 429."""
 
     form_class = PasswordResetForm
@@ -219,6 +219,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: auth_forms.SetPasswordForm) -> HttpResponse:
         response = super().form_valid(form)
+        password_changed(form.user)
         # Whoever followed the link holds the account's mailbox: failed sign-ins (someone else's
         # guesses, likely) need not keep them out with their new password.
         login_succeeded(self.request, form.user.get_username())

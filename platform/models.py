@@ -42,20 +42,28 @@ class AccessToken(models.Model):
         return row
 
 
-class PasswordResetMail(models.Model):
-    """A password reset asked for an e-mail address, waiting for a worker to mail its link
-    (platform/resets.py). The web process only writes this row, whether or not an account has
-    the address, so its answer takes the same time either way; the worker looks the accounts up,
-    makes the links and deletes the row once sent (or given up). No token is ever stored."""
+class AccountMail(models.Model):
+    """An e-mail about an account, waiting for a worker to send it (platform/account_mail.py):
+    a password reset asked for an address, or a notice to a user that their password or e-mail
+    address changed. For a reset the web process writes this row whether or not an account has
+    the address, so its answer takes the same time either way; the worker looks the accounts up
+    and makes the links. No token is ever stored. Rows are deleted once sent or given up."""
 
-    email = models.EmailField()
+    RESET, PASSWORD_CHANGED, EMAIL_CHANGED = "reset", "password_changed", "email_changed"
+    KINDS = [(RESET, "password reset"), (PASSWORD_CHANGED, "password changed"), (EMAIL_CHANGED, "e-mail changed")]
+
+    kind = models.CharField(max_length=20, choices=KINDS)
+    email = models.EmailField(help_text="reset: the address asked for; a notice: where it goes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             help_text="a notice: the account it is about")
+    detail = models.CharField(max_length=254, blank=True, help_text="e-mail changed: the new address")
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["next_attempt_at"], name="passwordresetmail_due")]
+        indexes = [models.Index(fields=["next_attempt_at"], name="accountmail_due")]
 
     def __str__(self):
-        return f"reset for {self.email}"
+        return f"{self.get_kind_display()} to {self.email}"

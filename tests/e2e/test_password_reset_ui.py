@@ -1,6 +1,6 @@
 """"Forgot your password?" as a user meets it, in a real browser against the web server (Granian)
 and a Celery worker that mails the link through a real local SMTP server: ask, get the e-mail,
-follow the link, choose a password, sign in with it."""
+follow the link, choose a password, get told of the change, sign in with the new password."""
 import re
 
 import pytest
@@ -46,6 +46,10 @@ def test_forgotten_password_from_the_sign_in_page(stack, browser, smtp, alice): 
     page.fill("#id_new_password2", "a-new-long-secret")
     page.get_by_role("button", name="Set the password").click()
     expect(page.locator("h1")).to_contain_text("Password set")
+
+    # The account's address is told that its password changed.
+    wait_until(lambda: len(smtp.messages) == 2, timeout=30, what="the notice of the change")
+    assert "Subject: Your password on 127.0.0.1" in smtp.messages[1].content.decode()
 
     page.goto(f"{stack.url}/login/")
     page.fill("#id_username", "alice")

@@ -12,8 +12,8 @@ from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 
-from platform import login, resets
-from platform.models import PasswordResetMail
+from platform import account_mail, login
+from platform.models import AccountMail
 from tests.smtp import smtp  # noqa: F401  (a real local SMTP server)
 from tests.stack import free_port
 
@@ -156,9 +156,9 @@ def test_the_right_old_password_clears_the_accounts_count(web, alice):
 # "Forgot your password?"
 
 def _reset(client, email, address="10.0.0.1", **extra):
-    """Asks as the page does, then lets the worker mail what was asked (platform/resets.py)."""
+    """Asks as the page does, then lets the worker mail what was asked (platform/account_mail.py)."""
     response = client.post("/password-reset/", {"email": email}, REMOTE_ADDR=address, **extra)
-    resets.reset_mails_send()
+    account_mail.account_mails_send()
     return response
 
 
@@ -265,13 +265,13 @@ def test_the_web_process_only_queues_the_request(client, alice, django_capture_o
         with django_capture_on_commit_callbacks() as woken:
             response = client.post("/password-reset/", {"email": email}, REMOTE_ADDR="10.0.0.1")
         assert response.status_code == 302 and response["Location"] == "/password-reset/sent/"
-        assert woken == [resets.reset_mails_wake]
+        assert woken == [account_mail.account_mails_wake]
     assert mail.outbox == []
-    assert sorted(PasswordResetMail.objects.values_list("email", flat=True)) == ["alice@example.com",
+    assert sorted(AccountMail.objects.values_list("email", flat=True)) == ["alice@example.com",
                                                                                "nobody@example.com"]
-    assert resets.reset_mails_send() == 2
+    assert account_mail.account_mails_send() == 2
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
-    assert not PasswordResetMail.objects.exists()  # done with: nothing about the request is kept
+    assert not AccountMail.objects.exists()  # done with: nothing about the request is kept
 
 
 @pytest.fixture
@@ -287,31 +287,31 @@ def smtp_down(settings):
 def test_a_failed_send_is_retried_until_smtp_answers(client, alice, smtp_down, smtp, caplog):  # noqa: F811
     smtp_down.ENDPOINTS_RETRY_SCHEDULE = [30, 30]
     client.post("/password-reset/", {"email": "alice@example.com"}, REMOTE_ADDR="10.0.0.1")
-    with caplog.at_level(logging.WARNING, logger="platform.resets"):
-        assert resets.reset_mails_send() == 0
-    row = PasswordResetMail.objects.get()
+    with caplog.at_level(logging.WARNING, logger="platform.account_mail"):
+        assert account_mail.account_mails_send() == 0
+    row = AccountMail.objects.get()
     assert row.attempts == 1 and row.last_error and "failed (attempt 1)" in caplog.text
-    assert resets.reset_mails_send() == 0 and PasswordResetMail.objects.get().attempts == 1  # not due yet
+    assert account_mail.account_mails_send() == 0 and AccountMail.objects.get().attempts == 1  # not due yet
 
     smtp_down.EMAIL_PORT = smtp.port
-    PasswordResetMail.objects.update(next_attempt_at=row.created)
-    assert resets.reset_mails_send() == 1
+    AccountMail.objects.update(next_attempt_at=row.created)
+    assert account_mail.account_mails_send() == 1
     [received] = smtp.messages
     assert received.rcpt_tos == ["alice@example.com"] and received.mail_from == "noreply@iot.example.com"
     text = received.content.decode()
     assert "Subject: Reset your password on iot.example.com" in text
     link = re.search(r"https://iot\.example\.com(/password-reset/\S+/\S+/)", text).group(1)
     assert Client().get(link)["Location"].endswith("/set-password/")  # a working link
-    assert not PasswordResetMail.objects.exists()
+    assert not AccountMail.objects.exists()
 
 
 def test_a_send_that_keeps_failing_is_given_up_and_logged(client, alice, smtp_down, caplog):
     smtp_down.ENDPOINTS_RETRY_SCHEDULE = [0]
     client.post("/password-reset/", {"email": "alice@example.com"}, REMOTE_ADDR="10.0.0.1")
-    with caplog.at_level(logging.WARNING, logger="platform.resets"):
-        resets.reset_mails_send()
-        resets.reset_mails_send()
-    assert not PasswordResetMail.objects.exists()
+    with caplog.at_level(logging.WARNING, logger="platform.account_mail"):
+        account_mail.account_mails_send()
+        account_mail.account_mails_send()
+    assert not AccountMail.objects.exists()
     assert "failed for good after 2 attempts" in caplog.text
 
 
@@ -319,7 +319,56 @@ def test_a_lost_wake_up_is_logged_and_left_to_beat(monkeypatch, caplog):
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("platform.tasks.send_reset_mails_task.delay", down)
-    with caplog.at_level(logging.WARNING, logger="platform.resets"):
-        resets.reset_mails_wake()
+    monkeypatch.setattr("platform.tasks.send_account_mails_task.delay", down)
+    with caplog.at_level(logging.WARNING, logger="platform.account_mail"):
+        account_mail.account_mails_wake()
     assert "beat will send them" in caplog.text
+
+
+# Notices: a change of password or e-mail address is told, so it cannot be made unseen.
+
+def _notices():
+    account_mail.account_mails_send()
+    return [(m.to, m.subject, m.body) for m in mail.outbox]
+
+
+def test_a_password_change_is_told_to_the_accounts_address(web, alice, bob):
+    web.post("/account/password/", {"old_password": "alice-password-1", "new_password1": "a-new-long-secret",
+                                    "new_password2": "a-new-long-secret"})
+    [(to, subject, body)] = _notices()
+    assert to == ["alice@example.com"] and subject == "Your password on iot.example.com was changed"
+    assert 'The password of the account "alice" on https://iot.example.com was changed at ' in body
+    assert f"{SITE}/password-reset/" in body and f"{SITE}/tokens/" in body  # what to do if it was not them
+
+
+def test_a_wrong_password_change_tells_nothing(web, alice):
+    web.post("/account/password/", {"old_password": "wrong", "new_password1": "a-new-long-secret",
+                                    "new_password2": "a-new-long-secret"})
+    assert _notices() == [] and not AccountMail.objects.exists()
+
+
+def test_a_password_set_by_a_reset_link_is_told_too(client, alice):
+    _reset(client, "alice@example.com")
+    form = client.get(_link(mail.outbox[0]))["Location"]
+    client.post(form, {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"})
+    assert [(to, subject) for to, subject, _ in _notices()[1:]] == [
+        (["alice@example.com"], "Your password on iot.example.com was changed")]
+
+
+def test_an_email_change_is_told_to_the_old_address(web, alice):
+    web.post("/account/email/", {"email": "alice@example.org", "password": "alice-password-1"})
+    [(to, subject, body)] = _notices()
+    assert to == ["alice@example.com"] and subject == "Your e-mail address on iot.example.com was changed"
+    assert "from alice@example.com to alice@example.org" in body and "no longer come to this address" in body
+    # Removed: the old address is told that too. Without an address, a password change tells no one.
+    web.post("/account/email/", {"email": "", "password": "alice-password-1"})
+    assert "from alice@example.org to none (the address was removed)" in _notices()[-1][2]
+    mail.outbox.clear()
+    web.post("/account/password/", {"old_password": "alice-password-1", "new_password1": "a-new-long-secret",
+                                    "new_password2": "a-new-long-secret"})
+    assert _notices() == []
+
+
+def test_saving_the_same_address_tells_nothing(web, alice):
+    web.post("/account/email/", {"email": "alice@example.com", "password": "alice-password-1"})
+    assert _notices() == []
