@@ -3,7 +3,16 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints.models import MAX_BLAME_PERIOD, MAX_IN_FLIGHT, Attempt, Connection, Delivery, Endpoint
+from endpoints.models import (
+    MAX_BLAME_PERIOD,
+    MAX_IN_FLIGHT,
+    TIMEOUT_MAX,
+    TIMEOUT_MIN,
+    Attempt,
+    Connection,
+    Delivery,
+    Endpoint,
+)
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.admin import CappedDescription, CheckedJSON, FixedOnChange, Written
 from platform.validators import URL_MAX
@@ -46,7 +55,7 @@ class TargetAdminForm(forms.ModelForm):
 
 
 class EndpointAdminForm(TargetAdminForm):
-    BOUNDS = {"timeout": (1, 60, "seconds"), "max_in_flight": (1, MAX_IN_FLIGHT, "requests")}
+    BOUNDS = {"timeout": (TIMEOUT_MIN, TIMEOUT_MAX, "seconds"), "max_in_flight": (1, MAX_IN_FLIGHT, "requests")}
 
     class Meta:
         model = Endpoint

@@ -49,6 +49,7 @@ def downlink_secret_new():
 # A connection's blame period, in seconds: ThingPark's default, and the most the API and the form take.
 DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD = 30, 7 * 24 * 3600
 MAX_IN_FLIGHT = 256  # requests to one target at once, at most (the APIs, the forms and the admin)
+TIMEOUT_MIN, TIMEOUT_MAX = 1, 60  # an endpoint's timeout, in seconds (the API, the form and the admin)
 
 
 class Connection(models.Model):

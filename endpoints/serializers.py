@@ -14,7 +14,15 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from endpoints import delivery as engine
-from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, MAX_IN_FLIGHT, Connection, Endpoint
+from endpoints.models import (
+    DEFAULT_BLAME_PERIOD,
+    MAX_BLAME_PERIOD,
+    MAX_IN_FLIGHT,
+    TIMEOUT_MAX,
+    TIMEOUT_MIN,
+    Connection,
+    Endpoint,
+)
 from platform.clock import ms
 from platform.serializers import (
     ComputedCharField,
@@ -107,7 +115,7 @@ class ConfigSerializer(serializers.Serializer):
     method = serializers.ChoiceField([m for m, _ in Endpoint.METHODS], default="POST")
     headers = HeadersField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
     body = serializers.JSONField(default=None, allow_null=True)
-    timeout = JsonIntegerField(min_value=1, max_value=60, default=10)
+    timeout = JsonIntegerField(min_value=TIMEOUT_MIN, max_value=TIMEOUT_MAX, default=10)
     max_in_flight = JsonIntegerField(min_value=1, max_value=MAX_IN_FLIGHT, default=None, allow_null=True,
                                              help_text="requests in flight at once (each device's messages still "
                                                        "go one at a time, in order); null = the platform's default, "
