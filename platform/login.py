@@ -216,11 +216,14 @@ class PasswordResetView(auth_views.PasswordResetView):
         return response
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    def form_valid(self, form: auth_forms.SetPasswordForm) -> HttpResponse:
-        response = super().form_valid(form)
-        password_changed(form.user)
-        # Whoever followed the link holds the account's mailbox: failed sign-ins (someone else's
-        # guesses, likely) need not keep them out with their new password.
-        login_succeeded(self.request, form.user.get_username())
-        return response
+def password_set(sender: Any, instance: AbstractBaseUser, created: bool = False, **kwargs: Any) -> None:
+    """Every password change, whoever makes it (the account page, a reset link, an operator in the
+    admin or with `manage.py changepassword`): the account's address is told, and its sign-in
+    lockout is lifted (failed sign-ins, someone else's guesses likely, need not keep the owner out
+    with the new password). Django marks a password set with set_password until the save that
+    stores it; a hash upgraded at sign-in is not marked, and a new account is not a change.
+    Connected to the user model's post_save in PlatformConfig.ready()."""
+    if created or getattr(instance, "_password", None) is None:
+        return
+    password_changed(instance)
+    login_succeeded(None, instance.get_username())

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from platform import errors, schema, views  # noqa: F401  (schema registers the token scheme)
-from platform.login import AdminLoginForm, LoginView, PasswordResetConfirmView, PasswordResetView
+from platform.login import AdminLoginForm, LoginView, PasswordResetView
 
 # The admin's sign-in is throttled like the login page's (platform/login.py).
 admin.site.login_form = AdminLoginForm
@@ -21,7 +21,7 @@ urlpatterns = [
     # "Forgot your password?": Django's flow, our templates (templates/registration/), the link SITE_URL's.
     path("password-reset/", PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>/", PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("password-reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

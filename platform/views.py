@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from devices.models import Device, Message
 from endpoints.models import Connection, Delivery
-from platform.account_mail import email_changed, password_changed
+from platform.account_mail import email_changed
 from platform.clock import now_ms
 from platform.forms import AccessTokenForm, AccountEmailForm, SignUpForm
 from platform.login import PasswordChangeForm, throttled
@@ -116,7 +116,6 @@ def account_password(request):
     if not form.is_valid():
         return _account_page(request, password_form=form)
     user = form.save()
-    password_changed(user)
     # The session hash follows the password: this session stays signed in, every other one of
     # this user's (another browser, a stolen cookie) is signed out on its next request.
     update_session_auth_hash(request, user)

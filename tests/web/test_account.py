@@ -372,3 +372,33 @@ def test_an_email_change_is_told_to_the_old_address(web, alice):
 def test_saving_the_same_address_tells_nothing(web, alice):
     web.post("/account/email/", {"email": "alice@example.com", "password": "alice-password-1"})
     assert _notices() == []
+
+
+def test_an_operators_password_change_is_told_and_lifts_the_lockout(root, alice):
+    for _ in range(3):
+        _sign_in("alice", "wrong", address="10.8.8.8")
+    assert login.login_blocked(None, "alice")
+    response = root.post(f"/admin/auth/user/{alice.pk}/password/",
+                         {"password1": "set-by-the-operator-1", "password2": "set-by-the-operator-1"})
+    assert response.status_code == 302
+    assert [(to, subject) for to, subject, _ in _notices()] == [
+        (["alice@example.com"], "Your password on iot.example.com was changed")]
+    assert _sign_in("alice", "set-by-the-operator-1")[1].status_code == 302  # not locked out any more
+    # `manage.py changepassword` and the shell go through set_password and save too.
+    alice.refresh_from_db()
+    alice.set_password("set-in-the-shell-1")
+    alice.save()
+    assert len(_notices()) == 2
+
+
+def test_neither_a_new_account_nor_a_hash_upgraded_at_sign_in_is_a_change(settings):
+    get_user_model().objects.create_user("carol", "carol@example.com", "carol-password-1")
+    assert not AccountMail.objects.exists()
+    # Signing in with a hash of a hasher no longer preferred stores a new hash: not a change.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher",
+                                 "django.contrib.auth.hashers.MD5PasswordHasher"]
+    old_hash = get_user_model().objects.get(username="carol").password
+    assert old_hash.startswith("md5$")
+    assert _sign_in("carol", "carol-password-1")[1].status_code == 302
+    assert get_user_model().objects.get(username="carol").password.startswith("pbkdf2_")
+    assert not AccountMail.objects.exists()
