@@ -66,6 +66,23 @@ def email_changed(user: AbstractBaseUser, old: str) -> None:
         _queued(kind=AccountMail.EMAIL_CHANGED, email=old, user=user, detail=user.email)  # type: ignore[attr-defined]
 
 
+# Every change of address is told, whoever makes it (the user on the account page, an operator in
+# the admin or the shell): the address is read before a save that may write it, and compared
+# after. Connected to the user model's pre_save and post_save in PlatformConfig.ready().
+_EMAIL_WAS = "_account_mail_email_was"
+
+
+def email_saving(sender: Any, instance: AbstractBaseUser, update_fields: Any = None, **kwargs: Any) -> None:
+    if instance.pk and (update_fields is None or "email" in update_fields):
+        setattr(instance, _EMAIL_WAS, sender.objects.filter(pk=instance.pk).values_list("email", flat=True).first())
+
+
+def email_saved(sender: Any, instance: AbstractBaseUser, created: bool = False, **kwargs: Any) -> None:
+    was = instance.__dict__.pop(_EMAIL_WAS, None)
+    if not created and was:
+        email_changed(instance, was)
+
+
 def account_mails_wake() -> None:
     from platform.tasks import send_account_mails_task
 

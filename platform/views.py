@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 
 from devices.models import Device, Message
 from endpoints.models import Connection, Delivery
-from platform.account_mail import email_changed
 from platform.clock import now_ms
 from platform.forms import AccessTokenForm, AccountEmailForm, SignUpForm
 from platform.login import PasswordChangeForm, throttled
@@ -97,13 +96,11 @@ def account(request):
 @login_required
 @require_POST
 def account_email(request):
-    old = request.user.email  # before the form: validating writes the new one into the instance
     form = AccountEmailForm(request.POST, instance=request.user, request=request)
     if not form.is_valid():
         return _account_page(request, email_form=form)
     user = form.save(commit=False)
     user.save(update_fields=["email"])  # the one field: a full save would write back the whole row as read
-    email_changed(user, old)
     toast(request, f"E-mail address changed to {user.email}." if user.email
           else "E-mail address removed: a password reset has nowhere to go now.")
     return redirect("account")

@@ -402,3 +402,12 @@ def test_neither_a_new_account_nor_a_hash_upgraded_at_sign_in_is_a_change(settin
     assert _sign_in("carol", "carol-password-1")[1].status_code == 302
     assert get_user_model().objects.get(username="carol").password.startswith("pbkdf2_")
     assert not AccountMail.objects.exists()
+
+
+def test_an_operators_email_change_is_told_to_the_old_address(alice, django_assert_num_queries):
+    alice.email = "alice@elsewhere.example"
+    alice.save()  # as the admin's change form and the shell do
+    [(to, subject, body)] = _notices()
+    assert to == ["alice@example.com"] and "from alice@example.com to alice@elsewhere.example" in body
+    with django_assert_num_queries(1):  # a save that cannot write the address does not read it either
+        alice.save(update_fields=["last_login"])
