@@ -10,7 +10,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from platform.clock import epoch_ms_text
 from platform.forms import CheckedJSONField
-from platform.models import AccessToken
+from platform.models import AccessToken, AccountMail
 from platform.validators import DESCRIPTION_MAX
 
 
@@ -75,6 +75,17 @@ class AccessTokenAdmin(admin.ModelAdmin):
         # A token's secret is shown once, when it is made: under Access tokens in the web UI or by
         # `manage.py create_access_token`. One added here could never be used.
         return False
+
+
+@admin.register(AccountMail)
+class AccountMailAdmin(Written, admin.ModelAdmin):
+    """Password resets and notices waiting for the worker, or for SMTP to answer again (the last
+    error says why): an operator answering "my reset e-mail never came" looks here and in the
+    worker's log. Sent ones are gone."""
+
+    list_display = ["id", "kind", "email", "user", "attempts", "next_attempt_at", "last_error", "created"]
+    list_filter = ["kind"]
+    search_fields = ["email", "user__username"]
 
 
 class AdminGuard(MiddlewareMixin):

@@ -408,6 +408,17 @@ def test_an_operators_email_change_is_told_to_the_old_address(alice, django_asse
     alice.email = "alice@elsewhere.example"
     alice.save()  # as the admin's change form and the shell do
     [(to, subject, body)] = _notices()
-    assert to == ["alice@example.com"] and "from alice@example.com to alice@elsewhere.example" in body
+    assert to == ["alice@example.com"] and subject == "Your e-mail address on iot.example.com was changed"
+    assert "from alice@example.com to alice@elsewhere.example" in body
     with django_assert_num_queries(1):  # a save that cannot write the address does not read it either
         alice.save(update_fields=["last_login"])
+
+
+def test_operators_see_the_mails_waiting_in_the_admin(root, alice, smtp_down):
+    smtp_down.ENDPOINTS_RETRY_SCHEDULE = [30]
+    _reset(Client(), "alice@example.com")  # SMTP down: it waits for its next attempt
+    page = root.get("/admin/platform/accountmail/").text
+    assert "alice@example.com" in page and "ConnectionRefusedError" in page
+    row = AccountMail.objects.get()
+    assert root.get(f"/admin/platform/accountmail/{row.pk}/change/").status_code == 200  # viewed, not edited
+    assert root.get("/admin/platform/accountmail/add/").status_code == 403
