@@ -1,12 +1,9 @@
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.forms import UserCreationForm
 from django.forms.fields import InvalidJSONInput, JSONString
 from django.urls import reverse
 from django.utils.html import format_html
 
-from platform.login import password_check
 from platform.payloads import PayloadError, json_parse
 from platform.validators import DESCRIPTION_MAX
 
@@ -63,36 +60,6 @@ class SignUpForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # the stubs leave out Django's Meta
         fields = ("username", "email")
-
-
-class AccountEmailForm(forms.ModelForm):
-    """A signed-in user's e-mail address, where a password reset is sent. Their password is asked
-    too: with only a stolen session, whoever changed the address could then reset the password and
-    own the account. Not unique among users, as in Django (a reset mails each account of the
-    address), and saying "taken" would tell anyone signed in whose address it is."""
-
-    email = forms.EmailField(required=False, label="E-mail address", max_length=254,
-                             help_text="Where a password reset is sent, and the old address is told of a change. Leave empty for none.",
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password = forms.CharField(label="Current password", strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-
-    class Meta:
-        model = get_user_model()
-        fields = ("email",)
-
-    def __init__(self, *args, request, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.request = request
-
-    def clean_email(self):
-        return BaseUserManager.normalize_email(self.cleaned_data["email"])
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        password_check(self.request, self.instance, password,
-                       forms.ValidationError("Your password was entered incorrectly.", code="password_incorrect"))
-        return password
 
 
 class AccessTokenForm(forms.Form):

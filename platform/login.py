@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.forms import Form
+from django.forms import CharField, EmailField, EmailInput, Form, ModelForm, PasswordInput
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from platform.account_mail import password_changed, reset_request
@@ -168,6 +169,37 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         password_check(self.request, self.user, old_password,
                        ValidationError(self.error_messages["password_incorrect"], code="password_incorrect"))
         return old_password
+
+
+class AccountEmailForm(ModelForm):
+    """A signed-in user's e-mail address, where a password reset is sent. Their password is asked
+    too: with only a stolen session, whoever changed the address could then reset the password and
+    own the account. Not unique among users, as in Django (a reset mails each account of the
+    address), and saying "taken" would tell anyone signed in whose address it is."""
+
+    email = EmailField(required=False, label="E-mail address", max_length=254,
+                       help_text="Where a password reset is sent, and the old address is told of a change. "
+                                 "Leave empty for none.",
+                       widget=EmailInput(attrs={"autocomplete": "email"}))
+    password = CharField(label="Current password", strip=False,
+                         widget=PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    class Meta:
+        model = get_user_model()
+        fields = ("email",)
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_email(self) -> str:
+        return BaseUserManager.normalize_email(self.cleaned_data["email"])
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        password_check(self.request, self.instance, password,
+                       ValidationError("Your password was entered incorrectly.", code="password_incorrect"))
+        return password
 
 
 def _reset_keys(request: HttpRequest | None, email: str) -> tuple[str, str]:

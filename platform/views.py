@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from devices.models import Device, Message
 from endpoints.models import Connection, Delivery
 from platform.clock import now_ms
-from platform.forms import AccessTokenForm, AccountEmailForm, SignUpForm
-from platform.login import PasswordChangeForm, throttled
+from platform.forms import AccessTokenForm, SignUpForm
+from platform.login import AccountEmailForm, PasswordChangeForm, throttled
 from platform.models import AccessToken
 from platform.selectors import access_token_for_owner_or_404
 from platform.web import render_page, toast
