@@ -14,7 +14,6 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +23,7 @@ from endpoints.models import Delivery
 from endpoints.targets import lane_of
 from endpoints.targets.endpoint import retry_delay
 from platform.clock import ms, now_ms
-from platform.outbox import due_claimed
+from platform.outbox import due_claimed, failure_text, mail_send
 
 logger = logging.getLogger(__name__)
 # A claimed e-mail is not picked up again for this long (a worker that died mid-send).
@@ -126,10 +125,9 @@ def emails_send(*, limit: int = 50) -> int:
                              lease_seconds=EMAIL_LEASE_SECONDS):
         error = ""
         try:
-            EmailMessage(subject=email.subject, body=email.body, from_email=settings.DEFAULT_FROM_EMAIL,
-                         to=[email.to]).send(fail_silently=False)
+            mail_send(email.subject, email.body, email.to)
         except Exception as exc:  # noqa: BLE001  SMTP refused, timed out, rejected the address...
-            error = f"{exc.__class__.__name__}: {exc}"[:1000] or exc.__class__.__name__
+            error = failure_text(exc)
         now = timezone.now()
         with transaction.atomic():
             attempts = email.attempts + 1

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template import loader
 from django.urls import reverse
@@ -31,7 +30,7 @@ from django.utils import timezone
 
 from endpoints.targets.endpoint import retry_delay
 from platform.models import AccountMail
-from platform.outbox import due_claimed
+from platform.outbox import due_claimed, failure_text, mail_send
 
 logger = logging.getLogger(__name__)
 # A claimed mail is not picked up again for this long (a worker that died mid-send).
@@ -99,11 +98,7 @@ class _ResetMails(auth_forms.PasswordResetForm):
     def send_mail(self, subject_template_name: str, email_template_name: str, context: dict[str, Any],
                   from_email: str | None, to_email: str, html_email_template_name: str | None = None) -> None:
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        _send(subject, loader.render_to_string(email_template_name, context), to_email)
-
-
-def _send(subject: str, body: str, to: str) -> None:
-    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to]).send(fail_silently=False)
+        mail_send(subject, loader.render_to_string(email_template_name, context), to_email)
 
 
 def _context() -> dict[str, str]:
@@ -127,13 +122,13 @@ def _notice(row: AccountMail) -> None:
                "at": f"{row.created.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
                "reset_url": settings.SITE_URL + reverse("password_reset"),
                "tokens_url": settings.SITE_URL + reverse("token_list")}
-    _send(subject.format(domain=urlsplit(settings.SITE_URL).netloc), loader.render_to_string(template, context),
-          row.email)
+    mail_send(subject.format(domain=urlsplit(settings.SITE_URL).netloc), loader.render_to_string(template, context),
+              row.email)
 
 
 def _failed(row: AccountMail, exc: Exception) -> bool:
     """Schedules the next attempt; False once the schedule is exhausted (the row is then dropped)."""
-    error = f"{exc.__class__.__name__}: {exc}"[:1000] or exc.__class__.__name__
+    error = failure_text(exc)
     attempts = row.attempts + 1
     delay = retry_delay(attempts)
     if delay is None:

@@ -1,7 +1,6 @@
 """Alarms tests: rules made through the service, data through the real ingest path (inbox rows,
 messages_process, the messages_stored announcement)."""
 import itertools
-import socket
 
 import pytest
 from django.core.cache import cache
@@ -10,6 +9,7 @@ from alarms import services
 from devices.ingest import messages_process
 from devices.models import Message
 from platform.clock import now_ms
+from tests.stack import free_port  # noqa: F401  (the alarm tests import it from here)
 
 _ts = itertools.count()
 
@@ -52,7 +52,3 @@ def ingest(device, *payloads, ts=None):
     return messages_process()
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
