@@ -5,7 +5,7 @@ from django import forms
 from django.template.loader import render_to_string
 
 from devices.models import Device
-from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, TIMEOUT_MAX, TIMEOUT_MIN, Endpoint
+from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, TIMEOUT_DEFAULT, TIMEOUT_MAX, TIMEOUT_MIN, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import bounds_errors, description_field, json_form_value
 from platform.validators import header_problems, id_validator, url_problem
@@ -80,7 +80,7 @@ class EndpointForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 4, "class": "mono", "spellcheck": "false"}),
                            help_text="Empty sends the message JSON. {{payload}} inserts the whole message.")
     timeout = forms.IntegerField(
-        label="Timeout (seconds)", min_value=TIMEOUT_MIN, max_value=TIMEOUT_MAX, initial=10,
+        label="Timeout (seconds)", min_value=TIMEOUT_MIN, max_value=TIMEOUT_MAX, initial=TIMEOUT_DEFAULT,
         error_messages=bounds_errors(f"Give a whole number of seconds from {TIMEOUT_MIN} to {TIMEOUT_MAX}."))
 
     def __init__(self, *args, owner, editing=None, **kwargs):

@@ -8,6 +8,9 @@ from django.db.models import Q
 
 from platform.validators import id_validator, validate_headers, validate_url
 
+# An endpoint's timeout, in seconds: its default and bounds (the model, the API, the form, the admin).
+TIMEOUT_DEFAULT, TIMEOUT_MIN, TIMEOUT_MAX = 10, 1, 60
+
 
 class Endpoint(models.Model):
     """A Thinger-style HTTP request endpoint: URL, headers and body are `{{...}}` templates."""
@@ -24,7 +27,7 @@ class Endpoint(models.Model):
     method = models.CharField(max_length=10, choices=METHODS, default="POST")
     headers = models.JSONField(default=dict, blank=True)
     body = models.TextField(null=True, blank=True, help_text="template; empty = the message JSON")
-    timeout = models.PositiveIntegerField(default=10, help_text="seconds")
+    timeout = models.PositiveIntegerField(default=TIMEOUT_DEFAULT, help_text="seconds")
     max_in_flight = models.PositiveIntegerField(
         null=True, blank=True, help_text="requests in flight at once (different devices); empty = the default")
     created = models.DateTimeField(auto_now_add=True)
@@ -49,7 +52,6 @@ def downlink_secret_new():
 # A connection's blame period, in seconds: ThingPark's default, and the most the API and the form take.
 DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD = 30, 7 * 24 * 3600
 MAX_IN_FLIGHT = 256  # requests to one target at once, at most (the APIs, the forms and the admin)
-TIMEOUT_MIN, TIMEOUT_MAX = 1, 60  # an endpoint's timeout, in seconds (the API, the form and the admin)
 
 
 class Connection(models.Model):

@@ -18,6 +18,7 @@ from endpoints.models import (
     DEFAULT_BLAME_PERIOD,
     MAX_BLAME_PERIOD,
     MAX_IN_FLIGHT,
+    TIMEOUT_DEFAULT,
     TIMEOUT_MAX,
     TIMEOUT_MIN,
     Connection,
@@ -115,7 +116,7 @@ class ConfigSerializer(serializers.Serializer):
     method = serializers.ChoiceField([m for m, _ in Endpoint.METHODS], default="POST")
     headers = HeadersField(child=serializers.CharField(allow_blank=True, max_length=4000), default=dict)
     body = serializers.JSONField(default=None, allow_null=True)
-    timeout = JsonIntegerField(min_value=TIMEOUT_MIN, max_value=TIMEOUT_MAX, default=10)
+    timeout = JsonIntegerField(min_value=TIMEOUT_MIN, max_value=TIMEOUT_MAX, default=TIMEOUT_DEFAULT)
     max_in_flight = JsonIntegerField(min_value=1, max_value=MAX_IN_FLIGHT, default=None, allow_null=True,
                                              help_text="requests in flight at once (each device's messages still "
                                                        "go one at a time, in order); null = the platform's default, "
