@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
@@ -68,8 +66,8 @@ class DeviceAdmin(FixedOnChange, CappedDescription, CheckedJSON, admin.ModelAdmi
         if not change:  # a device needs a callback token, shown once (response_add)
             request._device_token = token_new()
             obj.token_hash = token_hash(request._device_token)
-        elif "timeout" in form.changed_data and obj.last_seen:  # as callback_settings_set
-            obj.disconnect_at = obj.last_seen + timedelta(minutes=obj.timeout)
+        elif "timeout" in form.changed_data:  # as callback_settings_set
+            obj.disconnect_at_follow()
         super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj, post_url_continue=None):

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -48,6 +50,11 @@ class Device(models.Model):
 
     def __str__(self):
         return self.device_id
+
+    def disconnect_at_follow(self) -> None:
+        """A connected device's disconnect deadline follows a new timeout (the sweep reads it)."""
+        if self.last_seen:
+            self.disconnect_at = self.last_seen + timedelta(minutes=self.timeout)
 
 
 class DeviceProperty(models.Model):

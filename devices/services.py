@@ -1,7 +1,7 @@
 """Writes on devices. Services take keyword arguments and never see a request."""
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -83,8 +83,7 @@ def callback_settings_set(*, device: Device, write_bucket: Bucket | None = None,
     device.set_property = set_property or ""
     device.send_property = send_property or ""
     device.timeout = timeout
-    if device.last_seen:
-        device.disconnect_at = device.last_seen + timedelta(minutes=timeout)
+    device.disconnect_at_follow()
     device.full_clean(validate_constraints=False)
     device.save()
     return device
