@@ -96,10 +96,14 @@ def account(request):
 @login_required
 @require_POST
 def account_email(request):
+    before = request.user.email
     form = AccountEmailForm(request.POST, instance=request.user, request=request)
     if not form.is_valid():
         return _account_page(request, email_form=form)
     user = form.save(commit=False)
+    if user.email == before:
+        toast(request, f"E-mail address unchanged: it is {before}." if before else "E-mail address unchanged: none.")
+        return redirect("account")
     user.save(update_fields=["email"])  # the one field: a full save would write back the whole row as read
     toast(request, f"E-mail address changed to {user.email}." if user.email
           else "E-mail address removed: a password reset has nowhere to go now.")

@@ -370,8 +370,9 @@ def test_an_email_change_is_told_to_the_old_address(web, alice):
 
 
 def test_saving_the_same_address_tells_nothing(web, alice):
-    web.post("/account/email/", {"email": "alice@example.com", "password": "alice-password-1"})
+    response = web.post("/account/email/", {"email": "alice@EXAMPLE.com", "password": "alice-password-1"}, follow=True)
     assert _notices() == []
+    assert "E-mail address unchanged: it is alice@example.com." in _toasts(response)
 
 
 def test_an_operators_password_change_is_told_and_lifts_the_lockout(root, alice):
