@@ -2,7 +2,7 @@
 connection state) and pick its answer (a queued downlink, exactly once, or the response
 property), then wake the ingest worker. With backends.CALLBACK_SQL (PostgreSQL) this is plain SQL
 in as few round trips as possible; otherwise the ORM. Either way answer_pick decides the answer.
-See README "Performance / Ingest" for what each step costs."""
+See docs/performance.md, "Per callback in process", for what each step costs."""
 import json
 import logging
 import time

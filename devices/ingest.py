@@ -40,7 +40,7 @@ class InboxDevice(NamedTuple):
 
 class InboxMessage(NamedTuple):
     """An inbox message as a batch reads it: tuples, not model instances with their devices, whose
-    building was about a third of the storage worker's CPU (README "Intake levers"). Named like
+    building was about a third of the storage worker's CPU (docs/performance.md, "Intake levers"). Named like
     Message's fields: a Message with its device (select_related) may be stored the same way."""
 
     pk: int

@@ -15,7 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 POSTGRESQL: bool = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 # platform/database/prepared.py: the callback's statement as a prepared statement, planned once per
-# connection. Measured per callback in process (README "Intake levers"): PostgreSQL CPU 0.81-0.92
+# connection. Measured per callback in process (docs/performance.md, "Intake levers"): PostgreSQL CPU 0.81-0.92
 # -> 0.27-0.44 ms and Python 1.24-1.42 -> 0.94-1.30 ms (no client-side binding). Off with
 # DATABASE_PREPARED_STATEMENTS=false (settings.py: for transaction poolers).
 PREPARED_STATEMENTS: bool = POSTGRESQL and settings.DATABASE_PREPARED_STATEMENTS
@@ -36,7 +36,7 @@ INGEST_PARTITION_LOCKS: bool = POSTGRESQL
 # platform/database/bulk.py: the storage worker's bucket records and deliveries (and the sender's
 # attempts) sent as binary arrays to INSERT ... SELECT FROM unnest(...) instead of bulk_create's text
 # arrays (every JSON value escaped into an array literal and parsed back): ~25 -> ~6 us of client
-# CPU per row (README "Intake levers").
+# CPU per row (docs/performance.md, "Intake levers").
 BULK_BINARY: bool = POSTGRESQL
 
 # devices/services.py: the connection-timeout sweep as one statement per 20,000 devices (claim,

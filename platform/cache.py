@@ -10,7 +10,7 @@
   write on the thread's own connection (kept out of the pool), then read the raw replies: no
   retry wrapper, response callbacks, pipeline object or pool bookkeeping per call.
   Measured in process, a callback's three cache operations took 440 µs of CPU through redis-py's
-  client and Django's key checks, about 220 µs this way; see the README's "Intake levers".
+  client and Django's key checks, about 220 µs this way; see docs/performance.md, "Intake levers".
 - No memcached key warnings: Django checks every key for what memcached cannot store (length,
   spaces, control characters), character by character; Redis stores any key.
 """

@@ -59,7 +59,7 @@ class DeviceHandler:
     """Django's WSGI handler for the device callback, flattened: the same request class, signals,
     middleware (DEVICE_MIDDLEWARE, their hooks called in order), view, error responses and 4xx/5xx
     logging, without the layers that cost a callback more than they do for it. Measured in process
-    (README, "Intake levers"), Django's handler around a view that does nothing cost about 60%
+    (docs/performance.md, "Intake levers"), Django's handler around a view that does nothing cost about 60%
     more than this: a wrapper per middleware to turn exceptions into responses, a URL resolver for
     two URLs the Router has already recognised, the thread's URL configuration and script prefix
     set for `reverse()`, which the callback never calls (the web handler sets them on each of its

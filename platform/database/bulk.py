@@ -4,7 +4,7 @@
 On PostgreSQL the rows go as one array per column, in PostgreSQL's binary format, to
 `INSERT ... SELECT FROM unnest(...)`. Django's bulk_create sends the same arrays as text: each
 JSON value is escaped again inside its array literal on the client and parsed back on the server,
-which cost ~25 us per row against ~6 us (README, "Intake levers"). Columns not given get what
+which cost ~25 us per row against ~6 us (docs/performance.md, "Intake levers"). Columns not given get what
 bulk_create would give them: now for auto_now(_add), else the field's default ("" or NULL without
 one). Elsewhere (SQLite), the same columns row by row in one executemany. Not bulk_create there:
 it would give a given auto_now_add column (an attempt's time) a new time of its own, so the two

@@ -52,7 +52,7 @@ async def run_fixed_rate(host, port, user, devices, rate, seconds, seq_start=10_
     as wrk opens its own (more are opened when all are busy), and each request's task is made at
     its time: opening a connection per request in the first instant and making every request's
     task up front (14,000 of them at 700/s for 20 s) made the first 0.25 s of a run late by up to
-    0.1 s on this machine, which alone set the p99 (README, Ingest)."""
+    0.1 s on this machine, which alone set the p99 (docs/performance.md, the half-saturation latency)."""
     pool = [await asyncio.open_connection(host, port) for _ in range(connections)]
     latencies, statuses, done_at, lateness = [], {}, {}, []
     running = set()
