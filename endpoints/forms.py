@@ -8,7 +8,7 @@ from devices.models import Device
 from endpoints.models import DEFAULT_BLAME_PERIOD, MAX_BLAME_PERIOD, TIMEOUT_DEFAULT, TIMEOUT_MAX, TIMEOUT_MIN, Endpoint
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.forms import bounds_errors, description_field, json_form_value
-from platform.validators import header_problems, id_validator, url_problem
+from platform.validators import header_problems, headers_count_problem, id_validator, url_problem
 
 
 class HeaderRowsWidget(forms.Widget):
@@ -52,6 +52,9 @@ class HeadersField(forms.Field):
         # (posted row index, name, value) of the rows not left empty.
         rows = [(index, key.strip(), val.strip()) for index, (key, val) in enumerate(value or [])]
         rows = [(index, key, val) for index, key, val in rows if key or val]
+        too_many = headers_count_problem(len(rows))
+        if too_many:
+            raise forms.ValidationError(too_many)
         # The one header rule (platform.validators); the mask stands for a stored secret kept as
         # it is (keep_masked), so only its name is checked.
         problems = header_problems((key, "" if key and val == MASK else val) for _, key, val in rows)

@@ -14,6 +14,10 @@ id_validator = RegexValidator(ID_PATTERN, "Use 1 to 64 letters, digits, '_' or '
 # Matched whole (fullmatch): a `$` would let a trailing newline through.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
 HEADER_VALUE_MAX = 4000
+# The most headers an endpoint or an application sends: far more than any receiver needs, and well
+# within what servers take with ours added (Apache refuses a request of more than 100). Checked
+# before each header, so a body of thousands gets one short answer.
+HEADERS_MAX = 50
 URL_MAX = 2000
 # A description is a note for people: long enough for a paragraph or two, not a place for data
 # (a 900 KB one was accepted and shown on every list that has it).
@@ -110,11 +114,21 @@ def header_problems(headers: Iterable[tuple[object, object]]) -> dict[int, str]:
     return problems
 
 
+def headers_count_problem(count: int) -> str | None:
+    """Too many headers (HEADERS_MAX), or None: the forms, both APIs and the models."""
+    if count > HEADERS_MAX:
+        return f"Give at most {HEADERS_MAX} headers ({count} given)."
+    return None
+
+
 def validate_headers(headers: object) -> None:
     """Raises ValidationError, one message per bad header (header_problems), unless `headers` is a
     {name: value} object of valid headers. Used by both APIs and the models."""
     if not isinstance(headers, dict):
         raise ValidationError("Headers must be an object of names and values.")
+    problem = headers_count_problem(len(headers))
+    if problem:
+        raise ValidationError(problem)
     problems = header_problems(headers.items())
     if problems:
         raise ValidationError(list(problems.values()))

@@ -57,6 +57,13 @@ def test_bad_input_is_com_4000(alice, api):
     assert broken.status_code == 400 and broken.json()["code"] == "com-4000"
 
 
+def test_too_many_headers_get_one_short_message(alice, api):
+    response = api(alice).post(BASE, _body(headers={f"X-H{n}": "v" for n in range(51)}), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"code": "com-4000", "message": "configuration.headers: Give at most 50 headers (51 given)."}
+    assert not Connection.objects.exists()
+
+
 def test_every_bad_header_is_reported_in_one_message(alice, api, connection):
     # Two bad headers between good ones: both in the one com-4000 message, each naming its header
     # in the words of the web forms (was: the first only).

@@ -51,6 +51,20 @@ NAME_RULE = ("use 1 to 128 ASCII letters, digits or !#$%&'*+.^_`|~- (no spaces, 
              "accents).")
 
 
+def test_too_many_headers_get_one_short_answer(alice, api, endpoint):
+    # Thousands of headers, every one bad: one sentence, not one per header (was: an error as long
+    # as the body); the most a receiver would ever need still goes through.
+    client = api(alice)
+    bad = {f"Bad {n}": "v" for n in range(5000)}
+    response = client.patch(f"{BASE}/e1", {"config": {"headers": bad}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"config.headers": ["Give at most 50 headers (5000 given)."]}
+    fifty = {f"X-H{n}": "v" for n in range(50)}
+    response = client.patch(f"{BASE}/e1", {"config": {"headers": fifty}}, format="json")
+    assert response.status_code == 200, response.content
+    assert Endpoint.objects.get(endpoint_id="e1").headers == fifty
+
+
 def test_every_bad_header_is_reported_in_one_answer(alice, api, endpoint):
     # Two bad headers between good ones: both in one 400, each naming its header in the words of
     # the web forms, under config.headers (was: the first only).

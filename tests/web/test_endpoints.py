@@ -72,6 +72,15 @@ def _header_errors(html):
     return re.findall(r"<li>(.*?)</li>", found.group(1), re.DOTALL)
 
 
+def test_too_many_header_rows_are_refused_in_one_line(web, alice):
+    response = web.post("/applications/new/http/", {
+        "name": "Cloud", "destination_url": "https://example.com/in",
+        "headers_key": [f"X-H{n}" for n in range(51)] + [""], "headers_value": ["v"] * 51 + [""]})
+    assert response.status_code == 400
+    assert _header_errors(response.text) == ["Give at most 50 headers (51 given)."]
+    assert not Connection.objects.filter(owner=alice).exists()
+
+
 def test_every_bad_header_is_reported_at_once_and_only_its_row_is_marked(web, alice):
     # Two bad headers between good ones: both said in one submit, each naming its header, and
     # only their rows outlined (was: the first only, and every row red).
