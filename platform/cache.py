@@ -15,6 +15,7 @@
   spaces, control characters), character by character; Redis stores any key.
 """
 import os
+import re
 import threading
 from typing import Any
 
@@ -119,6 +120,23 @@ class RedisCache(django_redis.RedisCache):
 
     def validate_key(self, key: Any) -> None:
         pass  # see the module docstring
+
+    def clear(self) -> None:
+        """Empties the database, as Django's does; with a KEY_PREFIX (CACHE_KEY_PREFIX), only the
+        keys under it, so that installations sharing the database keep each other's entries."""
+        if not self.key_prefix:
+            super().clear()
+            return
+        client = self._cache.get_client(write=True)  # type: ignore[attr-defined]  # private, not in django-stubs
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.key_prefix) + ":*"  # Django's keys: prefix:version:key
+        keys: list[bytes] = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            keys.append(key)
+            if len(keys) == 1000:
+                client.unlink(*keys)
+                keys = []
+        if keys:
+            client.unlink(*keys)
 
     def count(self, key: str, timeout: int) -> int:
         return self._cache.count(self.make_key(key), timeout)  # type: ignore[attr-defined]  # private, not in django-stubs

@@ -1,6 +1,7 @@
 """The Redis cache (platform/cache.py) keeps one client per connection pool, sends the callback
 path's operations on its own connection per thread, and still behaves as Django's."""
 import threading
+import uuid
 
 import pytest
 import redis
@@ -82,3 +83,26 @@ def test_each_thread_has_its_own_connection():
     for thread in threads:
         thread.join()
     assert len(set(seen)) == 2
+
+
+def test_a_prefixed_cache_clears_only_its_own_keys():
+    # Two installations sharing one Redis database, each with its CACHE_KEY_PREFIX: clear_cache in
+    # one leaves the other's entries (was: the whole database emptied). A glob character in a
+    # prefix is taken literally.
+    from django.conf import settings
+
+    from platform.cache import RedisCache
+
+    location = settings.CACHES["default"]["LOCATION"]  # the suite's Redis (CACHE_URL)
+    tag = uuid.uuid4().hex[:8]
+    ours, theirs, globbed = (RedisCache(location, {"KEY_PREFIX": f"{name}-{tag}"}) for name in ("ours", "theirs", "t*"))
+    try:
+        for one in (ours, theirs, globbed):
+            one.set_many({f"k{n}": n for n in range(1500)}, 60)
+        ours.clear()
+        assert ours.get_many(["k1", "k1499"]) == {}
+        assert theirs.get_many(["k1", "k1499"]) == {"k1": 1, "k1499": 1499}
+        globbed.clear()
+        assert globbed.get("k1") is None and theirs.get("k1") == 1
+    finally:
+        theirs.clear()
