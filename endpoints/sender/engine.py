@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from endpoints import templating
 from endpoints.models import Delivery
-from endpoints.partitions import Holder, in_partitions, limit_share, partition_count, senders_live
+from endpoints.partitions import Holder, limit_share, partition_count, senders_live
 from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
 from endpoints.sender.rows import attempts_insert, claim, claimable, senders_start, senders_wake_next
 from endpoints.targets import KINDS, Request, kind_of
@@ -177,14 +177,13 @@ class Sender:
         full = time.monotonic() >= self.next_rescan
         if full:
             self.next_rescan = time.monotonic() + RESCAN
-        due = claimable(now, after=0 if full else self.cursor)
         # Looked at before the claim: taken after it, a batch committed in between would lie
         # behind the cursor unseen until the next full look (up to RESCAN late).
         newest = 0 if full else self._newest()
         sendable = self._sendable_partitions()
-        if len(sendable) < partition_count():
-            due = in_partitions(due, sendable)
-        rows = [Claimed(*values) for values in claim(due, limit, now + ROW_LEASE, Claimed.__slots__)]
+        partitions = frozenset(sendable) if len(sendable) < partition_count() else None
+        rows = [Claimed(*values) for values in claim(now, 0 if full else self.cursor, partitions, limit,
+                                                     now + ROW_LEASE, Claimed.__slots__)]
         if full and len(rows) == limit:
             self.next_rescan = 0.0  # more old ones: look again from the start next time
         if not rows:

@@ -1,14 +1,15 @@
 """The SQL of the sender: what may be claimed, the attempts of a batch, and starting a sender."""
 import logging
+import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 
 from endpoints.models import Attempt, Delivery
-from endpoints.partitions import senders_live
+from endpoints.partitions import in_partitions, partition_count, senders_live
 from endpoints.targets import KINDS
 from platform.database.bulk import rows_insert
 
@@ -44,12 +45,35 @@ def claimable(now: datetime, *, after: int = 0) -> QuerySet[Delivery]:
     return due.exclude(Exists(blocked))
 
 
-def claim(due: QuerySet[Delivery], limit: int, leased_until: datetime, fields: Sequence[str]) -> list[tuple[Any, ...]]:
-    """The first `limit` deliveries of `due` in id order, as tuples of `fields`, marked leased in
-    the statement that picks them: one round trip, and no second statement naming every id."""
-    picked, params = due.order_by("id").values("id")[:limit].query.sql_with_params()
+class _Claim(NamedTuple):
+    """A claim's statement, made once per shape and kept: its SQL and parameters with the places
+    of the values that change from claim to claim, and how to read its rows."""
+    sql: str
+    params: tuple[Any, ...]
+    now_at: tuple[int, ...]
+    after_at: tuple[int, ...]
+    reader: Any  # the compiler of values_list(*fields): the columns' converters (JSON as text, UUIDs on SQLite)
+    converters: dict[int, Any]
+    pk_at: int
+
+
+# Stand-ins while a shape is compiled, values no claim passes; the limit is a parameter too.
+_NOW = datetime(2000, 1, 1, 0, 0, 0, 123457, tzinfo=UTC)
+_AFTER = 2**62 + 123457
+_LIMIT = 987654321
+_claims = threading.local()  # per thread, as the compiler holds its thread's database connection
+
+
+def _claim_compiled(after: bool, partitions: frozenset[int] | None, fields: tuple[str, ...]) -> _Claim:
+    due = claimable(_NOW, after=_AFTER if after else 0)
+    if partitions is not None:
+        due = in_partitions(due, sorted(partitions))
+    picked, picked_params = due.order_by("id").values("id")[:_LIMIT].query.sql_with_params()
+    if not picked.endswith(f" LIMIT {_LIMIT}"):
+        raise RuntimeError(f"the claim's SQL does not end with its limit: {picked}")
+    picked = picked.removesuffix(str(_LIMIT)) + "%s"
     # What values_list(*fields) would select, read through its own compiler: the columns to return
-    # and their converters (a JSON column comes as text, a UUID on SQLite as hex).
+    # and their converters.
     reader = due.values_list(*fields).query.get_compiler(connection=connection)
     reader.setup_query()
     selected = [expression for expression, _, _ in reader.select]
@@ -57,14 +81,43 @@ def claim(due: QuerySet[Delivery], limit: int, leased_until: datetime, fields: S
     sql = (f"UPDATE {quote(Delivery._meta.db_table)} SET {quote(lease.column)} = %s "
            f"WHERE {quote(Delivery._meta.pk.column)} IN ({picked}) "
            f"RETURNING {', '.join(quote(expression.target.column) for expression in selected)}")
+    params = (None, *picked_params, _LIMIT)  # the lease first, the limit last: their places in the SQL
+    now = lease.get_db_prep_value(_NOW, connection)  # as every datetime of the query was prepared
+    now_at = tuple(i for i, value in enumerate(params) if type(value) is type(now) and value == now)
+    after_at = tuple(i for i, value in enumerate(params) if type(value) is int and value == _AFTER)
+    if not now_at or bool(after_at) != after:
+        raise RuntimeError(f"the claim's parameters are not where they were expected: {sql} {params}")
+    return _Claim(sql, params, now_at, after_at, reader, reader.get_converters(selected), list(fields).index("pk"))
+
+
+def claim(now: datetime, after: int, partitions: frozenset[int] | None, limit: int, leased_until: datetime,
+          fields: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The first `limit` deliveries of `claimable(now, after=after)` in id order (in `partitions`
+    only, unless None: all of them), as tuples of `fields`, marked leased in the statement that
+    picks them: one round trip. Building and compiling that query through the ORM cost several
+    times what running it does (a sender claims every POLL at a steady rate), so its SQL is made
+    once per shape (a full look or not, the partitions, the fields) and kept."""
+    key = (bool(after), partitions, partition_count() if partitions is not None else 0, tuple(fields))
+    shapes = getattr(_claims, "shapes", None)
+    if shapes is None:
+        shapes = _claims.shapes = {}
+    made = shapes.get(key)
+    if made is None:
+        made = shapes[key] = _claim_compiled(bool(after), partitions, tuple(fields))
+    params = list(made.params)
+    params[0] = Delivery._meta.get_field("leased_until").get_db_prep_value(leased_until, connection)
+    params[-1] = limit
+    prepared_now = Delivery._meta.get_field("leased_until").get_db_prep_value(now, connection)
+    for at in made.now_at:
+        params[at] = prepared_now
+    for at in made.after_at:
+        params[at] = after
     with connection.cursor() as cursor:
-        cursor.execute(sql, (lease.get_db_prep_value(leased_until, connection), *params))
+        cursor.execute(made.sql, params)
         rows = cursor.fetchall()
-    converters = reader.get_converters(selected)
-    if converters:
-        rows = list(reader.apply_converters(rows, converters))
-    at = list(fields).index("pk")
-    return sorted((tuple(row) for row in rows), key=lambda row: row[at])  # RETURNING keeps no order
+    if made.converters:
+        rows = list(made.reader.apply_converters(rows, made.converters))
+    return sorted((tuple(row) for row in rows), key=lambda row: row[made.pk_at])  # RETURNING keeps no order
 
 
 def senders_start(*, force: bool = False, helper: bool = False) -> bool:

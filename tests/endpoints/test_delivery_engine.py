@@ -248,20 +248,16 @@ def test_a_delivery_committed_while_a_claim_finds_nothing_is_claimed_by_the_next
     the next claim (by the cursor, not a full look) takes them."""
     device.applications.add(connection)
     monkeypatch.setattr(engine, "RESCAN", 60.0)  # no full look but the first within the test
-    real_claimable, real_claim, calls = engine.claimable, engine.claim, []
+    real_claim, calls = engine.claim, []
 
-    def claimable(now, after=0):
+    def claim(now, after, *args):
         calls.append(after)
-        return real_claimable(now, after=after)
-
-    def claim(due, *args):
-        rows = real_claim(due, *args)
+        rows = real_claim(now, after, *args)
         if len(calls) == 2 and not rows:  # the first claim by the cursor
             calls.append("committed")
             _message(device, {"late": True})
         return rows
 
-    monkeypatch.setattr(engine, "claimable", claimable)
     monkeypatch.setattr(engine, "claim", claim)
     Sender(budget=30, idle_exit=0.5).run()
     assert "committed" in calls

@@ -1,0 +1,68 @@
+"""A sender's claim (endpoints/sender/rows.py `claim`) runs SQL it made once per shape, with the
+changing values put in its places: it must pick exactly what the ORM query it was made from picks,
+claim after claim, whatever the time, the cursor, the partitions and the limit."""
+import random
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from endpoints.models import Connection, Delivery, Endpoint
+from endpoints.partitions import in_partitions
+from endpoints.sender.io import Claimed
+from endpoints.sender.rows import claim, claimable
+
+pytestmark = pytest.mark.parity
+FIELDS = Claimed.__slots__
+
+
+@pytest.fixture
+def deliveries(alice):
+    """Deliveries of every kind the claim tells apart: due or waiting for a retry, leased or not,
+    pending or done, to an enabled or a disabled endpoint, an active, inactive or blamed application,
+    over 12 lanes; ids in an order that mixes them."""
+    now = timezone.now()
+    targets = [
+        {"endpoint": Endpoint.objects.create(owner=alice, endpoint_id="on", url="http://127.0.0.1:9/")},
+        {"endpoint": Endpoint.objects.create(owner=alice, endpoint_id="off", url="http://127.0.0.1:9/", enabled=False)},
+        {"connection": Connection.objects.create(owner=alice, name="A", destination_url="http://127.0.0.1:9/")},
+        {"connection": Connection.objects.create(owner=alice, name="I", destination_url="http://127.0.0.1:9/",
+                                                 active=False)},
+        {"connection": Connection.objects.create(owner=alice, name="B", destination_url="http://127.0.0.1:9/",
+                                                 blamed_until=now + timedelta(seconds=30))},
+    ]
+    pick = random.Random(7)
+    rows = []
+    for n in range(240):
+        rows.append(Delivery(
+            owner=alice, **pick.choice(targets), device_id=f"d{n % 12}", device_name="", payload={"n": n, "u": "é"},
+            ts=1700000000000 + n, lane=n % 12, state=pick.choice(["pending"] * 4 + ["delivered", "failed"]),
+            next_attempt_at=now + timedelta(seconds=pick.choice([-60, -1, 0, 20, 120])),
+            leased_until=now + timedelta(seconds=30) if pick.random() < 0.1 else None))
+    Delivery.objects.bulk_create(rows)
+    return now
+
+
+def _expected(now, after, partitions, limit):
+    due = claimable(now, after=after)
+    if partitions is not None:
+        due = in_partitions(due, partitions)
+    return list(due.order_by("id").values_list(*FIELDS)[:limit])
+
+
+@pytest.mark.parametrize("partitions", [None, frozenset({0, 2}), frozenset({1})])
+def test_each_claim_picks_what_the_orm_query_picks(deliveries, settings, partitions):
+    settings.DELIVERY_PARTITIONS = 4
+    ids = sorted(Delivery.objects.values_list("id", flat=True))
+    for offset in (0, 10, 30, 90, 130):  # the same shape again: from the SQL made the first time
+        for after in (0, ids[len(ids) // 3], ids[-1] - 5):
+            for limit in (1, 7, 500):
+                now = deliveries + timedelta(seconds=offset)
+                expected = _expected(now, after, partitions, limit)
+                leased = now + timedelta(seconds=60)
+                claimed = claim(now, after, partitions, limit, leased, FIELDS)
+                assert claimed == [tuple(row) for row in expected], (offset, after, limit)
+                picked = [row[0] for row in claimed]
+                assert set(Delivery.objects.filter(leased_until=leased).values_list("id", flat=True)) == set(picked)
+                Delivery.objects.filter(id__in=picked).update(leased_until=None)  # as they were
+    assert any(_expected(deliveries + timedelta(seconds=130), 0, partitions, 500))  # the data gave claims something
