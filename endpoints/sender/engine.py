@@ -20,7 +20,14 @@ from endpoints import templating
 from endpoints.models import Delivery
 from endpoints.partitions import Holder, limit_share, partition_count, senders_live
 from endpoints.sender.io import Claimed, IoLoop, Outcome, failed_outcome
-from endpoints.sender.rows import attempts_insert, claim, claimable, senders_start, senders_wake_next
+from endpoints.sender.rows import (
+    attempts_insert,
+    claim,
+    claimable,
+    newest_pending,
+    senders_start,
+    senders_wake_next,
+)
 from endpoints.targets import KINDS, Request, kind_of
 from endpoints.transport import TransportError, truncate
 
@@ -179,7 +186,7 @@ class Sender:
             self.next_rescan = time.monotonic() + RESCAN
         # Looked at before the claim: taken after it, a batch committed in between would lie
         # behind the cursor unseen until the next full look (up to RESCAN late).
-        newest = 0 if full else self._newest()
+        newest = 0 if full else newest_pending()
         sendable = self._sendable_partitions()
         partitions = frozenset(sendable) if len(sendable) < partition_count() else None
         rows = [Claimed(*values) for values in claim(now, 0 if full else self.cursor, partitions, limit,
@@ -199,10 +206,6 @@ class Sender:
             if len(lane) == 1 and delivery.lane not in self.busy:
                 self.ready.append(delivery.lane)
         return len(rows)
-
-    @staticmethod
-    def _newest() -> int:
-        return Delivery.objects.filter(state=Delivery.PENDING).order_by("-id").values_list("id", flat=True).first() or 0
 
     def _targets_load(self, rows: list[Claimed]) -> None:
         fresh = time.monotonic() - TARGETS_FRESH

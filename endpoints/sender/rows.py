@@ -1,4 +1,5 @@
 """The SQL of the sender: what may be claimed, the attempts of a batch, and starting a sender."""
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -118,6 +119,21 @@ def claim(now: datetime, after: int, partitions: frozenset[int] | None, limit: i
     if made.converters:
         rows = list(made.reader.apply_converters(rows, made.converters))
     return sorted((tuple(row) for row in rows), key=lambda row: row[made.pk_at])  # RETURNING keeps no order
+
+
+@functools.cache
+def _newest_sql() -> tuple[str, tuple[Any, ...]]:
+    return Delivery.objects.filter(state=Delivery.PENDING).order_by("-id").values("id")[:1].query.sql_with_params()
+
+
+def newest_pending() -> int:
+    """The newest pending delivery's id, or 0: looked at before each claim by the cursor, so its
+    SQL is made once, as the claim's (the ORM's building took three quarters of its CPU)."""
+    sql, params = _newest_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 def senders_start(*, force: bool = False, helper: bool = False) -> bool:

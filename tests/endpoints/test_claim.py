@@ -10,7 +10,7 @@ from django.utils import timezone
 from endpoints.models import Connection, Delivery, Endpoint
 from endpoints.partitions import in_partitions
 from endpoints.sender.io import Claimed
-from endpoints.sender.rows import claim, claimable
+from endpoints.sender.rows import claim, claimable, newest_pending
 
 pytestmark = pytest.mark.parity
 FIELDS = Claimed.__slots__
@@ -66,3 +66,12 @@ def test_each_claim_picks_what_the_orm_query_picks(deliveries, settings, partiti
                 assert set(Delivery.objects.filter(leased_until=leased).values_list("id", flat=True)) == set(picked)
                 Delivery.objects.filter(id__in=picked).update(leased_until=None)  # as they were
     assert any(_expected(deliveries + timedelta(seconds=130), 0, partitions, 500))  # the data gave claims something
+
+
+def test_the_newest_pending_delivery_is_the_orms(deliveries):
+    for _ in range(2):  # the second from the SQL made the first time
+        expected = Delivery.objects.filter(state="pending").order_by("-id").values_list("id", flat=True).first()
+        assert newest_pending() == expected
+        Delivery.objects.filter(id=expected).update(state="delivered")
+    Delivery.objects.update(state="delivered")
+    assert newest_pending() == 0
