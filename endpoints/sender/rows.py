@@ -88,6 +88,9 @@ def _claim_compiled(after: bool, partitions: frozenset[int] | None, fields: tupl
     after_at = tuple(i for i, value in enumerate(params) if type(value) is int and value == _AFTER)
     if not now_at or bool(after_at) != after:
         raise RuntimeError(f"the claim's parameters are not where they were expected: {sql} {params}")
+    if any(isinstance(value, datetime) and i not in now_at for i, value in enumerate(params[1:], 1)):
+        # A time derived from `now` (now - x) would be kept as the stand-in's: the query must use now itself.
+        raise RuntimeError(f"the claim's query holds a time other than now, so it cannot be made once: {sql}")
     return _Claim(sql, params, now_at, after_at, reader, reader.get_converters(selected), list(fields).index("pk"))
 
 
@@ -100,7 +103,7 @@ def claim(now: datetime, after: int, partitions: frozenset[int] | None, limit: i
     once per shape (a full look or not, the partitions, the fields) and kept."""
     key = (bool(after), partitions, partition_count() if partitions is not None else 0, tuple(fields))
     shapes = getattr(_claims, "shapes", None)
-    if shapes is None:
+    if shapes is None or len(shapes) > 64:  # partition sets change as senders come and go: a bound
         shapes = _claims.shapes = {}
     made = shapes.get(key)
     if made is None:

@@ -2,6 +2,7 @@
 changing values put in its places: it must pick exactly what the ORM query it was made from picks,
 claim after claim, whatever the time, the cursor, the partitions and the limit."""
 import random
+import threading
 from datetime import timedelta
 
 import pytest
@@ -9,10 +10,11 @@ from django.utils import timezone
 
 from endpoints.models import Connection, Delivery, Endpoint
 from endpoints.partitions import in_partitions
+from endpoints.sender import rows
 from endpoints.sender.io import Claimed
 from endpoints.sender.rows import claim, claimable, newest_pending
+from endpoints.targets import connection as connection_kind
 
-pytestmark = pytest.mark.parity
 FIELDS = Claimed.__slots__
 
 
@@ -50,6 +52,7 @@ def _expected(now, after, partitions, limit):
     return list(due.order_by("id").values_list(*FIELDS)[:limit])
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("partitions", [None, frozenset({0, 2}), frozenset({1})])
 def test_each_claim_picks_what_the_orm_query_picks(deliveries, settings, partitions):
     settings.DELIVERY_PARTITIONS = 4
@@ -68,6 +71,7 @@ def test_each_claim_picks_what_the_orm_query_picks(deliveries, settings, partiti
     assert any(_expected(deliveries + timedelta(seconds=130), 0, partitions, 500))  # the data gave claims something
 
 
+@pytest.mark.parity
 def test_the_newest_pending_delivery_is_the_orms(deliveries):
     for _ in range(2):  # the second from the SQL made the first time
         expected = Delivery.objects.filter(state="pending").order_by("-id").values_list("id", flat=True).first()
@@ -75,3 +79,15 @@ def test_the_newest_pending_delivery_is_the_orms(deliveries):
         Delivery.objects.filter(id=expected).update(state="delivered")
     Delivery.objects.update(state="delivered")
     assert newest_pending() == 0
+
+
+def test_a_claim_query_with_a_time_other_than_now_is_refused_not_frozen(alice, monkeypatch):
+    # A target kind whose availability used `now - x` would have that time kept from the stand-in
+    # at every claim: making the SQL says so instead (on PostgreSQL, where times stay datetimes).
+    from django.db.models import Q
+
+    monkeypatch.setattr(rows, "_claims", threading.local())  # nothing made yet in this thread
+    monkeypatch.setattr(connection_kind, "available",
+                        lambda now: Q(connection__blamed_until__lte=now - timedelta(seconds=1)))
+    with pytest.raises(RuntimeError, match="a time other than now"):
+        claim(timezone.now(), 0, None, 10, timezone.now(), FIELDS)
