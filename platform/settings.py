@@ -146,6 +146,10 @@ CACHE_URL = env_str("CACHE_URL", "locmem://")
 # database: keys name users and devices, not the installation. Every process of one
 # installation needs the same value, so it is set, never derived (from DATABASE_URL, say).
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "")
+if ":" in CACHE_KEY_PREFIX:
+    # Django joins prefix, version and key with colons: "prod" would also own "prod:eu"'s keys
+    # (clear_cache empties the keys under its prefix).
+    raise ImproperlyConfigured(f"CACHE_KEY_PREFIX={CACHE_KEY_PREFIX!r}: leave out the colon (e.g. prod-eu).")
 # Exactly one process serves the web, so a per-process cache is enough (platform/checks.py).
 SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
 CACHES: dict[str, dict[str, Any]]

@@ -93,6 +93,13 @@ def test_a_random_secret_key_starts_and_debug_takes_any():
     assert _run(["manage.py", "check"], SINGLE_PROCESS="true", SECRET_KEY="abc", DEBUG="true").returncode == 0
 
 
+def test_a_key_prefix_with_a_colon_is_refused():
+    # "prod" would clear "prod:eu"'s keys too: Django puts a colon after the prefix.
+    result = _run(["-c", "import django; django.setup()"], CACHE_URL="redis://127.0.0.1:6379/11",
+                  CACHE_KEY_PREFIX="prod:eu", DJANGO_SETTINGS_MODULE="platform.settings")
+    assert result.returncode != 0 and "CACHE_KEY_PREFIX='prod:eu': leave out the colon" in result.stderr, result.stderr
+
+
 def test_installations_sharing_a_cache_database_keep_apart_by_their_key_prefix():
     # The callback path's reads and counts (device lookups, the rate counter) go through the prefix too.
     code = ("import django, sys; django.setup(); from django.core.cache import cache; "
