@@ -15,7 +15,7 @@ from endpoints.models import (
 )
 from endpoints.secret_headers import MASK, keep_masked, masked
 from platform.admin import CappedDescription, CheckedJSON, FixedOnChange, Written
-from platform.validators import URL_MAX
+from platform.validators import URL_MAX, headers_count_problem
 
 
 class TargetAdminForm(forms.ModelForm):
@@ -43,7 +43,11 @@ class TargetAdminForm(forms.ModelForm):
         if new:
             raise forms.ValidationError(f"Header {new[0]}: give its value ({MASK} stands for a value already "
                                         "stored under that name).")
-        return keep_masked(headers, stored)
+        headers = keep_masked(headers, stored)
+        too_many = headers_count_problem(len(headers)) if headers != stored else None
+        if too_many:  # as the forms and the APIs; the model's check leaves it out (rows saved before it)
+            raise forms.ValidationError(too_many)
+        return headers
 
     def clean(self):
         cleaned = super().clean()

@@ -1,5 +1,6 @@
 import secrets
 import uuid
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -98,7 +99,7 @@ class Connection(models.Model):
 
 def _clean_url_and_headers(target, url_field):
     errors = {}
-    for field, check in ((url_field, validate_url), ("headers", validate_headers)):
+    for field, check in ((url_field, validate_url), ("headers", partial(validate_headers, count=False))):
         try:
             check(getattr(target, field))
         except ValidationError as exc:

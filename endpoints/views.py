@@ -351,8 +351,13 @@ def application_field(request, pk, field):
 def application_active(request, pk):
     connection = selectors.connection_for_owner_or_404(request.user, pk)
     active = not connection.active
-    services.connection_replace(connection=connection, **_config(connection, active=active))
-    toast(request, f"Application {connection.name} {'activated' if active else 'deactivated'}.")
+    try:
+        services.connection_replace(connection=connection, **_config(connection, active=active))
+    except ValidationError as exc:  # a setting saved before a rule that refuses it now
+        toast(request, f"Application {connection.name} is unchanged: {' '.join(exc.messages)} Fix that setting first.",
+              messages.ERROR)
+    else:
+        toast(request, f"Application {connection.name} {'activated' if active else 'deactivated'}.")
     return redirect("application_detail", pk=connection.pk)
 
 

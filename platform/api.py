@@ -11,10 +11,12 @@ routes answer in ThingPark's shape: thingpark_error_body."""
 import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from platform.payloads import not_json_message
@@ -172,6 +174,14 @@ NOT_AUTHENTICATED = ("Authentication credentials were not provided: send an acce
                      "'Authorization: Bearer <token>' (create one under Access tokens in the web UI).")
 
 
+def model_check_as_400(exc: Exception) -> Exception:
+    """A model's own check at save (full_clean in a service), as the serializer's 400: e.g. a row
+    stored before a rule, saved again for a change to another field. Both APIs' handlers."""
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(as_serializer_error(exc))
+    return exc
+
+
 def exception_handler(exc, context):
     answer = database_error_answer(exc, context)
     if answer is None and isinstance(exc, RequestDataTooBig):
@@ -179,6 +189,7 @@ def exception_handler(exc, context):
     if answer is not None:
         status, message, headers = answer
         return Response({"error": {"code": status, "message": message}}, status=status, headers=headers)
+    exc = model_check_as_400(exc)
     if isinstance(exc, exceptions.NotAuthenticated):
         exc = exceptions.NotAuthenticated(NOT_AUTHENTICATED)
     if isinstance(exc, exceptions.UnsupportedMediaType):

@@ -26,7 +26,7 @@ from endpoints.serializers import (
     ConnectionSchema,
     DeliverySchema,
 )
-from platform.api import database_error_answer, thingpark_error_body
+from platform.api import database_error_answer, model_check_as_400, thingpark_error_body
 from platform.validators import DESCRIPTION_MAX, text_problem, url_problem, validate_headers
 
 CONNECTOR = "actility-http-iot"
@@ -67,7 +67,7 @@ def thingpark_exception_handler(exc, context):
         for name, value in headers.items():
             reshaped[name] = value
         return reshaped
-    response = drf_exception_handler(exc, context)
+    response = drf_exception_handler(model_check_as_400(exc), context)
     if response is None:
         return None
     data = response.data

@@ -1,6 +1,7 @@
 """Settings an operator changes in the admin, held to the API's rules so that what is saved is
 something the rest of the platform can run: a bucket's retention, a device's bucket, endpoint,
 applications and timeout, fixed owners and ids; a device added there gets a token, shown once."""
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -156,6 +157,17 @@ def test_secret_header_values_are_masked_and_kept(root, targets):
     assert endpoint.headers == {"Authorization": "Bearer new"}
     response = root.post(url, {**shown(root, url), "headers": '{"X-Token": "••••••••"}'})
     assert "Header X-Token: give its value" in str(response.context["adminform"].form.errors["headers"])
+
+
+def test_over_50_headers_are_refused_when_set_and_a_row_saved_before_the_limit_still_saves(root, alice):
+    sixty = {f"X-H{n}": "v" for n in range(60)}
+    endpoint = Endpoint.objects.create(owner=alice, endpoint_id="e1", url="https://example.com/hook", headers=sixty)
+    assert change(root, endpoint, name="renamed").status_code == 302  # headers as shown: not being set
+    endpoint.refresh_from_db()
+    assert endpoint.name == "renamed" and endpoint.headers == sixty
+    response = change(root, endpoint, headers=json.dumps({f"X-H{n}": "v" for n in range(51)}))
+    assert response.status_code == 200
+    assert "Give at most 50 headers (51 given)." in str(response.context["adminform"].form.errors["headers"])
 
 
 @pytest.mark.parametrize("which, field, value", [

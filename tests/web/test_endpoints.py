@@ -72,6 +72,19 @@ def _header_errors(html):
     return re.findall(r"<li>(.*?)</li>", found.group(1), re.DOTALL)
 
 
+def test_an_application_saved_before_a_rule_can_still_be_deactivated_or_says_why_not(web, alice):
+    connection = Connection.objects.create(owner=alice, name="Old", destination_url="https://example.com/in",
+                                           headers={f"X-H{n}": "v" for n in range(60)})
+    response = web.post(f"/applications/{connection.pk}/active/", follow=True)
+    connection.refresh_from_db()
+    assert response.status_code == 200 and connection.active is False  # 60 headers, saved before the limit
+    Connection.objects.filter(pk=connection.pk).update(headers={"Content-Length": "5"})
+    response = web.post(f"/applications/{connection.pk}/active/", follow=True)
+    connection.refresh_from_db()
+    assert response.status_code == 200 and connection.active is False  # was: a 500
+    assert "Application Old is unchanged: Header Content-Length: the platform sets this header itself" in response.text
+
+
 def test_too_many_header_rows_are_refused_in_one_line(web, alice):
     response = web.post("/applications/new/http/", {
         "name": "Cloud", "destination_url": "https://example.com/in",
