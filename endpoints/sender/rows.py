@@ -58,40 +58,57 @@ class _Claim(NamedTuple):
     pk_at: int
 
 
-# Stand-ins while a shape is compiled, values no claim passes; the limit is a parameter too.
-_NOW = datetime(2000, 1, 1, 0, 0, 0, 123457, tzinfo=UTC)
-_AFTER = 2**62 + 123457
+# Stand-ins while a shape is compiled, values no claim passes; the limit is a parameter too. Two
+# sets: the places where the two compilations differ are the ones each claim fills in.
+_NOWS = (datetime(2000, 1, 1, 0, 0, 0, 123457, tzinfo=UTC), datetime(2001, 2, 3, 4, 5, 6, 654321, tzinfo=UTC))
+_AFTERS = (2**62 + 123457, 2**62 + 654321)
 _LIMIT = 987654321
 _claims = threading.local()  # per thread, as the compiler holds its thread's database connection
 
 
-def _claim_compiled(after: bool, partitions: frozenset[int] | None, fields: tuple[str, ...]) -> _Claim:
-    due = claimable(_NOW, after=_AFTER if after else 0)
+def _claim_query(now: datetime, after: int, partitions: frozenset[int] | None) -> tuple[QuerySet[Delivery], str, tuple]:
+    due = claimable(now, after=after)
     if partitions is not None:
         due = in_partitions(due, sorted(partitions))
-    picked, picked_params = due.order_by("id").values("id")[:_LIMIT].query.sql_with_params()
+    picked, params = due.order_by("id").values("id")[:_LIMIT].query.sql_with_params()
     if not picked.endswith(f" LIMIT {_LIMIT}"):
         raise RuntimeError(f"the claim's SQL does not end with its limit: {picked}")
-    picked = picked.removesuffix(str(_LIMIT)) + "%s"
+    return due, picked.removesuffix(str(_LIMIT)) + "%s", tuple(params)
+
+
+def _claim_compiled(after: bool, partitions: frozenset[int] | None, fields: tuple[str, ...]) -> _Claim:
+    """The shape's statement, compiled twice with different stand-ins: every place where the two
+    differ must hold the time or the cursor itself, or the SQL could not be reused (a time derived
+    from now, say now - x, would be kept at the stand-in's), and that is refused here."""
+    due, picked, first = _claim_query(_NOWS[0], _AFTERS[0] if after else 0, partitions)
+    _, again, second = _claim_query(_NOWS[1], _AFTERS[1] if after else 0, partitions)
+    lease = Delivery._meta.get_field("leased_until")
+    nows = [lease.get_db_prep_value(now, connection) for now in _NOWS]  # as every time of the query was prepared
+    now_at, after_at = [], []
+    for at, (one, other) in enumerate(zip(first, second, strict=True), 1):  # 1: the lease comes first
+        if one == other and type(one) is type(other):
+            continue
+        if [one, other] == nows:
+            now_at.append(at)
+        elif after and (one, other) == _AFTERS:
+            after_at.append(at)
+        else:
+            raise RuntimeError(f"the claim's query holds a value derived from the time or the cursor ({one!r}), "
+                               f"so it cannot be made once: {picked}")
+    if again != picked or not now_at or bool(after_at) != after:
+        raise RuntimeError(f"the claim's parameters are not where they were expected: {picked} {first}")
     # What values_list(*fields) would select, read through its own compiler: the columns to return
     # and their converters.
     reader = due.values_list(*fields).query.get_compiler(connection=connection)
     reader.setup_query()
     selected = [expression for expression, _, _ in reader.select]
-    quote, lease = connection.ops.quote_name, Delivery._meta.get_field("leased_until")
+    quote = connection.ops.quote_name
     sql = (f"UPDATE {quote(Delivery._meta.db_table)} SET {quote(lease.column)} = %s "
            f"WHERE {quote(Delivery._meta.pk.column)} IN ({picked}) "
            f"RETURNING {', '.join(quote(expression.target.column) for expression in selected)}")
-    params = (None, *picked_params, _LIMIT)  # the lease first, the limit last: their places in the SQL
-    now = lease.get_db_prep_value(_NOW, connection)  # as every datetime of the query was prepared
-    now_at = tuple(i for i, value in enumerate(params) if type(value) is type(now) and value == now)
-    after_at = tuple(i for i, value in enumerate(params) if type(value) is int and value == _AFTER)
-    if not now_at or bool(after_at) != after:
-        raise RuntimeError(f"the claim's parameters are not where they were expected: {sql} {params}")
-    if any(isinstance(value, datetime) and i not in now_at for i, value in enumerate(params[1:], 1)):
-        # A time derived from `now` (now - x) would be kept as the stand-in's: the query must use now itself.
-        raise RuntimeError(f"the claim's query holds a time other than now, so it cannot be made once: {sql}")
-    return _Claim(sql, params, now_at, after_at, reader, reader.get_converters(selected), list(fields).index("pk"))
+    params = (None, *first, _LIMIT)  # the lease first, the limit last: their places in the SQL
+    return _Claim(sql, params, tuple(now_at), tuple(after_at), reader, reader.get_converters(selected),
+                  list(fields).index("pk"))
 
 
 def claim(now: datetime, after: int, partitions: frozenset[int] | None, limit: int, leased_until: datetime,

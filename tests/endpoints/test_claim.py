@@ -81,13 +81,20 @@ def test_the_newest_pending_delivery_is_the_orms(deliveries):
     assert newest_pending() == 0
 
 
-def test_a_claim_query_with_a_time_other_than_now_is_refused_not_frozen(alice, monkeypatch):
-    # A target kind whose availability used `now - x` would have that time kept from the stand-in
-    # at every claim: making the SQL says so instead (on PostgreSQL, where times stay datetimes).
+@pytest.mark.parity
+@pytest.mark.parametrize("derived", ["time", "cursor"])
+def test_a_claim_query_with_a_value_derived_from_the_time_or_the_cursor_is_refused_not_frozen(
+        alice, monkeypatch, derived):
+    # A target kind whose availability used `now - x`, or a cursor used as `after - 1`, would have
+    # that value kept from the stand-in at every claim: making the SQL says so instead.
     from django.db.models import Q
 
     monkeypatch.setattr(rows, "_claims", threading.local())  # nothing made yet in this thread
-    monkeypatch.setattr(connection_kind, "available",
-                        lambda now: Q(connection__blamed_until__lte=now - timedelta(seconds=1)))
-    with pytest.raises(RuntimeError, match="a time other than now"):
-        claim(timezone.now(), 0, None, 10, timezone.now(), FIELDS)
+    if derived == "time":
+        monkeypatch.setattr(connection_kind, "available",
+                            lambda now: Q(connection__blamed_until__lte=now - timedelta(seconds=1)))
+    else:
+        real = rows.claimable
+        monkeypatch.setattr(rows, "claimable", lambda now, after=0: real(now, after=after).filter(id__gt=after - 1))
+    with pytest.raises(RuntimeError, match="derived from the time or the cursor"):
+        claim(timezone.now(), 5, None, 10, timezone.now(), FIELDS)
