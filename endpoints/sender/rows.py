@@ -66,6 +66,11 @@ _LIMIT = 987654321
 _claims = threading.local()  # per thread, as the compiler holds its thread's database connection
 
 
+def _prepared_time(value: datetime) -> Any:
+    """A time as every time of the claim's query is prepared (a datetime on PostgreSQL, text on SQLite)."""
+    return Delivery._meta.get_field("leased_until").get_db_prep_value(value, connection)
+
+
 def _claim_query(now: datetime, after: int, partitions: frozenset[int] | None) -> tuple[QuerySet[Delivery], str, tuple]:
     due = claimable(now, after=after)
     if partitions is not None:
@@ -82,8 +87,7 @@ def _claim_compiled(after: bool, partitions: frozenset[int] | None, fields: tupl
     from now, say now - x, would be kept at the stand-in's), and that is refused here."""
     due, picked, first = _claim_query(_NOWS[0], _AFTERS[0] if after else 0, partitions)
     _, again, second = _claim_query(_NOWS[1], _AFTERS[1] if after else 0, partitions)
-    lease = Delivery._meta.get_field("leased_until")
-    nows = [lease.get_db_prep_value(now, connection) for now in _NOWS]  # as every time of the query was prepared
+    nows = [_prepared_time(now) for now in _NOWS]
     now_at, after_at = [], []
     for at, (one, other) in enumerate(zip(first, second, strict=True), 1):  # 1: the lease comes first
         if one == other and type(one) is type(other):
@@ -102,7 +106,7 @@ def _claim_compiled(after: bool, partitions: frozenset[int] | None, fields: tupl
     reader = due.values_list(*fields).query.get_compiler(connection=connection)
     reader.setup_query()
     selected = [expression for expression, _, _ in reader.select]
-    quote = connection.ops.quote_name
+    quote, lease = connection.ops.quote_name, Delivery._meta.get_field("leased_until")
     sql = (f"UPDATE {quote(Delivery._meta.db_table)} SET {quote(lease.column)} = %s "
            f"WHERE {quote(Delivery._meta.pk.column)} IN ({picked}) "
            f"RETURNING {', '.join(quote(expression.target.column) for expression in selected)}")
@@ -126,9 +130,7 @@ def claim(now: datetime, after: int, partitions: frozenset[int] | None, limit: i
     if made is None:
         made = shapes[key] = _claim_compiled(bool(after), partitions, tuple(fields))
     params = list(made.params)
-    params[0] = Delivery._meta.get_field("leased_until").get_db_prep_value(leased_until, connection)
-    params[-1] = limit
-    prepared_now = Delivery._meta.get_field("leased_until").get_db_prep_value(now, connection)
+    params[0], params[-1], prepared_now = _prepared_time(leased_until), limit, _prepared_time(now)
     for at in made.now_at:
         params[at] = prepared_now
     for at in made.after_at:
